@@ -1,0 +1,87 @@
+/// The event catalogue (DESIGN §3) as far as the generic log needs it, and the parsing of events that
+/// users append (`{"type", "data", "payload"}`), before the log gives them a seq, time and hashes.
+public enum EventCatalogue {
+    /// Types users may append.
+    public static let appendable: Set<String> = [
+        "party.registered", "procedure.opened", "procedure.updated", "procedure.phase_changed",
+        "procedure.candidate_joined", "exchange.recorded", "exchange.edited_at_source", "exchange.deleted_at_source",
+        "disclosure.published", "conflict.declared", "legal_hold.placed", "legal_hold.released",
+    ]
+    /// Types only Probity itself appends, each through its own command.
+    public static let reserved: [String: String] = [
+        "log.created": "probity init",
+        "key.rotated": "probity keys rotate",
+        "redaction.applied": "probity redact",
+        "checkpoint.timestamped": "probity timestamp",
+    ]
+
+    public static func isKnown(_ type: String) -> Bool {
+        appendable.contains(type) || reserved[type] != nil || isExtension(type)
+    }
+
+    /// `x-…` types are the namespace for local extensions.
+    public static func isExtension(_ type: String) -> Bool { type.hasPrefix("x-") && type.count > 2 }
+}
+
+/// An event as a client submits it.
+public struct EventInput: Sendable, Equatable {
+    public let type: String
+    public let data: [String: JSONValue]
+    /// The payload's canonical bytes, when the event has one.
+    public let payload: [UInt8]?
+
+    public init(type: String, data: [String: JSONValue], payload: JSONValue? = nil) {
+        self.type = type
+        self.data = data
+        self.payload = payload.map(CanonicalJSON.encode)
+    }
+
+    /// Validates a submitted event object. `allowReserved` is for Probity's own commands.
+    public init(json value: JSONValue, allowReserved: Bool = false) throws(EventInputError) {
+        guard case .object(let m) = value else { throw EventInputError(field: nil, "an event must be a JSON object, got \(value.typeName)") }
+        if let unknown = m.keys.sorted().first(where: { !["type", "data", "payload"].contains($0) }) {
+            throw EventInputError(field: unknown, "unknown member; an event has only \"type\", \"data\" and \"payload\"")
+        }
+        guard let typeValue = m["type"] else { throw EventInputError(field: "type", "missing") }
+        guard case .string(let type) = typeValue else { throw EventInputError(field: "type", "must be a string, got \(typeValue.typeName)") }
+        guard EventCatalogue.isKnown(type) else {
+            throw EventInputError(field: "type", "unknown event type \"\(type)\"; use a type from the catalogue (docs/EVENTS.md) or an \"x-\" extension type")
+        }
+        if !allowReserved, let command = EventCatalogue.reserved[type] {
+            throw EventInputError(field: "type", "\"\(type)\" events are appended by `\(command)` only")
+        }
+        guard let dataValue = m["data"] else { throw EventInputError(field: "data", "missing") }
+        guard case .object(let data) = dataValue else { throw EventInputError(field: "data", "must be an object, got \(dataValue.typeName)") }
+        try Self.checkStreamFields(data)
+        var payload: JSONValue?
+        if let p = m["payload"] {
+            guard case .object = p else { throw EventInputError(field: "payload", "must be an object, got \(p.typeName)") }
+            payload = p
+        }
+        self.init(type: type, data: data, payload: payload)
+    }
+
+    /// The fields streams are derived from must have the right types, or an entry would silently
+    /// land in no stream.
+    static func checkStreamFields(_ data: [String: JSONValue]) throws(EventInputError) {
+        for key in ["procedure", "party", "from"] {
+            if let v = data[key] {
+                guard case .string(let s) = v, !s.isEmpty else { throw EventInputError(field: "data.\(key)", "must be a non-empty string, got \(v.typeName)") }
+            }
+        }
+        if let to = data["to"] {
+            guard case .array(let parties) = to else { throw EventInputError(field: "data.to", "must be an array of party ids, got \(to.typeName)") }
+            for (i, p) in parties.enumerated() {
+                guard case .string(let s) = p, !s.isEmpty else { throw EventInputError(field: "data.to[\(i)]", "must be a non-empty string, got \(p.typeName)") }
+            }
+        }
+    }
+}
+
+public struct EventInputError: Error, CustomStringConvertible, Equatable {
+    /// The JSON path of the offending member (`data.to[1]`), if the error is about one.
+    public let field: String?
+    public let message: String
+    public init(field: String?, _ message: String) { self.field = field; self.message = message }
+    public var description: String { field.map { "\($0): \(message)" } ?? message }
+}

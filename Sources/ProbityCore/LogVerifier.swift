@@ -1,0 +1,286 @@
+/// The integrity checks of `probity verify`, as a pure state machine fed the log's rows in seq order.
+///
+/// Nothing derived is trusted: every hash is recomputed from the entry bytes; the stored leaf hashes
+/// and Merkle nodes are only compared with the recomputed ones, to name the place they were changed.
+/// The work splits in two: `CheckedEntry.check` is per entry and independent (parse, canonical form,
+/// hashes), so callers may run it in parallel; `consume` is the cheap sequential part (links).
+public struct LogVerifier {
+    public struct Failure: Sendable, Equatable, CustomStringConvertible {
+        public enum Kind: String, Sendable, CaseIterable {
+            case malformedEntry = "malformed-entry"
+            case notCanonical = "not-canonical"
+            case storedHashMismatch = "stored-hash-mismatch"
+            case storedNodeMismatch = "stored-node-mismatch"
+            case sequence
+            case wrongLog = "wrong-log"
+            case chain
+            case time
+            case stream
+            case payloadMismatch = "payload-mismatch"
+            case payloadMissing = "payload-missing"
+            case keyChain = "key-chain"
+            case checkpointRoot = "checkpoint-root"
+            case checkpointSignature = "checkpoint-signature"
+            case uncovered
+            case truncated
+            case fork
+        }
+        public let kind: Kind
+        /// The first seq the failure concerns.
+        public let seq: UInt64
+        public let message: String
+        public var description: String { "seq \(seq): \(kind.rawValue): \(message)" }
+        public init(kind: Kind, seq: UInt64, message: String) { self.kind = kind; self.seq = seq; self.message = message }
+    }
+
+    public enum Trust: Sendable {
+        /// The auditor's key obtained out of band: `log.created` must carry exactly this key.
+        case verifier(NoteVerifier)
+        /// An Ed25519 public key (from PEM); the key name is taken from the log's origin.
+        case publicKey(Ed25519PublicKey)
+        /// No key given: trust the key in `log.created` (reported as a warning).
+        case firstUse
+    }
+
+    public let origin: String
+    public private(set) var failures: [Failure] = []
+    public private(set) var failureCount = 0
+    public private(set) var warnings: [String] = []
+    public private(set) var size: UInt64 = 0
+    public private(set) var checkpointsChecked = 0
+    public private(set) var redacted: [UInt64: UInt64] = [:]
+    public private(set) var keys: [(fromSize: UInt64, verifier: NoteVerifier)] = []
+    public private(set) var projection = CountsProjection()
+
+    static let maxFailuresKept = 100
+    private let trust: Trust
+    private var range = CompactRange()
+    private var lastLeafHash = Entry.zeroHash
+    private var lastTime: Timestamp?
+    private var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash)] = [:]
+    private var missingPayloads: [UInt64] = []
+    private var checkpoints: [UInt64: [SignedCheckpoint]]
+    private var lastValidCheckpointSize: UInt64 = 0
+    private var rotationSeqs: [UInt64] = []
+    private var auditorCheckpoints: [UInt64: [SignedCheckpoint]] = [:]
+
+    /// - Parameters:
+    ///   - checkpoints: every checkpoint the store holds.
+    ///   - auditorCheckpoints: checkpoints kept from earlier, to catch truncation, rollback and forks.
+    public init(origin: String, trust: Trust, checkpoints: [SignedCheckpoint], auditorCheckpoints: [SignedCheckpoint] = []) {
+        self.origin = origin
+        self.trust = trust
+        self.checkpoints = Dictionary(grouping: checkpoints, by: { $0.checkpoint.size })
+        self.auditorCheckpoints = Dictionary(grouping: auditorCheckpoints, by: { $0.checkpoint.size })
+        for (size, cps) in self.checkpoints where size == 0 || cps.count > 1 {
+            record(.checkpointRoot, seq: size == 0 ? 0 : size - 1, "the store holds \(cps.count) checkpoints of size \(size)")
+        }
+    }
+
+    private mutating func record(_ kind: Failure.Kind, seq: UInt64, _ message: String) {
+        failureCount += 1
+        if failures.count < Self.maxFailuresKept { failures.append(Failure(kind: kind, seq: seq, message: message)) }
+    }
+
+    /// The failure with the lowest seq (ties: the first found).
+    public var firstFailure: Failure? { failures.min { $0.seq < $1.seq } }
+
+    public var root: Merkle.Hash { range.root }
+
+    /// The seq of the stream's last entry so far, for stream-head checks.
+    public func streamHead(_ stream: String) -> (seq: UInt64, hash: Merkle.Hash)? { streamHeads[stream] }
+
+    /// Consumes the next row. `storedNodes` are the Merkle node hashes the store keeps for the nodes that
+    /// appending this leaf completes (as many as the trailing one bits of `position`), lowest first.
+    public mutating func consume(_ checked: CheckedEntry, storedNodes: [Merkle.Hash]) {
+        // `seq` is the row's stored seq; the tree position is `size` (they differ after a gap).
+        let seq = checked.position
+        defer {
+            lastLeafHash = checked.leafHash
+            let created = range.append(checked.leafHash)
+            for (i, node) in created.enumerated() where i >= storedNodes.count || storedNodes[i] != node.hash {
+                record(.storedNodeMismatch, seq: node.node.index << node.node.level,
+                       "the stored Merkle node (level \(node.node.level), index \(node.node.index)) differs from the one the entries give")
+            }
+            size += 1
+            checkCheckpoints(atSize: size)
+        }
+        if checked.storedLeafHash != checked.leafHash {
+            record(.storedHashMismatch, seq: seq, "the entry bytes do not hash to the stored leaf hash: the entry or its stored hash was changed")
+        }
+        let entry: Entry
+        switch checked.entry {
+        case .failure(let error):
+            record(error.code == .notCanonical ? .notCanonical : .malformedEntry, seq: seq, error.message)
+            return
+        case .success(let e): entry = e
+        }
+        if entry.seq != seq {
+            // A row holding another seq's entry: an entry was inserted, deleted or moved here.
+            record(.sequence, seq: min(seq, entry.seq),
+                   "position \(seq) holds the entry for seq \(entry.seq): an entry was \(entry.seq < seq ? "inserted" : "removed") or moved")
+        }
+        if entry.log != origin { record(.wrongLog, seq: seq, "the entry belongs to log \"\(entry.log)\", not \"\(origin)\"") }
+        if entry.prev != lastLeafHash {
+            record(.chain, seq: seq == 0 ? 0 : seq - 1,
+                   seq == 0 ? "seq 0 must have an all-zero prev" : "seq \(seq) links to \(Hex.encode(entry.prev).prefix(16))…, not to the leaf hash of seq \(seq - 1): seq \(seq - 1) was changed or replaced")
+        }
+        if let lastTime, entry.time < lastTime {
+            record(.time, seq: seq, "time goes backwards: \(entry.time) is before \(lastTime) of the previous entry")
+        }
+        lastTime = max(lastTime ?? entry.time, entry.time)
+        checkStreams(entry, seq: seq, leafHash: checked.leafHash)
+        switch checked.payload {
+        case .absent where entry.payload != nil: missingPayloads.append(seq)
+        case .mismatch: record(.payloadMismatch, seq: seq, "the stored payload or salt does not match the entry's payload commitment")
+        case .orphan: record(.payloadMismatch, seq: seq, "a payload is stored for an entry that commits to none")
+        default: break
+        }
+        checkKeys(entry, seq: seq)
+        if entry.type == "redaction.applied", let target = entry.data["target_seq"]?.uint64Value { redacted[target] = seq }
+        projection.apply(entry)
+    }
+
+    /// Records that the store has no row at `seq` (the next row has a higher seq). Feed the next row
+    /// as usual: its links across the gap fail too, and the checkpoints after it no longer match.
+    public mutating func missing(seq: UInt64, nextPresent: UInt64) {
+        record(.sequence, seq: seq, nextPresent == seq + 1 ? "seq \(seq) is missing: the entry was deleted" : "seqs \(seq)…\(nextPresent - 1) are missing: entries were deleted")
+    }
+
+    private mutating func checkStreams(_ entry: Entry, seq: UInt64, leafHash: Merkle.Hash) {
+        let implied = Streams.ids(for: entry.data)
+        if Set(entry.streams.keys) != implied {
+            let extra = Set(entry.streams.keys).subtracting(implied).sorted(), absent = implied.subtracting(entry.streams.keys).sorted()
+            record(.stream, seq: seq, "the entry is not in exactly the streams its data implies"
+                   + (absent.isEmpty ? "" : "; missing from \(absent.joined(separator: ", "))")
+                   + (extra.isEmpty ? "" : "; wrongly in \(extra.joined(separator: ", "))"))
+        }
+        for (stream, previous) in entry.streams.sorted(by: { $0.key < $1.key }) {
+            let head = streamHeads[stream]
+            if previous != (head?.hash ?? Entry.zeroHash) {
+                let expected = head.map { "seq \($0.seq)" } ?? "nothing (it would be the stream's first entry)"
+                record(.stream, seq: seq, "in stream \(stream) the entry links to \(Hex.encode(previous).prefix(16))…, but the stream's previous entry is \(expected): a gap or a fork")
+            }
+            streamHeads[stream] = (seq, leafHash)
+        }
+    }
+
+    private mutating func checkKeys(_ entry: Entry, seq: UInt64) {
+        if seq == 0 {
+            guard entry.type == "log.created" else {
+                record(.keyChain, seq: 0, "seq 0 must be log.created, found \(entry.type)")
+                return
+            }
+            guard let text = entry.data["verifier_key"]?.stringValue, let verifier = try? NoteVerifier(text) else {
+                record(.keyChain, seq: 0, "log.created does not carry a valid verifier_key")
+                return
+            }
+            if verifier.name != origin { record(.keyChain, seq: 0, "the key in log.created is named \(verifier.name), not the origin \(origin)") }
+            switch trust {
+            case .verifier(let trusted) where trusted != verifier:
+                record(.keyChain, seq: 0, "log.created carries key \(verifier), not the key you trust (\(trusted))")
+            case .publicKey(let trusted) where trusted != verifier.publicKey:
+                record(.keyChain, seq: 0, "log.created carries another public key than the PEM you gave")
+            case .firstUse:
+                warnings.append("no key given: trusting the key in log.created (\(verifier)); pass --vkey with a key obtained out of band")
+            default: break
+            }
+            keys.append((0, verifier))
+        } else if entry.type == "log.created" {
+            record(.keyChain, seq: seq, "log.created may only be seq 0")
+        } else if entry.type == "key.rotated" {
+            guard let text = entry.data["verifier_key"]?.stringValue, let verifier = try? NoteVerifier(text), verifier.name == origin else {
+                record(.keyChain, seq: seq, "key.rotated does not carry a valid verifier_key named \(origin)")
+                return
+            }
+            // The rotation entry itself is covered by a checkpoint (size seq+1) under the old key;
+            // the new key signs only larger checkpoints.
+            keys.append((seq + 2, verifier))
+            rotationSeqs.append(seq)
+        }
+    }
+
+    func key(forCheckpointSize size: UInt64) -> NoteVerifier? {
+        keys.last { $0.fromSize <= size }?.verifier
+    }
+
+    private mutating func checkCheckpoints(atSize size: UInt64) {
+        let root = range.root
+        for cp in checkpoints[size] ?? [] {
+            checkpointsChecked += 1
+            let firstUnproven = lastValidCheckpointSize
+            guard let key = key(forCheckpointSize: size) else {
+                record(.keyChain, seq: firstUnproven, "no key to check the checkpoint of size \(size) with")
+                continue
+            }
+            guard cp.checkpoint.origin == origin, cp.isSigned(by: key) else {
+                record(.checkpointSignature, seq: firstUnproven,
+                       "the checkpoint of size \(size) is not signed by the log's key \(key.name)+\(String(key.keyID, radix: 16)): entries from seq \(firstUnproven) on are not vouched for")
+                continue
+            }
+            guard cp.checkpoint.root == root else {
+                record(.checkpointRoot, seq: firstUnproven, "the signed checkpoint of size \(size) has another root than the entries give: entries in \(firstUnproven)…\(size - 1) were changed")
+                continue
+            }
+            lastValidCheckpointSize = size
+        }
+        for cp in auditorCheckpoints[size] ?? [] where cp.checkpoint.origin == origin && cp.checkpoint.root != root {
+            record(.fork, seq: size - 1, "the log at size \(size) does not match the checkpoint you kept (root \(Base64.encode(cp.checkpoint.root))): the log was rewritten or forked before seq \(size)")
+        }
+    }
+
+    /// Ends the scan. Returns the failures found, lowest seq first.
+    public mutating func finish() -> [Failure] {
+        if size == 0 { record(.keyChain, seq: 0, "the log is empty: it has no log.created entry") }
+        for (cpSize, _) in checkpoints where cpSize > size {
+            record(.truncated, seq: size, "the store holds a checkpoint of size \(cpSize) but only \(size) entries: the tail was removed")
+        }
+        if lastValidCheckpointSize < size {
+            record(.uncovered, seq: lastValidCheckpointSize, "entries \(lastValidCheckpointSize)…\(size - 1) are not covered by any valid signed checkpoint")
+        }
+        for r in rotationSeqs where !(checkpoints[r + 1] ?? []).contains(where: { cp in keys.contains { $0.verifier.verifies(cp.note) } }) {
+            record(.keyChain, seq: r, "the key rotation at seq \(r) is not covered by a checkpoint of size \(r + 1) signed with the old key")
+        }
+        for (cpSize, kept) in auditorCheckpoints {
+            for cp in kept where cp.checkpoint.origin != origin || !keys.contains(where: { cp.isSigned(by: $0.verifier) }) {
+                record(.checkpointSignature, seq: min(cpSize, size), "the checkpoint you kept (size \(cpSize)) is not signed by any of this log's keys")
+            }
+            if cpSize > size {
+                record(.truncated, seq: size, "you kept a checkpoint of size \(cpSize) but the log has only \(size) entries: entries \(size)…\(cpSize - 1) were removed (truncation or rollback)")
+            }
+        }
+        for seq in missingPayloads where redacted[seq] == nil {
+            record(.payloadMissing, seq: seq, "the payload was deleted but no redaction.applied event records it")
+        }
+        return failures.sorted { $0.seq < $1.seq }
+    }
+
+}
+
+/// The per-entry, order-independent half of verification.
+public struct CheckedEntry: Sendable {
+    public enum PayloadStatus: Sendable { case absent, matches, mismatch, orphan }
+
+    public let position: UInt64
+    public let entry: Result<Entry, EntryFormatError>
+    public let leafHash: Merkle.Hash
+    public let storedLeafHash: Merkle.Hash
+    public let payload: PayloadStatus
+
+    public static func check(position: UInt64, bytes: [UInt8], storedLeafHash: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?) -> CheckedEntry {
+        let entry = Result { () throws(EntryFormatError) in try Entry(bytes: bytes) }
+        var status = PayloadStatus.absent
+        if let payload {
+            switch entry {
+            case .success(let e):
+                if let commitment = e.payload {
+                    status = commitment.matches(salt: payload.salt, payload: payload.bytes) ? .matches : .mismatch
+                } else {
+                    status = .orphan
+                }
+            case .failure: status = .mismatch
+            }
+        }
+        return CheckedEntry(position: position, entry: entry, leafHash: Merkle.leafHash(bytes), storedLeafHash: storedLeafHash, payload: status)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// A C2SP tlog-proof (`c2sp.org/tlog-proof@v1`, files `.tlog-proof`): an offline-verifiable proof that
+/// the entry at `index` is in the tree of the enclosed signed checkpoint.
+///
+/// ```
+/// c2sp.org/tlog-proof@v1
+/// [extra <base64>]
+/// index <decimal>
+/// <base64 hash>        (the inclusion proof, one hash a line, leaf upwards)
+///
+/// <signed checkpoint note>
+/// ```
+public struct TlogProof: Sendable, Equatable {
+    public static let header = "c2sp.org/tlog-proof@v1"
+
+    public let extra: [UInt8]?
+    public let index: UInt64
+    public let proof: [Merkle.Hash]
+    public let checkpoint: SignedCheckpoint
+
+    public init(extra: [UInt8]? = nil, index: UInt64, proof: [Merkle.Hash], checkpoint: SignedCheckpoint) {
+        self.extra = extra
+        self.index = index
+        self.proof = proof
+        self.checkpoint = checkpoint
+    }
+
+    public var encoded: String {
+        var out = Self.header + "\n"
+        if let extra { out += "extra \(Base64.encode(extra))\n" }
+        out += "index \(index)\n"
+        for hash in proof { out += Base64.encode(hash) + "\n" }
+        return out + "\n" + checkpoint.encoded
+    }
+
+    public static func parse(_ text: String) throws(SignedNote.FormatError) -> TlogProof {
+        guard let blank = text.range(of: "\n\n") else { throw .init("the proof has no blank line before its checkpoint") }
+        var lines = text[..<blank.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)[...]
+        guard lines.first == Substring(header) else { throw .init("the proof does not start with \"\(header)\"") }
+        lines.removeFirst()
+        var extra: [UInt8]?
+        if let line = lines.first, line.hasPrefix("extra ") {
+            guard let bytes = Base64.decode(String(line.dropFirst(6))) else { throw .init("the extra line is not valid base64") }
+            extra = bytes
+            lines.removeFirst()
+        }
+        guard let indexLine = lines.first, indexLine.hasPrefix("index "),
+              let index = UInt64(indexLine.dropFirst(6)), String(index) == indexLine.dropFirst(6)
+        else { throw .init("expected an \"index N\" line after the header") }
+        lines.removeFirst()
+        var proof: [Merkle.Hash] = []
+        for line in lines {
+            guard let hash = Base64.decode(String(line)), hash.count == 32 else { throw .init("proof line \"\(line)\" is not base64 of a 32-byte hash") }
+            proof.append(hash)
+        }
+        let checkpoint = try SignedCheckpoint(parsing: String(text[blank.upperBound...]))
+        return TlogProof(extra: extra, index: index, proof: proof, checkpoint: checkpoint)
+    }
+
+    /// Checks the checkpoint signature and that `leafHash` is at `index` under the checkpoint's root.
+    public func verify(leafHash: Merkle.Hash, verifier: NoteVerifier) throws(Merkle.ProofError) {
+        guard checkpoint.isSigned(by: verifier) else {
+            throw Merkle.ProofError("the checkpoint is not signed by \(verifier.name)+\(String(format: "%08x", verifier.keyID))")
+        }
+        try Merkle.verifyInclusion(leafHash: leafHash, index: index, size: checkpoint.checkpoint.size, proof: proof, root: checkpoint.checkpoint.root)
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import GRDB
+import ProbityCore
+
+/// Read access to a store: entries, checkpoints and proofs. Opening for reading never takes the writer
+/// lock, so auditors can read while `probity append` or `probityd` writes (WAL gives them a snapshot).
+public class LogReader: @unchecked Sendable {
+    public let path: String
+    public let origin: String
+    let db: DatabaseQueue
+
+    init(path: String, db: DatabaseQueue) throws {
+        self.path = path
+        self.db = db
+        let meta = try db.read { db in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { ($0["key"] as String, $0["value"] as String) })
+        }
+        guard meta["format"] == Schema.formatVersion, let origin = meta["origin"] else {
+            throw StoreError(.notAProbityStore, "\(path) is not a Probity store of format \(Schema.formatVersion)")
+        }
+        self.origin = origin
+    }
+
+    /// Opens a store for reading only. Works on a read-only copy of the file: if SQLite cannot create
+    /// its WAL index beside it, the file is opened as immutable.
+    public static func open(path: String) throws -> LogReader {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.label = "probity.reader"
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            return try LogReader(path: path, db: queue)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            // A read-only directory or file: SQLite cannot create the -shm file. Nothing can write the
+            // file then, so reading it as immutable is safe.
+            do {
+                let queue = try DatabaseQueue(path: "file:\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path)?immutable=1", configuration: config)
+                return try LogReader(path: path, db: queue)
+            } catch let error as StoreError {
+                throw error
+            } catch let inner {
+                throw StoreError(.io, "cannot open \(path) for reading: \(inner) (first attempt: \(error))")
+            }
+        }
+    }
+
+    func wrap<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, "\(what) failed on \(path): \(error)")
+        }
+    }
+
+    // MARK: Basic reads
+
+    public func meta(_ key: String) throws -> String? {
+        try wrap("reading metadata") { try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) } }
+    }
+
+    public func size() throws -> UInt64 {
+        try wrap("reading the size") { try db.read { UInt64(try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0) } }
+    }
+
+    public struct StoredEntry: Sendable {
+        public let seq: UInt64
+        public let bytes: [UInt8]
+        public let leafHash: Merkle.Hash
+        /// nil when the entry has no payload or it was redacted.
+        public let payload: (salt: [UInt8], bytes: [UInt8])?
+    }
+
+    public func entry(seq: UInt64) throws -> StoredEntry? {
+        try wrap("reading entry \(seq)") {
+            try db.read { db in
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
+                    """, arguments: [Int64(seq)]) else { return nil }
+                let salt: Data? = row["salt"]
+                let payload: Data? = row["payload"]
+                return StoredEntry(seq: seq, bytes: [UInt8](row["bytes"] as Data), leafHash: [UInt8](row["leaf_hash"] as Data),
+                                   payload: salt.flatMap { s in payload.map { ([UInt8](s), [UInt8]($0)) } })
+            }
+        }
+    }
+
+    public func storedProjection() throws -> CountsProjection {
+        try wrap("reading projections") { try db.read { try storedProjection($0) } }
+    }
+
+    // MARK: Checkpoints
+
+    public func checkpoints() throws -> [SignedCheckpoint] {
+        try wrap("reading checkpoints") {
+            try db.read { db in
+                try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size").map { text in
+                    do { return try SignedCheckpoint(parsing: text) } catch {
+                        // Unparseable stored checkpoints are kept as failures by verify, not hidden here.
+                        return nil
+                    }
+                }.compactMap { $0 }
+            }
+        }
+    }
+
+    public func checkpointCount() throws -> Int {
+        try wrap("counting checkpoints") { try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM checkpoints") ?? 0 } }
+    }
+
+    /// The latest checkpoint, or the one of exactly `size` leaves.
+    public func checkpoint(size: UInt64? = nil) throws -> SignedCheckpoint {
+        let note: String? = try wrap("reading a checkpoint") {
+            try db.read { db in
+                if let size {
+                    return try String.fetchOne(db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [Int64(size)])
+                }
+                return try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            }
+        }
+        guard let note else {
+            if let size {
+                let sizes = try checkpointSizes(near: size)
+                throw StoreError(.notFound, "no checkpoint of size \(size); the nearest are \(sizes.map(String.init).joined(separator: " and ")) (checkpoints are signed once per committed batch)")
+            }
+            throw StoreError(.notFound, "the store has no checkpoint yet")
+        }
+        do { return try SignedCheckpoint(parsing: note) } catch {
+            throw StoreError(.inconsistent, "the stored checkpoint is malformed (\(error)); run `probity verify`")
+        }
+    }
+
+    func checkpointSizes(near size: UInt64) throws -> [UInt64] {
+        try db.read { db in
+            let below = try Int64.fetchOne(db, sql: "SELECT MAX(size) FROM checkpoints WHERE size < ?", arguments: [Int64(size)])
+            let above = try Int64.fetchOne(db, sql: "SELECT MIN(size) FROM checkpoints WHERE size > ?", arguments: [Int64(size)])
+            return [below, above].compactMap { $0 }.map(UInt64.init)
+        }
+    }
+
+    // MARK: Proofs (O(log n) reads each)
+
+    func nodeHash(_ node: Merkle.Node, _ db: Database) throws -> Merkle.Hash {
+        let statement: Statement
+        if node.level == 0 {
+            statement = try db.cachedStatement(sql: "SELECT leaf_hash FROM entries WHERE seq = ?")
+            statement.rawReset()
+            statement.rawBind(1, Int64(node.index))
+        } else {
+            statement = try db.cachedStatement(sql: "SELECT hash FROM nodes WHERE id = ?")
+            statement.rawReset()
+            statement.rawBind(1, MerkleNodeID.id(level: node.level, index: node.index))
+        }
+        guard try statement.rawStep(db) else {
+            throw StoreError(.inconsistent, "the Merkle node (level \(node.level), index \(node.index)) is missing from the store; run `probity verify`")
+        }
+        let hash = statement.rawBytes(0)
+        statement.rawReset()
+        return hash
+    }
+
+    func rangeHash(_ start: UInt64, _ end: UInt64, _ db: Database) throws -> Merkle.Hash {
+        try Merkle.foldRange(Merkle.rangeNodes(start: start, end: end).map { try nodeHash($0, db) })
+    }
+
+    public func root(size: UInt64) throws -> Merkle.Hash {
+        guard size > 0 else { return Merkle.emptyRoot }
+        return try wrap("computing a root") { try db.read { try rangeHash(0, size, $0) } }
+    }
+
+    public func inclusionProof(seq: UInt64, size: UInt64) throws -> [Merkle.Hash] {
+        guard seq < size else { throw StoreError(.badArgument, "seq \(seq) is not below the tree size \(size)") }
+        return try wrap("building an inclusion proof") {
+            try db.read { db in try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) } }
+        }
+    }
+
+    public func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Merkle.Hash] {
+        guard 0 < old, old <= new else { throw StoreError(.badArgument, "a consistency proof needs 0 < OLD ≤ NEW, got \(old) and \(new)") }
+        guard old < new else { return [] }
+        return try wrap("building a consistency proof") {
+            try db.read { db in try Merkle.consistencyProofRanges(from: old, to: new).map { try rangeHash($0.start, $0.end, db) } }
+        }
+    }
+
+    /// A `.tlog-proof` for `seq` against the checkpoint of `size` (default: the latest).
+    public func tlogProof(seq: UInt64, size: UInt64? = nil) throws -> TlogProof {
+        let checkpoint = try checkpoint(size: size)
+        let treeSize = checkpoint.checkpoint.size
+        guard seq < treeSize else { throw StoreError(.badArgument, "seq \(seq) is not in the checkpoint of size \(treeSize)") }
+        return TlogProof(index: seq, proof: try inclusionProof(seq: seq, size: treeSize), checkpoint: checkpoint)
+    }
+
+    /// The last entry of `stream` below `treeSize` (the whole log by default), for stream-head notes.
+    public func streamHead(_ stream: String) throws -> (seq: UInt64, leafHash: Merkle.Hash)? {
+        try wrap("reading a stream head") {
+            try db.read { db in
+                try Row.fetchOne(db, sql: "SELECT seq, leaf_hash FROM stream_heads WHERE stream = ?", arguments: [stream]).map {
+                    (UInt64($0["seq"] as Int64), [UInt8]($0["leaf_hash"] as Data))
+                }
+            }
+        }
+    }
+}
+
+extension LogReader {
+    public struct KeyLink: Sendable {
+        public let seq: UInt64
+        public let type: String
+        public let verifierKey: String
+        public let time: String
+    }
+
+    /// The entries that carry keys, in order (read through the type index; `verify` checks them all).
+    public func keyChain() throws -> [KeyLink] {
+        try wrap("reading the key chain") {
+            try db.read { db in
+                try Row.fetchAll(db, sql: "SELECT seq, bytes FROM entries WHERE type IN ('log.created', 'key.rotated') ORDER BY seq").compactMap { row in
+                    guard let entry = try? Entry(bytes: [UInt8](row["bytes"] as Data)), let key = entry.data["verifier_key"]?.stringValue else { return nil }
+                    return KeyLink(seq: entry.seq, type: entry.type, verifierKey: key, time: entry.time.description)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import GRDB
+import ProbityCore
+
+/// The single writer of a store. Holds the writer lock for its lifetime.
+///
+/// Each `append` is one SQLite transaction: the batch's entries, payloads, Merkle nodes, stream heads,
+/// projection counts and one signed checkpoint commit together, durably (WAL, `synchronous=FULL`),
+/// or not at all. Only after the commit returns are the receipts handed out.
+public final class LogWriter: LogReader, @unchecked Sendable {
+    private let lock: WriterLock
+    public private(set) var signer: NoteSigner
+
+    /// What the writer must know about the tail of the log; reloaded whenever a transaction fails.
+    private struct Tail {
+        var range: CompactRange
+        var lastLeafHash: Merkle.Hash
+        var lastTime: Timestamp?
+        var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash)]
+    }
+    private var tail: Tail?
+
+    private init(path: String, db: DatabaseQueue, lock: WriterLock, signer: NoteSigner) throws {
+        self.lock = lock
+        self.signer = signer
+        try super.init(path: path, db: db)
+    }
+
+    static func openDatabase(path: String) throws -> DatabaseQueue {
+        var config = Configuration()
+        config.label = "probity.writer"
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+        }
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        // Durability: every commit fsyncs the WAL. Set after opening and read back, because a
+        // setting that silently did not take would void "nothing acknowledged is ever lost".
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
+            let sync = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            guard mode == "wal", sync == 2 else {
+                throw StoreError(.durability, "SQLite refused durable settings on \(path) (journal_mode=\(mode ?? "?"), synchronous=\(sync ?? -1)); the filesystem may not support WAL")
+            }
+        }
+        return queue
+    }
+
+    /// Creates a new store and appends `log.created` (seq 0) carrying the first verifier key.
+    public static func create(path: String, origin: String, signer: NoteSigner, keyPath: String, by principal: String,
+                              software: String) throws -> LogWriter {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.alreadyExists, "\(path) already exists; choose another path or remove it first")
+        }
+        guard signer.verifier.name == origin else { throw StoreError(.badKey, "the signer's key name must be the origin \(origin)") }
+        let lock = try WriterLock(storePath: path)
+        do {
+            let queue = try openDatabase(path: path)
+            try Schema.migrator.migrate(queue)
+            try queue.write { db in
+                for (key, value) in ["format": Schema.formatVersion, "origin": origin, "key_path": keyPath, "current_vkey": signer.verifier.description] {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
+                }
+            }
+            let writer = try LogWriter(path: path, db: queue, lock: lock, signer: signer)
+            let created = EventInput(type: "log.created", data: [
+                "origin": .string(origin),
+                "verifier_key": .string(signer.verifier.description),
+                "algorithm": .string("ed25519"),
+                "software": .string(software),
+            ])
+            _ = try writer.append([created], by: principal)
+            return writer
+        } catch {
+            // Nothing half-made remains: a failed init leaves no store behind.
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            if let error = error as? StoreError { throw error }
+            throw StoreError(.io, "cannot create the store at \(path): \(error)")
+        }
+    }
+
+    /// Opens an existing store for appending. `signer` must hold the log's current key.
+    public static func open(path: String, signer: NoteSigner) throws -> LogWriter {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")
+        }
+        let lock = try WriterLock(storePath: path)
+        let queue: DatabaseQueue
+        do {
+            queue = try openDatabase(path: path)
+            try Schema.migrator.migrate(queue)
+        } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, "cannot open \(path) for writing: \(error)")
+        }
+        let writer = try LogWriter(path: path, db: queue, lock: lock, signer: signer)
+        let current = try writer.meta("current_vkey")
+        guard current == signer.verifier.description else {
+            throw StoreError(.badKey, "the key given (\(signer.verifier)) is not the log's current signing key (\(current ?? "none"))")
+        }
+        return writer
+    }
+
+    /// The path of the private key the store was set up with (relative paths are from the store's folder).
+    public static func keyPath(forStore path: String) throws -> String? { try LogReader.open(path: path).meta("key_path") }
+
+    // MARK: Append
+
+    public struct Appended: Sendable {
+        public let seq: UInt64
+        public let leafHash: Merkle.Hash
+        public let bytes: [UInt8]
+    }
+
+    public struct Batch: Sendable {
+        public let entries: [Appended]
+        public let checkpoint: SignedCheckpoint
+    }
+
+    private func loadTail(_ db: Database) throws -> Tail {
+        let size = UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0)
+        var hashes: [Merkle.Hash] = []
+        var start: UInt64 = 0
+        for level in CompactRange(size: size, hashes: Array(repeating: [], count: size.nonzeroBitCount)).levels {
+            hashes.append(try nodeHash(Merkle.Node(level: level, index: start >> level), db))
+            start += 1 << level
+        }
+        var tail = Tail(range: CompactRange(size: size, hashes: hashes), lastLeafHash: Entry.zeroHash, lastTime: nil, streamHeads: [:])
+        if size > 0, let row = try Row.fetchOne(db, sql: "SELECT leaf_hash, time FROM entries WHERE seq = ?", arguments: [Int64(size - 1)]) {
+            tail.lastLeafHash = [UInt8](row["leaf_hash"] as Data)
+            tail.lastTime = Timestamp(entryTime: row["time"])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT stream, seq, leaf_hash FROM stream_heads") {
+            tail.streamHeads[row["stream"]] = (UInt64(row["seq"] as Int64), [UInt8](row["leaf_hash"] as Data))
+        }
+        return tail
+    }
+
+    /// Appends `events` as one batch under one signed checkpoint. Either all are appended, durably,
+    /// or none is (and the error says why).
+    public func append(_ events: [EventInput], by principal: String) throws -> Batch {
+        try append(events, by: principal, alsoInTransaction: nil)
+    }
+
+    private func append(_ events: [EventInput], by principal: String, alsoInTransaction: ((Database) throws -> Void)?) throws -> Batch {
+        guard !events.isEmpty else { throw StoreError(.badArgument, "nothing to append") }
+        do {
+            return try db.write { db in
+                var tail = try self.tail ?? loadTail(db)
+                let insertEntry = try db.cachedStatement(sql: "INSERT INTO entries (seq, bytes, leaf_hash, type, time) VALUES (?, ?, ?, ?, ?)")
+                let insertPayload = try db.cachedStatement(sql: "INSERT INTO payloads (seq, salt, bytes) VALUES (?, ?, ?)")
+                let insertNode = try db.cachedStatement(sql: "INSERT INTO nodes (id, hash) VALUES (?, ?)")
+                var appended: [Appended] = []
+                appended.reserveCapacity(events.count)
+                var counts = CountsProjection()
+                var touchedStreams = Set<String>()
+                let now = Timestamp.now()
+                for event in events {
+                    let seq = tail.range.size
+                    let time = max(now, tail.lastTime ?? now)
+                    var streams: [String: Merkle.Hash] = [:]
+                    for stream in Streams.ids(for: event.data) {
+                        streams[stream] = tail.streamHeads[stream]?.hash ?? Entry.zeroHash
+                    }
+                    var commitment: PayloadCommitment?
+                    var salt: [UInt8] = []
+                    if let payload = event.payload {
+                        salt = try SecureRandom.bytes(PayloadCommitment.saltLength)
+                        commitment = PayloadCommitment(salt: salt, payload: payload)
+                    }
+                    let entry = Entry(log: origin, seq: seq, prev: tail.lastLeafHash, time: time, type: event.type, by: principal,
+                                      data: event.data, payload: commitment, streams: streams)
+                    let bytes = entry.canonicalBytes
+                    let leafHash = Merkle.leafHash(bytes)
+
+                    insertEntry.rawReset()
+                    insertEntry.rawBind(1, Int64(seq)); insertEntry.rawBind(2, bytes); insertEntry.rawBind(3, leafHash)
+                    insertEntry.rawBind(4, event.type); insertEntry.rawBind(5, time.description)
+                    try insertEntry.rawExecute(db)
+                    if let payload = event.payload {
+                        insertPayload.rawReset()
+                        insertPayload.rawBind(1, Int64(seq)); insertPayload.rawBind(2, salt); insertPayload.rawBind(3, payload)
+                        try insertPayload.rawExecute(db)
+                    }
+                    for (node, hash) in tail.range.append(leafHash) {
+                        insertNode.rawReset()
+                        insertNode.rawBind(1, MerkleNodeID.id(level: node.level, index: node.index)); insertNode.rawBind(2, hash)
+                        try insertNode.rawExecute(db)
+                    }
+                    for stream in streams.keys {
+                        tail.streamHeads[stream] = (seq, leafHash)
+                        touchedStreams.insert(stream)
+                    }
+                    tail.lastLeafHash = leafHash
+                    tail.lastTime = time
+                    counts.apply(type: event.type, data: event.data)
+                    appended.append(Appended(seq: seq, leafHash: leafHash, bytes: bytes))
+                }
+                let upsertHead = try db.cachedStatement(sql: "INSERT OR REPLACE INTO stream_heads (stream, seq, leaf_hash) VALUES (?, ?, ?)")
+                for stream in touchedStreams {
+                    let head = tail.streamHeads[stream]!
+                    upsertHead.rawReset()
+                    upsertHead.rawBind(1, stream); upsertHead.rawBind(2, Int64(head.seq)); upsertHead.rawBind(3, head.hash)
+                    try upsertHead.rawExecute(db)
+                }
+                let upsertCount = try db.cachedStatement(sql: """
+                    INSERT INTO projection_counts (kind, key, count) VALUES (?, ?, ?)
+                    ON CONFLICT (kind, key) DO UPDATE SET count = count + excluded.count
+                    """)
+                for row in counts.rows {
+                    upsertCount.rawReset()
+                    upsertCount.rawBind(1, row.kind.rawValue); upsertCount.rawBind(2, row.key); upsertCount.rawBind(3, Int64(row.count))
+                    try upsertCount.rawExecute(db)
+                }
+                let checkpoint = try SignedCheckpoint.sign(Checkpoint(origin: origin, size: tail.range.size, root: tail.range.root), with: signer)
+                try db.execute(sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
+                               arguments: [Int64(tail.range.size), checkpoint.encoded, (tail.lastTime ?? now).description])
+                try alsoInTransaction?(db)
+                self.tail = tail
+                return Batch(entries: appended, checkpoint: checkpoint)
+            }
+        } catch {
+            self.tail = nil // the transaction rolled back: reload the tail from the store next time
+            if let error = error as? StoreError { throw error }
+            throw StoreError(.io, "the append to \(path) failed and nothing was appended: \(error)")
+        }
+    }
+
+    // MARK: Keys
+
+    /// Appends `key.rotated` for `newSigner` as its own batch, covered by a checkpoint signed with the
+    /// current key; from then on the new key signs. `newKeyPath` must already hold the new key, durably.
+    public func rotateKey(to newSigner: NoteSigner, newKeyPath: String, reason: String, by principal: String) throws -> Batch {
+        guard newSigner.verifier.name == origin else { throw StoreError(.badKey, "the new key's name must be the origin \(origin)") }
+        guard newSigner.verifier != signer.verifier else { throw StoreError(.badKey, "the new key is the current key") }
+        let event = EventInput(type: "key.rotated", data: ["verifier_key": .string(newSigner.verifier.description), "reason": .string(reason)])
+        // The rotation and the switch of the store's current key commit together: a crash cannot leave
+        // the log saying one key while the writer signs with the other.
+        let batch = try append([event], by: principal) { db in
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'current_vkey'", arguments: [newSigner.verifier.description])
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'key_path'", arguments: [newKeyPath])
+        }
+        signer = newSigner
+        return batch
+    }
+
+    /// A signed stream-head note for `stream` at the current size.
+    public func signedStreamHead(_ stream: String) throws -> SignedNote {
+        let (size, head) = try wrap("reading a stream head") {
+            try db.read { db -> (UInt64, (UInt64, Merkle.Hash)?) in
+                let size = UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(size), 0) FROM checkpoints") ?? 0)
+                let head = try Row.fetchOne(db, sql: "SELECT seq, leaf_hash FROM stream_heads WHERE stream = ?", arguments: [stream]).map {
+                    (UInt64($0["seq"] as Int64), [UInt8]($0["leaf_hash"] as Data))
+                }
+                return (size, head)
+            }
+        }
+        return try StreamHead(origin: origin, treeSize: size, stream: stream, lastSeq: head?.0, lastLeafHash: head?.1 ?? Entry.zeroHash).sign(with: signer)
+    }
+}

@@ -1,0 +1,53 @@
+import GRDB
+
+/// The store's tables. Entries are the only source of truth; every other table is derived from them
+/// (and checked against them by `verify`) except payloads and salts, which entries commit to.
+enum Schema {
+    static let formatVersion = "1"
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                -- The entry bytes verbatim (RFC 8785); leaf_hash, type and time are derived copies.
+                CREATE TABLE entries (
+                    seq INTEGER PRIMARY KEY,
+                    bytes BLOB NOT NULL,
+                    leaf_hash BLOB NOT NULL,
+                    type TEXT NOT NULL,
+                    time TEXT NOT NULL
+                );
+                CREATE INDEX entries_type ON entries(type);
+                -- Deleted on redaction; the entry keeps its commitment.
+                CREATE TABLE payloads (seq INTEGER PRIMARY KEY, salt BLOB NOT NULL, bytes BLOB NOT NULL);
+                -- Complete Merkle subtrees of level >= 1, keyed by creation order (see MerkleNodeID),
+                -- so that appends write at the end of the B-tree and verify reads them in one pass.
+                CREATE TABLE nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+                -- One signed checkpoint per committed batch.
+                CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, time TEXT NOT NULL);
+                CREATE TABLE stream_heads (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL, leaf_hash BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE projection_counts (
+                    kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (kind, key)
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}
+
+/// Row ids of stored Merkle nodes: the order in which an append-only writer completes them.
+/// The node (level L ≥ 1, index i) is completed by leaf e = (i+1)·2^L − 1; leaves before e completed
+/// Σ_{l≥1} ⌊e/2^l⌋ = e − popcount(e) nodes, and leaf e itself completes levels 1…L in order.
+enum MerkleNodeID {
+    static func id(level: Int, index: UInt64) -> Int64 {
+        precondition(level >= 1)
+        let e = (index + 1) << level - 1
+        return Int64(e) - Int64(e.nonzeroBitCount) + Int64(level) - 1
+    }
+
+    /// Number of nodes stored for a tree of `size` leaves.
+    static func count(forSize size: UInt64) -> Int64 {
+        size == 0 ? 0 : Int64(size) - Int64(size.nonzeroBitCount)
+    }
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import ProbityCore
+import ProbityStore
+
+/// An error the CLI reports and exits on: 1 for integrity failures, 2 for usage and I/O errors.
+struct CLIError: Error {
+    let message: String
+    let exitCode: Int32
+    static func usage(_ message: String) -> CLIError { CLIError(message: message, exitCode: 2) }
+    static func integrity(_ message: String) -> CLIError { CLIError(message: message, exitCode: 1) }
+}
+
+/// Runs `body`, turning library errors into CLI errors (exit 2) with their own messages.
+func reporting<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as CLIError { throw error } catch let error as ExitCode { throw error } catch {
+        throw CLIError.usage("\(error)")
+    }
+}
+
+struct StoreOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Path of the SQLite store.", valueName: "PATH"))
+    var db: String
+}
+
+struct JSONFlag: ParsableArguments {
+    @Flag(name: .long, help: "Print machine-readable JSON.")
+    var json = false
+}
+
+enum Output {
+    static func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+    static func raw(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+    static func json(_ value: JSONValue) { line(CanonicalJSON.encodeString(value)) }
+    static func info(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+struct ProgressBar {
+    let label: String
+    let enabled = isatty(STDERR_FILENO) == 1
+    private var lastDraw = Date.distantPast
+
+    init(label: String) { self.label = label }
+
+    mutating func update(_ done: UInt64, _ total: UInt64) {
+        guard enabled, Date().timeIntervalSince(lastDraw) > 0.1 || done == total else { return }
+        lastDraw = Date()
+        let fraction = total == 0 ? 1 : Double(done) / Double(total)
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) \(bar) \(done)/\(total) (\(Int(fraction * 100))%)".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+func readFile(_ path: String, what: String) throws -> [UInt8] {
+    if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CLIError.usage("cannot read \(what) \(path): no such file or not readable")
+    }
+    return [UInt8](data)
+}
+
+func readText(_ path: String, what: String) throws -> String {
+    guard let text = String(validating: try readFile(path, what: what), as: UTF8.self) else {
+        throw CLIError.usage("\(what) \(path) is not valid UTF-8")
+    }
+    return text
+}
+
+/// Writes a file atomically (temporary file, fsync, rename) with the given mode.
+func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
+    let directory = (path as NSString).deletingLastPathComponent
+    let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw CLIError.usage("cannot write \(path): \(String(cString: strerror(errno)))") }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    let synced = fsync(fd) == 0
+    close(fd)
+    guard written == bytes.count, synced, rename(temporary, path) == 0 else {
+        unlink(temporary)
+        throw CLIError.usage("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+    chmod(path, mode)
+}
+
+func absolutePath(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+/// Loads a PEM private key, refusing one that group or others may read.
+func loadPrivateKey(_ path: String) throws -> Ed25519PrivateKey {
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw CLIError.usage("cannot read the signing key \(path): \(String(cString: strerror(errno)))") }
+    guard info.st_mode & 0o077 == 0 else {
+        throw CLIError.usage("the signing key \(path) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run `chmod 600 \(path)`")
+    }
+    do { return try Ed25519PrivateKey(pem: try readText(path, what: "the signing key")) } catch let error as CLIError { throw error } catch {
+        throw CLIError.usage("the signing key \(path) is not an Ed25519 PEM private key: \(error)")
+    }
+}
+
+/// Opens the store for writing with the key given, or the one recorded at init.
+func openWriter(db: String, key: String?) throws -> LogWriter {
+    try reporting {
+        let reader = try LogReader.open(path: db)
+        guard let keyPath = try key ?? reader.meta("key_path") else {
+            throw CLIError.usage("no signing key recorded for \(db); pass --key PEM")
+        }
+        let signer = try NoteSigner(name: reader.origin, privateKey: try loadPrivateKey(keyPath))
+        return try LogWriter.open(path: db, signer: signer)
+    }
+}
+
+/// The default principal: the Unix user running the command.
+func defaultPrincipal() -> String {
+    "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))
+}
+
+/// Derives sibling file names from the store path: `var/log.sqlite` → `var/log.key.pem`.
+func siblingPath(of db: String, suffix: String) -> String {
+    let url = URL(fileURLWithPath: db)
+    return url.deletingPathExtension().path + suffix
+}
+
+func parseSeq(_ text: String, what: String) throws -> UInt64 {
+    guard let value = UInt64(text) else { throw CLIError.usage("\(what) must be a non-negative integer, got \"\(text)\"") }
+    return value
+}
+
+/// The receipt of one appended entry, as `append` prints it.
+func receiptJSON(seq: UInt64, leafHash: Merkle.Hash, proof: TlogProof) -> JSONValue {
+    .object([
+        "seq": .number(Double(seq)),
+        "leaf_hash": .string(Hex.encode(leafHash)),
+        "checkpoint": .string(proof.checkpoint.encoded),
+        "proof": .string(proof.encoded),
+    ])
+}

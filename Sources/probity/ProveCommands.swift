@@ -1,0 +1,207 @@
+import ArgumentParser
+import Foundation
+import ProbityCore
+import ProbityStore
+
+struct CheckpointCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Print the latest signed checkpoint (or the one of --size N).",
+        discussion: """
+            The output is a C2SP signed note; keep it to later prove the log was not truncated or rewritten
+            (probity verify --checkpoint FILE).
+
+            Example:
+              probity checkpoint --db var/log.sqlite > kept/$(date +%F).checkpoint
+            """
+    )
+    @OptionGroup var store: StoreOption
+    @Option(help: ArgumentHelp("The tree size of the checkpoint to print.", valueName: "N"))
+    var size: UInt64?
+    @OptionGroup var output: JSONFlag
+
+    func run() throws {
+        try reporting {
+            let cp = try LogReader.open(path: store.db).checkpoint(size: size)
+            if output.json {
+                Output.json(.object(["origin": .string(cp.checkpoint.origin), "size": .number(Double(cp.checkpoint.size)),
+                                     "root": .string(Base64.encode(cp.checkpoint.root)), "note": .string(cp.encoded)]))
+            } else {
+                Output.raw(cp.encoded)
+            }
+        }
+    }
+}
+
+struct ProveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prove",
+        abstract: "Print inclusion, consistency and stream-head proofs.",
+        subcommands: [Inclusion.self, Consistency.self, Stream.self]
+    )
+
+    struct Inclusion: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a .tlog-proof that entry SEQ is in the log.",
+            discussion: """
+                The proof is against the latest checkpoint, or the checkpoint of --size N (one exists per
+                committed batch). Check it offline with `probity verify-proof`.
+
+                Example:
+                  probity prove inclusion --db var/log.sqlite 12 > 12.tlog-proof
+                """
+        )
+        @OptionGroup var store: StoreOption
+        @Argument(help: "The entry's seq.") var seq: UInt64
+        @Option(help: ArgumentHelp("Prove against the checkpoint of this tree size.", valueName: "N")) var size: UInt64?
+        @OptionGroup var output: JSONFlag
+
+        func run() throws {
+            try reporting {
+                let reader = try LogReader.open(path: store.db)
+                let proof = try reader.tlogProof(seq: seq, size: size)
+                if output.json {
+                    guard let entry = try reader.entry(seq: seq) else { throw CLIError.usage("no entry \(seq)") }
+                    Output.json(receiptJSON(seq: seq, leafHash: entry.leafHash, proof: proof))
+                } else {
+                    Output.raw(proof.encoded)
+                }
+            }
+        }
+    }
+
+    struct Consistency: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the consistency proof between tree sizes OLD and NEW (RFC 6962 §2.1.2).",
+            discussion: """
+                Prints one base64 hash per line (JSON with --json, including both roots). NEW defaults to the
+                latest checkpoint's size.
+
+                Example:
+                  probity prove consistency --db var/log.sqlite 100 250 --json
+                """
+        )
+        @OptionGroup var store: StoreOption
+        @Argument(help: "The older tree size.") var old: UInt64
+        @Argument(help: "The newer tree size (default: the latest checkpoint).") var new: UInt64?
+        @OptionGroup var output: JSONFlag
+
+        func run() throws {
+            try reporting {
+                let reader = try LogReader.open(path: store.db)
+                let newSize = try new ?? reader.checkpoint().checkpoint.size
+                guard newSize <= (try reader.size()) else { throw CLIError.usage("the log has only \(try reader.size()) entries, fewer than \(newSize)") }
+                let proof = try reader.consistencyProof(from: old, to: newSize)
+                if output.json {
+                    Output.json(.object([
+                        "old_size": .number(Double(old)), "new_size": .number(Double(newSize)),
+                        "old_root": .string(Base64.encode(try reader.root(size: old))), "new_root": .string(Base64.encode(try reader.root(size: newSize))),
+                        "proof": .array(proof.map { .string(Base64.encode($0)) }),
+                    ]))
+                } else {
+                    for hash in proof { Output.line(Base64.encode(hash)) }
+                }
+            }
+        }
+    }
+
+    struct Stream: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a signed stream-head note: the last entry of a procedure's or party's stream.",
+            discussion: """
+                Needs the signing key. With the stream's entries, the note proves an export of the stream is
+                complete up to the note's tree size.
+
+                Example:
+                  probity prove stream --db var/log.sqlite procedure:2026-042
+                """
+        )
+        @OptionGroup var store: StoreOption
+        @Argument(help: "The stream id: procedure:<ref> or party:<id>.") var stream: String
+        @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
+
+        func run() throws {
+            guard stream.hasPrefix("procedure:") || stream.hasPrefix("party:") else {
+                throw CLIError.usage("a stream id is procedure:<ref> or party:<id>, got \"\(stream)\"")
+            }
+            try reporting { Output.raw(try openWriter(db: store.db, key: key).signedStreamHead(stream).encoded) }
+        }
+    }
+}
+
+struct VerifyProofCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-proof",
+        abstract: "Check offline that an entry is in the log, from the entry, its .tlog-proof and the verifier key.",
+        discussion: """
+            Needs no store. Checks the entry is canonical, that its seq is the proof's index, the checkpoint's
+            signature, and the inclusion proof.
+
+            Exit codes: 0 proven, 1 not proven, 2 usage or I/O error.
+
+            Example:
+              probity show --db var/log.sqlite 12 > 12.json
+              probity prove inclusion --db var/log.sqlite 12 > 12.tlog-proof
+              probity verify-proof --entry 12.json --proof 12.tlog-proof --vkey "$(cat var/log.vkey)"
+            """
+    )
+    @Option(help: ArgumentHelp("The entry bytes, exactly as stored (RFC 8785 JSON).", valueName: "FILE")) var entry: String
+    @Option(help: ArgumentHelp("The .tlog-proof file.", valueName: "FILE")) var proof: String
+    @Option(help: ArgumentHelp("The log's verifier key.", valueName: "KEY")) var vkey: String
+    @OptionGroup var output: JSONFlag
+
+    func run() throws {
+        let verifier: NoteVerifier
+        do { verifier = try NoteVerifier(vkey.trimmingCharacters(in: .whitespacesAndNewlines)) } catch { throw CLIError.usage("--vkey: \(error)") }
+        var bytes = try readFile(entry, what: "the entry")
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() } // tolerate the newline `show` prints
+        let tlogProof: TlogProof
+        do { tlogProof = try TlogProof.parse(try readText(proof, what: "the proof")) } catch let e as CLIError { throw e } catch {
+            throw CLIError.usage("\(proof) is not a .tlog-proof: \(error)")
+        }
+        func fail(_ message: String) throws -> Never {
+            if output.json { Output.json(.object(["proven": .bool(false), "error": .string(message)])) } else { Output.line("NOT PROVEN: \(message)") }
+            throw ExitCode(1)
+        }
+        let parsed: Entry
+        do { parsed = try Entry(bytes: bytes) } catch { try fail("the entry is not a valid canonical entry: \(error)") }
+        guard parsed.seq == tlogProof.index else { try fail("the entry is seq \(parsed.seq) but the proof is for index \(tlogProof.index)") }
+        guard parsed.log == verifier.name else { try fail("the entry belongs to log \(parsed.log), not \(verifier.name)") }
+        do { try tlogProof.verify(leafHash: Merkle.leafHash(bytes), verifier: verifier) } catch { try fail(error.message) }
+        let cp = tlogProof.checkpoint.checkpoint
+        if output.json {
+            Output.json(.object(["proven": .bool(true), "seq": .number(Double(parsed.seq)), "origin": .string(cp.origin),
+                                 "size": .number(Double(cp.size)), "root": .string(Base64.encode(cp.root))]))
+        } else {
+            Output.line("PROVEN: entry seq \(parsed.seq) (\(parsed.type), \(parsed.time)) is in log \(cp.origin) at tree size \(cp.size), under a checkpoint signed by \(verifier.name)+\(String(format: "%08x", verifier.keyID))")
+        }
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Print an entry's bytes verbatim (or its payload with --payload).",
+        discussion: """
+            Example:
+              probity show --db var/log.sqlite 12 > 12.json
+              probity show --db var/log.sqlite 12 --payload
+            """
+    )
+    @OptionGroup var store: StoreOption
+    @Argument(help: "The entry's seq.") var seq: UInt64
+    @Flag(help: "Print the payload instead of the entry (with its salt on stderr).") var payload = false
+
+    func run() throws {
+        try reporting {
+            guard let stored = try LogReader.open(path: store.db).entry(seq: seq) else { throw CLIError.usage("the log has no entry \(seq)") }
+            if payload {
+                guard let p = stored.payload else { throw CLIError.usage("entry \(seq) has no payload (none was given, or it was redacted)") }
+                Output.line(String(decoding: p.bytes, as: UTF8.self))
+                Output.info("salt: \(Hex.encode(p.salt))")
+            } else {
+                Output.line(String(decoding: stored.bytes, as: UTF8.self))
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import ProbityCore
+import ProbityStore
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check the whole log: canonical entries, hash chains, streams, checkpoints, keys, payloads, time.",
+        discussion: """
+            Recomputes everything from the entry bytes; trusts nothing the store derived. Names the first
+            failing seq and the kind of failure, then a summary. Pass the verifier key you were given
+            (--vkey) or the PEM public key (--pubkey); without either, the key in log.created is trusted.
+            Pass checkpoints you kept from earlier (--checkpoint) to catch truncation, rollback and forks.
+            Opens the store read-only: it works on a read-only copy and while the log is being written.
+
+            Exit codes: 0 intact, 1 integrity failure, 2 usage or I/O error.
+
+            Example:
+              probity verify --db var/log.sqlite --vkey "$(cat var/log.vkey)" --checkpoint kept/2026-11-01.checkpoint
+            """
+    )
+
+    @OptionGroup var store: StoreOption
+    @Option(help: ArgumentHelp("The verifier key you trust (name+keyid+base64key).", valueName: "KEY"))
+    var vkey: String?
+    @Option(help: ArgumentHelp("The Ed25519 public key you trust, as PEM.", valueName: "PEM"))
+    var pubkey: String?
+    @Option(help: ArgumentHelp("A signed checkpoint kept from earlier; repeatable.", valueName: "FILE"))
+    var checkpoint: [String] = []
+    @OptionGroup var output: JSONFlag
+
+    func validate() throws {
+        if vkey != nil && pubkey != nil { throw ValidationError("give either --vkey or --pubkey, not both") }
+    }
+
+    func run() throws {
+        let trust: LogVerifier.Trust
+        if let vkey {
+            do { trust = .verifier(try NoteVerifier(vkey.trimmingCharacters(in: .whitespacesAndNewlines))) } catch {
+                throw CLIError.usage("--vkey: \(error)")
+            }
+        } else if let pubkey {
+            do { trust = .publicKey(try Ed25519PublicKey(pem: try readText(pubkey, what: "the public key"))) } catch let e as CLIError { throw e } catch {
+                throw CLIError.usage("--pubkey \(pubkey): \(error)")
+            }
+        } else {
+            trust = .firstUse
+        }
+        var kept: [SignedCheckpoint] = []
+        for path in checkpoint {
+            do { kept.append(try SignedCheckpoint(parsing: try readText(path, what: "the checkpoint"))) } catch let e as CLIError { throw e } catch {
+                throw CLIError.usage("--checkpoint \(path) is not a signed checkpoint: \(error)")
+            }
+        }
+        let report = try reporting {
+            let reader = try LogReader.open(path: store.db)
+            var bar = ProgressBar(label: "verifying")
+            defer { bar.finish() }
+            return try reader.verify(trust: trust, auditorCheckpoints: kept) { bar.update($0, $1) }
+        }
+        if output.json {
+            Output.json(Self.json(report))
+        } else {
+            print(report)
+        }
+        if !report.intact { throw ExitCode(1) }
+    }
+
+    func print(_ report: VerifyReport) {
+        Output.line("log \(report.origin): \(report.size) entries, \(report.checkpointsChecked) checkpoints, \(report.streams) streams, \(report.keys.count) key\(report.keys.count == 1 ? "" : "s")")
+        for warning in report.warnings { Output.line("warning: \(warning)") }
+        if let first = report.failures.first {
+            Output.line("FAILED at seq \(first.seq): \(first.kind.rawValue): \(first.message)")
+            for failure in report.failures.dropFirst().prefix(19) {
+                Output.line("  also seq \(failure.seq): \(failure.kind.rawValue): \(failure.message)")
+            }
+            if report.failureCount > 20 { Output.line("  … and \(report.failureCount - 20) more") }
+            Output.line("summary: NOT intact, \(report.failureCount) failure\(report.failureCount == 1 ? "" : "s"), the first at seq \(first.seq)")
+        } else {
+            if !report.redacted.isEmpty {
+                Output.line("redacted payloads: " + report.redacted.sorted { $0.key < $1.key }.map { "seq \($0.key) (by seq \($0.value))" }.joined(separator: ", "))
+            }
+            if report.auditorCheckpoints > 0 { Output.line("consistent with the \(report.auditorCheckpoints) checkpoint(s) you kept") }
+            Output.line("root at size \(report.size): \(Base64.encode(report.root))")
+            Output.line(String(format: "summary: intact (%.2f s, %.0f entries/s)", report.seconds, Double(report.size) / max(report.seconds, 1e-9)))
+        }
+    }
+
+    static func json(_ report: VerifyReport) -> JSONValue {
+        func failure(_ f: LogVerifier.Failure) -> JSONValue {
+            .object(["seq": .number(Double(f.seq)), "kind": .string(f.kind.rawValue), "message": .string(f.message)])
+        }
+        var object: [String: JSONValue] = [
+            "intact": .bool(report.intact),
+            "origin": .string(report.origin),
+            "size": .number(Double(report.size)),
+            "root": .string(Base64.encode(report.root)),
+            "checkpoints_checked": .number(Double(report.checkpointsChecked)),
+            "kept_checkpoints": .number(Double(report.auditorCheckpoints)),
+            "streams": .number(Double(report.streams)),
+            "keys": .array(report.keys.map { .string($0) }),
+            "redacted": .array(report.redacted.sorted { $0.key < $1.key }.map { .object(["seq": .number(Double($0.key)), "redaction_seq": .number(Double($0.value))]) }),
+            "failure_count": .number(Double(report.failureCount)),
+            "failures": .array(report.failures.map(failure)),
+            "warnings": .array(report.warnings.map { .string($0) }),
+            "seconds": .number((report.seconds * 1000).rounded() / 1000),
+        ]
+        object["first_failure"] = report.failures.first.map(failure) ?? .null
+        return .object(object)
+    }
+}
