@@ -126,7 +126,7 @@ public enum Merkle {
 
     public static func rootFromInclusionProof(leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash]) throws(ProofError) -> Hash {
         guard index < size else { throw ProofError("leaf index \(index) is not below the tree size \(size)") }
-        guard proof.allSatisfy({ $0.count == 32 }) else { throw ProofError("a proof hash is not 32 bytes") }
+        guard leafHash.count == 32, proof.allSatisfy({ $0.count == 32 }) else { throw ProofError("a hash is not 32 bytes") }
         var fn = index, sn = size - 1
         var r = leafHash
         for p in proof {
@@ -145,16 +145,17 @@ public enum Merkle {
         return r
     }
 
-    /// RFC 9162 §2.1.4.2, plus the transparency-dev rules for the edge cases: equal sizes need an empty
-    /// proof and equal roots; a consistency proof from the empty tree proves nothing and is refused.
+    /// RFC 9162 §2.1.4.2, plus rules for the edge cases (as the shared vectors fix them): equal sizes need
+    /// an empty proof and equal roots; a proof from the empty tree proves nothing and is refused.
     public static func verifyConsistency(oldSize: UInt64, newSize: UInt64, oldRoot: Hash, newRoot: Hash, proof: [Hash]) throws(ProofError) {
         guard oldSize <= newSize else { throw ProofError("the old size \(oldSize) is larger than the new size \(newSize)") }
+        guard oldSize > 0 else { throw ProofError("a consistency proof from the empty tree proves nothing") }
         if oldSize == newSize {
             guard proof.isEmpty else { throw ProofError("the sizes are equal but the proof is not empty") }
             guard oldRoot == newRoot else { throw ProofError("the sizes are equal but the roots differ") }
             return
         }
-        guard oldSize > 0 else { throw ProofError("a consistency proof from the empty tree proves nothing") }
+        guard oldRoot.count == 32, newRoot.count == 32 else { throw ProofError("a root is not 32 bytes") }
         guard !proof.isEmpty else { throw ProofError("the consistency proof is empty") }
         guard proof.allSatisfy({ $0.count == 32 }) else { throw ProofError("a proof hash is not 32 bytes") }
 

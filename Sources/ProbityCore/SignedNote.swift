@@ -81,7 +81,7 @@ public struct NoteVerifier: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a verifier key string as `note.NewVerifier` does.
     public init(_ vkey: String) throws(NoteKeyError) {
-        let parts = vkey.split(separator: "+", omittingEmptySubsequences: false)
+        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false) // base64 may contain "+"
         guard parts.count == 3 else { throw NoteKeyError("a verifier key has the form name+keyid+base64key") }
         let name = String(parts[0])
         guard parts[1].count == 8, let idBytes = Hex.decode(String(parts[1])) else {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Probity needs to build, test and run its demo.
+# Idempotent: does nothing when they are already there.
+set -euo pipefail
+packages=(libsqlite3-dev libssl-dev pkg-config openssl sqlite3 util-linux)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.3 (https://swift.org/install) first" >&2; exit 2; }
