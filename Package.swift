@@ -38,6 +38,9 @@ let package = Package(
         .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore"], path: "Sources/probity-bench"),
         .testTarget(name: "ProbityCoreTests", dependencies: ["ProbityCore"]),
         .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),
-        .testTarget(name: "ProbityCLITests", dependencies: ["ProbityCore"]),
+        .testTarget(
+            name: "ProbityCLITests",
+            dependencies: ["ProbityCore", "ProbityStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ]
 )

@@ -26,6 +26,15 @@ public struct LogVerifier {
             case fork
         }
         public let kind: Kind
+        /// Failures that follow from another one (a changed entry changes the Merkle nodes and
+        /// checkpoint roots above it) are listed after the failures of entries themselves, so that the
+        /// first failure reported is the cause, not its echo.
+        public var isConsequence: Bool {
+            switch kind {
+            case .storedNodeMismatch, .checkpointRoot, .checkpointSignature, .uncovered, .truncated, .fork: true
+            default: false
+            }
+        }
         /// The first seq the failure concerns.
         public let seq: UInt64
         public let message: String
@@ -82,8 +91,12 @@ public struct LogVerifier {
         if failures.count < Self.maxFailuresKept { failures.append(Failure(kind: kind, seq: seq, message: message)) }
     }
 
-    /// The failure with the lowest seq (ties: the first found).
-    public var firstFailure: Failure? { failures.min { $0.seq < $1.seq } }
+    /// Causes before consequences, each by seq (ties keep the order found).
+    static func ordered(_ failures: [Failure]) -> [Failure] {
+        failures.enumerated().sorted { a, b in
+            (a.element.isConsequence ? 1 : 0, a.element.seq, a.offset) < (b.element.isConsequence ? 1 : 0, b.element.seq, b.offset)
+        }.map(\.element)
+    }
 
     public var root: Merkle.Hash { range.root }
 
@@ -121,7 +134,8 @@ public struct LogVerifier {
                    "position \(seq) holds the entry for seq \(entry.seq): an entry was \(entry.seq < seq ? "inserted" : "removed") or moved")
         }
         if entry.log != origin { record(.wrongLog, seq: seq, "the entry belongs to log \"\(entry.log)\", not \"\(origin)\"") }
-        if entry.prev != lastLeafHash {
+        // A displaced entry (sequence failure above) breaks the chain by construction; report the cause only.
+        if entry.prev != lastLeafHash && entry.seq == seq {
             record(.chain, seq: seq == 0 ? 0 : seq - 1,
                    seq == 0 ? "seq 0 must have an all-zero prev" : "seq \(seq) links to \(Hex.encode(entry.prev).prefix(16))…, not to the leaf hash of seq \(seq - 1): seq \(seq - 1) was changed or replaced")
         }
@@ -229,8 +243,9 @@ public struct LogVerifier {
         }
     }
 
-    /// Ends the scan. Returns the failures found, lowest seq first.
+    /// Ends the scan. Returns the failures found, causes first (see `Failure.isConsequence`), each by seq.
     public mutating func finish() -> [Failure] {
+        defer { failures = Self.ordered(failures) }
         if size == 0 { record(.keyChain, seq: 0, "the log is empty: it has no log.created entry") }
         for (cpSize, _) in checkpoints where cpSize > size {
             record(.truncated, seq: size, "the store holds a checkpoint of size \(cpSize) but only \(size) entries: the tail was removed")
@@ -252,7 +267,7 @@ public struct LogVerifier {
         for seq in missingPayloads where redacted[seq] == nil {
             record(.payloadMissing, seq: seq, "the payload was deleted but no redaction.applied event records it")
         }
-        return failures.sorted { $0.seq < $1.seq }
+        return Self.ordered(failures)
     }
 
 }

@@ -83,7 +83,7 @@ extension LogReader {
                 return VerifyReport(origin: origin, size: verifier.size, root: verifier.root, checkpointsChecked: verifier.checkpointsChecked,
                                     auditorCheckpoints: auditorCheckpoints.count, streams: streams,
                                     keys: verifier.keys.map { $0.verifier.description }, redacted: verifier.redacted,
-                                    failures: failures.sorted { $0.seq < $1.seq }, failureCount: verifier.failureCount + unparsed.count,
+                                    failures: failures, failureCount: verifier.failureCount + unparsed.count,
                                     warnings: verifier.warnings, seconds: Date().timeIntervalSince(started))
             }
         }

@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+import ProbityCore
+import Testing
+
+/// Runs the built `probity` executable as a user would.
+enum CLI {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["PROBITY_BIN"] { return path }
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probity").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return packageRoot.appendingPathComponent(".build/debug/probity").path
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var json: JSONValue { (try? JSONParser.parse(stdout)) ?? .null }
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], stdin: [UInt8]? = nil, executable: String = binary, environment: [String: String]? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so a full pipe never blocks the child.
+        nonisolated(unsafe) var errData = Data()
+        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryDirectory(_ name: String = #function) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("probity-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static var exampleConversation: URL { packageRoot.appendingPathComponent("examples/conversation.jsonl") }
+}
+
+/// Direct SQL access to a store file, to tamper with it as an attacker with file access would.
+struct Tamper {
+    let db: DatabaseQueue
+
+    init(_ path: String) throws { db = try DatabaseQueue(path: path) }
+
+    func execute(_ sql: String, _ arguments: StatementArguments = []) throws { try db.write { try $0.execute(sql: sql, arguments: arguments) } }
+
+    func entryBytes(_ seq: Int) throws -> [UInt8] {
+        try db.read { [UInt8](try Data.fetchOne($0, sql: "SELECT bytes FROM entries WHERE seq = ?", arguments: [seq])!) }
+    }
+
+    /// Replaces entry `seq` with `bytes`, optionally keeping the stored leaf hash consistent with them.
+    func setEntry(_ seq: Int, _ bytes: [UInt8], fixHash: Bool) throws {
+        try execute("UPDATE entries SET bytes = ? WHERE seq = ?", [Data(bytes), seq])
+        if fixHash { try execute("UPDATE entries SET leaf_hash = ? WHERE seq = ?", [Data(Merkle.leafHash(bytes)), seq]) }
+    }
+
+    /// Rewrites entry `seq` through its JSON (re-encoded canonically) and fixes its stored hash.
+    func rewriteEntry(_ seq: Int, _ change: (inout [String: JSONValue]) -> Void) throws {
+        guard case .object(var members) = try JSONParser.parse(entryBytes(seq)) else { throw CocoaError(.coderInvalidValue) }
+        change(&members)
+        try setEntry(seq, CanonicalJSON.encode(.object(members)), fixHash: true)
+    }
+}
+
+/// The verify outcome as `--json` reports it.
+struct VerifyOutcome {
+    let status: Int32
+    let json: JSONValue
+    var intact: Bool { json["intact"] == .bool(true) }
+    var firstSeq: UInt64? { json["first_failure"]?["seq"]?.uint64Value }
+    var firstKind: String? { json["first_failure"]?["kind"]?.stringValue }
+}
+
+func verify(_ db: String, _ extra: [String] = []) throws -> VerifyOutcome {
+    let result = try CLI.run(["verify", "--db", db, "--json"] + extra)
+    return VerifyOutcome(status: result.status, json: result.json)
+}
