@@ -36,7 +36,7 @@ struct AppendCommand: ParsableCommand {
 
     func run() throws {
         let events = try EventFile.parse(try readFile(file, what: "the events file"), name: file == "-" ? "standard input" : file)
-        guard !events.isEmpty else { throw CLIError.usage("\(file) holds no event") }
+        guard !events.isEmpty else { throw CLIError.usage("\(file == "-" ? "standard input" : file) holds no event") }
         try reporting {
             let writer = try openWriter(db: store.db, key: key)
             var appended = 0
@@ -67,6 +67,7 @@ struct AppendCommand: ParsableCommand {
 /// Errors name the line (JSONL) or the event's position (arrays) and the field.
 enum EventFile {
     static func parse(_ bytes: [UInt8], name: String) throws -> [EventInput] {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return [] }
         let whole: JSONValue?
         let wholeError: JSONParseError?
         do { whole = try JSONParser.parse(bytes); wholeError = nil } catch { whole = nil; wholeError = error }
