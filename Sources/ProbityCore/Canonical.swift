@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// RFC 8785 (JSON Canonicalization Scheme) serialization.
 ///
 /// The bytes this produces are what Probity hashes and signs, so they must match every other RFC 8785
@@ -21,6 +27,11 @@ public enum CanonicalJSON {
         let value = try JSONParser.parse(bytes)
         guard encode(value) == bytes else { throw NotCanonicalError() }
         return value
+    }
+
+    /// The fast check: whether `bytes` are canonical, without building the value (see `CanonicalScanner`).
+    public static func isCanonical(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { CanonicalScanner.isCanonical($0) }
     }
 
     public struct NotCanonicalError: Error, CustomStringConvertible {
@@ -54,32 +65,50 @@ public enum CanonicalJSON {
     }
 
     /// RFC 8785 §3.2.3: sort by UTF-16 code units, not by scalars or bytes (they differ above U+FFFF).
+    /// For ASCII keys (the common case) UTF-8 byte order is the same and much cheaper to compare.
     static func sortedKeys(_ members: [String: JSONValue]) -> [String] {
-        members.keys.sorted { a, b in
-            if a.utf8.allSatisfy({ $0 < 0x80 }) && b.utf8.allSatisfy({ $0 < 0x80 }) {
-                return a.utf8.lexicographicallyPrecedes(b.utf8)
+        let keys = Array(members.keys)
+        if keys.count < 2 { return keys }
+        if keys.allSatisfy({ isASCII($0) }) {
+            return keys.sorted { a, b in
+                var a = a, b = b
+                return a.withUTF8 { x in b.withUTF8 { y in
+                    let n = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
+                    return n != 0 ? n < 0 : x.count < y.count
+                } }
             }
-            return a.utf16.lexicographicallyPrecedes(b.utf16)
         }
+        return keys.map { ($0, Array($0.utf16)) }.sorted { $0.1.lexicographicallyPrecedes($1.1) }.map(\.0)
+    }
+
+    static func isASCII(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { buffer in buffer.allSatisfy { $0 < 0x80 } }
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
-            switch byte {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
-            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-            case 0x00..<0x20:
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
-            default: out.append(byte)
+        var s = s
+        s.withUTF8 { bytes in
+            var runStart = 0
+            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                runStart = i + 1
+                switch byte {
+                case 0x22: out.append(0x5C); out.append(0x22)
+                case 0x5C: out.append(0x5C); out.append(0x5C)
+                case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
+                case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+                default:
+                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
         out.append(UInt8(ascii: "\""))
     }

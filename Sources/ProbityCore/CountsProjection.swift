@@ -12,8 +12,14 @@ public struct CountsProjection: Sendable, Equatable {
     }
 
     public mutating func apply(type: String, data: [String: JSONValue]) {
+        apply(type: type, streams: Streams.ids(for: data))
+    }
+
+    public mutating func apply(_ entry: EntryHeader) { apply(type: entry.type, streams: entry.impliedStreams) }
+
+    public mutating func apply(type: String, streams: Set<String>) {
         counts[.type, default: [:]][type, default: 0] += 1
-        for stream in Streams.ids(for: data) {
+        for stream in streams {
             if stream.hasPrefix("procedure:") {
                 counts[.procedure, default: [:]][String(stream.dropFirst(10)), default: 0] += 1
             } else if stream.hasPrefix("party:") {

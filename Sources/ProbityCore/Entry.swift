@@ -45,52 +45,12 @@ public struct Entry: Sendable, Equatable {
 
     /// Decodes stored entry bytes, refusing anything that is not canonical or not a well-formed v1 entry.
     public init(bytes: [UInt8]) throws(EntryFormatError) {
-        let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch { throw EntryFormatError(.malformedJSON, "\(error)") }
-        try self.init(json: value)
-        guard canonicalBytes == bytes else {
-            throw EntryFormatError(.notCanonical, "the entry bytes are not in RFC 8785 canonical form")
+        let header = try EntryHeader(bytes: bytes)
+        guard case .object(let data)? = try? JSONParser.parse(bytes[header.dataRange]) else {
+            throw EntryFormatError(.badMember, "member \"data\" is not an object")
         }
-    }
-
-    init(json value: JSONValue) throws(EntryFormatError) {
-        guard case .object(let m) = value else { throw EntryFormatError(.badMember, "the entry is not a JSON object") }
-        let allowed: Set<String> = ["v", "log", "seq", "prev", "time", "type", "by", "data", "payload", "streams"]
-        if let unknown = m.keys.first(where: { !allowed.contains($0) }) {
-            throw EntryFormatError(.badMember, "unknown member \"\(unknown)\"")
-        }
-        func string(_ key: String) throws(EntryFormatError) -> String {
-            guard let s = m[key]?.stringValue else { throw EntryFormatError(.badMember, "member \"\(key)\" is missing or not a string") }
-            return s
-        }
-        func hash(_ text: String, _ what: String) throws(EntryFormatError) -> Merkle.Hash {
-            guard text.utf8.count == 64, let h = Hex.decode(text) else { throw EntryFormatError(.badMember, "\(what) is not 64 lowercase hex digits") }
-            return h
-        }
-        guard m["v"]?.uint64Value == Self.version else { throw EntryFormatError(.badMember, "member \"v\" is not 1") }
-        guard let seq = m["seq"]?.uint64Value else { throw EntryFormatError(.badMember, "member \"seq\" is missing or not a non-negative integer") }
-        let timeText = try string("time")
-        guard let time = Timestamp(entryTime: timeText) else {
-            throw EntryFormatError(.badMember, "member \"time\" is not YYYY-MM-DDTHH:MM:SS.ffffffZ: \(timeText)")
-        }
-        guard case .object(let data)? = m["data"] else { throw EntryFormatError(.badMember, "member \"data\" is missing or not an object") }
-        var payload: PayloadCommitment?
-        if let p = m["payload"] {
-            guard case .object(let pm) = p, pm.count == 2, let digest = pm["sha256"]?.stringValue, let size = pm["size"]?.uint64Value else {
-                throw EntryFormatError(.badMember, "member \"payload\" is not {\"sha256\": hex, \"size\": integer}")
-            }
-            payload = PayloadCommitment(sha256: try hash(digest, "payload.sha256"), size: size)
-        }
-        var streams: [String: Merkle.Hash] = [:]
-        if let s = m["streams"] {
-            guard case .object(let sm) = s, !sm.isEmpty else { throw EntryFormatError(.badMember, "member \"streams\" is not a non-empty object") }
-            for (id, v) in sm {
-                guard let text = v.stringValue else { throw EntryFormatError(.badMember, "streams[\"\(id)\"] is not a string") }
-                streams[id] = try hash(text, "streams[\"\(id)\"]")
-            }
-        }
-        self.init(log: try string("log"), seq: seq, prev: try hash(try string("prev"), "member \"prev\""), time: time,
-                  type: try string("type"), by: try string("by"), data: data, payload: payload, streams: streams)
+        self.init(log: header.log, seq: header.seq, prev: header.prev, time: header.time, type: header.type, by: header.by,
+                  data: data, payload: header.payload, streams: header.streams)
     }
 }
 

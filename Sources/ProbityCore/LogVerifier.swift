@@ -59,7 +59,6 @@ public struct LogVerifier {
     public private(set) var checkpointsChecked = 0
     public private(set) var redacted: [UInt64: UInt64] = [:]
     public private(set) var keys: [(fromSize: UInt64, verifier: NoteVerifier)] = []
-    public private(set) var projection = CountsProjection()
 
     static let maxFailuresKept = 100
     private let trust: Trust
@@ -121,7 +120,7 @@ public struct LogVerifier {
         if checked.storedLeafHash != checked.leafHash {
             record(.storedHashMismatch, seq: seq, "the entry bytes do not hash to the stored leaf hash: the entry or its stored hash was changed")
         }
-        let entry: Entry
+        let entry: EntryHeader
         switch checked.entry {
         case .failure(let error):
             record(error.code == .notCanonical ? .notCanonical : .malformedEntry, seq: seq, error.message)
@@ -151,8 +150,7 @@ public struct LogVerifier {
         default: break
         }
         checkKeys(entry, seq: seq)
-        if entry.type == "redaction.applied", let target = entry.data["target_seq"]?.uint64Value { redacted[target] = seq }
-        projection.apply(entry)
+        if entry.type == "redaction.applied", let target = entry.targetSeq { redacted[target] = seq }
     }
 
     /// Records that the store has no row at `seq` (the next row has a higher seq). Feed the next row
@@ -161,8 +159,8 @@ public struct LogVerifier {
         record(.sequence, seq: seq, nextPresent == seq + 1 ? "seq \(seq) is missing: the entry was deleted" : "seqs \(seq)…\(nextPresent - 1) are missing: entries were deleted")
     }
 
-    private mutating func checkStreams(_ entry: Entry, seq: UInt64, leafHash: Merkle.Hash) {
-        let implied = Streams.ids(for: entry.data)
+    private mutating func checkStreams(_ entry: EntryHeader, seq: UInt64, leafHash: Merkle.Hash) {
+        let implied = entry.impliedStreams
         if Set(entry.streams.keys) != implied {
             let extra = Set(entry.streams.keys).subtracting(implied).sorted(), absent = implied.subtracting(entry.streams.keys).sorted()
             record(.stream, seq: seq, "the entry is not in exactly the streams its data implies"
@@ -179,13 +177,13 @@ public struct LogVerifier {
         }
     }
 
-    private mutating func checkKeys(_ entry: Entry, seq: UInt64) {
+    private mutating func checkKeys(_ entry: EntryHeader, seq: UInt64) {
         if seq == 0 {
             guard entry.type == "log.created" else {
                 record(.keyChain, seq: 0, "seq 0 must be log.created, found \(entry.type)")
                 return
             }
-            guard let text = entry.data["verifier_key"]?.stringValue, let verifier = try? NoteVerifier(text) else {
+            guard let text = entry.verifierKey, let verifier = try? NoteVerifier(text) else {
                 record(.keyChain, seq: 0, "log.created does not carry a valid verifier_key")
                 return
             }
@@ -203,7 +201,7 @@ public struct LogVerifier {
         } else if entry.type == "log.created" {
             record(.keyChain, seq: seq, "log.created may only be seq 0")
         } else if entry.type == "key.rotated" {
-            guard let text = entry.data["verifier_key"]?.stringValue, let verifier = try? NoteVerifier(text), verifier.name == origin else {
+            guard let text = entry.verifierKey, let verifier = try? NoteVerifier(text), verifier.name == origin else {
                 record(.keyChain, seq: seq, "key.rotated does not carry a valid verifier_key named \(origin)")
                 return
             }
@@ -277,13 +275,13 @@ public struct CheckedEntry: Sendable {
     public enum PayloadStatus: Sendable { case absent, matches, mismatch, orphan }
 
     public let position: UInt64
-    public let entry: Result<Entry, EntryFormatError>
+    public let entry: Result<EntryHeader, EntryFormatError>
     public let leafHash: Merkle.Hash
     public let storedLeafHash: Merkle.Hash
     public let payload: PayloadStatus
 
     public static func check(position: UInt64, bytes: [UInt8], storedLeafHash: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?) -> CheckedEntry {
-        let entry = Result { () throws(EntryFormatError) in try Entry(bytes: bytes) }
+        let entry = Result { () throws(EntryFormatError) in try EntryHeader(bytes: bytes) }
         var status = PayloadStatus.absent
         if let payload {
             switch entry {

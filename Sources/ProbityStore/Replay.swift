@@ -42,8 +42,8 @@ extension LogReader {
                         failure = .init(kind: .sequence, seq: expected, message: "seq \(expected) is missing")
                         break
                     }
-                    let entry: Entry
-                    do throws(EntryFormatError) { entry = try Entry(bytes: bytes) } catch {
+                    let entry: EntryHeader
+                    do throws(EntryFormatError) { entry = try EntryHeader(bytes: bytes) } catch {
                         failure = .init(kind: error.code == .notCanonical ? .notCanonical : .malformedEntry, seq: seq, message: error.message)
                         break
                     }

@@ -18,12 +18,23 @@ struct CanonicalJSONTests {
         #expect(canonical == expected, "\(name): got \(String(decoding: canonical, as: UTF8.self))")
         // The canonical form is a fixed point, and the checker accepts it.
         #expect(try CanonicalJSON.parseCanonical(expected) == JSONParser.parse(input))
+        #expect(CanonicalJSON.isCanonical(expected))
+        #expect(CanonicalJSON.isCanonical(input) == (input == expected))
     }
 
     @Test("the checker rejects non-canonical encodings of the same value")
     func rejectsNonCanonical() throws {
         for text in [#"{"b":1,"a":2}"#, #"{"a": 1}"#, #"{"a":1.0}"#, #"{"a":"\u0041"}"#, #"{"a":"\/"}"#, #"[1e2]"#, " {\"a\":1}", #"{"a":"é"}"#.replacingOccurrences(of: "é", with: "\\u00e9")] {
             #expect(throws: CanonicalJSON.NotCanonicalError.self, "\(text)") { try CanonicalJSON.parseCanonical(Array(text.utf8)) }
+            #expect(!CanonicalJSON.isCanonical(Array(text.utf8)), "\(text)")
+        }
+        for text in [#"{"a":"\u001f","b":"\n","c":-1.5,"d":1e+21,"e":[],"f":{}}"#, #"[0,-1,0.5,"\"\\",true,false,null]"#, "\"\u{1F602}é\""] {
+            #expect(CanonicalJSON.isCanonical(Array(text.utf8)), "\(text)")
+            #expect(CanonicalJSON.encode(try JSONParser.parse(text)) == Array(text.utf8), "\(text)")
+        }
+        for bytes: [UInt8] in [[0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], Array(#"{"b":1,"a":2}"#.utf8),
+                               Array(#"{"a":1,"a":1}"#.utf8), Array(#"["\u0041"]"#.utf8), Array(#"["\u000A"]"#.utf8), Array("-0".utf8), Array("01".utf8)] {
+            #expect(!CanonicalJSON.isCanonical(bytes), "\(bytes)")
         }
         #expect(try CanonicalJSON.parseCanonical(Array(#"{"a":1,"b":[true,null,"x"]}"#.utf8)) != .null)
     }
