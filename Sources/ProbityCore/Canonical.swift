@@ -66,7 +66,7 @@ public enum CanonicalJSON {
 
     /// RFC 8785 §3.2.3: sort by UTF-16 code units, not by scalars or bytes (they differ above U+FFFF).
     /// For ASCII keys (the common case) UTF-8 byte order is the same and much cheaper to compare.
-    static func sortedKeys(_ members: [String: JSONValue]) -> [String] {
+    static func sortedKeys<V>(_ members: [String: V]) -> [String] {
         let keys = Array(members.keys)
         if keys.count < 2 { return keys }
         if keys.allSatisfy({ isASCII($0) }) {

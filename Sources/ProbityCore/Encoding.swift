@@ -4,6 +4,14 @@ import Foundation
 public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Appends the hex digits of `bytes` to `out`.
+    public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+    }
+
     public static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8](repeating: 0, count: bytes.count * 2)
         for (i, b) in bytes.enumerated() {
@@ -16,7 +24,11 @@ public enum Hex {
     /// Decodes lowercase hex only: Probity's formats never use uppercase, and accepting it would
     /// give one hash two spellings.
     public static func decode(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { decode($0) }
+    }
+
+    public static func decode(_ utf8: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard utf8.count % 2 == 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(utf8.count / 2)

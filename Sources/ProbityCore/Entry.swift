@@ -41,7 +41,50 @@ public struct Entry: Sendable, Equatable {
         return .object(members)
     }
 
-    public var canonicalBytes: [UInt8] { CanonicalJSON.encode(jsonValue) }
+    /// The RFC 8785 bytes, written member by member in their canonical (ASCII, so byte) order; equal to
+    /// `CanonicalJSON.encode(jsonValue)` but without building the value, since every append does this.
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        func key(_ name: StaticString, first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func hex(_ hash: [UInt8]) {
+            out.append(UInt8(ascii: "\""))
+            Hex.append(hash, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "{"))
+        key("by", first: true); CanonicalJSON.writeString(by, into: &out)
+        key("data"); CanonicalJSON.write(.object(data), into: &out)
+        key("log"); CanonicalJSON.writeString(log, into: &out)
+        if let payload {
+            key("payload"); out.append(UInt8(ascii: "{"))
+            key("sha256", first: true); hex(payload.sha256)
+            key("size"); out.append(contentsOf: String(payload.size).utf8)
+            out.append(UInt8(ascii: "}"))
+        }
+        key("prev"); hex(prev)
+        key("seq"); out.append(contentsOf: String(seq).utf8)
+        if !streams.isEmpty {
+            key("streams"); out.append(UInt8(ascii: "{"))
+            for (i, id) in CanonicalJSON.sortedKeys(streams).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                CanonicalJSON.writeString(id, into: &out)
+                out.append(UInt8(ascii: ":"))
+                hex(streams[id]!)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        key("time"); out.append(UInt8(ascii: "\"")); out.append(contentsOf: time.entryBytes); out.append(UInt8(ascii: "\""))
+        key("type"); CanonicalJSON.writeString(type, into: &out)
+        key("v"); out.append(UInt8(ascii: "1"))
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
 
     /// Decodes stored entry bytes, refusing anything that is not canonical or not a well-formed v1 entry.
     public init(bytes: [UInt8]) throws(EntryFormatError) {

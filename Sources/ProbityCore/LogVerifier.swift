@@ -217,6 +217,7 @@ public struct LogVerifier {
     }
 
     private mutating func checkCheckpoints(atSize size: UInt64) {
+        guard checkpoints[size] != nil || auditorCheckpoints[size] != nil else { return }
         let root = range.root
         for cp in checkpoints[size] ?? [] {
             checkpointsChecked += 1

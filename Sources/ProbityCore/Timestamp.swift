@@ -20,17 +20,31 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     public static func < (a: Self, b: Self) -> Bool { a.microseconds < b.microseconds }
 
     /// The entry form, `2026-11-29T21:24:02.123456Z`.
-    public var description: String {
+    public var description: String { String(decoding: entryBytes, as: UTF8.self) }
+
+    /// The entry form as UTF-8 bytes (27 of them), written digit by digit: this runs on every append.
+    public var entryBytes: [UInt8] {
         let seconds = microseconds.floorDiv(1_000_000)
         let fraction = microseconds - seconds * 1_000_000
         let days = seconds.floorDiv(86_400)
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = Self.civil(fromDays: days)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        var out = [UInt8](repeating: 0, count: 27)
+        func put(_ value: Int64, at offset: Int, width: Int) {
+            var v = value
+            for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
         }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+        put(y, at: 0, width: 4); out[4] = UInt8(ascii: "-")
+        put(m, at: 5, width: 2); out[7] = UInt8(ascii: "-")
+        put(d, at: 8, width: 2); out[10] = UInt8(ascii: "T")
+        put(secondOfDay / 3600, at: 11, width: 2); out[13] = UInt8(ascii: ":")
+        put(secondOfDay / 60 % 60, at: 14, width: 2); out[16] = UInt8(ascii: ":")
+        put(secondOfDay % 60, at: 17, width: 2); out[19] = UInt8(ascii: ".")
+        put(fraction, at: 20, width: 6); out[26] = UInt8(ascii: "Z")
+        return out
     }
 
     /// Parses exactly the entry form (and nothing else), so that a parsed time re-prints identically.

@@ -154,10 +154,12 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                 appended.reserveCapacity(events.count)
                 var counts = CountsProjection()
                 var touchedStreams = Set<String>()
+                // One time for the whole batch: it commits at once, and time never goes backwards.
                 let now = Timestamp.now()
+                let time = max(now, tail.lastTime ?? now)
+                let timeText = time.description
                 for event in events {
                     let seq = tail.range.size
-                    let time = max(now, tail.lastTime ?? now)
                     var streams: [String: Merkle.Hash] = [:]
                     for stream in Streams.ids(for: event.data) {
                         streams[stream] = tail.streamHeads[stream]?.hash ?? Entry.zeroHash
@@ -175,7 +177,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
 
                     insertEntry.rawReset()
                     insertEntry.rawBind(1, Int64(seq)); insertEntry.rawBind(2, bytes); insertEntry.rawBind(3, leafHash)
-                    insertEntry.rawBind(4, event.type); insertEntry.rawBind(5, time.description)
+                    insertEntry.rawBind(4, event.type); insertEntry.rawBind(5, timeText)
                     try insertEntry.rawExecute(db)
                     if let payload = event.payload {
                         insertPayload.rawReset()
@@ -214,7 +216,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                 }
                 let checkpoint = try SignedCheckpoint.sign(Checkpoint(origin: origin, size: tail.range.size, root: tail.range.root), with: signer)
                 try db.execute(sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
-                               arguments: [Int64(tail.range.size), checkpoint.encoded, (tail.lastTime ?? now).description])
+                               arguments: [Int64(tail.range.size), checkpoint.encoded, timeText])
                 try alsoInTransaction?(db)
                 self.tail = tail
                 return Batch(entries: appended, checkpoint: checkpoint)

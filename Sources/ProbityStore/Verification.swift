@@ -44,29 +44,23 @@ extension LogReader {
                 var nodeRowPending = try nodes.rawStep(db)
                 var expected: UInt64 = 0
                 var done: UInt64 = 0
-                let chunkSize = 4096
-                var rows: [(seq: UInt64, bytes: [UInt8], leaf: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?)] = []
-                rows.reserveCapacity(chunkSize)
-                var more = true
-                while more {
-                    rows.removeAll(keepingCapacity: true)
-                    while rows.count < chunkSize {
-                        guard try entries.rawStep(db) else { more = false; break }
-                        let payload = entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
-                        rows.append((UInt64(entries.rawInt64(0)), entries.rawBytes(1), entries.rawBytes(2), payload))
-                    }
-                    let checked = Self.checkInParallel(rows)
-                    for c in checked {
+
+                /// The sequential half: links, streams, checkpoints, stored nodes.
+                func consume(_ batch: CheckBatch) throws {
+                    batch.group.wait()
+                    for c in batch.results {
                         if c.position != expected { verifier.missing(seq: expected, nextPresent: c.position) }
                         let position = verifier.size
                         let createdCount = (~position).trailingZeroBitCount
                         var stored: [Merkle.Hash] = []
-                        for level in 1...max(1, createdCount) where createdCount > 0 {
-                            let id = MerkleNodeID.id(level: level, index: position >> level)
-                            while nodeRowPending && nodes.rawInt64(0) < id { nodeRowPending = try nodes.rawStep(db) }
-                            if nodeRowPending && nodes.rawInt64(0) == id {
-                                stored.append(nodes.rawBytes(1))
-                                nodeRowPending = try nodes.rawStep(db)
+                        if createdCount > 0 {
+                            for level in 1...createdCount {
+                                let id = MerkleNodeID.id(level: level, index: position >> level)
+                                while nodeRowPending && nodes.rawInt64(0) < id { nodeRowPending = try nodes.rawStep(db) }
+                                if nodeRowPending && nodes.rawInt64(0) == id {
+                                    stored.append(nodes.rawBytes(1))
+                                    nodeRowPending = try nodes.rawStep(db)
+                                }
                             }
                         }
                         verifier.consume(c, storedNodes: stored)
@@ -75,6 +69,24 @@ extension LogReader {
                     }
                     progress?(done, total)
                 }
+
+                // Pipeline: while the workers check one chunk, this thread reads the next one and
+                // consumes the previous one.
+                var inFlight: CheckBatch?
+                var more = true
+                while more {
+                    var rows: [CheckBatch.Row] = []
+                    rows.reserveCapacity(Self.chunkSize)
+                    while rows.count < Self.chunkSize {
+                        guard try entries.rawStep(db) else { more = false; break }
+                        let payload = entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
+                        rows.append(CheckBatch.Row(seq: UInt64(entries.rawInt64(0)), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2), payload: payload))
+                    }
+                    let batch = CheckBatch(rows)
+                    if let previous = inFlight { try consume(previous) }
+                    inFlight = batch
+                }
+                if let last = inFlight { try consume(last) }
                 var failures = verifier.finish()
                 for _ in unparsed {
                     failures.append(LogVerifier.Failure(kind: .checkpointSignature, seq: 0, message: "a stored checkpoint is not a valid signed note"))
@@ -89,22 +101,45 @@ extension LogReader {
         }
     }
 
-    static func checkInParallel(_ rows: [(seq: UInt64, bytes: [UInt8], leaf: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?)]) -> [CheckedEntry] {
+    static let chunkSize = 4096
+}
+
+/// One chunk of rows and the per-entry checks of it, running on the global queue.
+final class CheckBatch: @unchecked Sendable {
+    struct Row {
+        let seq: UInt64
+        let bytes: [UInt8]
+        let leaf: [UInt8]
+        let payload: (salt: [UInt8], bytes: [UInt8])?
+    }
+
+    let group = DispatchGroup()
+    /// Written by the workers (each its own indices), read only after `group` is done.
+    private let slots: UnsafeMutableBufferPointer<CheckedEntry?>
+
+    /// Starts checking `rows` at once, split over the machine's cores.
+    init(_ rows: [Row]) {
+        slots = .allocate(capacity: rows.count)
+        slots.initialize(repeating: nil)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 256))
-        if workers == 1 {
-            return rows.map { CheckedEntry.check(position: $0.seq, bytes: $0.bytes, storedLeafHash: $0.leaf, payload: $0.payload) }
-        }
-        let results = UnsafeMutableBufferPointer<CheckedEntry?>.allocate(capacity: rows.count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
         let per = (rows.count + workers - 1) / workers
-        nonisolated(unsafe) let output = results
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in (w * per)..<min(rows.count, (w + 1) * per) {
-                let r = rows[i]
-                output[i] = CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
+        nonisolated(unsafe) let output = slots
+        for w in 0..<workers {
+            DispatchQueue.global().async(group: group) {
+                for i in (w * per)..<min(rows.count, (w + 1) * per) {
+                    let r = rows[i]
+                    output[i] = CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
+                }
             }
         }
-        return results.map { $0! }
     }
+
+    deinit {
+        group.wait()
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    /// The checked entries, once `group` is done.
+    var results: [CheckedEntry] { slots.map { $0! } }
 }

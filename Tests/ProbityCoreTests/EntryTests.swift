@@ -15,7 +15,13 @@ struct EntryTests {
     func roundTrip() throws {
         let entry = Self.sample()
         let bytes = entry.canonicalBytes
+        #expect(bytes == CanonicalJSON.encode(entry.jsonValue))
         #expect(try Entry(bytes: bytes) == entry)
+        var bare = entry
+        bare.payload = nil
+        bare.streams = [:]
+        bare.data = ["é\u{1F602}": .string("\u{7}\"x\""), "a": .number(-0.5)]
+        #expect(bare.canonicalBytes == CanonicalJSON.encode(bare.jsonValue))
         #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(#"{"by":"cli:test","data":{"channel":"x","from":"a","procedure":"2026-042","to":["b"]},"log":"o","payload":{"sha256":""#))
     }
 
