@@ -6,3 +6,16 @@ cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
 swift build -c release --product probity-bench
 .build/release/probity-bench --dir var/bench "$@"
+swift build -c release --product probity
+echo
+echo "probity verify on the same store, as a user runs it (peak memory from /proc):"
+.build/release/probity verify --db var/bench/log.sqlite &
+pid=$!
+peak=0
+while kill -0 "$pid" 2>/dev/null; do
+  rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+  [ "${rss:-0}" -gt "$peak" ] && peak=$rss
+  sleep 0.2
+done
+wait "$pid"
+echo "peak resident memory of probity verify: $((peak / 1024)) MiB"

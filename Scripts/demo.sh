@@ -35,14 +35,9 @@ echo "== inclusion proof of seq 10 (the supplier's question on X), checked offli
 "$probity" verify-proof --entry "$demo/10.json" --proof "$demo/10.tlog-proof" --vkey "$(cat "$demo/log.vkey")"
 echo
 echo "== the same checkpoint signature checked by OpenSSL alone"
-"$probity" checkpoint --db "$demo/log.sqlite" --json > "$demo/checkpoint.json"
-python3 - "$demo" <<'PY'
-import base64, json, sys
-d = sys.argv[1]
-note = json.load(open(f"{d}/checkpoint.json"))["note"]
-text, sigs = note.split("\n\n", 1)
-open(f"{d}/checkpoint.msg", "wb").write((text + "\n").encode())
-blob = base64.b64decode(sigs.split(" ")[2].strip())
-open(f"{d}/checkpoint.sig", "wb").write(blob[4:])
-PY
+"$probity" checkpoint --db "$demo/log.sqlite" > "$demo/checkpoint.note"
+# The signed message is the note text up to the blank line; the signature is the base64 blob after the
+# key name, without its 4-byte key ID.
+awk 'NF == 0 { exit } { print }' "$demo/checkpoint.note" > "$demo/checkpoint.msg"
+grep '^— ' "$demo/checkpoint.note" | head -n 1 | awk '{ print $3 }' | base64 -d | tail -c 64 > "$demo/checkpoint.sig"
 openssl pkeyutl -verify -pubin -inkey "$demo/log.pub.pem" -rawin -in "$demo/checkpoint.msg" -sigfile "$demo/checkpoint.sig"

@@ -2,7 +2,7 @@
 # Installs the Debian packages Probity needs to build, test and run its demo.
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
-packages=(libsqlite3-dev libssl-dev pkg-config openssl sqlite3 util-linux)
+packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

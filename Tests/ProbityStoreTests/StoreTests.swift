@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import Testing
+@testable import ProbityCore
+@testable import ProbityStore
+
+@Suite("The store")
+struct StoreTests {
+    static let origin = "achats.example.fr/probity"
+
+    static func newStore() throws -> (LogWriter, String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("probity-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("log.sqlite").path
+        let signer = try NoteSigner(name: origin, privateKey: Ed25519PrivateKey.generate())
+        return (try LogWriter.create(path: path, origin: origin, signer: signer, keyPath: "", by: "test", software: "test"), path)
+    }
+
+    @Test("node ids follow the order in which an append-only writer completes nodes")
+    func nodeIDs() {
+        var range = CompactRange()
+        var next: Int64 = 0
+        for i in 0..<1000 {
+            for (node, _) in range.append(Merkle.leafHash([UInt8(i & 0xFF), UInt8(i >> 8)])) {
+                #expect(MerkleNodeID.id(level: node.level, index: node.index) == next)
+                next += 1
+            }
+            #expect(MerkleNodeID.count(forSize: range.size) == next)
+        }
+    }
+
+    @Test("the writer runs WAL with synchronous=FULL")
+    func durability() throws {
+        let (writer, _) = try Self.newStore()
+        let (mode, sync) = try writer.db.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        }
+        #expect(mode == "wal" && sync == 2)
+    }
+
+    @Test("proofs read from stored nodes verify against every checkpoint, and roots match a recomputation")
+    func proofs() throws {
+        let (writer, _) = try Self.newStore()
+        var leaves = [try writer.entry(seq: 0)!.leafHash]
+        for batch in 0..<12 {
+            let events = (0..<(batch * 3 + 1)).map { EventInput(type: "x-test", data: ["procedure": .string("p\($0 % 3)")], payload: .object(["n": .number(Double($0))])) }
+            let appended = try writer.append(events, by: "test")
+            leaves += appended.entries.map(\.leafHash)
+            let cp = appended.checkpoint.checkpoint
+            #expect(cp.root == Merkle.root(leafHashes: leaves))
+            for seq in stride(from: UInt64(0), to: cp.size, by: 7) {
+                try writer.tlogProof(seq: seq).verify(leafHash: leaves[Int(seq)], verifier: writer.signer.verifier)
+            }
+            for old in stride(from: UInt64(1), to: cp.size, by: 5) {
+                try Merkle.verifyConsistency(oldSize: old, newSize: cp.size, oldRoot: try writer.root(size: old), newRoot: cp.root,
+                                             proof: try writer.consistencyProof(from: old, to: cp.size))
+            }
+        }
+        #expect(try writer.verify(trust: .verifier(writer.signer.verifier)).intact)
+    }
+
+    @Test("a failed append appends nothing, and the writer recovers its tail")
+    func atomicAppend() throws {
+        let (writer, _) = try Self.newStore()
+        try writer.db.write { try $0.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.seq = 3 BEGIN SELECT RAISE(ABORT, 'disk says no'); END") }
+        let events = (0..<5).map { _ in EventInput(type: "x-test", data: [:]) }
+        #expect(throws: StoreError.self) { try writer.append(events, by: "test") }
+        #expect(try writer.size() == 1)
+        try writer.db.write { try $0.execute(sql: "DROP TRIGGER refuse") }
+        let batch = try writer.append(events, by: "test")
+        #expect(batch.entries.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(try writer.verify(trust: .firstUse).intact)
+    }
+
+    @Test("time is shared by a batch and never goes backwards across batches")
+    func time() throws {
+        let (writer, _) = try Self.newStore()
+        let first = try writer.append([EventInput(type: "x-a", data: [:]), EventInput(type: "x-b", data: [:])], by: "t")
+        let second = try writer.append([EventInput(type: "x-c", data: [:])], by: "t")
+        let times = try (first.entries + second.entries).map { try EntryHeader(bytes: $0.bytes).time }
+        #expect(times[0] == times[1] && times[1] <= times[2])
+    }
+}
