@@ -50,47 +50,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses exactly the entry form (and nothing else), so that a parsed time re-prints identically.
     public init?(entryTime text: String) {
         let b = Array(text.utf8)
-        guard b.count == 27, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "."), b[26] == UInt8(ascii: "Z")
+        guard b.count == 27, b[10] == UInt8(ascii: "T"), b[19] == UInt8(ascii: "."), b[26] == UInt8(ascii: "Z"),
+              let seconds = Self.secondsOfDateTime(b), let fraction = Self.decimal(b, 20..<26)
         else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var v: Int64 = 0
-            for i in range {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
-                v = v * 10 + Int64(b[i] - UInt8(ascii: "0"))
-            }
-            return v
-        }
-        guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
-              let mi = number(14..<16), let s = number(17..<19), let f = number(20..<26),
-              (1...12).contains(mo), (1...Self.daysIn(month: mo, year: y)).contains(d), h < 24, mi < 60, s < 60
-        else { return nil }
-        let days = Self.days(fromCivil: y, mo, d)
-        self.init(microsecondsSinceEpoch: ((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + f)
+        self.init(microsecondsSinceEpoch: seconds * 1_000_000 + fraction)
     }
 
     /// Parses RFC 3339 date-times as users write them (`Z` or an offset, 0–9 fraction digits).
     public init?(rfc3339 text: String) {
         let b = Array(text.utf8)
-        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
-        else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            guard range.upperBound <= b.count else { return nil }
-            var v: Int64 = 0
-            for i in range {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
-                v = v * 10 + Int64(b[i] - UInt8(ascii: "0"))
-            }
-            return v
-        }
-        guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
-              let mi = number(14..<16), let s = number(17..<19),
-              (1...12).contains(mo), (1...Self.daysIn(month: mo, year: y)).contains(d), h < 24, mi < 60, s < 60
-        else { return nil }
+        guard b.count >= 20, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"), let seconds = Self.secondsOfDateTime(b) else { return nil }
         var i = 19
         var micros: Int64 = 0
-        if i < b.count, b[i] == UInt8(ascii: ".") {
+        if b[i] == UInt8(ascii: ".") {
             i += 1
             var digits = 0
             while i < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) {
@@ -105,14 +77,35 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
             i += 1
         } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            guard i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"), let oh = number(i + 1..<i + 3), let om = number(i + 4..<i + 6),
+            guard i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"), let oh = Self.decimal(b, i + 1..<i + 3), let om = Self.decimal(b, i + 4..<i + 6),
                   oh < 24, om < 60 else { return nil }
             offsetSeconds = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
             i += 6
         } else { return nil }
         guard i == b.count else { return nil }
-        let days = Self.days(fromCivil: y, mo, d)
-        self.init(microsecondsSinceEpoch: (days * 86_400 + h * 3600 + mi * 60 + s - offsetSeconds) * 1_000_000 + micros)
+        self.init(microsecondsSinceEpoch: (seconds - offsetSeconds) * 1_000_000 + micros)
+    }
+
+    /// Seconds since the epoch of `YYYY-MM-DD?HH:MM:SS` in the first 19 bytes (the separator at 10 is
+    /// the caller's to check), or nil if it is not a valid date and time.
+    private static func secondsOfDateTime(_ b: [UInt8]) -> Int64? {
+        guard b.count >= 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              let y = decimal(b, 0..<4), let mo = decimal(b, 5..<7), let d = decimal(b, 8..<10), let h = decimal(b, 11..<13),
+              let mi = decimal(b, 14..<16), let s = decimal(b, 17..<19),
+              (1...12).contains(mo), (1...daysIn(month: mo, year: y)).contains(d), h < 24, mi < 60, s < 60
+        else { return nil }
+        return days(fromCivil: y, mo, d) * 86_400 + h * 3600 + mi * 60 + s
+    }
+
+    /// The decimal number written in `b[range]` (digits only).
+    private static func decimal(_ b: [UInt8], _ range: Range<Int>) -> Int64? {
+        guard range.upperBound <= b.count else { return nil }
+        var v: Int64 = 0
+        for i in range {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
+            v = v * 10 + Int64(b[i] - UInt8(ascii: "0"))
+        }
+        return v
     }
 
     static func daysIn(month: Int64, year: Int64) -> Int64 {
