@@ -69,16 +69,19 @@ public enum CanonicalJSON {
     static func sortedKeys<V>(_ members: [String: V]) -> [String] {
         let keys = Array(members.keys)
         if keys.count < 2 { return keys }
-        if keys.allSatisfy({ isASCII($0) }) {
-            return keys.sorted { a, b in
-                var a = a, b = b
-                return a.withUTF8 { x in b.withUTF8 { y in
-                    let n = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
-                    return n != 0 ? n < 0 : x.count < y.count
-                } }
-            }
-        }
-        return keys.map { ($0, Array($0.utf16)) }.sorted { $0.1.lexicographicallyPrecedes($1.1) }.map(\.0)
+        // On ASCII, Swift's String ordering is code point order, which is UTF-16 order: the fast path.
+        return keys.allSatisfy(isASCII) ? keys.sorted() : keys.sorted(by: precedes)
+    }
+
+    /// RFC 8785 member order: UTF-16 code units. For ASCII (the common case) that is byte order.
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        let ascii = a.withUTF8 { x in b.withUTF8 { y in x.allSatisfy { $0 < 0x80 } && y.allSatisfy { $0 < 0x80 } } }
+        guard ascii else { return a.utf16.lexicographicallyPrecedes(b.utf16) }
+        return a.withUTF8 { x in b.withUTF8 { y in
+            let n = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
+            return n != 0 ? n < 0 : x.count < y.count
+        } }
     }
 
     static func isASCII(_ s: String) -> Bool {

@@ -24,29 +24,29 @@ struct CanonicalScanner {
     /// Whether the bytes are exactly one JSON value in canonical form.
     static func isCanonical(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var scanner = CanonicalScanner(bytes)
-        var nested: [Int: [Member]] = [:]
+        var nested: [(start: Int, members: [Member])] = []
         do { try scanner.value(depth: 0, nested: &nested) } catch { return false }
         return scanner.index == bytes.count
     }
 
     /// Checks the whole buffer is one canonical object; returns the members of the top-level object and
     /// of the objects directly inside it (keyed by the member's value start).
-    static func indexObject(_ bytes: UnsafeBufferPointer<UInt8>) throws(Refused) -> (top: [Member], nested: [Int: [Member]]) {
+    static func indexObject(_ bytes: UnsafeBufferPointer<UInt8>) throws(Refused) -> (top: [Member], nested: [(start: Int, members: [Member])]) {
         var scanner = CanonicalScanner(bytes)
-        var nested: [Int: [Member]] = [:]
+        var nested: [(start: Int, members: [Member])] = []
         guard scanner.index < bytes.count, bytes[0] == UInt8(ascii: "{") else { throw Refused() }
         let top = try scanner.object(depth: 0, nested: &nested)
         guard scanner.index == bytes.count else { throw Refused() }
         return (top, nested)
     }
 
-    private mutating func value(depth: Int, nested: inout [Int: [Member]]) throws(Refused) {
+    private mutating func value(depth: Int, nested: inout [(start: Int, members: [Member])]) throws(Refused) {
         guard index < bytes.count, depth < JSONParser.maxDepth else { throw Refused() }
         switch bytes[index] {
         case UInt8(ascii: "{"):
             let start = index
             let members = try object(depth: depth, nested: &nested)
-            if depth == 1 { nested[start] = members }
+            if depth == 1 { nested.append((start, members)) }
         case UInt8(ascii: "["): try array(depth: depth, nested: &nested)
         case UInt8(ascii: "\""): _ = try string()
         case UInt8(ascii: "t"): try literal("true")
@@ -62,7 +62,7 @@ struct CanonicalScanner {
         index += n
     }
 
-    private mutating func object(depth: Int, nested: inout [Int: [Member]]) throws(Refused) -> [Member] {
+    private mutating func object(depth: Int, nested: inout [(start: Int, members: [Member])]) throws(Refused) -> [Member] {
         index += 1
         var members: [Member] = []
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return members }
@@ -83,7 +83,7 @@ struct CanonicalScanner {
         }
     }
 
-    private mutating func array(depth: Int, nested: inout [Int: [Member]]) throws(Refused) {
+    private mutating func array(depth: Int, nested: inout [(start: Int, members: [Member])]) throws(Refused) {
         index += 1
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return }
         while true {
@@ -102,6 +102,7 @@ struct CanonicalScanner {
         let start = index
         while index < bytes.count {
             let b = bytes[index]
+            if Self.plainASCII[Int(b)] { index += 1; continue } // the common case, one table look-up
             if b == UInt8(ascii: "\"") {
                 index += 1
                 return start..<(index - 1)
@@ -136,6 +137,9 @@ struct CanonicalScanner {
         }
         throw Refused()
     }
+
+    /// Bytes that stand for themselves inside a canonical string: printable ASCII but `"` and `\`.
+    private static let plainASCII: [Bool] = (0..<256).map { $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C }
 
     /// One multi-byte UTF-8 sequence: no overlong forms, no surrogates, nothing above U+10FFFF.
     private mutating func utf8Sequence() throws(Refused) {
@@ -191,6 +195,25 @@ struct CanonicalScanner {
             return n != 0 ? n < 0 : pa.count < pb.count
         }
         return decodedString(a).utf16.lexicographicallyPrecedes(decodedString(b).utf16)
+    }
+
+    /// The contents of the string elements of an already-checked array at `range` (other elements are
+    /// skipped).
+    static func stringElements(_ bytes: UnsafeBufferPointer<UInt8>, array range: Range<Int>) -> [Range<Int>] {
+        var scanner = CanonicalScanner(bytes)
+        var unused: [(start: Int, members: [Member])] = []
+        var strings: [Range<Int>] = []
+        scanner.index = range.lowerBound + 1
+        guard bytes[range.lowerBound] == UInt8(ascii: "["), bytes[scanner.index] != UInt8(ascii: "]") else { return [] }
+        while scanner.index < range.upperBound {
+            if bytes[scanner.index] == UInt8(ascii: "\""), let r = try? scanner.string() {
+                strings.append(r)
+            } else if (try? scanner.value(depth: 1, nested: &unused)) == nil {
+                return strings
+            }
+            scanner.index += 1 // past ',' or the closing ']'
+        }
+        return strings
     }
 
     /// The string value of already-scanned string contents (unescaping when needed).

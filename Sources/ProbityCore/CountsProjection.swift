@@ -17,7 +17,7 @@ public struct CountsProjection: Sendable, Equatable {
 
     public mutating func apply(_ entry: EntryHeader) { apply(type: entry.type, streams: entry.impliedStreams) }
 
-    public mutating func apply(type: String, streams: Set<String>) {
+    public mutating func apply(type: String, streams: some Sequence<String>) {
         counts[.type, default: [:]][type, default: 0] += 1
         for stream in streams {
             if stream.hasPrefix("procedure:") {

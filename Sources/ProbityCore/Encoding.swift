@@ -6,9 +6,13 @@ public enum Hex {
 
     /// Appends the hex digits of `bytes` to `out`.
     public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bytes.count * 2))
+        out.withUnsafeMutableBufferPointer { buffer in
+            for (i, b) in bytes.enumerated() {
+                buffer[start + 2 * i] = digits[Int(b >> 4)]
+                buffer[start + 2 * i + 1] = digits[Int(b & 0x0F)]
+            }
         }
     }
 
@@ -30,22 +34,25 @@ public enum Hex {
 
     public static func decode(_ utf8: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard utf8.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(utf8.count / 2)
-        func value(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            default: nil
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: utf8.count / 2) { buffer, count in
+            for i in 0..<(utf8.count / 2) {
+                let hi = values[Int(utf8[2 * i])], lo = values[Int(utf8[2 * i + 1])]
+                if hi | lo > 0x0F { valid = false; break }
+                buffer[i] = hi << 4 | lo
             }
+            count = valid ? utf8.count / 2 : 0
         }
-        var i = 0
-        while i < utf8.count {
-            guard let hi = value(utf8[i]), let lo = value(utf8[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
+        return valid ? out : nil
+    }
+
+    /// Digit values of lowercase hex characters; 0xFF for every other byte.
+    private static let values: [UInt8] = (0..<256).map { c in
+        switch UInt8(c) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(c) - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(c) - UInt8(ascii: "a") + 10
+        default: 0xFF
         }
-        return out
     }
 }
 

@@ -93,7 +93,7 @@ public struct Entry: Sendable, Equatable {
             throw EntryFormatError(.badMember, "member \"data\" is not an object")
         }
         self.init(log: header.log, seq: header.seq, prev: header.prev, time: header.time, type: header.type, by: header.by,
-                  data: data, payload: header.payload, streams: header.streams)
+                  data: data, payload: header.payload, streams: Dictionary(uniqueKeysWithValues: header.streams.map { ($0.id, $0.previous) }))
     }
 }
 

@@ -6,7 +6,7 @@ import Darwin
 
 /// What verification and replay need of an entry, decoded from its bytes in one pass that also proves
 /// them canonical (`CanonicalScanner`). `Entry(bytes:)` builds on it when the whole `data` is needed.
-public struct EntryHeader: Sendable, Equatable {
+public struct EntryHeader: Sendable {
     public let log: String
     public let seq: UInt64
     public let prev: Merkle.Hash
@@ -14,10 +14,13 @@ public struct EntryHeader: Sendable, Equatable {
     public let type: String
     public let by: String
     public let payload: PayloadCommitment?
-    /// The `streams` member: stream id → leaf hash of the stream's previous entry.
-    public let streams: [String: Merkle.Hash]
-    /// The streams the entry's `data` implies (see `Streams.ids`).
-    public let impliedStreams: Set<String>
+    /// The `streams` member, in its (canonical) order: stream id and the leaf hash of the stream's
+    /// previous entry.
+    public let streams: [(id: String, previous: Merkle.Hash)]
+    /// The streams the entry's `data` implies (see `Streams.ids`), in canonical order.
+    public let impliedStreams: [String]
+    /// Whether the `streams` member names exactly the streams `data` implies.
+    public let streamsMatchData: Bool
     /// `data.verifier_key`, for `log.created` and `key.rotated`.
     public let verifierKey: String?
     /// `data.target_seq`, for `redaction.applied`.
@@ -33,7 +36,7 @@ public struct EntryHeader: Sendable, Equatable {
     }
 
     private init(_ b: UnsafeBufferPointer<UInt8>) throws(EntryFormatError) {
-        let index: (top: [CanonicalScanner.Member], nested: [Int: [CanonicalScanner.Member]])
+        let index: (top: [CanonicalScanner.Member], nested: [(start: Int, members: [CanonicalScanner.Member])])
         do { index = try CanonicalScanner.indexObject(b) } catch {
             // Classify for the message: valid JSON that is merely not canonical, or not JSON at all.
             do { _ = try JSONParser.parse(b) } catch { throw EntryFormatError(.malformedJSON, "\(error)") }
@@ -78,48 +81,64 @@ public struct EntryHeader: Sendable, Equatable {
         }
         guard integer(try required(.v)) == Entry.version else { throw EntryFormatError(.badMember, "member \"v\" is not 1") }
         guard let seq = integer(try required(.seq)) else { throw EntryFormatError(.badMember, "member \"seq\" is not a non-negative integer") }
-        let timeText = try requiredString(.time)
-        guard let time = Timestamp(entryTime: timeText) else {
-            throw EntryFormatError(.badMember, "member \"time\" is not YYYY-MM-DDTHH:MM:SS.ffffffZ: \(timeText)")
+        let timeRange = try required(.time)
+        guard isString(timeRange), let time = Timestamp(entryTime: UnsafeBufferPointer(rebasing: b[(timeRange.lowerBound + 1)..<(timeRange.upperBound - 1)])) else {
+            throw EntryFormatError(.badMember, "member \"time\" is not YYYY-MM-DDTHH:MM:SS.ffffffZ: \(text(timeRange))")
         }
         let dataRange = try required(.data)
-        guard let data = index.nested[dataRange.lowerBound] else { throw EntryFormatError(.badMember, "member \"data\" is not an object") }
+        func nested(_ r: Range<Int>) -> [CanonicalScanner.Member]? { index.nested.first { $0.start == r.lowerBound }?.members }
+        guard let data = nested(dataRange) else { throw EntryFormatError(.badMember, "member \"data\" is not an object") }
 
         var payload: PayloadCommitment?
         if let r = member(.payload) {
-            guard let pm = index.nested[r.lowerBound], pm.count == 2, keyIs(pm[0].key, "sha256"), keyIs(pm[1].key, "size"),
+            guard let pm = nested(r), pm.count == 2, keyIs(pm[0].key, "sha256"), keyIs(pm[1].key, "size"),
                   let size = integer(pm[1].value) else {
                 throw EntryFormatError(.badMember, "member \"payload\" is not {\"sha256\": hex, \"size\": integer}")
             }
             payload = PayloadCommitment(sha256: try hash(pm[0].value, "payload.sha256"), size: size)
         }
-        var streams: [String: Merkle.Hash] = [:]
+        var streams: [(id: String, previous: Merkle.Hash)] = []
         if let r = member(.streams) {
-            guard let sm = index.nested[r.lowerBound], !sm.isEmpty else { throw EntryFormatError(.badMember, "member \"streams\" is not a non-empty object") }
+            guard let sm = nested(r), !sm.isEmpty else { throw EntryFormatError(.badMember, "member \"streams\" is not a non-empty object") }
+            streams.reserveCapacity(sm.count)
             for m in sm {
                 let id = scanner.decodedString(m.key)
-                streams[id] = try hash(m.value, "streams[\"\(id)\"]")
+                streams.append((id, try hash(m.value, "streams[\"\(id)\"]")))
             }
         }
 
-        // The data fields streams and keys are derived from.
-        var implied = Set<String>()
+        // The data fields streams and keys are derived from, kept as byte ranges: comparing them with
+        // the `streams` member needs no string in the common case.
+        var implied: [ImpliedStream] = []
         var verifierKey: String?
         var targetSeq: UInt64?
+        func imply(_ prefix: StaticString, _ r: Range<Int>) {
+            guard r.count > 2, isString(r) else { return }
+            let candidate = ImpliedStream(prefix: prefix, value: (r.lowerBound + 1)..<(r.upperBound - 1))
+            if !implied.contains(where: { $0.sameID(as: candidate, in: b) }) { implied.append(candidate) }
+        }
         for m in data {
             if keyIs(m.key, "procedure") {
-                if let s = stringValue(m.value), !s.isEmpty { implied.insert("procedure:" + s) }
+                imply("procedure:", m.value)
             } else if keyIs(m.key, "party") || keyIs(m.key, "from") {
-                if let s = stringValue(m.value), !s.isEmpty { implied.insert("party:" + s) }
+                imply("party:", m.value)
             } else if keyIs(m.key, "to") {
-                if b[m.value.lowerBound] == UInt8(ascii: "["), case .array(let items)? = try? JSONParser.parse(UnsafeBufferPointer(rebasing: b[m.value])) {
-                    for case .string(let s) in items where !s.isEmpty { implied.insert("party:" + s) }
+                for element in CanonicalScanner.stringElements(b, array: m.value) {
+                    imply("party:", (element.lowerBound - 1)..<(element.upperBound + 1))
                 }
             } else if keyIs(m.key, "verifier_key") {
                 verifierKey = stringValue(m.value)
             } else if keyIs(m.key, "target_seq") {
                 targetSeq = integer(m.value)
             }
+        }
+        // Same set of streams? Keys are distinct (canonical order is strict) and so are the implied ids.
+        let keys = member(.streams).flatMap(nested)?.map(\.key) ?? []
+        self.streamsMatchData = keys.count == implied.count && keys.allSatisfy { key in implied.contains { $0.isID(key, in: b) } }
+        if streamsMatchData {
+            self.impliedStreams = streams.map(\.id)
+        } else {
+            self.impliedStreams = implied.map { $0.id(in: b, scanner: scanner) }.sorted(by: CanonicalJSON.precedes)
         }
         self.log = try requiredString(.log)
         self.seq = seq
@@ -129,10 +148,31 @@ public struct EntryHeader: Sendable, Equatable {
         self.by = try requiredString(.by)
         self.payload = payload
         self.streams = streams
-        self.impliedStreams = implied
         self.verifierKey = verifierKey
         self.targetSeq = targetSeq
         self.dataRange = dataRange
+    }
+
+    /// A stream id implied by `data`: a prefix and the raw contents of a string in the entry bytes.
+    struct ImpliedStream {
+        let prefix: StaticString
+        let value: Range<Int>
+
+        var prefixBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount) }
+
+        /// Whether the raw member name at `key` spells this id. Escaped text never matches here; such
+        /// entries take the string comparison (`streamsMatchData` false, then ids compared as strings).
+        func isID(_ key: Range<Int>, in b: UnsafeBufferPointer<UInt8>) -> Bool {
+            let p = prefixBytes
+            return key.count == p.count + value.count && b[key.lowerBound..<(key.lowerBound + p.count)].elementsEqual(p)
+                && b[(key.lowerBound + p.count)..<key.upperBound].elementsEqual(b[value]) && !b[value].contains(0x5C)
+        }
+
+        func sameID(as other: ImpliedStream, in b: UnsafeBufferPointer<UInt8>) -> Bool {
+            prefixBytes.elementsEqual(other.prefixBytes) && b[value].elementsEqual(b[other.value])
+        }
+
+        func id(in b: UnsafeBufferPointer<UInt8>, scanner: CanonicalScanner) -> String { "\(prefix)" + scanner.decodedString(value) }
     }
 
     /// The members an entry may have (DESIGN §1.1).

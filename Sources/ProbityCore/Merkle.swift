@@ -5,13 +5,9 @@ public enum Merkle {
 
     public static let emptyRoot: Hash = SHA256.hash([UInt8]())
 
-    public static func leafHash(_ entry: [UInt8]) -> Hash {
-        var input = [UInt8](repeating: 0, count: entry.count + 1)
-        input.withUnsafeMutableBufferPointer { buffer in
-            entry.withUnsafeBufferPointer { buffer.baseAddress!.advanced(by: 1).update(from: $0.baseAddress!, count: entry.count) }
-        }
-        return SHA256.hash(input)
-    }
+    public static func leafHash(_ entry: [UInt8]) -> Hash { SHA256.hash([leafPrefix, entry]) }
+
+    private static let leafPrefix: [UInt8] = [0x00]
 
     public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
         var input = [UInt8](repeating: 1, count: 65)

@@ -49,7 +49,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses exactly the entry form (and nothing else), so that a parsed time re-prints identically.
     public init?(entryTime text: String) {
-        let b = Array(text.utf8)
+        var text = text
+        guard let t = text.withUTF8({ Timestamp(entryTime: $0) }) else { return nil }
+        self = t
+    }
+
+    /// The entry form from its UTF-8 bytes.
+    public init?(entryTime b: UnsafeBufferPointer<UInt8>) {
         guard b.count == 27, b[10] == UInt8(ascii: "T"), b[19] == UInt8(ascii: "."), b[26] == UInt8(ascii: "Z"),
               let seconds = Self.secondsOfDateTime(b), let fraction = Self.decimal(b, 20..<26)
         else { return nil }
@@ -88,7 +94,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Seconds since the epoch of `YYYY-MM-DD?HH:MM:SS` in the first 19 bytes (the separator at 10 is
     /// the caller's to check), or nil if it is not a valid date and time.
-    private static func secondsOfDateTime(_ b: [UInt8]) -> Int64? {
+    private static func secondsOfDateTime<C: RandomAccessCollection<UInt8>>(_ b: C) -> Int64? where C.Index == Int {
         guard b.count >= 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
               let y = decimal(b, 0..<4), let mo = decimal(b, 5..<7), let d = decimal(b, 8..<10), let h = decimal(b, 11..<13),
               let mi = decimal(b, 14..<16), let s = decimal(b, 17..<19),
@@ -98,7 +104,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// The decimal number written in `b[range]` (digits only).
-    private static func decimal(_ b: [UInt8], _ range: Range<Int>) -> Int64? {
+    private static func decimal<C: RandomAccessCollection<UInt8>>(_ b: C, _ range: Range<Int>) -> Int64? where C.Index == Int {
         guard range.upperBound <= b.count else { return nil }
         var v: Int64 = 0
         for i in range {

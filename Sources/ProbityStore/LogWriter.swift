@@ -158,16 +158,18 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                 let now = Timestamp.now()
                 let time = max(now, tail.lastTime ?? now)
                 let timeText = time.description
+                var salts = try SaltSource(count: events.count { $0.payload != nil })
                 for event in events {
                     let seq = tail.range.size
+                    let streamIDs = Streams.ids(for: event.data)
                     var streams: [String: Merkle.Hash] = [:]
-                    for stream in Streams.ids(for: event.data) {
+                    for stream in streamIDs {
                         streams[stream] = tail.streamHeads[stream]?.hash ?? Entry.zeroHash
                     }
                     var commitment: PayloadCommitment?
                     var salt: [UInt8] = []
                     if let payload = event.payload {
-                        salt = try SecureRandom.bytes(PayloadCommitment.saltLength)
+                        salt = try salts.next()
                         commitment = PayloadCommitment(salt: salt, payload: payload)
                     }
                     let entry = Entry(log: origin, seq: seq, prev: tail.lastLeafHash, time: time, type: event.type, by: principal,
@@ -195,7 +197,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                     }
                     tail.lastLeafHash = leafHash
                     tail.lastTime = time
-                    counts.apply(type: event.type, data: event.data)
+                    counts.apply(type: event.type, streams: streamIDs)
                     appended.append(Appended(seq: seq, leafHash: leafHash, bytes: bytes))
                 }
                 let upsertHead = try db.cachedStatement(sql: "INSERT OR REPLACE INTO stream_heads (stream, seq, leaf_hash) VALUES (?, ?, ?)")
@@ -258,5 +260,19 @@ public final class LogWriter: LogReader, @unchecked Sendable {
             }
         }
         return try StreamHead(origin: origin, treeSize: size, stream: stream, lastSeq: head?.0, lastLeafHash: head?.1 ?? Entry.zeroHash).sign(with: signer)
+    }
+}
+
+/// The batch's payload salts, drawn from OpenSSL's RNG in one call rather than one per event.
+struct SaltSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    init(count: Int) throws { bytes = try SecureRandom.bytes(count * PayloadCommitment.saltLength) }
+
+    mutating func next() throws -> [UInt8] {
+        guard offset + PayloadCommitment.saltLength <= bytes.count else { throw StoreError(.inconsistent, "ran out of salts") }
+        defer { offset += PayloadCommitment.saltLength }
+        return Array(bytes[offset..<(offset + PayloadCommitment.saltLength)])
     }
 }
