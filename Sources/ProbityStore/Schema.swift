@@ -18,7 +18,9 @@ enum Schema {
                     type TEXT NOT NULL,
                     time TEXT NOT NULL
                 );
-                CREATE INDEX entries_type ON entries(type);
+                -- Only the rare entries commands look up by type are indexed, so that ordinary appends
+                -- do not pay for a second B-tree.
+                CREATE INDEX entries_keys ON entries(type) WHERE type IN ('log.created', 'key.rotated');
                 -- Deleted on redaction; the entry keeps its commitment.
                 CREATE TABLE payloads (seq INTEGER PRIMARY KEY, salt BLOB NOT NULL, bytes BLOB NOT NULL);
                 -- Complete Merkle subtrees of level >= 1, keyed by creation order (see MerkleNodeID),

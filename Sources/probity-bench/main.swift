@@ -42,6 +42,13 @@ func rssMiB() -> Double {
 
 func now() -> Double { Date().timeIntervalSince1970 }
 
+/// User + system CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
 
 /// A deterministic synthetic exchange: header data without personal data, ~600-byte payload.
@@ -88,12 +95,15 @@ let dbPath = options.dir + "/log.sqlite"
 let writer = try LogWriter.create(path: dbPath, origin: "bench.example/probity", signer: signer, keyPath: "", by: "bench", software: "probity-bench")
 var rssSamples: [(Int, Double)] = []
 var appendSeconds = 0.0
+var appendCPU = 0.0
 var done = 0
 while done < options.events {
     let events = batchEvents(done)
     t0 = now()
+    let c0 = cpuSeconds()
     _ = try writer.append(events, by: "bench")
     appendSeconds += now() - t0
+    appendCPU += cpuSeconds() - c0
     done += events.count
     if done % (options.events / 10 == 0 ? options.events : options.events / 10) == 0 { rssSamples.append((done, rssMiB())) }
 }
@@ -175,6 +185,7 @@ log("")
 log("Entry ~\(averageEntry) bytes, payload ~\(averagePayload) bytes; store \(dbSize / 1_048_576) MiB for \(size) entries; \(try reader.checkpointCount()) checkpoints.")
 log(String(format: "Resident memory after verify and replay: %.0f MiB.", rssMiB()))
 log("Resident memory while appending (events appended → RSS MiB): " + rssSamples.map { "\($0.0) → \(String(format: "%.0f", $0.1))" }.joined(separator: ", "))
+log(String(format: "Append used %.1f s of CPU for %.1f s of wall time.", appendCPU, appendSeconds))
 log(String(format: "Times: append %.1f s, raw insert %.1f s, SHA-256 %.1f s, verify %.1f s, replay %.1f s.", appendSeconds, rawSeconds, shaSeconds, verifySeconds, replaySeconds))
 if sink == 42 { print("") }
 try report.joined(separator: "\n").appending("\n").write(toFile: options.dir + "/report.md", atomically: true, encoding: .utf8)
