@@ -11,10 +11,6 @@ public struct CountsProjection: Sendable, Equatable {
         for row in rows { counts[row.kind, default: [:]][row.key] = row.count }
     }
 
-    public mutating func apply(type: String, data: [String: JSONValue]) {
-        apply(type: type, streams: Streams.ids(for: data))
-    }
-
     public mutating func apply(_ entry: EntryHeader) { apply(type: entry.type, streams: entry.impliedStreams) }
 
     public mutating func apply(type: String, streams: some Sequence<String>) {
@@ -25,15 +21,6 @@ public struct CountsProjection: Sendable, Equatable {
             } else if stream.hasPrefix("party:") {
                 counts[.party, default: [:]][String(stream.dropFirst(6)), default: 0] += 1
             }
-        }
-    }
-
-    public mutating func apply(_ entry: Entry) { apply(type: entry.type, data: entry.data) }
-
-    /// Adds another projection's counts (for folding a batch's delta into stored totals).
-    public mutating func merge(_ other: CountsProjection) {
-        for (kind, keys) in other.counts {
-            for (key, n) in keys { counts[kind, default: [:]][key, default: 0] += n }
         }
     }
 

@@ -99,9 +99,6 @@ public struct LogVerifier {
 
     public var root: Merkle.Hash { range.root }
 
-    /// The seq of the stream's last entry so far, for stream-head checks.
-    public func streamHead(_ stream: String) -> (seq: UInt64, hash: Merkle.Hash)? { streamHeads[stream] }
-
     /// Consumes the next row. `storedNodes` are the Merkle node hashes the store keeps for the nodes that
     /// appending this leaf completes (as many as the trailing one bits of `position`), lowest first.
     public mutating func consume(_ checked: CheckedEntry, storedNodes: [Merkle.Hash]) {

@@ -87,10 +87,6 @@ public class LogReader: @unchecked Sendable {
         }
     }
 
-    public func storedProjection() throws -> CountsProjection {
-        try wrap("reading projections") { try db.read { try storedProjection($0) } }
-    }
-
     // MARK: Checkpoints
 
     public func checkpoints() throws -> [SignedCheckpoint] {
@@ -191,17 +187,6 @@ public class LogReader: @unchecked Sendable {
         let treeSize = checkpoint.checkpoint.size
         guard seq < treeSize else { throw StoreError(.badArgument, "seq \(seq) is not in the checkpoint of size \(treeSize)") }
         return TlogProof(index: seq, proof: try inclusionProof(seq: seq, size: treeSize), checkpoint: checkpoint)
-    }
-
-    /// The last entry of `stream` below `treeSize` (the whole log by default), for stream-head notes.
-    public func streamHead(_ stream: String) throws -> (seq: UInt64, leafHash: Merkle.Hash)? {
-        try wrap("reading a stream head") {
-            try db.read { db in
-                try Row.fetchOne(db, sql: "SELECT seq, leaf_hash FROM stream_heads WHERE stream = ?", arguments: [stream]).map {
-                    (UInt64($0["seq"] as Int64), [UInt8]($0["leaf_hash"] as Data))
-                }
-            }
-        }
     }
 }
 

@@ -101,9 +101,6 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         return writer
     }
 
-    /// The path of the private key the store was set up with (relative paths are from the store's folder).
-    public static func keyPath(forStore path: String) throws -> String? { try LogReader.open(path: path).meta("key_path") }
-
     // MARK: Append
 
     public struct Appended: Sendable {
