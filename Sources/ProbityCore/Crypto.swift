@@ -5,16 +5,16 @@ import Foundation
 public enum SHA256 {
     public static let byteCount = 32
 
+    /// One-shot SHA-256. Uses OpenSSL's low-level SHA256_* functions: OpenSSL 3's `SHA256()` and
+    /// `EVP_Digest` fetch the algorithm on every call, which costs more than hashing a log entry.
     public static func hash(_ bytes: some ContiguousBytes) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        bytes.withUnsafeBytes { input in
-            out.withUnsafeMutableBytes { output in
-                _ = COpenSSL.SHA256(
-                    input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
-                    output.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            }
+        var ctx = SHA256_CTX()
+        SHA256_Init(&ctx)
+        bytes.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, $0.count) }
+        return [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+            SHA256_Final(buffer.baseAddress, &ctx)
+            count = 32
         }
-        return out
     }
 
     /// Hash of the concatenation of several byte sequences, without copying them together.
@@ -24,9 +24,10 @@ public enum SHA256 {
         for part in parts {
             part.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, $0.count) }
         }
-        var out = [UInt8](repeating: 0, count: 32)
-        SHA256_Final(&out, &ctx)
-        return out
+        return [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+            SHA256_Final(buffer.baseAddress, &ctx)
+            count = 32
+        }
     }
 }
 

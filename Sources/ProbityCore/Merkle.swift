@@ -9,12 +9,9 @@ public enum Merkle {
 
     private static let leafPrefix: [UInt8] = [0x00]
 
-    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
-        var input = [UInt8](repeating: 1, count: 65)
-        input.replaceSubrange(1..<33, with: left)
-        input.replaceSubrange(33..<65, with: right)
-        return SHA256.hash(input)
-    }
+    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { SHA256.hash([nodePrefix, left, right]) }
+
+    private static let nodePrefix: [UInt8] = [0x01]
 
     /// MTH(D[n]) of a list of leaf hashes, computed with a compact range (O(log n) memory).
     public static func root(leafHashes: [Hash]) -> Hash {
