@@ -35,6 +35,8 @@ public class LogReader: @unchecked Sendable {
             return try LogReader(path: path, db: queue)
         } catch let error as StoreError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw StoreError(.notAProbityStore, "\(path) is not a SQLite database, so not a Probity store")
         } catch {
             // A read-only directory or file: SQLite cannot create the -shm file. Nothing can write the
             // file then, so reading it as immutable is safe.

@@ -8,10 +8,10 @@ struct AppendCommand: ParsableCommand {
         commandName: "append",
         abstract: "Append events from a JSON or JSONL file (or standard input).",
         discussion: """
-            Each event is {"type": ..., "data": {...}, "payload": {...}}: `data` holds the header fields (no
-            personal data), `payload` the personal data, stored apart with a random salt and committed to by
-            hash. Input is one JSON event, a JSON array of events, {"events": [...]}, or JSONL (one event per
-            line). Every event is checked before any is appended: one bad event appends nothing.
+            Each event is {"type": ..., "data": {...}, "payload": {...}}: `data` holds the header fields (no \
+            personal data), `payload` the personal data, stored apart with a random salt and committed to by \
+            hash. Input is one JSON event, a JSON array of events, {"events": [...]}, or JSONL (one event per \
+            line). Every event is checked before any is appended: one bad event appends nothing. \
             Prints one receipt per event: seq, leaf hash, and a .tlog-proof with the signed checkpoint.
 
             Example:

@@ -8,7 +8,7 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Create a store, its signing key, and the log.created entry.",
         discussion: """
-            Generates an Ed25519 key (PEM, mode 0600) beside the store unless --key names one, writes the
+            Generates an Ed25519 key (PEM, mode 0600) beside the store unless --key names one, writes the \
             public key as PEM, and prints the verifier key. Give the verifier key to auditors out of band:
             it is all they need to check the log.
 

@@ -46,8 +46,8 @@ struct KeysCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace the signing key: appends key.rotated, signed under the old key.",
             discussion: """
-                Generates a new key (or uses --new-key), appends key.rotated carrying it in a batch covered by a
-                checkpoint signed with the old key, and makes it the store's key. Auditors who trust the first
+                Generates a new key (or uses --new-key), appends key.rotated carrying it in a batch covered by a \
+                checkpoint signed with the old key, and makes it the store's key. Auditors who trust the first \
                 key follow the chain; they need nothing new.
 
                 Example:

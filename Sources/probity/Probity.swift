@@ -9,7 +9,7 @@ struct Probity: ParsableCommand {
         commandName: "probity",
         abstract: "A tamper-evident audit log of buyer–supplier exchanges in public procurement.",
         discussion: """
-            Every event is an RFC 8785 entry in a hash chain and an RFC 6962 Merkle tree; every committed
+            Every event is an RFC 8785 entry in a hash chain and an RFC 6962 Merkle tree; every committed \
             batch is covered by a signed C2SP checkpoint. Auditors need only the verifier key printed by `init`.
 
             Exit codes: 0 success (for verify: the log is intact), 1 integrity failure, 2 usage or I/O error.

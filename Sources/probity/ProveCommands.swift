@@ -8,7 +8,7 @@ struct CheckpointCommand: ParsableCommand {
         commandName: "checkpoint",
         abstract: "Print the latest signed checkpoint (or the one of --size N).",
         discussion: """
-            The output is a C2SP signed note; keep it to later prove the log was not truncated or rewritten
+            The output is a C2SP signed note; keep it to later prove the log was not truncated or rewritten \
             (probity verify --checkpoint FILE).
 
             Example:
@@ -44,7 +44,7 @@ struct ProveCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a .tlog-proof that entry SEQ is in the log.",
             discussion: """
-                The proof is against the latest checkpoint, or the checkpoint of --size N (one exists per
+                The proof is against the latest checkpoint, or the checkpoint of --size N (one exists per \
                 committed batch). Check it offline with `probity verify-proof`.
 
                 Example:
@@ -74,7 +74,7 @@ struct ProveCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the consistency proof between tree sizes OLD and NEW (RFC 6962 §2.1.2).",
             discussion: """
-                Prints one base64 hash per line (JSON with --json, including both roots). NEW defaults to the
+                Prints one base64 hash per line (JSON with --json, including both roots). NEW defaults to the \
                 latest checkpoint's size.
 
                 Example:
@@ -109,7 +109,7 @@ struct ProveCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a signed stream-head note: the last entry of a procedure's or party's stream.",
             discussion: """
-                Needs the signing key. With the stream's entries, the note proves an export of the stream is
+                Needs the signing key. With the stream's entries, the note proves an export of the stream is \
                 complete up to the note's tree size.
 
                 Example:
@@ -134,7 +134,7 @@ struct VerifyProofCommand: ParsableCommand {
         commandName: "verify-proof",
         abstract: "Check offline that an entry is in the log, from the entry, its .tlog-proof and the verifier key.",
         discussion: """
-            Needs no store. Checks the entry is canonical, that its seq is the proof's index, the checkpoint's
+            Needs no store. Checks the entry is canonical, that its seq is the proof's index, the checkpoint's \
             signature, and the inclusion proof.
 
             Exit codes: 0 proven, 1 not proven, 2 usage or I/O error.

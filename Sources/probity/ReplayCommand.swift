@@ -8,8 +8,8 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Rebuild the projections from the entries alone and report any drift from the stored ones.",
         discussion: """
-            Reads every entry in order, checking the prev chain as it goes, and rebuilds the projections
-            (entries per type, per procedure and per party) from nothing. With --until, shows the state as it
+            Reads every entry in order, checking the prev chain as it goes, and rebuilds the projections \
+            (entries per type, per procedure and per party) from nothing. With --until, shows the state as it \
             was after that seq or at that time (RFC 3339) instead.
 
             Exit codes: 0 no drift, 1 chain break or drift, 2 usage or I/O error.

@@ -8,10 +8,10 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check the whole log: canonical entries, hash chains, streams, checkpoints, keys, payloads, time.",
         discussion: """
-            Recomputes everything from the entry bytes; trusts nothing the store derived. Names the first
-            failing seq and the kind of failure, then a summary. Pass the verifier key you were given
-            (--vkey) or the PEM public key (--pubkey); without either, the key in log.created is trusted.
-            Pass checkpoints you kept from earlier (--checkpoint) to catch truncation, rollback and forks.
+            Recomputes everything from the entry bytes; trusts nothing the store derived. Names the first \
+            failing seq and the kind of failure, then a summary. Pass the verifier key you were given \
+            (--vkey) or the PEM public key (--pubkey); without either, the key in log.created is trusted. \
+            Pass checkpoints you kept from earlier (--checkpoint) to catch truncation, rollback and forks. \
             Opens the store read-only: it works on a read-only copy and while the log is being written.
 
             Exit codes: 0 intact, 1 integrity failure, 2 usage or I/O error.

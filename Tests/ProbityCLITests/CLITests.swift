@@ -223,6 +223,10 @@ struct CLITests {
         #expect(result.status == 2 && result.stderr.contains("--db"))
         let missing = try CLI.run(["verify", "--db", "/nonexistent/log.sqlite"])
         #expect(missing.status == 2 && missing.stderr.contains("no store at /nonexistent/log.sqlite"))
+        let text = try CLI.temporaryDirectory().appendingPathComponent("notes.sqlite")
+        try "not a database\n".write(to: text, atomically: true, encoding: .utf8)
+        let notStore = try CLI.run(["verify", "--db", text.path])
+        #expect(notStore.status == 2 && notStore.stderr.contains("is not a SQLite database"), "\(notStore.stderr)")
     }
 
     @Test("stream-head notes are signed by the log key and name the stream's last entry")
