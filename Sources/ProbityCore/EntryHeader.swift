@@ -18,7 +18,9 @@ public struct EntryHeader: Sendable {
     /// previous entry.
     public let streams: [(id: String, previous: Merkle.Hash)]
     /// The streams the entry's `data` implies (see `Streams.ids`), in canonical order.
-    public let impliedStreams: [String]
+    public var impliedStreams: [String] { streamsMatchData ? streams.map(\.id) : impliedWhenDifferent }
+    /// Spelled out only when they differ from the `streams` member, which is rare.
+    private let impliedWhenDifferent: [String]
     /// Whether the `streams` member names exactly the streams `data` implies.
     public let streamsMatchData: Bool
     /// `data.verifier_key`, for `log.created` and `key.rotated`.
@@ -133,13 +135,16 @@ public struct EntryHeader: Sendable {
             }
         }
         // Same set of streams? Keys are distinct (canonical order is strict) and so are the implied ids.
+        // Bytes first; escaped names (rare) are compared as strings.
         let keys = member(.streams).flatMap(nested)?.map(\.key) ?? []
-        self.streamsMatchData = keys.count == implied.count && keys.allSatisfy { key in implied.contains { $0.isID(key, in: b) } }
-        if streamsMatchData {
-            self.impliedStreams = streams.map(\.id)
-        } else {
-            self.impliedStreams = implied.map { $0.id(in: b, scanner: scanner) }.sorted(by: CanonicalJSON.precedes)
+        var impliedIDs: [String] = []
+        var match = keys.count == implied.count && keys.allSatisfy { key in implied.contains { $0.isID(key, in: b) } }
+        if !match {
+            impliedIDs = implied.map { $0.id(in: b, scanner: scanner) }.sorted(by: CanonicalJSON.precedes)
+            match = streams.map(\.id) == impliedIDs
         }
+        self.streamsMatchData = match
+        self.impliedWhenDifferent = match ? [] : impliedIDs
         self.log = try requiredString(.log)
         self.seq = seq
         self.prev = try hash(try required(.prev), "member \"prev\"")
@@ -161,7 +166,7 @@ public struct EntryHeader: Sendable {
         var prefixBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount) }
 
         /// Whether the raw member name at `key` spells this id. Escaped text never matches here; such
-        /// entries take the string comparison (`streamsMatchData` false, then ids compared as strings).
+        /// entries take the string comparison.
         func isID(_ key: Range<Int>, in b: UnsafeBufferPointer<UInt8>) -> Bool {
             let p = prefixBytes
             return key.count == p.count + value.count && b[key.lowerBound..<(key.lowerBound + p.count)].elementsEqual(p)

@@ -48,7 +48,8 @@ extension LogReader {
                 /// The sequential half: links, streams, checkpoints, stored nodes.
                 func consume(_ batch: CheckBatch) throws {
                     batch.group.wait()
-                    for c in batch.results {
+                    for i in 0..<batch.count {
+                        let c = batch[i]
                         if c.position != expected { verifier.missing(seq: expected, nextPresent: c.position) }
                         let position = verifier.size
                         let createdCount = (~position).trailingZeroBitCount
@@ -140,6 +141,8 @@ final class CheckBatch: @unchecked Sendable {
         slots.deallocate()
     }
 
-    /// The checked entries, once `group` is done.
-    var results: [CheckedEntry] { slots.map { $0! } }
+    var count: Int { slots.count }
+
+    /// The checked entry of row `i`, once `group` is done.
+    subscript(i: Int) -> CheckedEntry { slots[i]! }
 }

@@ -80,4 +80,20 @@ struct StoreTests {
         let times = try (first.entries + second.entries).map { try EntryHeader(bytes: $0.bytes).time }
         #expect(times[0] == times[1] && times[1] <= times[2])
     }
+
+    @Test("stream ids that need escaping or are not ASCII are matched against their data like any other")
+    func escapedStreamIDs() throws {
+        let (writer, _) = try Self.newStore()
+        let batch = try writer.append([
+            EventInput(type: "exchange.recorded", data: ["procedure": .string("2026\"042\\bis"), "from": .string("fournisseur-é"), "to": .array([.string("tab\there"), .string("fournisseur-é")])]),
+            EventInput(type: "exchange.recorded", data: ["procedure": .string("2026\"042\\bis"), "party": .string("\u{1}ctl")]),
+        ], by: "test")
+        for entry in batch.entries {
+            let header = try EntryHeader(bytes: entry.bytes)
+            #expect(header.streamsMatchData, "\(String(decoding: entry.bytes, as: UTF8.self))")
+        }
+        let second = try EntryHeader(bytes: batch.entries[1].bytes)
+        #expect(second.streams.map(\.id) == ["party:\u{1}ctl", "procedure:2026\"042\\bis"])
+        #expect(try writer.verify(trust: .firstUse).intact)
+    }
 }
