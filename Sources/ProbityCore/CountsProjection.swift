@@ -3,29 +3,46 @@
 public struct CountsProjection: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case type, procedure, party }
 
-    public private(set) var counts: [Kind: [String: Int]] = [:]
+    /// Entries per type, and per stream id (`procedure:<ref>`, `party:<id>`): kept by stream id so that
+    /// counting, which runs on every append and replayed entry, never slices strings.
+    private var byType: [String: Int] = [:]
+    private var byStream: [String: Int] = [:]
 
     public init() {}
 
     public init(rows: [(kind: Kind, key: String, count: Int)]) {
-        for row in rows { counts[row.kind, default: [:]][row.key] = row.count }
+        for row in rows {
+            switch row.kind {
+            case .type: byType[row.key] = row.count
+            case .procedure: byStream["procedure:" + row.key] = row.count
+            case .party: byStream["party:" + row.key] = row.count
+            }
+        }
     }
 
     public mutating func apply(_ entry: EntryHeader) { apply(type: entry.type, streams: entry.impliedStreams) }
 
     public mutating func apply(type: String, streams: some Sequence<String>) {
-        counts[.type, default: [:]][type, default: 0] += 1
-        for stream in streams {
+        byType[type, default: 0] += 1
+        for stream in streams { byStream[stream, default: 0] += 1 }
+    }
+
+    /// The counts by kind, keyed by type, procedure ref or party id.
+    public var counts: [Kind: [String: Int]] {
+        var result: [Kind: [String: Int]] = [.type: byType, .procedure: [:], .party: [:]]
+        for (stream, n) in byStream {
             if stream.hasPrefix("procedure:") {
-                counts[.procedure, default: [:]][String(stream.dropFirst(10)), default: 0] += 1
+                result[.procedure]![String(stream.dropFirst(10))] = n
             } else if stream.hasPrefix("party:") {
-                counts[.party, default: [:]][String(stream.dropFirst(6)), default: 0] += 1
+                result[.party]![String(stream.dropFirst(6))] = n
             }
         }
+        return result
     }
 
     public var rows: [(kind: Kind, key: String, count: Int)] {
-        Kind.allCases.flatMap { kind in
+        let counts = self.counts
+        return Kind.allCases.flatMap { kind in
             (counts[kind] ?? [:]).sorted { $0.key < $1.key }.map { (kind, $0.key, $0.value) }
         }
     }
@@ -33,8 +50,9 @@ public struct CountsProjection: Sendable, Equatable {
     /// Differences between this (expected) projection and `stored`, as readable lines.
     public func drift(from stored: CountsProjection) -> [String] {
         var lines: [String] = []
+        let counts = self.counts, storedCounts = stored.counts
         for kind in Kind.allCases {
-            let expected = counts[kind] ?? [:], actual = stored.counts[kind] ?? [:]
+            let expected = counts[kind] ?? [:], actual = storedCounts[kind] ?? [:]
             for key in Set(expected.keys).union(actual.keys).sorted() where expected[key] != actual[key] {
                 lines.append("\(kind.rawValue) \"\(key)\": replay counts \(expected[key] ?? 0), the store holds \(actual[key] ?? 0)")
             }
