@@ -36,6 +36,23 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.sqlite").path))
     }
 
+    @Test("a signing key readable by others, or not a key at all, is refused and nothing is created")
+    func badKeys() throws {
+        let dir = try CLI.temporaryDirectory()
+        let keyPath = dir.appendingPathComponent("shared.pem").path
+        try Ed25519PrivateKey.generate().pem.write(toFile: keyPath, atomically: true, encoding: .utf8)
+        chmod(keyPath, 0o644)
+        let db = dir.appendingPathComponent("log.sqlite").path
+        let open = try CLI.run(["init", "--db", db, "--origin", Self.origin, "--key", keyPath])
+        #expect(open.status == 2 && open.stderr.contains("chmod 600"), "\(open.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+        try "not a key\n".write(toFile: keyPath, atomically: true, encoding: .utf8)
+        chmod(keyPath, 0o600)
+        let garbage = try CLI.run(["init", "--db", db, "--origin", Self.origin, "--key", keyPath])
+        #expect(garbage.status == 2 && garbage.stderr.contains("not an Ed25519 PEM private key"), "\(garbage.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
     @Test("append prints receipts whose proofs verify offline with verify-proof")
     func receipts() throws {
         let (dir, db, vkey) = try Self.store()
