@@ -5,32 +5,27 @@ public struct CountsProjection: Sendable, Equatable {
 
     /// Entries per type, and per stream id (`procedure:<ref>`, `party:<id>`): kept by stream id so that
     /// counting, which runs on every append and replayed entry, never slices strings.
-    private var byType: [String: Int] = [:]
-    private var byStream: [String: Int] = [:]
+    public private(set) var typeCounts: [String: Int] = [:]
+    public private(set) var streamCounts: [String: Int] = [:]
 
     public init() {}
 
-    public init(rows: [(kind: Kind, key: String, count: Int)]) {
-        for row in rows {
-            switch row.kind {
-            case .type: byType[row.key] = row.count
-            case .procedure: byStream["procedure:" + row.key] = row.count
-            case .party: byStream["party:" + row.key] = row.count
-            }
-        }
+    public init(typeCounts: [String: Int], streamCounts: [String: Int]) {
+        self.typeCounts = typeCounts
+        self.streamCounts = streamCounts
     }
 
     public mutating func apply(_ entry: EntryHeader) { apply(type: entry.type, streams: entry.impliedStreams) }
 
     public mutating func apply(type: String, streams: some Sequence<String>) {
-        byType[type, default: 0] += 1
-        for stream in streams { byStream[stream, default: 0] += 1 }
+        typeCounts[type, default: 0] += 1
+        for stream in streams { streamCounts[stream, default: 0] += 1 }
     }
 
     /// The counts by kind, keyed by type, procedure ref or party id.
     public var counts: [Kind: [String: Int]] {
-        var result: [Kind: [String: Int]] = [.type: byType, .procedure: [:], .party: [:]]
-        for (stream, n) in byStream {
+        var result: [Kind: [String: Int]] = [.type: typeCounts, .procedure: [:], .party: [:]]
+        for (stream, n) in streamCounts {
             if stream.hasPrefix("procedure:") {
                 result[.procedure]![String(stream.dropFirst(10))] = n
             } else if stream.hasPrefix("party:") {
@@ -38,13 +33,6 @@ public struct CountsProjection: Sendable, Equatable {
             }
         }
         return result
-    }
-
-    public var rows: [(kind: Kind, key: String, count: Int)] {
-        let counts = self.counts
-        return Kind.allCases.flatMap { kind in
-            (counts[kind] ?? [:]).sorted { $0.key < $1.key }.map { (kind, $0.key, $0.value) }
-        }
     }
 
     /// Differences between this (expected) projection and `stored`, as readable lines.

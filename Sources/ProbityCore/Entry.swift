@@ -41,11 +41,20 @@ public struct Entry: Sendable, Equatable {
         return .object(members)
     }
 
-    /// The RFC 8785 bytes, written member by member in their canonical (ASCII, so byte) order; equal to
-    /// `CanonicalJSON.encode(jsonValue)` but without building the value, since every append does this.
+    /// The RFC 8785 bytes; equal to `CanonicalJSON.encode(jsonValue)`.
     public var canonicalBytes: [UInt8] {
+        Self.encode(log: log, seq: seq, prev: prev, time: time.entryBytes, type: type, by: by,
+                    data: CanonicalJSON.encode(.object(data)), payload: payload,
+                    streams: CanonicalJSON.sortedKeys(streams).map { ($0, streams[$0]!) })
+    }
+
+    /// Writes entry bytes member by member in their canonical (ASCII, so byte) order, from parts already
+    /// encoded: the writer calls this on every append, with `data` encoded when the event was accepted
+    /// (off the single-writer path) and `time` once per batch. `streams` must be in canonical order.
+    public static func encode(log: String, seq: UInt64, prev: Merkle.Hash, time: [UInt8], type: String, by: String,
+                              data: [UInt8], payload: PayloadCommitment?, streams: [(id: String, previous: Merkle.Hash)]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(512)
+        out.reserveCapacity(256 + data.count + streams.count * 100)
         func key(_ name: StaticString, first: Bool = false) {
             if !first { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "\""))
@@ -59,7 +68,7 @@ public struct Entry: Sendable, Equatable {
         }
         out.append(UInt8(ascii: "{"))
         key("by", first: true); CanonicalJSON.writeString(by, into: &out)
-        key("data"); CanonicalJSON.write(.object(data), into: &out)
+        key("data"); out.append(contentsOf: data)
         key("log"); CanonicalJSON.writeString(log, into: &out)
         if let payload {
             key("payload"); out.append(UInt8(ascii: "{"))
@@ -71,15 +80,15 @@ public struct Entry: Sendable, Equatable {
         key("seq"); out.append(contentsOf: String(seq).utf8)
         if !streams.isEmpty {
             key("streams"); out.append(UInt8(ascii: "{"))
-            for (i, id) in CanonicalJSON.sortedKeys(streams).enumerated() {
+            for (i, stream) in streams.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                CanonicalJSON.writeString(id, into: &out)
+                CanonicalJSON.writeString(stream.id, into: &out)
                 out.append(UInt8(ascii: ":"))
-                hex(streams[id]!)
+                hex(stream.previous)
             }
             out.append(UInt8(ascii: "}"))
         }
-        key("time"); out.append(UInt8(ascii: "\"")); out.append(contentsOf: time.entryBytes); out.append(UInt8(ascii: "\""))
+        key("time"); out.append(UInt8(ascii: "\"")); out.append(contentsOf: time); out.append(UInt8(ascii: "\""))
         key("type"); CanonicalJSON.writeString(type, into: &out)
         key("v"); out.append(UInt8(ascii: "1"))
         out.append(UInt8(ascii: "}"))

@@ -29,11 +29,17 @@ public struct EventInput: Sendable, Equatable {
     public let data: [String: JSONValue]
     /// The payload's canonical bytes, when the event has one.
     public let payload: [UInt8]?
+    /// `data`'s canonical bytes and the streams it implies (in canonical order), worked out when the
+    /// event is accepted so that the single writer only splices them into the entry.
+    public let dataBytes: [UInt8]
+    public let streams: [String]
 
     public init(type: String, data: [String: JSONValue], payload: JSONValue? = nil) {
         self.type = type
         self.data = data
         self.payload = payload.map(CanonicalJSON.encode)
+        self.dataBytes = CanonicalJSON.encode(.object(data))
+        self.streams = Streams.ids(for: data).sorted(by: CanonicalJSON.precedes)
     }
 
     /// Validates a submitted event object. `allowReserved` is for Probity's own commands.

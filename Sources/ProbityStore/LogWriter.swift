@@ -127,7 +127,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
             tail.lastLeafHash = [UInt8](row["leaf_hash"] as Data)
             tail.lastTime = Timestamp(entryTime: row["time"])
         }
-        for row in try Row.fetchAll(db, sql: "SELECT stream, seq, leaf_hash FROM stream_heads") {
+        for row in try Row.fetchAll(db, sql: "SELECT stream, seq, leaf_hash FROM streams") {
             tail.streamHeads[row["stream"]] = (UInt64(row["seq"] as Int64), [UInt8](row["leaf_hash"] as Data))
         }
         return tail
@@ -150,28 +150,23 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                 var appended: [Appended] = []
                 appended.reserveCapacity(events.count)
                 var counts = CountsProjection()
-                var touchedStreams = Set<String>()
                 // One time for the whole batch: it commits at once, and time never goes backwards.
                 let now = Timestamp.now()
                 let time = max(now, tail.lastTime ?? now)
-                let timeText = time.description
+                let timeBytes = time.entryBytes
+                let timeText = String(decoding: timeBytes, as: UTF8.self)
                 var salts = try SaltSource(count: events.count { $0.payload != nil })
                 for event in events {
                     let seq = tail.range.size
-                    let streamIDs = Streams.ids(for: event.data)
-                    var streams: [String: Merkle.Hash] = [:]
-                    for stream in streamIDs {
-                        streams[stream] = tail.streamHeads[stream]?.hash ?? Entry.zeroHash
-                    }
+                    let streams = event.streams.map { ($0, tail.streamHeads[$0]?.hash ?? Entry.zeroHash) }
                     var commitment: PayloadCommitment?
                     var salt: [UInt8] = []
                     if let payload = event.payload {
                         salt = try salts.next()
                         commitment = PayloadCommitment(salt: salt, payload: payload)
                     }
-                    let entry = Entry(log: origin, seq: seq, prev: tail.lastLeafHash, time: time, type: event.type, by: principal,
-                                      data: event.data, payload: commitment, streams: streams)
-                    let bytes = entry.canonicalBytes
+                    let bytes = Entry.encode(log: origin, seq: seq, prev: tail.lastLeafHash, time: timeBytes, type: event.type, by: principal,
+                                             data: event.dataBytes, payload: commitment, streams: streams)
                     let leafHash = Merkle.leafHash(bytes)
 
                     insertEntry.rawReset()
@@ -188,30 +183,30 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                         insertNode.rawBind(1, MerkleNodeID.id(level: node.level, index: node.index)); insertNode.rawBind(2, hash)
                         try insertNode.rawExecute(db)
                     }
-                    for stream in streams.keys {
-                        tail.streamHeads[stream] = (seq, leafHash)
-                        touchedStreams.insert(stream)
-                    }
+                    for stream in event.streams { tail.streamHeads[stream] = (seq, leafHash) }
                     tail.lastLeafHash = leafHash
                     tail.lastTime = time
-                    counts.apply(type: event.type, streams: streamIDs)
+                    counts.apply(type: event.type, streams: event.streams)
                     appended.append(Appended(seq: seq, leafHash: leafHash, bytes: bytes))
                 }
-                let upsertHead = try db.cachedStatement(sql: "INSERT OR REPLACE INTO stream_heads (stream, seq, leaf_hash) VALUES (?, ?, ?)")
-                for stream in touchedStreams {
-                    let head = tail.streamHeads[stream]!
-                    upsertHead.rawReset()
-                    upsertHead.rawBind(1, stream); upsertHead.rawBind(2, Int64(head.seq)); upsertHead.rawBind(3, head.hash)
-                    try upsertHead.rawExecute(db)
-                }
-                let upsertCount = try db.cachedStatement(sql: """
-                    INSERT INTO projection_counts (kind, key, count) VALUES (?, ?, ?)
-                    ON CONFLICT (kind, key) DO UPDATE SET count = count + excluded.count
+                let upsertStream = try db.cachedStatement(sql: """
+                    INSERT INTO streams (stream, seq, leaf_hash, entries) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, leaf_hash = excluded.leaf_hash, entries = entries + excluded.entries
                     """)
-                for row in counts.rows {
-                    upsertCount.rawReset()
-                    upsertCount.rawBind(1, row.kind.rawValue); upsertCount.rawBind(2, row.key); upsertCount.rawBind(3, Int64(row.count))
-                    try upsertCount.rawExecute(db)
+                for (stream, added) in counts.streamCounts {
+                    let head = tail.streamHeads[stream]!
+                    upsertStream.rawReset()
+                    upsertStream.rawBind(1, stream); upsertStream.rawBind(2, Int64(head.seq)); upsertStream.rawBind(3, head.hash)
+                    upsertStream.rawBind(4, Int64(added))
+                    try upsertStream.rawExecute(db)
+                }
+                let upsertType = try db.cachedStatement(sql: """
+                    INSERT INTO type_counts (type, entries) VALUES (?, ?) ON CONFLICT (type) DO UPDATE SET entries = entries + excluded.entries
+                    """)
+                for (type, added) in counts.typeCounts {
+                    upsertType.rawReset()
+                    upsertType.rawBind(1, type); upsertType.rawBind(2, Int64(added))
+                    try upsertType.rawExecute(db)
                 }
                 let checkpoint = try SignedCheckpoint.sign(Checkpoint(origin: origin, size: tail.range.size, root: tail.range.root), with: signer)
                 try db.execute(sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
@@ -250,7 +245,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         let (size, head) = try wrap("reading a stream head") {
             try db.read { db -> (UInt64, (UInt64, Merkle.Hash)?) in
                 let size = UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(size), 0) FROM checkpoints") ?? 0)
-                let head = try Row.fetchOne(db, sql: "SELECT seq, leaf_hash FROM stream_heads WHERE stream = ?", arguments: [stream]).map {
+                let head = try Row.fetchOne(db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream]).map {
                     (UInt64($0["seq"] as Int64), [UInt8]($0["leaf_hash"] as Data))
                 }
                 return (size, head)

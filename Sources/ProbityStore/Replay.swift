@@ -74,8 +74,8 @@ extension LogReader {
     }
 
     func storedProjection(_ db: Database) throws -> CountsProjection {
-        CountsProjection(rows: try Row.fetchAll(db, sql: "SELECT kind, key, count FROM projection_counts").compactMap { row in
-            CountsProjection.Kind(rawValue: row["kind"]).map { ($0, row["key"] as String, row["count"] as Int) }
-        })
+        CountsProjection(
+            typeCounts: Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, entries FROM type_counts").map { ($0["type"], $0["entries"]) }),
+            streamCounts: Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT stream, entries FROM streams").map { ($0["stream"], $0["entries"]) }))
     }
 }

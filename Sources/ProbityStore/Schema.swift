@@ -28,10 +28,12 @@ enum Schema {
                 CREATE TABLE nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
                 -- One signed checkpoint per committed batch.
                 CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, time TEXT NOT NULL);
-                CREATE TABLE stream_heads (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL, leaf_hash BLOB NOT NULL) WITHOUT ROWID;
-                CREATE TABLE projection_counts (
-                    kind TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (kind, key)
+                -- Per stream (procedure:<ref>, party:<id>): its last entry, and how many entries it has
+                -- (the projection replay rebuilds). One row, so a batch touches each stream once.
+                CREATE TABLE streams (
+                    stream TEXT PRIMARY KEY, seq INTEGER NOT NULL, leaf_hash BLOB NOT NULL, entries INTEGER NOT NULL
                 ) WITHOUT ROWID;
+                CREATE TABLE type_counts (type TEXT PRIMARY KEY, entries INTEGER NOT NULL) WITHOUT ROWID;
                 """)
         }
         return migrator

@@ -92,7 +92,7 @@ extension LogReader {
                 for _ in unparsed {
                     failures.append(LogVerifier.Failure(kind: .checkpointSignature, seq: 0, message: "a stored checkpoint is not a valid signed note"))
                 }
-                let streams = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM stream_heads") ?? 0
+                let streams = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM streams") ?? 0
                 return VerifyReport(origin: origin, size: verifier.size, root: verifier.root, checkpointsChecked: verifier.checkpointsChecked,
                                     auditorCheckpoints: auditorCheckpoints.count, streams: streams,
                                     keys: verifier.keys.map { $0.verifier.description }, redacted: verifier.redacted,

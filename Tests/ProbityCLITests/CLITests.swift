@@ -218,7 +218,7 @@ struct CLITests {
         #expect(early["entries"]?.uint64Value == 6 && early["by_type"]?["party.registered"]?.uint64Value == 5)
         #expect(early["by_procedure"]?.objectValue?.isEmpty == true)
         // Drift in the stored projection is reported.
-        try Tamper(db).execute("UPDATE projection_counts SET count = 99 WHERE kind = 'procedure'")
+        try Tamper(db).execute("UPDATE streams SET entries = 99 WHERE stream = 'procedure:2026-042'")
         let drifted = try CLI.run(["replay", "--db", db])
         #expect(drifted.status == 1 && drifted.stdout.contains("procedure \"2026-042\": replay counts 8, the store holds 99"))
         let bad = try CLI.run(["replay", "--db", db, "--until", "yesterday"])
