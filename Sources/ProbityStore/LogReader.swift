@@ -91,19 +91,6 @@ public class LogReader: @unchecked Sendable {
 
     // MARK: Checkpoints
 
-    public func checkpoints() throws -> [SignedCheckpoint] {
-        try wrap("reading checkpoints") {
-            try db.read { db in
-                try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size").map { text in
-                    do { return try SignedCheckpoint(parsing: text) } catch {
-                        // Unparseable stored checkpoints are kept as failures by verify, not hidden here.
-                        return nil
-                    }
-                }.compactMap { $0 }
-            }
-        }
-    }
-
     public func checkpointCount() throws -> Int {
         try wrap("counting checkpoints") { try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM checkpoints") ?? 0 } }
     }
