@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Probity needs to build, test and run its demo.
+# Installs the Debian packages Probity needs to build and run; with --test, also those the test suite
+# uses (Go and golang.org/x/mod, to check Probity's notes and proofs with the Go sumdb packages).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(golang-go golang-golang-x-mod-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
