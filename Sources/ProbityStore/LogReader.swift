@@ -21,8 +21,9 @@ public class LogReader: @unchecked Sendable {
         self.origin = origin
     }
 
-    /// Opens a store for reading only. Works on a read-only copy of the file: if SQLite cannot create
-    /// its WAL index beside it, the file is opened as immutable.
+    /// Opens a store for reading only. Works on a read-only copy of the file: when SQLite cannot create
+    /// its WAL index beside a file that has no WAL (a copy, a read-only folder), the file is read as
+    /// immutable. A store with a WAL is never read that way: the WAL holds committed entries.
     public static func open(path: String) throws -> LogReader {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")
@@ -30,6 +31,8 @@ public class LogReader: @unchecked Sendable {
         var config = Configuration()
         config.readonly = true
         config.label = "probity.reader"
+        // A writer checkpointing, or a reader recovering the WAL after a crash, holds its locks briefly.
+        config.busyMode = .timeout(10)
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             return try LogReader(path: path, db: queue)
@@ -38,8 +41,12 @@ public class LogReader: @unchecked Sendable {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw StoreError(.notAProbityStore, "\(path) is not a SQLite database, so not a Probity store")
         } catch {
-            // A read-only directory or file: SQLite cannot create the -shm file. Nothing can write the
-            // file then, so reading it as immutable is safe.
+            let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+            guard wal == 0, (error as? DatabaseError)?.resultCode != .SQLITE_BUSY else {
+                throw StoreError(.io, "cannot open \(path) for reading: \(error)")
+            }
+            // No WAL to read, and SQLite cannot create its index (-shm) here: nothing can be writing the
+            // file, so reading it as immutable is safe.
             do {
                 let queue = try DatabaseQueue(path: "file:\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path)?immutable=1", configuration: config)
                 return try LogReader(path: path, db: queue)

@@ -135,7 +135,8 @@ struct VerifyProofCommand: ParsableCommand {
         abstract: "Check offline that an entry is in the log, from the entry, its .tlog-proof and the verifier key.",
         discussion: """
             Needs no store. Checks the entry is canonical, that its seq is the proof's index, the checkpoint's \
-            signature, and the inclusion proof.
+            signature, and the inclusion proof. After a key rotation, give every key of the chain \
+            (`probity keys show`): the checkpoint must be signed by one of them.
 
             Exit codes: 0 proven, 1 not proven, 2 usage or I/O error.
 
@@ -147,12 +148,18 @@ struct VerifyProofCommand: ParsableCommand {
     )
     @Option(help: ArgumentHelp("The entry bytes, exactly as stored (RFC 8785 JSON).", valueName: "FILE")) var entry: String
     @Option(help: ArgumentHelp("The .tlog-proof file.", valueName: "FILE")) var proof: String
-    @Option(help: ArgumentHelp("The log's verifier key.", valueName: "KEY")) var vkey: String
+    @Option(help: ArgumentHelp("The log's verifier key; repeat it for each key of a rotated chain.", valueName: "KEY")) var vkey: [String]
     @OptionGroup var output: JSONFlag
 
+    func validate() throws {
+        if vkey.isEmpty { throw ValidationError("give the log's verifier key with --vkey") }
+    }
+
     func run() throws {
-        let verifier: NoteVerifier
-        do { verifier = try NoteVerifier(vkey.trimmingCharacters(in: .whitespacesAndNewlines)) } catch { throw CLIError.usage("--vkey: \(error)") }
+        var verifiers: [NoteVerifier] = []
+        for key in vkey {
+            do { verifiers.append(try NoteVerifier(key.trimmingCharacters(in: .whitespacesAndNewlines))) } catch { throw CLIError.usage("--vkey \(key): \(error)") }
+        }
         var bytes = try readFile(entry, what: "the entry")
         if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() } // tolerate the newline `show` prints
         let tlogProof: TlogProof
@@ -166,7 +173,10 @@ struct VerifyProofCommand: ParsableCommand {
         let parsed: Entry
         do { parsed = try Entry(bytes: bytes) } catch { try fail("the entry is not a valid canonical entry: \(error)") }
         guard parsed.seq == tlogProof.index else { try fail("the entry is seq \(parsed.seq) but the proof is for index \(tlogProof.index)") }
-        guard parsed.log == verifier.name else { try fail("the entry belongs to log \(parsed.log), not \(verifier.name)") }
+        guard verifiers.contains(where: { $0.name == parsed.log }) else { try fail("the entry belongs to log \(parsed.log), not \(verifiers[0].name)") }
+        guard let verifier = verifiers.first(where: { tlogProof.checkpoint.isSigned(by: $0) }) else {
+            try fail("the proof's checkpoint is not signed by the key\(verifiers.count == 1 ? "" : "s") given")
+        }
         do { try tlogProof.verify(leafHash: Merkle.leafHash(bytes), verifier: verifier) } catch { try fail(error.message) }
         let cp = tlogProof.checkpoint.checkpoint
         if output.json {

@@ -182,6 +182,15 @@ struct CLITests {
         #expect(outcome.status == 0 && outcome.json["keys"]?.arrayValue?.count == 2, "\(outcome.json)")
         let shown = try CLI.run(["keys", "show", "--db", db, "--json"]).json
         #expect(shown["current"]?.stringValue == newKey && shown["chain"]?.arrayValue?.count == 2)
+        // A receipt under the new key: proven with the chain's keys, not with the first key alone.
+        let receipt = try CLI.run(["append", "--db", db, "--json", "-"], stdin: Array(#"{"type":"x-note","data":{}}"#.utf8)).json
+        let proofPath = dir.appendingPathComponent("rotated.tlog-proof").path, entryPath = dir.appendingPathComponent("rotated.json").path
+        try receipt["proof"]!.stringValue!.write(toFile: proofPath, atomically: true, encoding: .utf8)
+        try CLI.run(["show", "--db", db, String(receipt["seq"]!.uint64Value!)]).stdout.write(toFile: entryPath, atomically: true, encoding: .utf8)
+        let chain = try CLI.run(["verify-proof", "--entry", entryPath, "--proof", proofPath, "--vkey", vkey, "--vkey", newKey])
+        #expect(chain.status == 0 && chain.stdout.hasPrefix("PROVEN"), "\(chain.stdout)\(chain.stderr)")
+        let firstOnly = try CLI.run(["verify-proof", "--entry", entryPath, "--proof", proofPath, "--vkey", vkey])
+        #expect(firstOnly.status == 1 && firstOnly.stdout.contains("not signed by the key given"), "\(firstOnly.stdout)")
         // The old key can no longer append.
         let old = try CLI.run(["append", "--db", db, "--key", dir.appendingPathComponent("log.key.pem").path, "-"], stdin: Array(#"{"type":"x-a","data":{}}"#.utf8))
         #expect(old.status == 2 && old.stderr.contains("not the log's current signing key"))
