@@ -17,6 +17,17 @@ struct DurabilityTests {
         return path
     }
 
+    /// Runs `probity append` on `file` in the background.
+    static func startAppend(db: String, file: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["append", "--db", db, "--quiet", file]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     @Test("append killed with SIGKILL leaves whole batches only, and the log verifies")
     func killDuringAppend() throws {
         let dir = try CLI.temporaryDirectory()
@@ -26,12 +37,7 @@ struct DurabilityTests {
         var interrupted = 0
         for round in 0..<2 {
             let before = try LogReader.open(path: db).size()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["append", "--db", db, "--quiet", events]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try Self.startAppend(db: db, file: events)
             // Kill it once its first batch is durable, while the next ones are being written.
             let deadline = Date().addingTimeInterval(60)
             while process.isRunning, try LogReader.open(path: db).size() == before, Date() < deadline { usleep(2_000) }
@@ -57,12 +63,7 @@ struct DurabilityTests {
         let db = dir.appendingPathComponent("log.sqlite").path
         #expect(try CLI.run(["init", "--db", db, "--origin", "busy.example/probity"]).status == 0)
         let events = try Self.eventsFile(dir, count: 20_000)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["append", "--db", db, "--quiet", events]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Self.startAppend(db: db, file: events)
         var verified = 0
         repeat {
             let outcome = try verify(db)
