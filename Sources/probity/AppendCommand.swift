@@ -40,9 +40,12 @@ struct AppendCommand: ParsableCommand {
         try reporting {
             let writer = try openWriter(db: store.db, key: key)
             var appended = 0
+            var bar = ProgressBar(label: "appending")
+            defer { bar.finish() }
             for start in stride(from: 0, to: events.count, by: Self.batchSize) {
                 let batch = try writer.append(Array(events[start..<min(events.count, start + Self.batchSize)]), by: by ?? defaultPrincipal())
                 appended += batch.entries.count
+                if events.count > Self.batchSize { bar.update(UInt64(appended), UInt64(events.count)) }
                 if quiet { continue }
                 for entry in batch.entries {
                     let proof = TlogProof(index: entry.seq, proof: try writer.inclusionProof(seq: entry.seq, size: batch.checkpoint.checkpoint.size),
@@ -56,6 +59,7 @@ struct AppendCommand: ParsableCommand {
                     }
                 }
             }
+            bar.finish()
             if quiet || !output.json {
                 Output.info("appended \(appended) event\(appended == 1 ? "" : "s") to \(store.db); size is now \(try writer.size())")
             }

@@ -40,12 +40,14 @@ struct ProgressBar {
     let label: String
     let enabled = isatty(STDERR_FILENO) == 1
     private var lastDraw = Date.distantPast
+    private var drawn = false
 
     init(label: String) { self.label = label }
 
     mutating func update(_ done: UInt64, _ total: UInt64) {
         guard enabled, Date().timeIntervalSince(lastDraw) > 0.1 || done == total else { return }
         lastDraw = Date()
+        drawn = true
         let fraction = total == 0 ? 1 : Double(done) / Double(total)
         let width = 30
         let filled = Int(fraction * Double(width))
@@ -53,8 +55,10 @@ struct ProgressBar {
         FileHandle.standardError.write(Data("\r\(label) \(bar) \(done)/\(total) (\(Int(fraction * 100))%)".utf8))
     }
 
-    func finish() {
-        guard enabled else { return }
+    /// Clears the bar (once), so that what follows starts on a clean line.
+    mutating func finish() {
+        guard enabled, drawn else { return }
+        drawn = false
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }
