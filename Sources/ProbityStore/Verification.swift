@@ -21,8 +21,10 @@ public struct VerifyReport: Sendable {
 }
 
 extension LogReader {
-    /// Verifies the whole store (see `LogVerifier`). Entries are read in chunks; the per-entry half of
-    /// the work runs on all cores, the sequential half on this thread. `progress` gets (done, total).
+    /// Verifies the whole store (see `LogVerifier`). Three stages run at once: this thread reads chunks
+    /// of rows (entries, payloads, and the Merkle nodes they complete), the workers check each entry on
+    /// all cores, and one consumer thread makes the sequential checks in seq order. `progress` gets
+    /// (done, total) on the consumer thread.
     public func verify(trust: LogVerifier.Trust, auditorCheckpoints: [SignedCheckpoint] = [],
                        progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerifyReport {
         let started = Date()
@@ -30,50 +32,20 @@ extension LogReader {
             try db.read { db in
                 let notes = try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size")
                 var checkpoints: [SignedCheckpoint] = []
-                var unparsed: [String] = []
+                var unparsed = 0
                 for note in notes {
-                    if let cp = try? SignedCheckpoint(parsing: note) { checkpoints.append(cp) } else { unparsed.append(note) }
+                    if let cp = try? SignedCheckpoint(parsing: note) { checkpoints.append(cp) } else { unparsed += 1 }
                 }
-                var verifier = LogVerifier(origin: origin, trust: trust, checkpoints: checkpoints, auditorCheckpoints: auditorCheckpoints)
                 let total = UInt64(try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM entries") ?? 0)
+                let consumer = SequentialChecks(
+                    verifier: LogVerifier(origin: origin, trust: trust, checkpoints: checkpoints, auditorCheckpoints: auditorCheckpoints),
+                    total: total, progress: progress)
 
                 let entries = try db.makeStatement(sql: """
                     SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
                     """)
-                let nodes = try db.makeStatement(sql: "SELECT id, hash FROM nodes ORDER BY id")
-                var nodeRowPending = try nodes.rawStep(db)
-                var expected: UInt64 = 0
-                var done: UInt64 = 0
-
-                /// The sequential half: links, streams, checkpoints, stored nodes.
-                func consume(_ batch: CheckBatch) throws {
-                    batch.group.wait()
-                    for i in 0..<batch.count {
-                        let c = batch[i]
-                        if c.position != expected { verifier.missing(seq: expected, nextPresent: c.position) }
-                        let position = verifier.size
-                        let createdCount = (~position).trailingZeroBitCount
-                        var stored: [Merkle.Hash] = []
-                        if createdCount > 0 {
-                            for level in 1...createdCount {
-                                let id = MerkleNodeID.id(level: level, index: position >> level)
-                                while nodeRowPending && nodes.rawInt64(0) < id { nodeRowPending = try nodes.rawStep(db) }
-                                if nodeRowPending && nodes.rawInt64(0) == id {
-                                    stored.append(nodes.rawBytes(1))
-                                    nodeRowPending = try nodes.rawStep(db)
-                                }
-                            }
-                        }
-                        verifier.consume(c, storedNodes: stored)
-                        expected = c.position + 1
-                        done += 1
-                    }
-                    progress?(done, total)
-                }
-
-                // Pipeline: while the workers check one chunk, this thread reads the next one and
-                // consumes the previous one.
-                var inFlight: CheckBatch?
+                let nodes = try db.makeStatement(sql: "SELECT id, hash FROM nodes WHERE id >= ? AND id < ? ORDER BY id")
+                var position: UInt64 = 0
                 var more = true
                 while more {
                     var rows: [CheckBatch.Row] = []
@@ -83,26 +55,93 @@ extension LogReader {
                         let payload = entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
                         rows.append(CheckBatch.Row(seq: UInt64(entries.rawInt64(0)), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2), payload: payload))
                     }
-                    let batch = CheckBatch(rows)
-                    if let previous = inFlight { try consume(previous) }
-                    inFlight = batch
+                    guard !rows.isEmpty else { break }
+                    // The nodes these rows complete have consecutive ids (ids follow completion order).
+                    var stored: [(id: Int64, hash: [UInt8])] = []
+                    nodes.rawReset()
+                    nodes.rawBind(1, MerkleNodeID.count(forSize: position))
+                    nodes.rawBind(2, MerkleNodeID.count(forSize: position + UInt64(rows.count)))
+                    while try nodes.rawStep(db) { stored.append((nodes.rawInt64(0), nodes.rawBytes(1))) }
+                    consumer.enqueue(CheckBatch(rows, firstPosition: position, storedNodes: stored))
+                    position += UInt64(rows.count)
                 }
-                if let last = inFlight { try consume(last) }
-                var failures = verifier.finish()
-                for _ in unparsed {
+                let (verifier, finished) = consumer.finish()
+                var failures = finished
+                for _ in 0..<unparsed {
                     failures.append(LogVerifier.Failure(kind: .checkpointSignature, seq: 0, message: "a stored checkpoint is not a valid signed note"))
                 }
                 let streams = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM streams") ?? 0
                 return VerifyReport(origin: origin, size: verifier.size, root: verifier.root, checkpointsChecked: verifier.checkpointsChecked,
                                     auditorCheckpoints: auditorCheckpoints.count, streams: streams,
                                     keys: verifier.keys.map { $0.verifier.description }, redacted: verifier.redacted,
-                                    failures: failures, failureCount: verifier.failureCount + unparsed.count,
+                                    failures: failures, failureCount: verifier.failureCount + unparsed,
                                     warnings: verifier.warnings, seconds: Date().timeIntervalSince(started))
             }
         }
     }
 
     static let chunkSize = 4096
+}
+
+/// The sequential half of verification (links, streams, checkpoints, stored nodes) on its own serial
+/// queue, fed checked chunks in seq order. At most a few chunks wait, so memory stays bounded.
+final class SequentialChecks: @unchecked Sendable {
+    private var verifier: LogVerifier
+    private var expected: UInt64 = 0
+    private var done: UInt64 = 0
+    private let total: UInt64
+    private let progress: ((UInt64, UInt64) -> Void)?
+    private let queue = DispatchQueue(label: "probity.verify.sequential")
+    private let slots = DispatchSemaphore(value: 3)
+
+    init(verifier: LogVerifier, total: UInt64, progress: ((UInt64, UInt64) -> Void)?) {
+        self.verifier = verifier
+        self.total = total
+        self.progress = progress
+    }
+
+    /// Queues a chunk; blocks while three are already waiting.
+    func enqueue(_ batch: CheckBatch) {
+        slots.wait()
+        queue.async { [self] in
+            batch.group.wait()
+            consume(batch)
+            slots.signal()
+        }
+    }
+
+    private func consume(_ batch: CheckBatch) {
+        var nodeIndex = 0
+        for i in 0..<batch.count {
+            let c = batch[i]
+            if c.position != expected { verifier.missing(seq: expected, nextPresent: c.position) }
+            let position = batch.firstPosition + UInt64(i)
+            let createdCount = (~position).trailingZeroBitCount
+            var stored: [Merkle.Hash] = []
+            if createdCount > 0 {
+                for level in 1...createdCount {
+                    let id = MerkleNodeID.id(level: level, index: position >> level)
+                    while nodeIndex < batch.storedNodes.count && batch.storedNodes[nodeIndex].id < id { nodeIndex += 1 }
+                    if nodeIndex < batch.storedNodes.count && batch.storedNodes[nodeIndex].id == id {
+                        stored.append(batch.storedNodes[nodeIndex].hash)
+                        nodeIndex += 1
+                    }
+                }
+            }
+            verifier.consume(c, storedNodes: stored)
+            expected = c.position + 1
+            done += 1
+        }
+        progress?(done, total)
+    }
+
+    /// Waits for every queued chunk and ends the scan.
+    func finish() -> (LogVerifier, [LogVerifier.Failure]) {
+        queue.sync {
+            let failures = verifier.finish()
+            return (verifier, failures)
+        }
+    }
 }
 
 /// One chunk of rows and the per-entry checks of it, running on the global queue.
@@ -115,11 +154,16 @@ final class CheckBatch: @unchecked Sendable {
     }
 
     let group = DispatchGroup()
+    /// The tree position of the first row, and the stored Merkle nodes its rows complete.
+    let firstPosition: UInt64
+    let storedNodes: [(id: Int64, hash: [UInt8])]
     /// Written by the workers (each its own indices), read only after `group` is done.
     private let slots: UnsafeMutableBufferPointer<CheckedEntry?>
 
     /// Starts checking `rows` at once, split over the machine's cores.
-    init(_ rows: [Row]) {
+    init(_ rows: [Row], firstPosition: UInt64, storedNodes: [(id: Int64, hash: [UInt8])]) {
+        self.firstPosition = firstPosition
+        self.storedNodes = storedNodes
         slots = .allocate(capacity: rows.count)
         slots.initialize(repeating: nil)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 256))
