@@ -25,7 +25,7 @@ public enum CanonicalJSON {
     /// Returns the parsed value. This is how a verifier refuses two encodings of one event.
     public static func parseCanonical(_ bytes: [UInt8]) throws -> JSONValue {
         let value = try JSONParser.parse(bytes)
-        guard encode(value) == bytes else { throw NotCanonicalError() }
+        guard isCanonical(bytes) else { throw NotCanonicalError() }
         return value
     }
 

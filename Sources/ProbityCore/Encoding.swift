@@ -17,11 +17,8 @@ public enum Hex {
     }
 
     public static func encode(_ bytes: [UInt8]) -> String {
-        var out = [UInt8](repeating: 0, count: bytes.count * 2)
-        for (i, b) in bytes.enumerated() {
-            out[2 * i] = digits[Int(b >> 4)]
-            out[2 * i + 1] = digits[Int(b & 0x0F)]
-        }
+        var out: [UInt8] = []
+        append(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -109,8 +109,8 @@ public struct EntryHeader: Sendable {
             }
         }
 
-        // The data fields streams and keys are derived from, kept as byte ranges: comparing them with
-        // the `streams` member needs no string in the common case.
+        // The data fields streams and keys are derived from (the rule of `Streams.ids`), kept as byte
+        // ranges: comparing them with the `streams` member needs no string in the common case.
         var implied: [ImpliedStream] = []
         var verifierKey: String?
         var targetSeq: UInt64?

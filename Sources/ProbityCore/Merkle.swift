@@ -211,11 +211,6 @@ public struct CompactRange: Sendable, Equatable {
         return created
     }
 
-    /// The levels of the subtrees in `hashes`, largest first.
-    public var levels: [Int] {
-        (0..<64).reversed().filter { (size >> $0) & 1 == 1 }
-    }
-
     public var root: Merkle.Hash {
         guard var acc = hashes.last else { return Merkle.emptyRoot }
         for h in hashes.dropLast().reversed() { acc = Merkle.nodeHash(h, acc) }

@@ -2,7 +2,8 @@
 /// export of one procedure or one party prove it is complete.
 public enum Streams {
     /// The streams an entry with this `data` belongs to: `procedure:<ref>` from `procedure`, and
-    /// `party:<id>` from `party`, `from` and each element of `to`.
+    /// `party:<id>` from `party`, `from` and each element of `to`. `EntryHeader` applies the same rule
+    /// to entry bytes without building `data`; the store tests check that the two agree.
     public static func ids(for data: [String: JSONValue]) -> Set<String> {
         var ids = Set<String>()
         if let procedure = data["procedure"]?.stringValue, !procedure.isEmpty { ids.insert("procedure:" + procedure) }

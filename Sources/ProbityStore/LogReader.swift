@@ -114,7 +114,7 @@ public class LogReader: @unchecked Sendable {
         }
         guard let note else {
             if let size {
-                let sizes = try checkpointSizes(near: size)
+                let sizes = try wrap("reading checkpoint sizes") { try checkpointSizes(near: size) }
                 throw StoreError(.notFound, "no checkpoint of size \(size); the nearest are \(sizes.map(String.init).joined(separator: " and ")) (checkpoints are signed once per committed batch)")
             }
             throw StoreError(.notFound, "the store has no checkpoint yet")

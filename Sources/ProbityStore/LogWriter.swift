@@ -116,12 +116,8 @@ public final class LogWriter: LogReader, @unchecked Sendable {
 
     private func loadTail(_ db: Database) throws -> Tail {
         let size = UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0)
-        var hashes: [Merkle.Hash] = []
-        var start: UInt64 = 0
-        for level in CompactRange(size: size, hashes: Array(repeating: [], count: size.nonzeroBitCount)).levels {
-            hashes.append(try nodeHash(Merkle.Node(level: level, index: start >> level), db))
-            start += 1 << level
-        }
+        // The right edge of the tree is the decomposition of [0, size) into complete subtrees.
+        let hashes = try Merkle.rangeNodes(start: 0, end: size).map { try nodeHash($0, db) }
         var tail = Tail(range: CompactRange(size: size, hashes: hashes), lastLeafHash: Entry.zeroHash, lastTime: nil, streamHeads: [:])
         if size > 0, let row = try Row.fetchOne(db, sql: "SELECT leaf_hash, time FROM entries WHERE seq = ?", arguments: [Int64(size - 1)]) {
             tail.lastLeafHash = [UInt8](row["leaf_hash"] as Data)
@@ -162,7 +158,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                     var commitment: PayloadCommitment?
                     var salt: [UInt8] = []
                     if let payload = event.payload {
-                        salt = try salts.next()
+                        salt = salts.next()
                         commitment = PayloadCommitment(salt: salt, payload: payload)
                     }
                     let bytes = Entry.encode(log: origin, seq: seq, prev: tail.lastLeafHash, time: timeBytes, type: event.type, by: principal,
@@ -262,8 +258,9 @@ struct SaltSource {
 
     init(count: Int) throws { bytes = try SecureRandom.bytes(count * PayloadCommitment.saltLength) }
 
-    mutating func next() throws -> [UInt8] {
-        guard offset + PayloadCommitment.saltLength <= bytes.count else { throw StoreError(.inconsistent, "ran out of salts") }
+    /// The next salt; the source was sized for the batch's payloads, so running out is a bug.
+    mutating func next() -> [UInt8] {
+        precondition(offset + PayloadCommitment.saltLength <= bytes.count, "more payloads than salts drawn")
         defer { offset += PayloadCommitment.saltLength }
         return Array(bytes[offset..<(offset + PayloadCommitment.saltLength)])
     }

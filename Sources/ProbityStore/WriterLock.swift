@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// An exclusive advisory lock (`flock`) on `<store>.lock`, held by the one process allowed to write.
 /// The kernel drops it when the process dies, even by SIGKILL, so a crash never leaves a stale lock.
@@ -17,7 +13,7 @@ final class WriterLock: @unchecked Sendable {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buffer, 32, 0)
-            let holder = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingSpaces : "another process"
+            let holder = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "another process"
             close(fd)
             throw StoreError(.locked, "the store \(storePath) is being written by process \(holder); only one writer at a time is allowed (stop it, or append through probityd)")
         }
@@ -29,11 +25,5 @@ final class WriterLock: @unchecked Sendable {
     deinit {
         _ = flock(fd, LOCK_UN)
         close(fd)
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        String(unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop { $0.properties.isWhitespace }.reversed().map(Character.init))
     }
 }
