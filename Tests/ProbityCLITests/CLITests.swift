@@ -234,6 +234,31 @@ struct CLITests {
         #expect(bad.status == 2 && bad.stderr.contains("--until"))
     }
 
+    @Test("replay stops at a chain break and exits 1, naming the seq")
+    func replayChainBreak() throws {
+        let (_, db, _) = try Self.store()
+        try Tamper(db).rewriteEntry(6) { $0["by"] = .string("mallory") }
+        let result = try CLI.run(["replay", "--db", db])
+        #expect(result.status == 1 && result.stdout.contains("FAILED at seq 6: chain"), "\(result.stdout)")
+        #expect(result.stdout.contains("replayed 7 entries"), "\(result.stdout)")
+    }
+
+    @Test("proof commands refuse bad sizes and malformed proofs with exit 2")
+    func proofErrors() throws {
+        let (dir, db, vkey) = try Self.store()
+        let backwards = try CLI.run(["prove", "consistency", "--db", db, "10", "5"])
+        #expect(backwards.status == 2 && backwards.stderr.contains("0 < OLD ≤ NEW"), "\(backwards.stderr)")
+        let beyond = try CLI.run(["prove", "inclusion", "--db", db, "99"])
+        #expect(beyond.status == 2 && beyond.stderr.contains("seq 99 is not in the checkpoint of size 14"), "\(beyond.stderr)")
+        let entry = dir.appendingPathComponent("e.json"), proof = dir.appendingPathComponent("p.tlog-proof")
+        try CLI.run(["show", "--db", db, "3"]).stdout.write(to: entry, atomically: true, encoding: .utf8)
+        try "c2sp.org/tlog-proof@v1\nindex three\n\n".write(to: proof, atomically: true, encoding: .utf8)
+        let malformed = try CLI.run(["verify-proof", "--entry", entry.path, "--proof", proof.path, "--vkey", vkey])
+        #expect(malformed.status == 2 && malformed.stderr.contains("is not a .tlog-proof"), "\(malformed.stderr)")
+        let badKey = try CLI.run(["verify-proof", "--entry", entry.path, "--proof", proof.path, "--vkey", "nonsense"])
+        #expect(badKey.status == 2 && badKey.stderr.contains("--vkey nonsense"), "\(badKey.stderr)")
+    }
+
     @Test("every command's --help shows an example", arguments: [
         ["init"], ["append"], ["verify"], ["checkpoint"], ["prove", "inclusion"], ["prove", "consistency"], ["prove", "stream"],
         ["verify-proof"], ["show"], ["replay"], ["keys", "show"], ["keys", "rotate"],
