@@ -71,7 +71,12 @@ public class LogReader: @unchecked Sendable {
     }
 
     public func size() throws -> UInt64 {
-        try wrap("reading the size") { try db.read { UInt64(try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0) } }
+        try wrap("reading the size") { try db.read { try Self.size($0) } }
+    }
+
+    /// One past the highest seq: an O(log n) look-up, where COUNT(*) would read every entry page.
+    static func size(_ db: Database) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0)
     }
 
     public struct StoredEntry: Sendable {
@@ -163,9 +168,16 @@ public class LogReader: @unchecked Sendable {
     }
 
     public func inclusionProof(seq: UInt64, size: UInt64) throws -> [Merkle.Hash] {
-        guard seq < size else { throw StoreError(.badArgument, "seq \(seq) is not below the tree size \(size)") }
-        return try wrap("building an inclusion proof") {
-            try db.read { db in try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) } }
+        try inclusionProofs(seqs: [seq], size: size)[0]
+    }
+
+    /// Inclusion proofs for several entries in the same tree, in one read transaction (a batch's receipts).
+    public func inclusionProofs(seqs: [UInt64], size: UInt64) throws -> [[Merkle.Hash]] {
+        if let seq = seqs.first(where: { $0 >= size }) { throw StoreError(.badArgument, "seq \(seq) is not below the tree size \(size)") }
+        return try wrap("building inclusion proofs") {
+            try db.read { db in
+                try seqs.map { seq in try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) } }
+            }
         }
     }
 

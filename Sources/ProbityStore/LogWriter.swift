@@ -115,7 +115,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     }
 
     private func loadTail(_ db: Database) throws -> Tail {
-        let size = UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0)
+        let size = try Self.size(db)
         // The right edge of the tree is the decomposition of [0, size) into complete subtrees.
         let hashes = try Merkle.rangeNodes(start: 0, end: size).map { try nodeHash($0, db) }
         var tail = Tail(range: CompactRange(size: size, hashes: hashes), lastLeafHash: Entry.zeroHash, lastTime: nil, streamHeads: [:])

@@ -28,7 +28,7 @@ extension LogReader {
         let started = Date()
         return try wrap("replaying") {
             try db.read { db in
-                let total = UInt64(try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM entries") ?? 0)
+                let total = try Self.size(db)
                 let statement = try db.makeStatement(sql: "SELECT seq, bytes FROM entries ORDER BY seq")
                 var projection = CountsProjection()
                 var previous = Entry.zeroHash

@@ -36,7 +36,7 @@ extension LogReader {
                 for note in notes {
                     if let cp = try? SignedCheckpoint(parsing: note) { checkpoints.append(cp) } else { unparsed += 1 }
                 }
-                let total = UInt64(try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM entries") ?? 0)
+                let total = try Self.size(db)
                 let consumer = SequentialChecks(
                     verifier: LogVerifier(origin: origin, trust: trust, checkpoints: checkpoints, auditorCheckpoints: auditorCheckpoints),
                     total: total, progress: progress)

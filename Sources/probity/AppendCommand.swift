@@ -47,9 +47,9 @@ struct AppendCommand: ParsableCommand {
                 appended += batch.entries.count
                 if events.count > Self.batchSize { bar.update(UInt64(appended), UInt64(events.count)) }
                 if quiet { continue }
-                for entry in batch.entries {
-                    let proof = TlogProof(index: entry.seq, proof: try writer.inclusionProof(seq: entry.seq, size: batch.checkpoint.checkpoint.size),
-                                          checkpoint: batch.checkpoint)
+                let proofs = try writer.inclusionProofs(seqs: batch.entries.map(\.seq), size: batch.checkpoint.checkpoint.size)
+                for (entry, hashes) in zip(batch.entries, proofs) {
+                    let proof = TlogProof(index: entry.seq, proof: hashes, checkpoint: batch.checkpoint)
                     if output.json {
                         Output.json(receiptJSON(seq: entry.seq, leafHash: entry.leafHash, proof: proof))
                     } else {
