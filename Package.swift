@@ -6,12 +6,18 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "probity", targets: ["probity"]),
+        .executable(name: "probityd", targets: ["probityd"]),
         .library(name: "ProbityCore", targets: ["ProbityCore"]),
         .library(name: "ProbityStore", targets: ["ProbityStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -28,19 +34,44 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
+        // The daemon's library: HTTP API, group commit, access control, systemd integration.
+        .target(
+            name: "ProbityServer",
+            dependencies: [
+                "ProbityCore", "ProbityStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        // A small blocking HTTP/1.1 client for the CLI, the tests and the benchmark (Unix socket or TCP).
+        .target(name: "ProbityClient", dependencies: ["ProbityCore"]),
+        .executableTarget(
+            name: "probityd",
+            dependencies: [
+                "ProbityServer", "ProbityStore", "ProbityCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "probity",
             dependencies: [
-                "ProbityCore", "ProbityStore",
+                "ProbityCore", "ProbityStore", "ProbityClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore"], path: "Sources/probity-bench"),
+        .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient"], path: "Sources/probity-bench"),
         .testTarget(name: "ProbityCoreTests", dependencies: ["ProbityCore"]),
         .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),
         .testTarget(
             name: "ProbityCLITests",
             dependencies: ["ProbityCore", "ProbityStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "ProbityServerTests", dependencies: ["ProbityCore", "ProbityStore", "ProbityServer"]),
+        .testTarget(name: "ProbitydTests", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient"]),
     ]
 )

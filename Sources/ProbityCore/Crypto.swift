@@ -2,6 +2,14 @@ import COpenSSL
 import Foundation
 
 /// SHA-256 through OpenSSL. One-shot and streaming forms; both are pure functions of their input.
+/// Comparison whose time does not depend on where the inputs differ (for secrets such as token hashes).
+public enum ConstantTime {
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, a.count) == 0 } }
+    }
+}
+
 public enum SHA256 {
     public static let byteCount = 32
 

@@ -33,6 +33,9 @@ public struct EventInput: Sendable, Equatable {
     /// event is accepted so that the single writer only splices them into the entry.
     public let dataBytes: [UInt8]
     public let streams: [String]
+    /// Where a recorded exchange came from: the log holds at most one `exchange.recorded` per source,
+    /// so that re-sending or re-importing an exchange appends nothing (DESIGN §3).
+    public let source: SourceKey?
 
     public init(type: String, data: [String: JSONValue], payload: JSONValue? = nil) {
         self.type = type
@@ -40,6 +43,7 @@ public struct EventInput: Sendable, Equatable {
         self.payload = payload.map(CanonicalJSON.encode)
         self.dataBytes = CanonicalJSON.encode(.object(data))
         self.streams = Streams.ids(for: data).sorted(by: CanonicalJSON.precedes)
+        self.source = SourceKey(type: type, data: data)
     }
 
     /// Validates a submitted event object. `allowReserved` is for Probity's own commands.
@@ -59,6 +63,13 @@ public struct EventInput: Sendable, Equatable {
         guard let dataValue = m["data"] else { throw EventInputError(field: "data", "missing") }
         guard case .object(let data) = dataValue else { throw EventInputError(field: "data", "must be an object, got \(dataValue.typeName)") }
         try Self.checkStreamFields(data)
+        if type == SourceKey.eventType, let source = data["source"] {
+            guard case .object(let s) = source else { throw EventInputError(field: "data.source", "must be an object {\"platform\", \"id\"}, got \(source.typeName)") }
+            for key in ["platform", "id"] {
+                guard let v = s[key] else { throw EventInputError(field: "data.source.\(key)", "missing") }
+                guard case .string(let text) = v, !text.isEmpty else { throw EventInputError(field: "data.source.\(key)", "must be a non-empty string, got \(v.typeName)") }
+            }
+        }
         var payload: JSONValue?
         if let p = m["payload"] {
             guard case .object = p else { throw EventInputError(field: "payload", "must be an object, got \(p.typeName)") }
@@ -82,6 +93,24 @@ public struct EventInput: Sendable, Equatable {
             }
         }
     }
+}
+
+/// (platform, source id) of a recorded exchange: `data.source` of `exchange.recorded`.
+public struct SourceKey: Hashable, Sendable, CustomStringConvertible {
+    public static let eventType = "exchange.recorded"
+    public let platform: String
+    public let id: String
+
+    public init(platform: String, id: String) { self.platform = platform; self.id = id }
+
+    /// The key of an event, if it is an exchange with a well-formed `source`.
+    public init?(type: String, data: [String: JSONValue]) {
+        guard type == Self.eventType, case .object(let source)? = data["source"],
+              case .string(let platform)? = source["platform"], case .string(let id)? = source["id"] else { return nil }
+        self.init(platform: platform, id: id)
+    }
+
+    public var description: String { "\(platform) \(id)" }
 }
 
 public struct EventInputError: Error, CustomStringConvertible, Equatable {

@@ -90,15 +90,30 @@ public class LogReader: @unchecked Sendable {
     public func entry(seq: UInt64) throws -> StoredEntry? {
         try wrap("reading entry \(seq)") {
             try db.read { db in
-                guard let row = try Row.fetchOne(db, sql: """
-                    SELECT e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
-                    """, arguments: [Int64(seq)]) else { return nil }
-                let salt: Data? = row["salt"]
-                let payload: Data? = row["payload"]
-                return StoredEntry(seq: seq, bytes: [UInt8](row["bytes"] as Data), leafHash: [UInt8](row["leaf_hash"] as Data),
-                                   payload: salt.flatMap { s in payload.map { ([UInt8](s), [UInt8]($0)) } })
+                try Row.fetchOne(db, sql: """
+                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
+                    """, arguments: [Int64(seq)]).map(Self.storedEntry)
             }
         }
+    }
+
+    /// Up to `limit` entries from seq `first` on, in order.
+    public func entries(from first: UInt64, limit: Int) throws -> [StoredEntry] {
+        try wrap("reading entries") {
+            try db.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+                    WHERE e.seq >= ? ORDER BY e.seq LIMIT ?
+                    """, arguments: [Int64(first), limit]).map(Self.storedEntry)
+            }
+        }
+    }
+
+    static func storedEntry(_ row: Row) -> StoredEntry {
+        let salt: Data? = row["salt"]
+        let payload: Data? = row["payload"]
+        return StoredEntry(seq: UInt64(row["seq"] as Int64), bytes: [UInt8](row["bytes"] as Data), leafHash: [UInt8](row["leaf_hash"] as Data),
+                           payload: salt.flatMap { s in payload.map { ([UInt8](s), [UInt8]($0)) } })
     }
 
     // MARK: Checkpoints
@@ -186,6 +201,31 @@ public class LogReader: @unchecked Sendable {
         guard old < new else { return [] }
         return try wrap("building a consistency proof") {
             try db.read { db in try Merkle.consistencyProofRanges(from: old, to: new).map { try rangeHash($0.start, $0.end, db) } }
+        }
+    }
+
+    /// The receipt an entry got when it was appended: proven against the first checkpoint covering it.
+    func originalReceipt(seq: UInt64, _ db: Database) throws -> LogWriter.Receipt {
+        guard let row = try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", arguments: [Int64(seq)]) else {
+            throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`")
+        }
+        let checkpoint: SignedCheckpoint
+        do { checkpoint = try SignedCheckpoint(parsing: row["note"]) } catch {
+            throw StoreError(.inconsistent, "the stored checkpoint of size \(row["size"] as Int64) is malformed (\(error)); run `probity verify`")
+        }
+        let size = checkpoint.checkpoint.size
+        let proof = try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) }
+        return LogWriter.Receipt(seq: seq, leafHash: try nodeHash(Merkle.Node(level: 0, index: seq), db),
+                                 proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: true)
+    }
+
+    /// The receipt of the exchange recorded from `source`, if the log holds it.
+    public func receipt(source: SourceKey) throws -> LogWriter.Receipt? {
+        try wrap("looking up a source") {
+            try db.read { db in
+                guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?", arguments: [source.platform, source.id]) else { return nil }
+                return try originalReceipt(seq: UInt64(seq), db)
+            }
         }
     }
 

@@ -8,7 +8,7 @@ import ProbityCore
 /// projection counts and one signed checkpoint commit together, durably (WAL, `synchronous=FULL`),
 /// or not at all. Only after the commit returns are the receipts handed out.
 public final class LogWriter: LogReader, @unchecked Sendable {
-    private let lock: WriterLock
+    private let lock: FileLock
     public private(set) var signer: NoteSigner
 
     /// What the writer must know about the tail of the log; reloaded whenever a transaction fails.
@@ -20,7 +20,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     }
     private var tail: Tail?
 
-    private init(path: String, db: DatabaseQueue, lock: WriterLock, signer: NoteSigner) throws {
+    private init(path: String, db: DatabaseQueue, lock: FileLock, signer: NoteSigner) throws {
         self.lock = lock
         self.signer = signer
         try super.init(path: path, db: db)
@@ -54,7 +54,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
             throw StoreError(.alreadyExists, "\(path) already exists; choose another path or remove it first")
         }
         guard signer.verifier.name == origin else { throw StoreError(.badKey, "the signer's key name must be the origin \(origin)") }
-        let lock = try WriterLock(storePath: path)
+        let lock = try WriterLock.take(storePath: path)
         do {
             let queue = try openDatabase(path: path)
             try Schema.migrator.migrate(queue)
@@ -85,7 +85,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")
         }
-        let lock = try WriterLock(storePath: path)
+        let lock = try WriterLock.take(storePath: path)
         let queue: DatabaseQueue
         do {
             queue = try openDatabase(path: path)
@@ -109,9 +109,51 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         public let bytes: [UInt8]
     }
 
+    /// What one event got: its entry's seq and leaf hash, and a `.tlog-proof` against the checkpoint that
+    /// first covered it. For a duplicate (an exchange whose source the log already holds) that is the
+    /// original entry's receipt, and nothing was appended.
+    public struct Receipt: Sendable {
+        public let seq: UInt64
+        public let leafHash: Merkle.Hash
+        public let proof: TlogProof
+        public let duplicate: Bool
+
+        public init(seq: UInt64, leafHash: Merkle.Hash, proof: TlogProof, duplicate: Bool) {
+            self.seq = seq
+            self.leafHash = leafHash
+            self.proof = proof
+            self.duplicate = duplicate
+        }
+
+        var asDuplicate: Receipt { Receipt(seq: seq, leafHash: leafHash, proof: proof, duplicate: true) }
+
+        /// The receipt as `probity append --json` prints it and `probityd` returns it.
+        public var json: JSONValue {
+            var members: [String: JSONValue] = [
+                "seq": .number(Double(seq)),
+                "leaf_hash": .string(Hex.encode(leafHash)),
+                "checkpoint": .string(proof.checkpoint.encoded),
+                "proof": .string(proof.encoded),
+            ]
+            if duplicate { members["duplicate"] = .bool(true) }
+            return .object(members)
+        }
+    }
+
+    /// One client's events, appended together (all or none) under one principal.
+    public struct Submission: Sendable {
+        public let events: [EventInput]
+        public let by: String
+        public init(events: [EventInput], by: String) { self.events = events; self.by = by }
+    }
+
     public struct Batch: Sendable {
+        /// One receipt per event submitted, in order.
+        public let receipts: [Receipt]
+        /// The entries appended (duplicates excluded).
         public let entries: [Appended]
-        public let checkpoint: SignedCheckpoint
+        /// The checkpoint signed for the batch; nil when every event was a duplicate.
+        public let checkpoint: SignedCheckpoint?
     }
 
     private func loadTail(_ db: Database) throws -> Tail {
@@ -129,92 +171,164 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         return tail
     }
 
-    /// Appends `events` as one batch under one signed checkpoint. Either all are appended, durably,
-    /// or none is (and the error says why).
+    /// Appends `events` as one batch under one signed checkpoint. Either all new events are appended,
+    /// durably, or none is (and the error says why).
     public func append(_ events: [EventInput], by principal: String) throws -> Batch {
-        try append(events, by: principal, alsoInTransaction: nil)
+        guard !events.isEmpty else { throw StoreError(.badArgument, "nothing to append") }
+        return try commit([Submission(events: events, by: principal)], alsoInTransaction: nil)[0]
     }
 
-    private func append(_ events: [EventInput], by principal: String, alsoInTransaction: ((Database) throws -> Void)?) throws -> Batch {
-        guard !events.isEmpty else { throw StoreError(.badArgument, "nothing to append") }
+    /// Group commit: several clients' submissions in one transaction under one signed checkpoint.
+    /// Returns one batch per submission, in order; all share the checkpoint.
+    public func append(_ submissions: [Submission]) throws -> [Batch] {
+        guard submissions.contains(where: { !$0.events.isEmpty }) else { throw StoreError(.badArgument, "nothing to append") }
+        return try commit(submissions, alsoInTransaction: nil)
+    }
+
+    /// An event's place in the batch being built: new (its index among the new entries) or a duplicate.
+    private enum Placement {
+        case new(Int)
+        case stored(UInt64)
+    }
+
+    private func commit(_ submissions: [Submission], alsoInTransaction: ((Database) throws -> Void)?) throws -> [Batch] {
         do {
             return try db.write { db in
                 var tail = try self.tail ?? loadTail(db)
+                let before = tail.range
                 let insertEntry = try db.cachedStatement(sql: "INSERT INTO entries (seq, bytes, leaf_hash, type, time) VALUES (?, ?, ?, ?, ?)")
                 let insertPayload = try db.cachedStatement(sql: "INSERT INTO payloads (seq, salt, bytes) VALUES (?, ?, ?)")
                 let insertNode = try db.cachedStatement(sql: "INSERT INTO nodes (id, hash) VALUES (?, ?)")
+                let findSource = try db.cachedStatement(sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?")
+                let insertSource = try db.cachedStatement(sql: "INSERT INTO sources (platform, id, seq) VALUES (?, ?, ?)")
                 var appended: [Appended] = []
-                appended.reserveCapacity(events.count)
+                var placements: [[Placement]] = []
+                var sourcesInBatch: [SourceKey: Int] = [:]
                 var counts = CountsProjection()
                 // One time for the whole batch: it commits at once, and time never goes backwards.
                 let now = Timestamp.now()
                 let time = max(now, tail.lastTime ?? now)
                 let timeBytes = time.entryBytes
                 let timeText = String(decoding: timeBytes, as: UTF8.self)
-                var salts = try SaltSource(count: events.count { $0.payload != nil })
-                for event in events {
-                    let seq = tail.range.size
-                    let streams = event.streams.map { ($0, tail.streamHeads[$0]?.hash ?? Entry.zeroHash) }
-                    var commitment: PayloadCommitment?
-                    var salt: [UInt8] = []
-                    if let payload = event.payload {
-                        salt = salts.next()
-                        commitment = PayloadCommitment(salt: salt, payload: payload)
-                    }
-                    let bytes = Entry.encode(log: origin, seq: seq, prev: tail.lastLeafHash, time: timeBytes, type: event.type, by: principal,
-                                             data: event.dataBytes, payload: commitment, streams: streams)
-                    let leafHash = Merkle.leafHash(bytes)
+                var salts = try SaltSource(count: submissions.reduce(0) { $0 + $1.events.count { $0.payload != nil } })
+                for submission in submissions {
+                    var placed: [Placement] = []
+                    placed.reserveCapacity(submission.events.count)
+                    for event in submission.events {
+                        if let source = event.source {
+                            if let index = sourcesInBatch[source] { placed.append(.new(index)); continue }
+                            findSource.rawReset()
+                            findSource.rawBind(1, source.platform); findSource.rawBind(2, source.id)
+                            if try findSource.rawStep(db) {
+                                placed.append(.stored(UInt64(findSource.rawInt64(0))))
+                                findSource.rawReset()
+                                continue
+                            }
+                            findSource.rawReset()
+                        }
+                        let seq = tail.range.size
+                        let streams = event.streams.map { ($0, tail.streamHeads[$0]?.hash ?? Entry.zeroHash) }
+                        var commitment: PayloadCommitment?
+                        var salt: [UInt8] = []
+                        if let payload = event.payload {
+                            salt = salts.next()
+                            commitment = PayloadCommitment(salt: salt, payload: payload)
+                        }
+                        let bytes = Entry.encode(log: origin, seq: seq, prev: tail.lastLeafHash, time: timeBytes, type: event.type, by: submission.by,
+                                                 data: event.dataBytes, payload: commitment, streams: streams)
+                        let leafHash = Merkle.leafHash(bytes)
 
-                    insertEntry.rawReset()
-                    insertEntry.rawBind(1, Int64(seq)); insertEntry.rawBind(2, bytes); insertEntry.rawBind(3, leafHash)
-                    insertEntry.rawBind(4, event.type); insertEntry.rawBind(5, timeText)
-                    try insertEntry.rawExecute(db)
-                    if let payload = event.payload {
-                        insertPayload.rawReset()
-                        insertPayload.rawBind(1, Int64(seq)); insertPayload.rawBind(2, salt); insertPayload.rawBind(3, payload)
-                        try insertPayload.rawExecute(db)
+                        insertEntry.rawReset()
+                        insertEntry.rawBind(1, Int64(seq)); insertEntry.rawBind(2, bytes); insertEntry.rawBind(3, leafHash)
+                        insertEntry.rawBind(4, event.type); insertEntry.rawBind(5, timeText)
+                        try insertEntry.rawExecute(db)
+                        if let payload = event.payload {
+                            insertPayload.rawReset()
+                            insertPayload.rawBind(1, Int64(seq)); insertPayload.rawBind(2, salt); insertPayload.rawBind(3, payload)
+                            try insertPayload.rawExecute(db)
+                        }
+                        if let source = event.source {
+                            insertSource.rawReset()
+                            insertSource.rawBind(1, source.platform); insertSource.rawBind(2, source.id); insertSource.rawBind(3, Int64(seq))
+                            try insertSource.rawExecute(db)
+                            sourcesInBatch[source] = appended.count
+                        }
+                        for (node, hash) in tail.range.append(leafHash) {
+                            insertNode.rawReset()
+                            insertNode.rawBind(1, MerkleNodeID.id(level: node.level, index: node.index)); insertNode.rawBind(2, hash)
+                            try insertNode.rawExecute(db)
+                        }
+                        for stream in event.streams { tail.streamHeads[stream] = (seq, leafHash) }
+                        tail.lastLeafHash = leafHash
+                        tail.lastTime = time
+                        counts.apply(type: event.type, streams: event.streams)
+                        placed.append(.new(appended.count))
+                        appended.append(Appended(seq: seq, leafHash: leafHash, bytes: bytes))
                     }
-                    for (node, hash) in tail.range.append(leafHash) {
-                        insertNode.rawReset()
-                        insertNode.rawBind(1, MerkleNodeID.id(level: node.level, index: node.index)); insertNode.rawBind(2, hash)
-                        try insertNode.rawExecute(db)
-                    }
-                    for stream in event.streams { tail.streamHeads[stream] = (seq, leafHash) }
-                    tail.lastLeafHash = leafHash
-                    tail.lastTime = time
-                    counts.apply(type: event.type, streams: event.streams)
-                    appended.append(Appended(seq: seq, leafHash: leafHash, bytes: bytes))
+                    placements.append(placed)
                 }
-                let upsertStream = try db.cachedStatement(sql: """
-                    INSERT INTO streams (stream, seq, leaf_hash, entries) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, leaf_hash = excluded.leaf_hash, entries = entries + excluded.entries
-                    """)
-                for (stream, added) in counts.streamCounts {
-                    let head = tail.streamHeads[stream]!
-                    upsertStream.rawReset()
-                    upsertStream.rawBind(1, stream); upsertStream.rawBind(2, Int64(head.seq)); upsertStream.rawBind(3, head.hash)
-                    upsertStream.rawBind(4, Int64(added))
-                    try upsertStream.rawExecute(db)
+                var checkpoint: SignedCheckpoint?
+                if !appended.isEmpty {
+                    try updateProjections(counts, tail: tail, db)
+                    let signed = try SignedCheckpoint.sign(Checkpoint(origin: origin, size: tail.range.size, root: tail.range.root), with: signer)
+                    try db.execute(sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
+                                   arguments: [Int64(tail.range.size), signed.encoded, timeText])
+                    checkpoint = signed
                 }
-                let upsertType = try db.cachedStatement(sql: """
-                    INSERT INTO type_counts (type, entries) VALUES (?, ?) ON CONFLICT (type) DO UPDATE SET entries = entries + excluded.entries
-                    """)
-                for (type, added) in counts.typeCounts {
-                    upsertType.rawReset()
-                    upsertType.rawBind(1, type); upsertType.rawBind(2, Int64(added))
-                    try upsertType.rawExecute(db)
-                }
-                let checkpoint = try SignedCheckpoint.sign(Checkpoint(origin: origin, size: tail.range.size, root: tail.range.root), with: signer)
-                try db.execute(sql: "INSERT INTO checkpoints (size, note, time) VALUES (?, ?, ?)",
-                               arguments: [Int64(tail.range.size), checkpoint.encoded, timeText])
                 try alsoInTransaction?(db)
+
+                // Receipts: new entries are proven in memory against the batch's checkpoint; duplicates get
+                // their original receipt, read from the store.
+                var prover = BatchInclusionProver(before: before, leaves: appended.map(\.leafHash))
+                var newReceipts: [Receipt?] = Array(repeating: nil, count: appended.count)
+                let batches = try zip(submissions, placements).map { submission, placed in
+                    var own: [Appended] = []
+                    let receipts = try placed.map { placement -> Receipt in
+                        switch placement {
+                        case .new(let index):
+                            let entry = appended[index]
+                            if let receipt = newReceipts[index] { return receipt.asDuplicate }
+                            own.append(entry)
+                            let receipt = Receipt(seq: entry.seq, leafHash: entry.leafHash,
+                                                  proof: TlogProof(index: entry.seq, proof: prover.proof(index: entry.seq), checkpoint: checkpoint!),
+                                                  duplicate: false)
+                            newReceipts[index] = receipt
+                            return receipt
+                        case .stored(let seq):
+                            return try originalReceipt(seq: seq, db)
+                        }
+                    }
+                    return Batch(receipts: receipts, entries: own, checkpoint: checkpoint)
+                }
                 self.tail = tail
-                return Batch(entries: appended, checkpoint: checkpoint)
+                return batches
             }
         } catch {
             self.tail = nil // the transaction rolled back: reload the tail from the store next time
             if let error = error as? StoreError { throw error }
             throw StoreError(.io, "the append to \(path) failed and nothing was appended: \(error)")
+        }
+    }
+
+    private func updateProjections(_ counts: CountsProjection, tail: Tail, _ db: Database) throws {
+        let upsertStream = try db.cachedStatement(sql: """
+            INSERT INTO streams (stream, seq, leaf_hash, entries) VALUES (?, ?, ?, ?)
+            ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, leaf_hash = excluded.leaf_hash, entries = entries + excluded.entries
+            """)
+        for (stream, added) in counts.streamCounts {
+            let head = tail.streamHeads[stream]!
+            upsertStream.rawReset()
+            upsertStream.rawBind(1, stream); upsertStream.rawBind(2, Int64(head.seq)); upsertStream.rawBind(3, head.hash)
+            upsertStream.rawBind(4, Int64(added))
+            try upsertStream.rawExecute(db)
+        }
+        let upsertType = try db.cachedStatement(sql: """
+            INSERT INTO type_counts (type, entries) VALUES (?, ?) ON CONFLICT (type) DO UPDATE SET entries = entries + excluded.entries
+            """)
+        for (type, added) in counts.typeCounts {
+            upsertType.rawReset()
+            upsertType.rawBind(1, type); upsertType.rawBind(2, Int64(added))
+            try upsertType.rawExecute(db)
         }
     }
 
@@ -228,10 +342,10 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         let event = EventInput(type: "key.rotated", data: ["verifier_key": .string(newSigner.verifier.description), "reason": .string(reason)])
         // The rotation and the switch of the store's current key commit together: a crash cannot leave
         // the log saying one key while the writer signs with the other.
-        let batch = try append([event], by: principal) { db in
+        let batch = try commit([Submission(events: [event], by: principal)]) { db in
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'current_vkey'", arguments: [newSigner.verifier.description])
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'key_path'", arguments: [newKeyPath])
-        }
+        }[0]
         signer = newSigner
         return batch
     }

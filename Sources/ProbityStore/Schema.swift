@@ -36,6 +36,29 @@ enum Schema {
                 CREATE TABLE type_counts (type TEXT PRIMARY KEY, entries INTEGER NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: sources and tokens") { db in
+            try db.execute(sql: """
+                -- (platform, source id) of every exchange.recorded: the log holds each source once, so that
+                -- re-sending an exchange returns its original receipt and appends nothing.
+                CREATE TABLE sources (platform TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (platform, id)) WITHOUT ROWID;
+                INSERT OR IGNORE INTO sources (platform, id, seq)
+                    SELECT json_extract(CAST(bytes AS TEXT), '$.data.source.platform'), json_extract(CAST(bytes AS TEXT), '$.data.source.id'), seq
+                    FROM entries WHERE type = 'exchange.recorded'
+                        AND json_type(CAST(bytes AS TEXT), '$.data.source.platform') = 'text'
+                        AND json_type(CAST(bytes AS TEXT), '$.data.source.id') = 'text'
+                    ORDER BY seq;
+                -- API bearer tokens. Only the SHA-256 of a token is kept; the secret is shown once, at creation.
+                -- Not part of the log: managed beside a running daemon, which holds the writer lock.
+                CREATE TABLE tokens (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    role TEXT NOT NULL,
+                    secret_sha256 BLOB NOT NULL,
+                    created TEXT NOT NULL,
+                    revoked TEXT
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

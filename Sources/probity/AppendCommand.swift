@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProbityClient
 import ProbityCore
 import ProbityStore
 
@@ -14,13 +15,17 @@ struct AppendCommand: ParsableCommand {
             line). Every event is checked before any is appended: one bad event appends nothing. \
             Prints one receipt per event: seq, leaf hash, and a .tlog-proof with the signed checkpoint.
 
+            With --socket or --url the events go through a running probityd (token from $PROBITY_TOKEN or \
+            --token-file); the entries' author is then the token's name.
+
             Example:
               probity append --db var/log.sqlite examples/conversation.jsonl
+              PROBITY_TOKEN=$(cat ingest.token) probity append --socket /run/probity/probityd.sock examples/conversation.jsonl
               echo '{"type":"x-note","data":{"procedure":"2026-042"}}' | probity append --db var/log.sqlite --json -
             """
     )
 
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: LogTarget
     @Argument(help: ArgumentHelp("JSON or JSONL file of events; - for standard input.", valueName: "FILE"))
     var file: String = "-"
     @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM"))
@@ -34,35 +39,79 @@ struct AppendCommand: ParsableCommand {
     /// Events per transaction for large inputs; every event is validated before the first is written.
     static let batchSize = 10_000
 
+    /// Events per request to probityd (its default limits.max_batch_events), and bytes per request.
+    static let requestEvents = 1_000
+    static let requestBytes = 2 << 20
+
     func run() throws {
         let events = try EventFile.parse(try readFile(file, what: "the events file"), name: file == "-" ? "standard input" : file)
         guard !events.isEmpty else { throw CLIError.usage("\(file == "-" ? "standard input" : file) holds no event") }
+        if let daemon = try target.daemon() {
+            guard key == nil, by == nil else { throw CLIError.usage("--key and --by are for --db; through probityd, the token's name is the author") }
+            return try appendThrough(daemon, events)
+        }
+        let db = target.db!
         try reporting {
-            let writer = try openWriter(db: store.db, key: key)
-            var appended = 0
+            let writer = try openWriter(db: db, key: key)
+            var appended = 0, duplicates = 0
             var bar = ProgressBar(label: "appending")
             defer { bar.finish() }
             for start in stride(from: 0, to: events.count, by: Self.batchSize) {
                 let batch = try writer.append(Array(events[start..<min(events.count, start + Self.batchSize)]), by: by ?? defaultPrincipal())
                 appended += batch.entries.count
-                if events.count > Self.batchSize { bar.update(UInt64(appended), UInt64(events.count)) }
+                duplicates += batch.receipts.count - batch.entries.count
+                if events.count > Self.batchSize { bar.update(UInt64(start + batch.receipts.count), UInt64(events.count)) }
                 if quiet { continue }
-                let proofs = try writer.inclusionProofs(seqs: batch.entries.map(\.seq), size: batch.checkpoint.checkpoint.size)
-                for (entry, hashes) in zip(batch.entries, proofs) {
-                    let proof = TlogProof(index: entry.seq, proof: hashes, checkpoint: batch.checkpoint)
+                for receipt in batch.receipts {
                     if output.json {
-                        Output.json(receiptJSON(seq: entry.seq, leafHash: entry.leafHash, proof: proof))
+                        Output.json(receipt.json)
                     } else {
-                        Output.line("# receipt: seq \(entry.seq), leaf hash \(Hex.encode(entry.leafHash))")
-                        Output.raw(proof.encoded)
+                        Output.line("# receipt: seq \(receipt.seq), leaf hash \(Hex.encode(receipt.leafHash))" + (receipt.duplicate ? " (already in the log: nothing appended)" : ""))
+                        Output.raw(receipt.proof.encoded)
                         Output.line("")
                     }
                 }
             }
             bar.finish()
             if quiet || !output.json {
-                Output.info("appended \(appended) event\(appended == 1 ? "" : "s") to \(store.db); size is now \(try writer.size())")
+                Output.info("appended \(appended) event\(appended == 1 ? "" : "s") to \(db)" + (duplicates > 0 ? " (\(duplicates) already in the log)" : "") + "; size is now \(try writer.size())")
             }
+        }
+    }
+
+    /// Sends the events in requests of at most `requestEvents` events and about `requestBytes` bytes;
+    /// each request is appended atomically by the daemon.
+    private func appendThrough(_ daemon: DaemonClient, _ events: [EventInput]) throws {
+        var appended = 0, duplicates = 0, sent = 0
+        var bar = ProgressBar(label: "appending")
+        defer { bar.finish() }
+        while sent < events.count {
+            var end = sent, bytes = 0
+            while end < events.count && end - sent < Self.requestEvents && (end == sent || bytes < Self.requestBytes) {
+                bytes += events[end].dataBytes.count + (events[end].payload?.count ?? 0) + 64
+                end += 1
+            }
+            let response = try requesting { try daemon.json("POST", "/v1/events", body: DaemonClient.eventsBody(events[sent..<end])) }
+            guard case .array(let receipts) = try response.required("receipts") else { throw CLIError.usage("probityd's receipts are not an array") }
+            sent = end
+            if events.count > Self.requestEvents { bar.update(UInt64(sent), UInt64(events.count)) }
+            for receipt in receipts {
+                let duplicate = receipt["duplicate"] == .bool(true)
+                if duplicate { duplicates += 1 } else { appended += 1 }
+                if quiet { continue }
+                if output.json {
+                    Output.json(receipt)
+                } else {
+                    let seq = try receipt.required("seq").uint64Value.map(String.init) ?? "?"
+                    Output.line("# receipt: seq \(seq), leaf hash \(try receipt.required("leaf_hash").stringValue ?? "?")" + (duplicate ? " (already in the log: nothing appended)" : ""))
+                    Output.raw(try receipt.required("proof").stringValue ?? "")
+                    Output.line("")
+                }
+            }
+        }
+        bar.finish()
+        if quiet || !output.json {
+            Output.info("appended \(appended) event\(appended == 1 ? "" : "s") through probityd at \(daemon.connection.endpoint)" + (duplicates > 0 ? " (\(duplicates) already in the log)" : ""))
         }
     }
 }

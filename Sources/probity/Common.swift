@@ -101,14 +101,7 @@ func absolutePath(_ path: String) -> String {
 
 /// Loads a PEM private key, refusing one that group or others may read.
 func loadPrivateKey(_ path: String) throws -> Ed25519PrivateKey {
-    var info = stat()
-    guard stat(path, &info) == 0 else { throw CLIError.usage("cannot read the signing key \(path): \(String(cString: strerror(errno)))") }
-    guard info.st_mode & 0o077 == 0 else {
-        throw CLIError.usage("the signing key \(path) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run `chmod 600 \(path)`")
-    }
-    do { return try Ed25519PrivateKey(pem: try readText(path, what: "the signing key")) } catch let error as CLIError { throw error } catch {
-        throw CLIError.usage("the signing key \(path) is not an Ed25519 PEM private key: \(error)")
-    }
+    do { return try SigningKeyFile.load(path) } catch let error as StoreError { throw CLIError.usage(error.message) }
 }
 
 /// Opens the store for writing with the key given, or the one recorded at init.
@@ -139,12 +132,7 @@ func parseSeq(_ text: String, what: String) throws -> UInt64 {
     return value
 }
 
-/// The receipt of one appended entry, as `append` prints it.
+/// The receipt of one entry, as `append` prints it.
 func receiptJSON(seq: UInt64, leafHash: Merkle.Hash, proof: TlogProof) -> JSONValue {
-    .object([
-        "seq": .number(Double(seq)),
-        "leaf_hash": .string(Hex.encode(leafHash)),
-        "checkpoint": .string(proof.checkpoint.encoded),
-        "proof": .string(proof.encoded),
-    ])
+    LogWriter.Receipt(seq: seq, leafHash: leafHash, proof: proof, duplicate: false).json
 }

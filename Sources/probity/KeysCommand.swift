@@ -80,7 +80,7 @@ struct KeysCommand: ParsableCommand {
                 let publicPath = siblingPath(of: store.db, suffix: ".pub.pem")
                 if output.json {
                     Output.json(.object(["seq": .number(Double(batch.entries[0].seq)), "verifier_key": .string(signer.verifier.description),
-                                         "private_key": .string(newPath), "checkpoint": .string(batch.checkpoint.encoded)]))
+                                         "private_key": .string(newPath), "checkpoint": .string(batch.checkpoint!.encoded)]))
                 } else {
                     Output.line("rotated: key.rotated is seq \(batch.entries[0].seq), covered by a checkpoint signed with the old key")
                     Output.line("new verifier key: \(signer.verifier)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProbityClient
 import ProbityCore
 import ProbityStore
 
@@ -15,14 +16,20 @@ struct CheckpointCommand: ParsableCommand {
               probity checkpoint --db var/log.sqlite > kept/$(date +%F).checkpoint
             """
     )
-    @OptionGroup var store: StoreOption
+    @OptionGroup var target: LogTarget
     @Option(help: ArgumentHelp("The tree size of the checkpoint to print.", valueName: "N"))
     var size: UInt64?
     @OptionGroup var output: JSONFlag
 
     func run() throws {
         try reporting {
-            let cp = try LogReader.open(path: store.db).checkpoint(size: size)
+            let cp: SignedCheckpoint
+            if let daemon = try target.daemon() {
+                let note = try requesting { try daemon.send("GET", "/v1/checkpoint" + (size.map { "?size=\($0)" } ?? "")).text }
+                cp = try SignedCheckpoint(parsing: note)
+            } else {
+                cp = try LogReader.open(path: target.db!).checkpoint(size: size)
+            }
             if output.json {
                 Output.json(.object(["origin": .string(cp.checkpoint.origin), "size": .number(Double(cp.checkpoint.size)),
                                      "root": .string(Base64.encode(cp.checkpoint.root)), "note": .string(cp.encoded)]))
@@ -51,14 +58,23 @@ struct ProveCommand: ParsableCommand {
                   probity prove inclusion --db var/log.sqlite 12 > 12.tlog-proof
                 """
         )
-        @OptionGroup var store: StoreOption
+        @OptionGroup var target: LogTarget
         @Argument(help: "The entry's seq.") var seq: UInt64
         @Option(help: ArgumentHelp("Prove against the checkpoint of this tree size.", valueName: "N")) var size: UInt64?
         @OptionGroup var output: JSONFlag
 
         func run() throws {
+            if let daemon = try target.daemon() {
+                let response = try requesting { try daemon.json("GET", "/v1/proofs/inclusion?seq=\(seq)" + (size.map { "&size=\($0)" } ?? "")) }
+                if output.json {
+                    Output.json(.object(try ["seq", "leaf_hash", "checkpoint", "proof"].reduce(into: [:]) { $0[$1] = try response.required($1) }))
+                } else {
+                    Output.raw(try response.required("proof").stringValue ?? "")
+                }
+                return
+            }
             try reporting {
-                let reader = try LogReader.open(path: store.db)
+                let reader = try LogReader.open(path: target.db!)
                 let proof = try reader.tlogProof(seq: seq, size: size)
                 if output.json {
                     guard let entry = try reader.entry(seq: seq) else { throw CLIError.usage("no entry \(seq)") }
@@ -81,14 +97,23 @@ struct ProveCommand: ParsableCommand {
                   probity prove consistency --db var/log.sqlite 100 250 --json
                 """
         )
-        @OptionGroup var store: StoreOption
+        @OptionGroup var target: LogTarget
         @Argument(help: "The older tree size.") var old: UInt64
         @Argument(help: "The newer tree size (default: the latest checkpoint).") var new: UInt64?
         @OptionGroup var output: JSONFlag
 
         func run() throws {
+            if let daemon = try target.daemon() {
+                let response = try requesting { try daemon.json("GET", "/v1/proofs/consistency?old=\(old)" + (new.map { "&new=\($0)" } ?? "")) }
+                if output.json {
+                    Output.json(.object(try ["old_size", "new_size", "old_root", "new_root", "proof"].reduce(into: [:]) { $0[$1] = try response.required($1) }))
+                } else {
+                    for hash in try response.required("proof").arrayValue ?? [] { Output.line(hash.stringValue ?? "") }
+                }
+                return
+            }
             try reporting {
-                let reader = try LogReader.open(path: store.db)
+                let reader = try LogReader.open(path: target.db!)
                 let newSize = try new ?? reader.checkpoint().checkpoint.size
                 guard newSize <= (try reader.size()) else { throw CLIError.usage("the log has only \(try reader.size()) entries, fewer than \(newSize)") }
                 let proof = try reader.consistencyProof(from: old, to: newSize)
@@ -116,7 +141,7 @@ struct ProveCommand: ParsableCommand {
                   probity prove stream --db var/log.sqlite procedure:2026-042
                 """
         )
-        @OptionGroup var store: StoreOption
+        @OptionGroup var target: LogTarget
         @Argument(help: "The stream id: procedure:<ref> or party:<id>.") var stream: String
         @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
 
@@ -124,7 +149,12 @@ struct ProveCommand: ParsableCommand {
             guard stream.hasPrefix("procedure:") || stream.hasPrefix("party:") else {
                 throw CLIError.usage("a stream id is procedure:<ref> or party:<id>, got \"\(stream)\"")
             }
-            try reporting { Output.raw(try openWriter(db: store.db, key: key).signedStreamHead(stream).encoded) }
+            if let daemon = try target.daemon() {
+                guard key == nil else { throw CLIError.usage("--key is for --db; probityd signs with its own key") }
+                let query = stream.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? stream
+                return Output.raw(try requesting { try daemon.send("GET", "/v1/proofs/stream?stream=\(query)").text })
+            }
+            try reporting { Output.raw(try openWriter(db: target.db!, key: key).signedStreamHead(stream).encoded) }
         }
     }
 }

@@ -1,0 +1,95 @@
+import Hummingbird
+import ProbityCore
+import ProbityStore
+
+/// An API error: an HTTP status, a stable machine-readable code, a message that says what is wrong and
+/// what to do, and the offending field when there is one. Sent as
+/// `{"error": {"code": …, "message": …, "field": …}}`.
+public struct APIError: Error, CustomStringConvertible, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public let field: String?
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    var json: JSONValue {
+        var error: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
+        if let field { error["field"] = .string(field) }
+        return .object(["error": .object(error)])
+    }
+
+    static func badParameter(_ name: String, _ message: String) -> APIError {
+        APIError(.badRequest, "bad_parameter", "\(name): \(message)", field: name)
+    }
+
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
+
+    /// The error a failed store operation becomes: bad arguments are the client's, the rest is the
+    /// store's (503: retry later; nothing was appended).
+    static func from(_ error: StoreError) -> APIError {
+        switch error.code {
+        case .notFound: return APIError(.notFound, "not_found", error.message)
+        case .badArgument: return APIError(.badRequest, "bad_parameter", error.message)
+        default:
+            let reason = error.message.contains("disk is full") || error.message.contains("SQLITE_FULL") ? "the disk is full. " :
+                error.message.contains("readonly") || error.message.contains("read-only") ? "the store cannot be written (read-only). " : ""
+            return APIError(.serviceUnavailable, "store_unavailable", "\(reason)\(error.message); retry once the cause is fixed")
+        }
+    }
+}
+
+/// Turns every error a route throws, and the router's own (no such route, body too large), into a
+/// JSON error response, and counts rejections by code.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = Self.apiError(for: error, request: request)
+            metrics.rejected(apiError.code)
+            if apiError.status.code >= 500 {
+                context.logger.warning("\(request.method) \(request.uri.path) failed: \(apiError.message)")
+            }
+            var response = Response.json(apiError.json, status: apiError.status)
+            if apiError.status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"probityd\"" }
+            return response
+        }
+    }
+
+    static func apiError(for error: any Error, request: Request) -> APIError {
+        switch error {
+        case let error as APIError: return error
+        case let error as StoreError: return APIError.from(error)
+        case is GroupCommitter.ShuttingDown: return APIError(.serviceUnavailable, "shutting_down", "\(error)")
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound: return APIError(.notFound, "no_route", "no route \(request.method) \(request.uri.path); see docs/API.md")
+            case .contentTooLarge: return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
+            default: return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
+            }
+        default:
+            return APIError(.internalServerError, "internal", "internal error: \(error)")
+        }
+    }
+}
+
+extension Response {
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        bytes(CanonicalJSON.encode(value), contentType: "application/json", status: status)
+    }
+
+    static func bytes(_ bytes: [UInt8], contentType: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Hummingbird
+import Logging
+import ProbityCore
+import ProbityStore
+import ServiceLifecycle
+
+/// A startup failure, with the message the operator needs; `isConfiguration` separates a bad setting
+/// (exit 2: restarting cannot help) from the rest (exit 1).
+public struct DaemonStartError: Error, CustomStringConvertible {
+    public let message: String
+    public let isConfiguration: Bool
+    public var description: String { message }
+}
+
+/// `probityd`: opens the store as its single writer, listens on the Unix socket (and TCP if asked),
+/// and runs until SIGTERM or SIGINT, then stops accepting, finishes in-flight commits and returns.
+public struct Daemon {
+    public let settings: DaemonSettings
+    public let logger: Logger
+    let environment: [String: String]
+    public static let software = "probityd 0.3"
+
+    public init(settings: DaemonSettings, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.settings = settings
+        self.logger = logger
+        self.environment = environment
+    }
+
+    /// The path of the signing key: a systemd credential, a file, or the one `probity init` recorded.
+    func keyPath(recorded: String?) throws(DaemonStartError) -> String {
+        if let name = settings.keyCredential {
+            guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
+                throw DaemonStartError(message: "signing.key_credential is \(name), but $CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(name):PATH, or use signing.key_file", isConfiguration: true)
+            }
+            return directory + "/" + name
+        }
+        if let file = settings.keyFile { return file }
+        if let recorded { return recorded }
+        throw DaemonStartError(message: "no signing key: set signing.key_file or signing.key_credential (--key-file, --key-credential)", isConfiguration: true)
+    }
+
+    /// Opens (or creates, when `store.origin` is set and there is no store) the store for writing.
+    func openStore() throws -> LogWriter {
+        let path = settings.storePath
+        if !FileManager.default.fileExists(atPath: path) {
+            guard let origin = settings.origin else {
+                throw DaemonStartError(message: "no store at \(path): create it with `probity init --db \(path) --origin NAME`, or set store.origin to let probityd create it", isConfiguration: true)
+            }
+            let key = try keyPath(recorded: nil)
+            let signer = try NoteSigner(name: origin, privateKey: SigningKeyFile.load(key))
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            logger.notice("creating the store \(path) for \(origin)")
+            return try LogWriter.create(path: path, origin: origin, signer: signer, keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key,
+                                        by: "probityd", software: Self.software)
+        }
+        let reader = try LogReader.open(path: path)
+        if let origin = settings.origin, origin != reader.origin {
+            throw DaemonStartError(message: "store.origin is \(origin), but the store \(path) is the log of \(reader.origin)", isConfiguration: true)
+        }
+        let key = try keyPath(recorded: try reader.meta("key_path"))
+        return try LogWriter.open(path: path, signer: try NoteSigner(name: reader.origin, privateKey: SigningKeyFile.load(key)))
+    }
+
+    public func run() async throws {
+        do { try settings.validate() } catch { throw DaemonStartError(message: error.message, isConfiguration: true) }
+        let notifier = SystemdNotifier(environment: environment)
+        notifier.notify("STATUS=opening \(settings.storePath)")
+        let writer: LogWriter
+        do { writer = try openStore() } catch let error as StoreError {
+            throw DaemonStartError(message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
+        }
+        // The socket is ours only once we hold its lock: binding deletes an existing socket file, which
+        // would silently take the socket of a daemon already serving it.
+        let socketDirectory = (settings.socketPath as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: socketDirectory.isEmpty ? "." : socketDirectory, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o750])
+        let socketLock: FileLock
+        do {
+            socketLock = try FileLock(path: settings.socketPath + ".lock") { holder in
+                "another probityd (\(holder)) is serving the socket \(settings.socketPath); stop it first, or choose another listen.socket"
+            }
+        } catch let error as StoreError {
+            throw DaemonStartError(message: error.message, isConfiguration: false)
+        }
+
+        let metrics = ServerMetrics()
+        let window = Duration.microseconds(Int64(settings.commitWindowMilliseconds * 1000))
+        let committer = GroupCommitter(writer: writer, limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window), metrics: metrics)
+        let api = ProbityAPI(committer: committer, reader: try LogReader.open(path: settings.storePath),
+                             auth: Authenticator(tokens: try TokenStore.open(path: settings.storePath)), metrics: metrics, settings: settings)
+        let router = api.router()
+
+        let listeners = settings.tcp == nil ? 1 : 2
+        let readiness = Readiness(expected: listeners)
+        let size = try writer.size()
+        let announce: @Sendable () async -> Void = { [notifier, logger, settings] in
+            guard await readiness.listening() else { return }
+            notifier.notify("READY=1\nSTATUS=serving \(size) entries on \(settings.socketPath)\nMAINPID=\(getpid())")
+            logger.notice("probityd ready: \(size) entries, socket \(settings.socketPath)\(settings.tcp.map { ", tcp \($0)" } ?? "")")
+        }
+        var services: [any Service] = [CommitterService(committer: committer)]
+        let socketPath = settings.socketPath
+        services.append(Application(
+            router: router,
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "probityd"),
+            onServerRunning: { _ in
+                // Group members may connect; others may not (the unit's umask made it 0600 until now).
+                chmod(socketPath, 0o660)
+                await announce()
+            },
+            logger: logger
+        ))
+        if let tcp = settings.tcp {
+            let address = try settings.tcpAddress(tcp)
+            services.append(Application(
+                router: router,
+                configuration: .init(address: .hostname(address.host, port: address.port), serverName: "probityd"),
+                onServerRunning: { _ in await announce() },
+                logger: logger
+            ))
+        }
+        services.append(SystemdService(notifier: notifier, committer: committer, logger: logger))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        withExtendedLifetime(socketLock) {}
+        unlink(settings.socketPath)
+        logger.notice("probityd stopped; every acknowledged append is committed")
+    }
+}
+
+/// Counts listeners up; true for the call that completes the set (READY=1 is sent once).
+actor Readiness {
+    private var remaining: Int
+    init(expected: Int) { remaining = expected }
+    func listening() -> Bool {
+        remaining -= 1
+        return remaining == 0
+    }
+}
+
+/// Runs the group committer's thread; on shutdown, commits what is queued before returning. Listed
+/// first, so the service group stops it last, after the HTTP servers finished their requests.
+struct CommitterService: Service {
+    let committer: GroupCommitter
+
+    func run() async throws {
+        committer.start()
+        try? await gracefulShutdown()
+        await committer.shutdown()
+    }
+}
+
+/// systemd integration after start-up: `WATCHDOG=1` at half of `$WATCHDOG_USEC` while the writer is
+/// responsive, and `STOPPING=1` as soon as shutdown begins.
+struct SystemdService: Service {
+    let notifier: SystemdNotifier
+    let committer: GroupCommitter
+    let logger: Logger
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            guard let interval = notifier.watchdogInterval else {
+                try? await gracefulShutdown()
+                return
+            }
+            let (notifier, committer, logger) = (notifier, committer, logger)
+            try? await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    // A commit stuck longer than the whole watchdog timeout (a dead disk) must not be
+                    // hidden: without pings, systemd restarts the service.
+                    if committer.isResponsive(within: interval * 2) {
+                        notifier.notify("WATCHDOG=1")
+                    } else {
+                        logger.critical("the writer has been committing for longer than the watchdog timeout; not pinging the watchdog")
+                    }
+                    try await Task.sleep(for: interval)
+                }
+            }
+        } onGracefulShutdown: { [notifier] in
+            notifier.notify("STOPPING=1\nSTATUS=stopping: finishing in-flight requests and commits")
+        }
+    }
+}

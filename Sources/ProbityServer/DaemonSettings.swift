@@ -1,0 +1,165 @@
+import Foundation
+import TOMLKit
+
+/// Everything `probityd` can be told, from its TOML file (`--config`) and then its flags.
+public struct DaemonSettings: Sendable, Equatable {
+    /// The SQLite store.
+    public var storePath = "/var/lib/probity/log.sqlite"
+    /// The log's origin. Needed to create a missing store; checked against an existing one.
+    public var origin: String?
+    /// The Ed25519 PEM signing key, as a file …
+    public var keyFile: String?
+    /// … or as a systemd credential name, read from `$CREDENTIALS_DIRECTORY/<name>` (`LoadCredential=`).
+    /// With neither, the key recorded by `probity init` is used.
+    public var keyCredential: String?
+    public var socketPath = "/run/probity/probityd.sock"
+    /// `HOST:PORT` of an optional TCP listener; off by default.
+    public var tcp: String?
+    /// A TCP listener on anything but loopback must be asked for explicitly (the API has no TLS).
+    public var allowNonLoopback = false
+    /// Largest request body accepted; larger ones get 413 before they are read.
+    public var maxBodyBytes = 4 << 20
+    /// Most events in one request.
+    public var maxBatchEvents = 1_000
+    /// Group commit: how long to wait for more appends before committing (0: commit at once; appends
+    /// still group while the previous commit is being fsynced).
+    public var commitWindowMilliseconds = 0.0
+    /// Most events in one group commit.
+    public var maxCommitEvents = 10_000
+
+    public init() {}
+
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    /// The TOML keys, by section, with the setting each one sets.
+    private typealias Setter = @Sendable (inout DaemonSettings, any TOMLValueConvertible, String) throws(Invalid) -> Void
+    private static let keys: [String: [String: Setter]] = [
+        "store": [
+            "path": { s, v, k throws(Invalid) in s.storePath = try string(v, k) },
+            "origin": { s, v, k throws(Invalid) in s.origin = try string(v, k) },
+        ],
+        "signing": [
+            "key_file": { s, v, k throws(Invalid) in s.keyFile = try string(v, k) },
+            "key_credential": { s, v, k throws(Invalid) in s.keyCredential = try string(v, k) },
+        ],
+        "listen": [
+            "socket": { s, v, k throws(Invalid) in s.socketPath = try string(v, k) },
+            "tcp": { s, v, k throws(Invalid) in s.tcp = try string(v, k) },
+            "allow_non_loopback": { s, v, k throws(Invalid) in
+                guard let b = v.bool else { throw Invalid("\(k): must be true or false, got \(v.type)") }
+                s.allowNonLoopback = b
+            },
+        ],
+        "limits": [
+            "max_body_bytes": { s, v, k throws(Invalid) in s.maxBodyBytes = try int(v, k) },
+            "max_batch_events": { s, v, k throws(Invalid) in s.maxBatchEvents = try int(v, k) },
+        ],
+        "commit": [
+            "window_ms": { s, v, k throws(Invalid) in
+                guard let d = v.double ?? v.int.map(Double.init) else { throw Invalid("\(k): must be a number of milliseconds, got \(v.type)") }
+                s.commitWindowMilliseconds = d
+            },
+            "max_events": { s, v, k throws(Invalid) in s.maxCommitEvents = try int(v, k) },
+        ],
+    ]
+
+    private static func string(_ value: any TOMLValueConvertible, _ key: String) throws(Invalid) -> String {
+        guard let s = value.string else { throw Invalid("\(key): must be a string, got \(value.type)") }
+        return s
+    }
+
+    private static func int(_ value: any TOMLValueConvertible, _ key: String) throws(Invalid) -> Int {
+        guard let i = value.int else { throw Invalid("\(key): must be an integer, got \(value.type)") }
+        return i
+    }
+
+    /// Applies a TOML configuration file's settings. Unknown sections and keys are errors: a typo must
+    /// not silently leave a default in place.
+    public mutating func apply(toml text: String, file: String) throws(Invalid) {
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw Invalid("\(file):\(error.source.begin.line):\(error.source.begin.column): \(error.description)")
+        } catch {
+            throw Invalid("\(file): \(error)")
+        }
+        for section in table.keys.sorted() {
+            guard let setters = Self.keys[section] else {
+                throw Invalid("\(file): unknown section [\(section)]; the sections are \(Self.keys.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))")
+            }
+            guard let values = table[section]?.table else { throw Invalid("\(file): \(section) must be a section ([\(section)])") }
+            for key in values.keys.sorted() {
+                guard let set = setters[key] else {
+                    throw Invalid("\(file): unknown key \(section).\(key); [\(section)] has \(setters.keys.sorted().joined(separator: ", "))")
+                }
+                do { try set(&self, values[key]!, "\(section).\(key)") } catch { throw Invalid("\(file): \(error.message)") }
+            }
+        }
+    }
+
+    /// Checks the values together; the message names the setting (as its TOML key) and what is wrong.
+    public func validate() throws(Invalid) {
+        guard !storePath.isEmpty else { throw Invalid("store.path: must not be empty") }
+        if let origin, origin.isEmpty || origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 }) {
+            throw Invalid("store.origin: must be non-empty, without spaces or '+' (e.g. achats.ville-exemple.fr/probity)")
+        }
+        if keyFile != nil && keyCredential != nil {
+            throw Invalid("signing.key_file and signing.key_credential are both set; give the key one way only")
+        }
+        if let name = keyCredential, name.isEmpty || name.contains("/") {
+            throw Invalid("signing.key_credential: must be a credential name as in LoadCredential=NAME:PATH, got \"\(name)\"")
+        }
+        guard !socketPath.isEmpty else { throw Invalid("listen.socket: must not be empty") }
+        guard socketPath.utf8.count < 108 else { throw Invalid("listen.socket: \(socketPath) is longer than a Unix socket path may be (107 bytes)") }
+        if let tcp { _ = try tcpAddress(tcp) }
+        guard maxBodyBytes >= 1024 else { throw Invalid("limits.max_body_bytes: must be at least 1024, got \(maxBodyBytes)") }
+        guard maxBatchEvents >= 1 else { throw Invalid("limits.max_batch_events: must be at least 1, got \(maxBatchEvents)") }
+        guard commitWindowMilliseconds >= 0, commitWindowMilliseconds <= 1000 else {
+            throw Invalid("commit.window_ms: must be between 0 and 1000, got \(commitWindowMilliseconds)")
+        }
+        guard maxCommitEvents >= maxBatchEvents else {
+            throw Invalid("commit.max_events: must be at least limits.max_batch_events (\(maxBatchEvents)), got \(maxCommitEvents)")
+        }
+    }
+
+    /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6), refusing non-loopback hosts unless allowed.
+    public func tcpAddress(_ text: String) throws(Invalid) -> (host: String, port: Int) {
+        var host: Substring, portText: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") {
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else if let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") {
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        } else {
+            throw Invalid("listen.tcp: must be HOST:PORT (e.g. 127.0.0.1:8787), got \"\(text)\"")
+        }
+        guard let port = Int(portText), (1...65535).contains(port) else { throw Invalid("listen.tcp: the port must be 1–65535, got \"\(portText)\"") }
+        guard !host.isEmpty else { throw Invalid("listen.tcp: no host in \"\(text)\"") }
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard loopback || allowNonLoopback else {
+            throw Invalid("listen.tcp: \(host) is not a loopback address; the API has no TLS, so set listen.allow_non_loopback = true (--allow-non-loopback) only behind a TLS proxy")
+        }
+        return (String(host), port)
+    }
+
+    /// The settings as a TOML document, as `probityd --print-config` shows them.
+    public var tomlDescription: String {
+        func quoted(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        var lines = ["[store]", "path = \(quoted(storePath))"]
+        if let origin { lines.append("origin = \(quoted(origin))") }
+        lines += ["", "[signing]"]
+        if let keyFile { lines.append("key_file = \(quoted(keyFile))") }
+        if let keyCredential { lines.append("key_credential = \(quoted(keyCredential))") }
+        lines += ["", "[listen]", "socket = \(quoted(socketPath))"]
+        if let tcp { lines.append("tcp = \(quoted(tcp))") }
+        lines += ["allow_non_loopback = \(allowNonLoopback)", "", "[limits]", "max_body_bytes = \(maxBodyBytes)",
+                  "max_batch_events = \(maxBatchEvents)", "", "[commit]", "window_ms = \(commitWindowMilliseconds)", "max_events = \(maxCommitEvents)"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import ProbityCore
+import ProbityStore
+
+/// Group commit: appends that arrive while a transaction is being made durable wait, and then go
+/// together into the next transaction, under one signed checkpoint. Each submitter is resumed only
+/// after its transaction committed (WAL + `synchronous=FULL`: fsynced), so an acknowledged event is
+/// never lost.
+///
+/// The store is written from one dedicated thread: SQLite and fsync block, and must not hold up the
+/// server's event loops or Swift's cooperative thread pool.
+public final class GroupCommitter: @unchecked Sendable {
+    public struct Limits: Sendable {
+        /// Most events in one transaction (a single submission may exceed it; it is never split).
+        public var maxBatchEvents: Int
+        /// How long the writer waits for more submissions before committing; 0 commits at once
+        /// (submissions still group while the previous commit is being fsynced).
+        public var window: Duration
+        public init(maxBatchEvents: Int = 10_000, window: Duration = .zero) {
+            self.maxBatchEvents = maxBatchEvents
+            self.window = window
+        }
+    }
+
+    /// Raised to submitters once shutdown has begun.
+    public struct ShuttingDown: Error, CustomStringConvertible {
+        public var description: String { "probityd is shutting down; retry once it is back" }
+    }
+
+    private struct Pending {
+        let submission: LogWriter.Submission
+        let continuation: CheckedContinuation<LogWriter.Batch, any Error>
+        let queued: ContinuousClock.Instant
+    }
+
+    private let writer: LogWriter
+    private let limits: Limits
+    private let metrics: ServerMetrics
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var queue: [Pending] = []
+    private var stopping = false
+    private var stopped: [CheckedContinuation<Void, Never>] = []
+    private var finished = false
+    private var commitStarted: ContinuousClock.Instant?
+    private var lastFailure: String?
+
+    public init(writer: LogWriter, limits: Limits, metrics: ServerMetrics) {
+        self.writer = writer
+        self.limits = limits
+        self.metrics = metrics
+        if let size = try? writer.size() { metrics.treeSize.set(Double(size)) }
+    }
+
+    /// Starts the writer thread.
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "probity-writer"
+        thread.start()
+    }
+
+    /// Appends `submission` in the next group commit; returns once it is durable.
+    public func submit(_ submission: LogWriter.Submission) async throws -> LogWriter.Batch {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopping else { return continuation.resume(throwing: ShuttingDown()) }
+            queue.append(Pending(submission: submission, continuation: continuation, queued: .now))
+            condition.signal()
+        }
+    }
+
+    /// Stops taking submissions, commits those already queued, and returns when the writer thread is done.
+    public func shutdown() async {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            stopping = true
+            if finished { return continuation.resume() }
+            stopped.append(continuation)
+            condition.broadcast()
+        }
+    }
+
+    /// A stream-head note signed with the log key (the writer's connection serializes it with commits).
+    public func signedStreamHead(_ stream: String) throws -> SignedNote { try writer.signedStreamHead(stream) }
+
+    /// Whether the writer is idle or has been committing for less than `limit` (for the watchdog: a
+    /// commit stuck on a dead disk must not be hidden from systemd).
+    public func isResponsive(within limit: Duration) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let started = commitStarted else { return true }
+        return ContinuousClock.now - started < limit
+    }
+
+    /// The error of the last commit, if it failed (cleared by the next successful one).
+    public var failure: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        return lastFailure
+    }
+
+    private func nextGroup() -> [Pending]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !stopping { condition.wait() }
+        if queue.isEmpty { return nil }
+        if limits.window > .zero && !stopping && queue.reduce(0, { $0 + $1.submission.events.count }) < limits.maxBatchEvents {
+            let deadline = Date().addingTimeInterval(Double(limits.window.components.attoseconds) / 1e18 + Double(limits.window.components.seconds))
+            while !stopping && condition.wait(until: deadline) {}
+        }
+        var events = 0
+        var count = 0
+        for pending in queue {
+            if count > 0 && events + pending.submission.events.count > limits.maxBatchEvents { break }
+            events += pending.submission.events.count
+            count += 1
+        }
+        let group = Array(queue.prefix(count))
+        queue.removeFirst(count)
+        commitStarted = .now
+        return group
+    }
+
+    private func run() {
+        while let group = nextGroup() {
+            let outcome = Result { try writer.append(group.map(\.submission)) }
+            condition.lock()
+            commitStarted = nil
+            switch outcome {
+            case .success: lastFailure = nil
+            case .failure(let error): lastFailure = "\(error)"
+            }
+            condition.unlock()
+            switch outcome {
+            case .success(let batches):
+                let appended = batches.reduce(0) { $0 + $1.entries.count }
+                let received = batches.reduce(0) { $0 + $1.receipts.count }
+                metrics.appended.increment(by: Int64(appended))
+                metrics.duplicates.increment(by: Int64(received - appended))
+                metrics.batchEvents.record(Double(received))
+                metrics.commitLatency.record(ContinuousClock.now - group[0].queued)
+                if let size = batches.first?.checkpoint?.checkpoint.size { metrics.treeSize.set(Double(size)) }
+                for (pending, batch) in zip(group, batches) { pending.continuation.resume(returning: batch) }
+            case .failure(let error):
+                metrics.commitFailures.increment()
+                for pending in group { pending.continuation.resume(throwing: error) }
+            }
+        }
+        condition.lock()
+        finished = true
+        let waiting = stopped
+        stopped = []
+        condition.unlock()
+        for continuation in waiting { continuation.resume() }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import Hummingbird
+import ProbityCore
+import ProbityStore
+
+/// The HTTP API (docs/API.md): routes, access control and the mapping of store results to JSON.
+public struct ProbityAPI: Sendable {
+    let committer: GroupCommitter
+    let reader: LogReader
+    let auth: Authenticator
+    let metrics: ServerMetrics
+    let maxBodyBytes: Int
+    let maxBatchEvents: Int
+
+    public init(committer: GroupCommitter, reader: LogReader, auth: Authenticator, metrics: ServerMetrics, settings: DaemonSettings) {
+        self.committer = committer
+        self.reader = reader
+        self.auth = auth
+        self.metrics = metrics
+        maxBodyBytes = settings.maxBodyBytes
+        maxBatchEvents = settings.maxBatchEvents
+    }
+
+    /// Most entries one `GET /v1/events` returns.
+    static let maxPage = 1_000
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware(metrics: metrics))
+        router.post("/v1/events") { request, _ in try await append(request) }
+        router.post("/v1/events/validate") { request, _ in try await validate(request) }
+        router.get("/v1/events") { request, _ in try listEvents(request) }
+        router.get("/v1/events/:seq") { request, context in try event(request, seq: context.parameters.require("seq")) }
+        router.get("/v1/checkpoint") { request, _ in try checkpoint(request) }
+        router.get("/v1/proofs/inclusion") { request, _ in try inclusionProof(request) }
+        router.get("/v1/proofs/consistency") { request, _ in try consistencyProof(request) }
+        router.get("/v1/proofs/stream") { request, _ in try streamHead(request) }
+        router.get("/healthz") { _, _ in health() }
+        router.get("/metrics") { _, _ in
+            Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        return router
+    }
+
+    // MARK: Appending
+
+    /// Reads the body, refusing it before reading when its declared length is over the limit.
+    private func body(_ request: Request) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw APIError(.contentTooLarge, "body_too_large", "the body is \(length) bytes; the limit is \(maxBodyBytes) (limits.max_body_bytes)")
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "the body is larger than \(maxBodyBytes) bytes (limits.max_body_bytes)")
+        }
+    }
+
+    private func append(_ request: Request) async throws -> Response {
+        let token = try auth.authorize(request, for: .append)
+        let events = try EventsRequest.parse(try await body(request), maxEvents: maxBatchEvents)
+        let batch = try await committer.submit(LogWriter.Submission(events: events, by: "token:\(token.name)"))
+        // 201 when something was appended; 200 when every event was already in the log.
+        let created = batch.receipts.contains { !$0.duplicate }
+        return .json(.object(["receipts": .array(batch.receipts.map(\.json))]), status: created ? .created : .ok)
+    }
+
+    /// Validates events as `POST /v1/events` would, and appends nothing.
+    private func validate(_ request: Request) async throws -> Response {
+        _ = try auth.authorize(request, for: .append)
+        let events = try EventsRequest.parse(try await body(request), maxEvents: maxBatchEvents)
+        return .json(.object(["valid": .number(Double(events.count))]))
+    }
+
+    // MARK: Reading
+
+    private func checkpoint(_ request: Request) throws -> Response {
+        _ = try auth.authorize(request, for: .readProofs)
+        let size = try Self.number(request, "size", required: false)
+        return .bytes(Array(try reader.checkpoint(size: size).encoded.utf8), contentType: "text/plain; charset=utf-8")
+    }
+
+    private func inclusionProof(_ request: Request) throws -> Response {
+        _ = try auth.authorize(request, for: .readProofs)
+        let seq = try Self.number(request, "seq", required: true)!
+        let size = try Self.number(request, "size", required: false)
+        let proof = try reader.tlogProof(seq: seq, size: size)
+        guard let entry = try reader.entry(seq: seq) else { throw APIError.notFound("no entry \(seq)") }
+        return .json(.object([
+            "seq": .number(Double(seq)),
+            "size": .number(Double(proof.checkpoint.checkpoint.size)),
+            "leaf_hash": .string(Hex.encode(entry.leafHash)),
+            "hashes": .array(proof.proof.map { .string(Base64.encode($0)) }),
+            "checkpoint": .string(proof.checkpoint.encoded),
+            "proof": .string(proof.encoded),
+        ]))
+    }
+
+    private func consistencyProof(_ request: Request) throws -> Response {
+        _ = try auth.authorize(request, for: .readProofs)
+        let old = try Self.number(request, "old", required: true)!
+        let newCheckpoint = try reader.checkpoint(size: try Self.number(request, "new", required: false))
+        let new = newCheckpoint.checkpoint.size
+        guard old > 0, old <= new else { throw APIError.badParameter("old", "must be between 1 and the new size \(new), got \(old)") }
+        let hashes = try reader.consistencyProof(from: old, to: new)
+        return .json(.object([
+            "old_size": .number(Double(old)),
+            "new_size": .number(Double(new)),
+            "old_root": .string(Base64.encode(try reader.root(size: old))),
+            "new_root": .string(Base64.encode(newCheckpoint.checkpoint.root)),
+            "proof": .array(hashes.map { .string(Base64.encode($0)) }),
+            "checkpoint": .string(newCheckpoint.encoded),
+        ]))
+    }
+
+    /// A signed stream-head note for `?stream=procedure:<ref>|party:<id>` at the current size.
+    private func streamHead(_ request: Request) throws -> Response {
+        _ = try auth.authorize(request, for: .readProofs)
+        guard let stream = request.uri.queryParameters.get("stream") else { throw APIError.badParameter("stream", "missing; add ?stream=procedure:<ref> or party:<id>") }
+        guard stream.hasPrefix("procedure:") || stream.hasPrefix("party:") else {
+            throw APIError.badParameter("stream", "must be procedure:<ref> or party:<id>, got \"\(stream)\"")
+        }
+        return .bytes(Array(try committer.signedStreamHead(stream).encoded.utf8), contentType: "text/plain; charset=utf-8")
+    }
+
+    private func listEvents(_ request: Request) throws -> Response {
+        let token = try auth.authorize(request, for: .readEntries)
+        let after = try Self.number(request, "after", required: false)
+        let limit = try Self.number(request, "limit", required: false) ?? 100
+        guard limit >= 1, limit <= UInt64(Self.maxPage) else { throw APIError.badParameter("limit", "must be between 1 and \(Self.maxPage), got \(limit)") }
+        let first = after.map { $0 + 1 } ?? 0
+        let entries = try reader.entries(from: first, limit: Int(limit))
+        let withPayloads = token.role.allows(.readPayloads)
+        var body: [UInt8] = Array(#"{"entries":["#.utf8)
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            Self.appendEntryJSON(entry, withPayload: withPayloads, to: &body)
+        }
+        body += Array("],\"next_after\":".utf8)
+        body += Array((entries.last.map { String($0.seq) } ?? after.map(String.init) ?? "null").utf8)
+        body += Array("}".utf8)
+        return .bytes(body, contentType: "application/json")
+    }
+
+    private func event(_ request: Request, seq text: String) throws -> Response {
+        let token = try auth.authorize(request, for: .readEntries)
+        guard let seq = UInt64(text) else { throw APIError.badParameter("seq", "must be a non-negative integer, got \"\(text)\"") }
+        guard let entry = try reader.entry(seq: seq) else { throw APIError.notFound("no entry \(seq); the log has \(try reader.size()) entries") }
+        var body: [UInt8] = []
+        Self.appendEntryJSON(entry, withPayload: token.role.allows(.readPayloads), to: &body)
+        return .bytes(body, contentType: "application/json")
+    }
+
+    /// `{"seq", "leaf_hash", "entry": <entry bytes verbatim>, "payload": <payload bytes verbatim>, "salt"}`.
+    /// The entry and payload are spliced in byte for byte: they are RFC 8785 JSON already, so any JCS
+    /// implementation re-encodes the parsed values to exactly the hashed bytes.
+    static func appendEntryJSON(_ entry: LogReader.StoredEntry, withPayload: Bool, to body: inout [UInt8]) {
+        body += Array(#"{"seq":\#(entry.seq),"leaf_hash":""#.utf8)
+        Hex.append(entry.leafHash, to: &body)
+        body += Array(#"","entry":"#.utf8)
+        body += entry.bytes
+        if withPayload, let payload = entry.payload {
+            body += Array(#","payload":"#.utf8)
+            body += payload.bytes
+            body += Array(#","salt":""#.utf8)
+            Hex.append(payload.salt, to: &body)
+            body.append(UInt8(ascii: "\""))
+        }
+        body.append(UInt8(ascii: "}"))
+    }
+
+    // MARK: Health
+
+    private func health() -> Response {
+        let size = (try? reader.size()).map { JSONValue.number(Double($0)) } ?? .null
+        if let failure = committer.failure {
+            return .json(.object(["status": .string("degraded"), "size": size, "error": .string(failure)]), status: .serviceUnavailable)
+        }
+        return .json(.object(["status": .string("ok"), "size": size]))
+    }
+
+    static func number(_ request: Request, _ name: String, required: Bool) throws(APIError) -> UInt64? {
+        guard let text = request.uri.queryParameters.get(name) else {
+            if required { throw APIError.badParameter(name, "missing; add ?\(name)=N") }
+            return nil
+        }
+        guard let value = UInt64(text) else { throw APIError.badParameter(name, "must be a non-negative integer, got \"\(text)\"") }
+        return value
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import ProbityCore
+
+/// What a token may do. One role per token; `admin` may do everything.
+public enum Role: String, CaseIterable, Sendable, Codable {
+    /// Connectors and buyers' tools: append events, read checkpoints and proofs.
+    case ingest
+    /// Auditors' tools: read entries (without payloads), checkpoints, proofs and projections.
+    case read
+    /// Legal teams: what `read` may, plus payloads and exports.
+    case export
+    /// Operators: everything.
+    case admin
+
+    public enum Action: String, Sendable {
+        case append, readProofs, readEntries, readPayloads, export, administer
+    }
+
+    public func allows(_ action: Action) -> Bool {
+        switch (self, action) {
+        case (.admin, _): return true
+        case (_, .readProofs): return true
+        case (.ingest, .append): return true
+        case (.read, .readEntries), (.export, .readEntries), (.export, .readPayloads), (.export, .export): return true
+        default: return false
+        }
+    }
+
+    /// The roles that may perform `action`, for error messages.
+    public static func allowing(_ action: Action) -> [Role] { allCases.filter { $0.allows(action) } }
+}
+
+/// A bearer token as clients send it: `prb_<12 hex id>_<64 hex secret>`. The id finds the stored row;
+/// the SHA-256 of the whole token is compared in constant time.
+public struct BearerToken: Sendable {
+    public let id: String
+    public let text: String
+
+    public static let prefix = "prb_"
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "prb", parts[1].count == 12, parts[2].count == 64,
+              (parts[1] + parts[2]).utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+        id = String(parts[1])
+        self.text = text
+    }
+
+    static func generate() throws -> BearerToken {
+        let bytes = try SecureRandom.bytes(38)
+        return BearerToken("\(prefix)\(Hex.encode(Array(bytes[0..<6])))_\(Hex.encode(Array(bytes[6...])))")!
+    }
+
+    public var secretHash: [UInt8] { SHA256.hash(Array(text.utf8)) }
+}
+
+public struct TokenInfo: Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let role: Role
+    public let created: String
+    /// When the token was revoked; nil while it is valid.
+    public let revoked: String?
+    let secretHash: [UInt8]
+}
+
+/// The API tokens kept in the store's `tokens` table. Tokens are not part of the log, so they are
+/// managed with plain SQLite transactions beside a running daemon (which holds the writer lock).
+public final class TokenStore: @unchecked Sendable {
+    private let db: DatabaseQueue
+    public let path: String
+
+    private init(path: String, db: DatabaseQueue) {
+        self.path = path
+        self.db = db
+    }
+
+    /// Opens the token table of an existing store, upgrading an older store if no writer holds it.
+    public static func open(path: String, readOnly: Bool = false) throws -> TokenStore {
+        _ = try LogReader.open(path: path) // a Probity store, of a known format
+        var config = Configuration()
+        config.label = "probity.tokens"
+        config.busyMode = .timeout(10)
+        config.readonly = readOnly
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            let migrated = try queue.read { try $0.tableExists("tokens") }
+            if !migrated {
+                guard !readOnly else { throw StoreError(.notFound, "\(path) has no token table yet; start probityd on it once, or create a token") }
+                let lock = try WriterLock.take(storePath: path)
+                try Schema.migrator.migrate(queue)
+                _ = lock
+            }
+            return TokenStore(path: path, db: queue)
+        } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, "cannot open the tokens of \(path): \(error)")
+        }
+    }
+
+    private static func info(_ row: Row) throws -> TokenInfo {
+        guard let role = Role(rawValue: row["role"]) else { throw StoreError(.inconsistent, "token \(row["id"] as String) has an unknown role \(row["role"] as String)") }
+        return TokenInfo(id: row["id"], name: row["name"], role: role, created: row["created"], revoked: row["revoked"],
+                         secretHash: [UInt8](row["secret_sha256"] as Data))
+    }
+
+    /// Creates a token and returns it; its secret is not kept and cannot be shown again.
+    public func create(name: String, role: Role) throws -> (info: TokenInfo, token: BearerToken) {
+        guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || $0.properties.numericType != nil || "-_.@".unicodeScalars.contains($0) }) else {
+            throw StoreError(.badArgument, "a token name must be 1–64 letters, digits, '-', '_', '.' or '@', got \"\(name)\"")
+        }
+        let token = try BearerToken.generate()
+        let created = Timestamp.now().description
+        do {
+            try db.write { db in
+                try db.execute(sql: "INSERT INTO tokens (id, name, role, secret_sha256, created) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [token.id, name, role.rawValue, Data(token.secretHash), created])
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw StoreError(.alreadyExists, "a token named \"\(name)\" already exists; choose another name or revoke it first")
+        } catch {
+            throw StoreError(.io, "cannot create the token in \(path): \(error)")
+        }
+        return (TokenInfo(id: token.id, name: name, role: role, created: created, revoked: nil, secretHash: token.secretHash), token)
+    }
+
+    public func list() throws -> [TokenInfo] {
+        do { return try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created, id").map(Self.info) } } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, "cannot read the tokens of \(path): \(error)")
+        }
+    }
+
+    /// Revokes the token with this id or name. Revoking a revoked token is an error, so that a typo
+    /// is not taken for success.
+    public func revoke(_ idOrName: String) throws -> TokenInfo {
+        let revoked = Timestamp.now().description
+        do {
+            return try db.write { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ? OR name = ?", arguments: [idOrName, idOrName]) else {
+                    throw StoreError(.notFound, "no token with id or name \"\(idOrName)\"; `probity tokens list` shows them")
+                }
+                let token = try Self.info(row)
+                guard token.revoked == nil else { throw StoreError(.badArgument, "token \(token.id) (\(token.name)) was already revoked at \(token.revoked!)") }
+                try db.execute(sql: "UPDATE tokens SET revoked = ? WHERE id = ?", arguments: [revoked, token.id])
+                return TokenInfo(id: token.id, name: token.name, role: token.role, created: token.created, revoked: revoked, secretHash: token.secretHash)
+            }
+        } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, "cannot revoke the token in \(path): \(error)")
+        }
+    }
+
+    /// The stored token with this id, if any (revoked or not).
+    public func token(id: String) throws -> TokenInfo? {
+        do { return try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map(Self.info) } } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, "cannot read the tokens of \(path): \(error)")
+        }
+    }
+}
+
+extension TokenInfo {
+    /// True when `token` is this token's secret and it is not revoked (constant-time comparison).
+    public func accepts(_ token: BearerToken) -> Bool {
+        revoked == nil && ConstantTime.equal(secretHash, token.secretHash)
+    }
+}

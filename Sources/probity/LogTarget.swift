@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import ProbityClient
+import ProbityCore
+
+/// Where a command finds the log: a store file (`--db`), or a running probityd (`--socket`, `--url`).
+struct LogTarget: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Path of the SQLite store (direct access).", valueName: "PATH"))
+    var db: String?
+    @Option(name: .long, help: ArgumentHelp("probityd's Unix socket (e.g. /run/probity/probityd.sock).", valueName: "PATH"))
+    var socket: String?
+    @Option(name: .long, help: ArgumentHelp("probityd's URL (http://127.0.0.1:8787).", valueName: "URL"))
+    var url: String?
+    @Option(name: .long, help: ArgumentHelp("File holding the API token (default: $PROBITY_TOKEN).", valueName: "FILE"))
+    var tokenFile: String?
+
+    func validate() throws {
+        let given = [db, socket, url].compactMap { $0 }.count
+        guard given == 1 else {
+            throw ValidationError(given == 0 ? "give the store with --db PATH, or a daemon with --socket PATH or --url URL"
+                                             : "give only one of --db, --socket and --url")
+        }
+        if db != nil && tokenFile != nil { throw ValidationError("--token-file is for --socket or --url") }
+    }
+
+    /// The daemon client, or nil when the command should open the store itself.
+    func daemon() throws -> DaemonClient? {
+        if db != nil { return nil }
+        let endpoint: Endpoint
+        do { endpoint = try socket.map { .unix(path: $0) } ?? Endpoint(url: url!) } catch { throw CLIError.usage("--url: \(error)") }
+        var token = ProcessInfo.processInfo.environment["PROBITY_TOKEN"]
+        if let tokenFile { token = try readText(tokenFile, what: "the token file").trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard let token, !token.isEmpty else {
+            throw CLIError.usage("no API token: set PROBITY_TOKEN or pass --token-file (create one with `probity tokens create`)")
+        }
+        return DaemonClient(endpoint, token: token)
+    }
+}
+
+/// Runs a request against the daemon, turning its errors into CLI errors (exit 2) that say what went wrong.
+func requesting<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as DaemonClient.APIFailure {
+        throw CLIError.usage("probityd refused the request (\(error.status) \(error.code)): \(error.message)")
+    } catch let error as ClientError {
+        throw CLIError.usage(error.message)
+    }
+}
+
+extension JSONValue {
+    /// A member that the daemon's documented responses always carry.
+    func required(_ key: String) throws -> JSONValue {
+        guard let value = self[key] else { throw CLIError.usage("probityd's response lacks \"\(key)\"") }
+        return value
+    }
+}
