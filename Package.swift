@@ -69,9 +69,9 @@ let package = Package(
         .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),
         .testTarget(
             name: "ProbityCLITests",
-            dependencies: ["ProbityCore", "ProbityStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ProbityServerTests", dependencies: ["ProbityCore", "ProbityStore", "ProbityServer"]),
-        .testTarget(name: "ProbitydTests", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient"]),
+
     ]
 )

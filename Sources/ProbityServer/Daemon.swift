@@ -40,8 +40,10 @@ public struct Daemon {
         throw DaemonStartError(message: "no signing key: set signing.key_file or signing.key_credential (--key-file, --key-credential)", isConfiguration: true)
     }
 
-    /// Opens (or creates, when `store.origin` is set and there is no store) the store for writing.
-    func openStore() throws -> LogWriter {
+    /// The store's writer lock and a writer, creating the store when `store.origin` is set and there is
+    /// none. The writer is nil when the store exists but cannot be written now (read-only, full disk):
+    /// the daemon then serves reads, answers appends with 503, and retries at each append.
+    func openStore() throws -> (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter) {
         let path = settings.storePath
         if !FileManager.default.fileExists(atPath: path) {
             guard let origin = settings.origin else {
@@ -51,23 +53,31 @@ public struct Daemon {
             let signer = try NoteSigner(name: origin, privateKey: SigningKeyFile.load(key))
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             logger.notice("creating the store \(path) for \(origin)")
-            return try LogWriter.create(path: path, origin: origin, signer: signer, keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key,
-                                        by: "probityd", software: Self.software)
+            // Closed at once, and re-opened below under a lock the daemon keeps for its lifetime.
+            _ = try LogWriter.create(path: path, origin: origin, signer: signer, keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key,
+                                     by: "probityd", software: Self.software)
         }
         let reader = try LogReader.open(path: path)
         if let origin = settings.origin, origin != reader.origin {
             throw DaemonStartError(message: "store.origin is \(origin), but the store \(path) is the log of \(reader.origin)", isConfiguration: true)
         }
-        let key = try keyPath(recorded: try reader.meta("key_path"))
-        return try LogWriter.open(path: path, signer: try NoteSigner(name: reader.origin, privateKey: SigningKeyFile.load(key)))
+        let signer = try NoteSigner(name: reader.origin, privateKey: SigningKeyFile.load(try keyPath(recorded: try reader.meta("key_path"))))
+        let lock = try LogWriter.lockStore(path: path)
+        let open: @Sendable () throws -> LogWriter = { try LogWriter.open(path: path, signer: signer, lock: lock) }
+        do {
+            return (lock, try open(), open)
+        } catch let error as StoreError where [.readOnly, .diskFull, .io, .durability].contains(error.code) {
+            logger.error("the store cannot be written now: \(error.message); serving reads, appends get 503 until it can")
+            return (lock, nil, open)
+        }
     }
 
     public func run() async throws {
         do { try settings.validate() } catch { throw DaemonStartError(message: error.message, isConfiguration: true) }
         let notifier = SystemdNotifier(environment: environment)
         notifier.notify("STATUS=opening \(settings.storePath)")
-        let writer: LogWriter
-        do { writer = try openStore() } catch let error as StoreError {
+        let store: (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter)
+        do { store = try openStore() } catch let error as StoreError {
             throw DaemonStartError(message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
         }
         // The socket is ours only once we hold its lock: binding deletes an existing socket file, which
@@ -86,14 +96,14 @@ public struct Daemon {
 
         let metrics = ServerMetrics()
         let window = Duration.microseconds(Int64(settings.commitWindowMilliseconds * 1000))
-        let committer = GroupCommitter(writer: writer, limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window), metrics: metrics)
+        let committer = GroupCommitter(writer: store.writer, openWriter: store.open, limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window), metrics: metrics)
         let api = ProbityAPI(committer: committer, reader: try LogReader.open(path: settings.storePath),
                              auth: Authenticator(tokens: try TokenStore.open(path: settings.storePath)), metrics: metrics, settings: settings)
         let router = api.router()
 
         let listeners = settings.tcp == nil ? 1 : 2
         let readiness = Readiness(expected: listeners)
-        let size = try writer.size()
+        let size = try LogReader.open(path: settings.storePath).size()
         let announce: @Sendable () async -> Void = { [notifier, logger, settings] in
             guard await readiness.listening() else { return }
             notifier.notify("READY=1\nSTATUS=serving \(size) entries on \(settings.socketPath)\nMAINPID=\(getpid())")
@@ -123,7 +133,7 @@ public struct Daemon {
         services.append(SystemdService(notifier: notifier, committer: committer, logger: logger))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        withExtendedLifetime(socketLock) {}
+        withExtendedLifetime((socketLock, store.lock)) {}
         unlink(settings.socketPath)
         logger.notice("probityd stopped; every acknowledged append is committed")
     }

@@ -33,7 +33,10 @@ public final class GroupCommitter: @unchecked Sendable {
         let queued: ContinuousClock.Instant
     }
 
-    private let writer: LogWriter
+    /// nil while the store cannot be opened for writing; re-opened (by the writer thread) before the
+    /// next commit. Guarded by `condition`.
+    private var writer: LogWriter?
+    private let openWriter: @Sendable () throws -> LogWriter
     private let limits: Limits
     private let metrics: ServerMetrics
     private let condition = NSCondition()
@@ -45,11 +48,14 @@ public final class GroupCommitter: @unchecked Sendable {
     private var commitStarted: ContinuousClock.Instant?
     private var lastFailure: String?
 
-    public init(writer: LogWriter, limits: Limits, metrics: ServerMetrics) {
+    /// `writer` is the open writer, or nil if it could not be opened (yet); `openWriter` opens a new one
+    /// after a failure, so that the daemon recovers once the store is writable again.
+    public init(writer: LogWriter?, openWriter: @escaping @Sendable () throws -> LogWriter, limits: Limits, metrics: ServerMetrics) {
         self.writer = writer
+        self.openWriter = openWriter
         self.limits = limits
         self.metrics = metrics
-        if let size = try? writer.size() { metrics.treeSize.set(Double(size)) }
+        if let size = try? writer?.size() { metrics.treeSize.set(Double(size)) }
     }
 
     /// Starts the writer thread.
@@ -83,7 +89,13 @@ public final class GroupCommitter: @unchecked Sendable {
     }
 
     /// A stream-head note signed with the log key (the writer's connection serializes it with commits).
-    public func signedStreamHead(_ stream: String) throws -> SignedNote { try writer.signedStreamHead(stream) }
+    public func signedStreamHead(_ stream: String) throws -> SignedNote {
+        condition.lock()
+        let writer = self.writer
+        condition.unlock()
+        guard let writer else { throw StoreError(.readOnly, "the store cannot be opened for writing now (\(failure ?? "unknown error")); retry later") }
+        return try writer.signedStreamHead(stream)
+    }
 
     /// Whether the writer is idle or has been committing for less than `limit` (for the watchdog: a
     /// commit stuck on a dead disk must not be hidden from systemd).
@@ -123,14 +135,31 @@ public final class GroupCommitter: @unchecked Sendable {
         return group
     }
 
+    /// The writer, opened anew if the last one failed.
+    private func currentWriter() throws -> LogWriter {
+        condition.lock()
+        let current = writer
+        condition.unlock()
+        if let current { return current }
+        let opened = try openWriter()
+        condition.lock()
+        writer = opened
+        condition.unlock()
+        return opened
+    }
+
     private func run() {
         while let group = nextGroup() {
-            let outcome = Result { try writer.append(group.map(\.submission)) }
+            let outcome = Result { try currentWriter().append(group.map(\.submission)) }
             condition.lock()
             commitStarted = nil
             switch outcome {
             case .success: lastFailure = nil
-            case .failure(let error): lastFailure = "\(error)"
+            case .failure(let error):
+                lastFailure = "\(error)"
+                // After an I/O failure, start again from a fresh connection: it re-reads the tail and
+                // notices a store that became writable again.
+                if let error = error as? StoreError, [.io, .readOnly, .diskFull, .durability].contains(error.code) { writer = nil }
             }
             condition.unlock()
             switch outcome {

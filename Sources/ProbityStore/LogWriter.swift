@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import ProbityCore
 
 /// The single writer of a store. Holds the writer lock for its lifetime.
@@ -26,6 +27,9 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         try super.init(path: path, db: db)
     }
 
+    /// Takes the store's writer lock, for a caller that opens writers itself (see `open`).
+    public static func lockStore(path: String) throws -> FileLock { try WriterLock.take(storePath: path) }
+
     static func openDatabase(path: String) throws -> DatabaseQueue {
         var config = Configuration()
         config.label = "probity.writer"
@@ -37,6 +41,10 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         // Durability: every commit fsyncs the WAL. Set after opening and read back, because a
         // setting that silently did not take would void "nothing acknowledged is ever lost".
         try queue.writeWithoutTransaction { db in
+            // SQLite silently opens a file it may not write read-only; say so now, not at the first append.
+            guard sqlite3_db_readonly(db.sqliteConnection, "main") == 0 else {
+                throw StoreError(.readOnly, "the store \(path) is read-only (file or filesystem); make it writable by the daemon's user")
+            }
             try db.execute(sql: "PRAGMA synchronous = FULL")
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
             let sync = try Int.fetchOne(db, sql: "PRAGMA synchronous")
@@ -81,17 +89,19 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     }
 
     /// Opens an existing store for appending. `signer` must hold the log's current key.
-    public static func open(path: String, signer: NoteSigner) throws -> LogWriter {
+    /// `lock` is the store's writer lock when the caller holds it already (`lockStore`), as a daemon
+    /// does to stay the store's only writer while it re-opens the database after an I/O failure.
+    public static func open(path: String, signer: NoteSigner, lock: FileLock? = nil) throws -> LogWriter {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")
         }
-        let lock = try WriterLock.take(storePath: path)
+        let lock = try lock ?? WriterLock.take(storePath: path)
         let queue: DatabaseQueue
         do {
             queue = try openDatabase(path: path)
             try Schema.migrator.migrate(queue)
         } catch let error as StoreError { throw error } catch {
-            throw StoreError(.io, "cannot open \(path) for writing: \(error)")
+            throw StoreError.writeFailure(error, path: path, doing: "open it for writing")
         }
         let writer = try LogWriter(path: path, db: queue, lock: lock, signer: signer)
         let current = try writer.meta("current_vkey")
@@ -306,7 +316,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         } catch {
             self.tail = nil // the transaction rolled back: reload the tail from the store next time
             if let error = error as? StoreError { throw error }
-            throw StoreError(.io, "the append to \(path) failed and nothing was appended: \(error)")
+            throw StoreError.writeFailure(error, path: path, doing: "append")
         }
     }
 

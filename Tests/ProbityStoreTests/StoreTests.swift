@@ -46,8 +46,12 @@ struct StoreTests {
             let events = (0..<(batch * 3 + 1)).map { EventInput(type: "x-test", data: ["procedure": .string("p\($0 % 3)")], payload: .object(["n": .number(Double($0))])) }
             let appended = try writer.append(events, by: "test")
             leaves += appended.entries.map(\.leafHash)
-            let cp = appended.checkpoint.checkpoint
+            let cp = try #require(appended.checkpoint).checkpoint
             #expect(cp.root == Merkle.root(leafHashes: leaves))
+            // The receipts' proofs, computed in memory by the writer, equal the proofs read from stored nodes.
+            for receipt in appended.receipts {
+                #expect(receipt.proof.proof == (try writer.inclusionProof(seq: receipt.seq, size: cp.size)), "seq \(receipt.seq) of \(cp.size)")
+            }
             for seq in stride(from: UInt64(0), to: cp.size, by: 7) {
                 try writer.tlogProof(seq: seq).verify(leafHash: leaves[Int(seq)], verifier: writer.signer.verifier)
             }
@@ -69,6 +73,27 @@ struct StoreTests {
         try writer.db.write { try $0.execute(sql: "DROP TRIGGER refuse") }
         let batch = try writer.append(events, by: "test")
         #expect(batch.entries.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(try writer.verify(trust: .firstUse).intact)
+    }
+
+    @Test("an exchange is appended once per (platform, source id); a duplicate gets its original receipt")
+    func idempotentSources() throws {
+        let (writer, _) = try Self.newStore()
+        func exchange(_ id: String, _ platform: String = "x") -> EventInput {
+            EventInput(type: "exchange.recorded", data: ["channel": .string("x"), "source": .object(["platform": .string(platform), "id": .string(id)])])
+        }
+        let first = try writer.append([exchange("1"), exchange("2"), exchange("1"), exchange("1", "linkedin")], by: "t")
+        #expect(first.receipts.map(\.seq) == [1, 2, 1, 3])
+        #expect(first.receipts.map(\.duplicate) == [false, false, true, false])
+        #expect(first.entries.count == 3)
+        let groups = try writer.append([LogWriter.Submission(events: [exchange("2"), exchange("4")], by: "a"),
+                                        LogWriter.Submission(events: [exchange("4")], by: "b")])
+        #expect(groups.map { $0.receipts.map(\.seq) } == [[2, 4], [4]])
+        #expect(groups[0].receipts[0].proof.encoded == first.receipts[1].proof.encoded, "the original receipt, against the original checkpoint")
+        #expect(groups[1].receipts[0].duplicate && groups[1].entries.isEmpty)
+        let none = try writer.append([exchange("1")], by: "t")
+        #expect(none.checkpoint == nil && none.entries.isEmpty && none.receipts[0].seq == 1)
+        #expect(try writer.size() == 5)
         #expect(try writer.verify(trust: .firstUse).intact)
     }
 
