@@ -151,7 +151,14 @@ public final class HTTPConnection {
         if !reused { try connect() }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: probityd\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if let body { head += "Content-Length: \(body.count)\r\n" } else if method == "POST" || method == "PUT" { head += "Content-Length: 0\r\n" }
+        let declared = headers.contains { $0.0.lowercased() == "content-length" }
+        if declared {
+            // the caller declares the length (tests of oversized bodies)
+        } else if let body {
+            head += "Content-Length: \(body.count)\r\n"
+        } else if method == "POST" || method == "PUT" {
+            head += "Content-Length: 0\r\n"
+        }
         head += "\r\n"
         do {
             try write(Array(head.utf8) + (body ?? []))
