@@ -113,3 +113,15 @@ enum TestEvents {
         Array("{\"events\":[".utf8) + ids.map { exchange($0) }.joined(separator: Array(",".utf8)) + Array("]}".utf8)
     }
 }
+
+/// A value shared by test threads.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
