@@ -3,21 +3,23 @@
 #   binaries → $PREFIX/bin, the unit, sysusers and tmpfiles files → /etc/systemd/…,
 #   the configuration → /etc/probity/probityd.toml (kept if present), and a new Ed25519 signing key
 #   → /etc/probity/signing-key.pem (0600, kept if present).
-# Usage: sudo Scripts/install.sh [--root DIR] [--prefix /usr/local] [--no-build] [--no-systemctl]
+# Usage: sudo Scripts/install.sh [--root DIR] [--prefix /usr/local] [--no-build] [--bin-dir DIR] [--no-systemctl]
 #   --root DIR      install into DIR instead of / (staging, packaging, tests); implies --no-systemctl
 #   --no-build      use the release binaries already in .build/release
+#   --bin-dir DIR   install the binaries found in DIR (implies --no-build)
 #   --no-systemctl  do not run systemd-sysusers, systemd-tmpfiles and systemctl daemon-reload
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-root=""; prefix=/usr/local; build=1; systemctl=1
+root=""; prefix=/usr/local; build=1; systemctl=1; bin=.build/release
 while [ $# -gt 0 ]; do
   case "$1" in
     --root) root="${2:?--root needs a directory}"; systemctl=0; shift 2 ;;
     --prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
     --no-build) build=0; shift ;;
+    --bin-dir) bin="${2:?--bin-dir needs a directory}"; build=0; shift 2 ;;
     --no-systemctl) systemctl=0; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -28,9 +30,8 @@ if [ "$build" = 1 ]; then
   swift build -c release --product probity
   swift build -c release --product probityd
 fi
-bin=.build/release
 for b in probity probityd; do
-  [ -x "$bin/$b" ] || { echo "install.sh: $bin/$b is missing; run without --no-build" >&2; exit 2; }
+  [ -x "$bin/$b" ] || { echo "install.sh: $bin/$b is missing; build it (swift build -c release) or run without --no-build" >&2; exit 2; }
 done
 
 install -d -m 0755 "$root$prefix/bin" "$root/etc/systemd/system" "$root/etc/sysusers.d" "$root/etc/tmpfiles.d"

@@ -43,7 +43,7 @@ public struct Daemon {
     /// The store's writer lock and a writer, creating the store when `store.origin` is set and there is
     /// none. The writer is nil when the store exists but cannot be written now (read-only, full disk):
     /// the daemon then serves reads, answers appends with 503, and retries at each append.
-    func openStore() throws -> (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter) {
+    func openStore() throws -> (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?) {
         let path = settings.storePath
         if !FileManager.default.fileExists(atPath: path) {
             guard let origin = settings.origin else {
@@ -65,10 +65,10 @@ public struct Daemon {
         let lock = try LogWriter.lockStore(path: path)
         let open: @Sendable () throws -> LogWriter = { try LogWriter.open(path: path, signer: signer, lock: lock) }
         do {
-            return (lock, try open(), open)
+            return (lock, try open(), open, nil)
         } catch let error as StoreError where [.readOnly, .diskFull, .io, .durability].contains(error.code) {
             logger.error("the store cannot be written now: \(error.message); serving reads, appends get 503 until it can")
-            return (lock, nil, open)
+            return (lock, nil, open, error.message)
         }
     }
 
@@ -76,7 +76,7 @@ public struct Daemon {
         do { try settings.validate() } catch { throw DaemonStartError(message: error.message, isConfiguration: true) }
         let notifier = SystemdNotifier(environment: environment)
         notifier.notify("STATUS=opening \(settings.storePath)")
-        let store: (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter)
+        let store: (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?)
         do { store = try openStore() } catch let error as StoreError {
             throw DaemonStartError(message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
         }
@@ -96,9 +96,10 @@ public struct Daemon {
 
         let metrics = ServerMetrics()
         let window = Duration.microseconds(Int64(settings.commitWindowMilliseconds * 1000))
-        let committer = GroupCommitter(writer: store.writer, openWriter: store.open, limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window), metrics: metrics)
+        let committer = GroupCommitter(writer: store.writer, openWriter: store.open, limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window),
+                                       metrics: metrics, openFailure: store.failure)
         let api = ProbityAPI(committer: committer, reader: try LogReader.open(path: settings.storePath),
-                             auth: Authenticator(tokens: try TokenStore.open(path: settings.storePath)), metrics: metrics, settings: settings)
+                             auth: Authenticator(tokens: try TokenStore.open(path: settings.storePath, readOnly: true)), metrics: metrics, settings: settings)
         let router = api.router()
 
         let listeners = settings.tcp == nil ? 1 : 2

@@ -50,8 +50,10 @@ public final class GroupCommitter: @unchecked Sendable {
 
     /// `writer` is the open writer, or nil if it could not be opened (yet); `openWriter` opens a new one
     /// after a failure, so that the daemon recovers once the store is writable again.
-    public init(writer: LogWriter?, openWriter: @escaping @Sendable () throws -> LogWriter, limits: Limits, metrics: ServerMetrics) {
+    public init(writer: LogWriter?, openWriter: @escaping @Sendable () throws -> LogWriter, limits: Limits, metrics: ServerMetrics,
+                openFailure: String? = nil) {
         self.writer = writer
+        lastFailure = openFailure
         self.openWriter = openWriter
         self.limits = limits
         self.metrics = metrics

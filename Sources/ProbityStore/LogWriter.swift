@@ -31,6 +31,11 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     public static func lockStore(path: String) throws -> FileLock { try WriterLock.take(storePath: path) }
 
     static func openDatabase(path: String) throws -> DatabaseQueue {
+        // Checked before SQLite opens the file: SQLite would silently open it read-only, and may keep that
+        // descriptor for later connections of this process even once the file is writable again.
+        if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
+            throw StoreError(.readOnly, "the store \(path) is read-only (\(String(cString: strerror(errno)))); make it writable by the daemon's user")
+        }
         var config = Configuration()
         config.label = "probity.writer"
         config.busyMode = .timeout(5)

@@ -204,8 +204,8 @@ struct CLITests {
             #expect(try CLI.run(["append", "--db", db, "--quiet", CLI.exampleConversation.path]).status == 0)
         }
         let new = try SignedCheckpoint(parsing: CLI.run(["checkpoint", "--db", db]).stdout).checkpoint
-        #expect(new.size == 53)
-        for oldSize in [old.size, 7, 14, 27, 40, 52] {
+        #expect(new.size == 47, "the second and third appends skip the two exchanges already recorded (same source)")
+        for oldSize in [old.size, 7, 14, 27, 40, 46] {
             let proof = try CLI.run(["prove", "consistency", "--db", db, String(oldSize), "--json"]).json
             let hashes = proof["proof"]!.arrayValue!.map { Base64.decode($0.stringValue!)! }
             let oldRoot = Base64.decode(proof["old_root"]!.stringValue!)!
