@@ -75,6 +75,7 @@ public final class HTTPConnection {
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
     private var bufferStart = 0
+    private var chunk = [UInt8](repeating: 0, count: 65536)
     /// Seconds a read or write may block before the request fails.
     public var timeout: Int
 
@@ -197,7 +198,6 @@ public final class HTTPConnection {
     /// Reads more bytes into the buffer; false at end of stream.
     private func fill() throws -> Bool {
         if bufferStart > 0 && bufferStart == buffer.count { buffer.removeAll(keepingCapacity: true); bufferStart = 0 }
-        var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n < 0 {

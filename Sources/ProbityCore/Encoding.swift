@@ -56,6 +56,26 @@ public enum Hex {
 public enum Base64 {
     public static func encode(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Appends the standard, padded encoding of `bytes` (as `encode` returns it) without a String.
+    public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out.append(alphabet[Int(n >> 18)]); out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)]); out.append(alphabet[Int(n & 63)])
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest > 0 {
+            let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
+            out.append(alphabet[Int(n >> 18)]); out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(UInt8(ascii: "="))
+        }
+    }
+
     /// Strict: padding required, no whitespace, and the text must be the canonical encoding of its bytes.
     public static func decode(_ text: String) -> [UInt8]? {
         guard let data = Data(base64Encoded: text) else { return nil }

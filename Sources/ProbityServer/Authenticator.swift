@@ -1,26 +1,36 @@
 import Foundation
 import Hummingbird
+import ProbityCore
 import ProbityStore
 import Synchronization
 
 /// Checks `Authorization: Bearer …` against the store's tokens. Rows are cached for one second, so a
 /// busy client costs no read per request, and a `probity tokens revoke` takes effect within a second.
-public final class Authenticator: Sendable {
-    private let tokens: TokenStore
-    private let cache = Mutex<[String: (token: TokenInfo?, fetched: ContinuousClock.Instant)]>([:])
+/// A token whose secret matched its stored SHA-256 is remembered with the row, so that later requests
+/// compare the presented token to it (constant time) instead of hashing it again.
+final class Authenticator: Sendable {
+    private struct Cached {
+        let token: TokenInfo?
+        let fetched: ContinuousClock.Instant
+        var verified: [UInt8]?
+    }
+    private let tokens: @Sendable () throws -> TokenStore
+    private let cache = Mutex<[String: Cached]>([:])
     static let cacheLifetime: Duration = .seconds(1)
 
-    public init(tokens: TokenStore) { self.tokens = tokens }
+    init(tokens: @escaping @Sendable () throws -> TokenStore) { self.tokens = tokens }
 
     /// The caller's token, if it may perform `action`; otherwise 401 (no valid token) or 403 (wrong role).
-    public func authorize(_ request: Request, for action: Role.Action) throws -> TokenInfo {
+    func authorize(_ request: Request, for action: Role.Action) throws -> TokenInfo {
         guard let header = request.headers[.authorization] else {
             throw APIError(.unauthorized, "unauthorized", "no bearer token; send Authorization: Bearer <token> (create one with `probity tokens create`)")
         }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer ", let token = BearerToken(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+        let utf8 = Array(header.utf8)
+        guard utf8.count > 7, utf8[0..<7].map({ $0 | 0x20 }) == Array("bearer ".utf8),
+              let token = BearerToken(String(decoding: utf8[7...].drop { $0 == 0x20 }, as: UTF8.self)) else {
             throw APIError(.unauthorized, "unauthorized", "the Authorization header is not a Probity bearer token (Bearer prb_…)")
         }
-        guard let stored = try lookup(token.id), stored.accepts(token) else {
+        guard let stored = try authenticate(token) else {
             throw APIError(.unauthorized, "unauthorized", "the token is unknown or revoked")
         }
         guard stored.role.allows(action) else {
@@ -29,14 +39,32 @@ public final class Authenticator: Sendable {
         return stored
     }
 
-    private func lookup(_ id: String) throws -> TokenInfo? {
+    /// The stored token if `token` is its secret and it is not revoked.
+    private func authenticate(_ token: BearerToken) throws -> TokenInfo? {
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[id] }), now - cached.fetched < Self.cacheLifetime { return cached.token }
-        let token = try tokens.token(id: id)
-        cache.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() } // unknown ids must not grow it without bound
-            cache[id] = (token, now)
+        let presented = Array(token.text.utf8)
+        var entry: Cached
+        var changed = false
+        if let cached = cache.withLock({ $0[token.id] }), now - cached.fetched < Self.cacheLifetime {
+            entry = cached
+        } else {
+            entry = Cached(token: try tokens().token(id: token.id), fetched: now, verified: nil)
+            changed = true
         }
-        return token
+        defer {
+            if changed { cache.withLock { cache in
+                if cache.count > 10_000 { cache.removeAll() } // unknown ids must not grow it without bound
+                cache[token.id] = entry
+            } }
+        }
+        guard let stored = entry.token, stored.revoked == nil else { return nil }
+        if let verified = entry.verified {
+            guard ConstantTime.equal(verified, presented) else { return nil }
+        } else {
+            guard stored.accepts(token) else { return nil }
+            entry.verified = presented
+            changed = true
+        }
+        return stored
     }
 }

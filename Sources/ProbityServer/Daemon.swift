@@ -43,7 +43,7 @@ public struct Daemon {
     /// The store's writer lock and a writer, creating the store when `store.origin` is set and there is
     /// none. The writer is nil when the store exists but cannot be written now (read-only, full disk):
     /// the daemon then serves reads, answers appends with 503, and retries at each append.
-    func openStore() throws -> (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?) {
+    func openStore(readers: StoreReaders) throws -> (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?) {
         let path = settings.storePath
         if !FileManager.default.fileExists(atPath: path) {
             guard let origin = settings.origin else {
@@ -57,13 +57,19 @@ public struct Daemon {
             _ = try LogWriter.create(path: path, origin: origin, signer: signer, keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key,
                                      by: "probityd", software: Self.software)
         }
-        let reader = try LogReader.open(path: path)
-        if let origin = settings.origin, origin != reader.origin {
-            throw DaemonStartError(message: "store.origin is \(origin), but the store \(path) is the log of \(reader.origin)", isConfiguration: true)
+        // A short-lived reader: no read connection may be open while the writer opens (see StoreReaders).
+        let (origin, recordedKey) = try { () throws -> (String, String?) in
+            let reader = try LogReader.open(path: path)
+            return (reader.origin, try reader.meta("key_path"))
+        }()
+        if let expected = settings.origin, expected != origin {
+            throw DaemonStartError(message: "store.origin is \(expected), but the store \(path) is the log of \(origin)", isConfiguration: true)
         }
-        let signer = try NoteSigner(name: reader.origin, privateKey: SigningKeyFile.load(try keyPath(recorded: try reader.meta("key_path"))))
+        let signer = try NoteSigner(name: origin, privateKey: SigningKeyFile.load(try keyPath(recorded: recordedKey)))
         let lock = try LogWriter.lockStore(path: path)
-        let open: @Sendable () throws -> LogWriter = { try LogWriter.open(path: path, signer: signer, lock: lock) }
+        let open: @Sendable () throws -> LogWriter = { [readers] in
+            try readers.closed { try LogWriter.open(path: path, signer: signer, lock: lock) }
+        }
         do {
             return (lock, try open(), open, nil)
         } catch let error as StoreError where [.readOnly, .diskFull, .io, .durability].contains(error.code) {
@@ -77,7 +83,8 @@ public struct Daemon {
         let notifier = SystemdNotifier(environment: environment)
         notifier.notify("STATUS=opening \(settings.storePath)")
         let store: (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?)
-        do { store = try openStore() } catch let error as StoreError {
+        let readers = StoreReaders(path: settings.storePath)
+        do { store = try openStore(readers: readers) } catch let error as StoreError {
             throw DaemonStartError(message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
         }
         // The socket is ours only once we hold its lock: binding deletes an existing socket file, which
@@ -98,13 +105,12 @@ public struct Daemon {
         let window = Duration.microseconds(Int64(settings.commitWindowMilliseconds * 1000))
         let committer = GroupCommitter(writer: store.writer, openWriter: store.open, limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window),
                                        metrics: metrics, openFailure: store.failure)
-        let api = ProbityAPI(committer: committer, reader: try LogReader.open(path: settings.storePath),
-                             auth: Authenticator(tokens: try TokenStore.open(path: settings.storePath, readOnly: true)), metrics: metrics, settings: settings)
+        let api = ProbityAPI(committer: committer, readers: readers, metrics: metrics, settings: settings)
         let router = api.router()
 
         let listeners = settings.tcp == nil ? 1 : 2
         let readiness = Readiness(expected: listeners)
-        let size = try LogReader.open(path: settings.storePath).size()
+        let size = try readers.reader().size()
         let announce: @Sendable () async -> Void = { [notifier, logger, settings] in
             guard await readiness.listening() else { return }
             notifier.notify("READY=1\nSTATUS=serving \(size) entries on \(settings.socketPath)\nMAINPID=\(getpid())")

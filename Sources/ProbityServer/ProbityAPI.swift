@@ -6,20 +6,22 @@ import ProbityStore
 /// The HTTP API (docs/API.md): routes, access control and the mapping of store results to JSON.
 public struct ProbityAPI: Sendable {
     let committer: GroupCommitter
-    let reader: LogReader
+    let readers: StoreReaders
     let auth: Authenticator
     let metrics: ServerMetrics
     let maxBodyBytes: Int
     let maxBatchEvents: Int
 
-    public init(committer: GroupCommitter, reader: LogReader, auth: Authenticator, metrics: ServerMetrics, settings: DaemonSettings) {
+    init(committer: GroupCommitter, readers: StoreReaders, metrics: ServerMetrics, settings: DaemonSettings) {
         self.committer = committer
-        self.reader = reader
-        self.auth = auth
+        self.readers = readers
+        auth = Authenticator(tokens: readers.tokenStore)
         self.metrics = metrics
         maxBodyBytes = settings.maxBodyBytes
         maxBatchEvents = settings.maxBatchEvents
     }
+
+    private var reader: LogReader { get throws { try readers.reader() } }
 
     /// Most entries one `GET /v1/events` returns.
     static let maxPage = 1_000
@@ -63,7 +65,7 @@ public struct ProbityAPI: Sendable {
         let batch = try await committer.submit(LogWriter.Submission(events: events, by: "token:\(token.name)"))
         // 201 when something was appended; 200 when every event was already in the log.
         let created = batch.receipts.contains { !$0.duplicate }
-        return .json(.object(["receipts": .array(batch.receipts.map(\.json))]), status: created ? .created : .ok)
+        return .bytes(ReceiptsJSON.encode(batch.receipts), contentType: "application/json", status: created ? .created : .ok)
     }
 
     /// Validates events as `POST /v1/events` would, and appends nothing.

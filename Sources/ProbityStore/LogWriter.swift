@@ -27,6 +27,20 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         try super.init(path: path, db: db)
     }
 
+    /// SQLite creates `-wal` and `-shm` with the database file's mode of the moment: if a reader opened the
+    /// store while the file was read-only, they stay read-only after the file was made writable again.
+    /// Ours (same owner), they get the file's write bits back.
+    static func restoreCompanionModes(_ path: String) {
+        var file = stat()
+        guard stat(path, &file) == 0 else { return }
+        for suffix in ["-wal", "-shm"] {
+            var companion = stat()
+            if stat(path + suffix, &companion) == 0, companion.st_uid == geteuid(), companion.st_mode & 0o200 == 0 {
+                chmod(path + suffix, (companion.st_mode | (file.st_mode & 0o222)) & 0o7777)
+            }
+        }
+    }
+
     /// Takes the store's writer lock, for a caller that opens writers itself (see `open`).
     public static func lockStore(path: String) throws -> FileLock { try WriterLock.take(storePath: path) }
 
@@ -36,6 +50,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
             throw StoreError(.readOnly, "the store \(path) is read-only (\(String(cString: strerror(errno)))); make it writable by the daemon's user")
         }
+        restoreCompanionModes(path)
         var config = Configuration()
         config.label = "probity.writer"
         config.busyMode = .timeout(5)

@@ -40,10 +40,11 @@ public struct BearerToken: Sendable {
     public static let prefix = "prb_"
 
     public init?(_ text: String) {
-        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "prb", parts[1].count == 12, parts[2].count == 64,
-              (parts[1] + parts[2]).utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
-        id = String(parts[1])
+        let bytes = Array(text.utf8)
+        func isHex(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x61...0x66).contains(b) }
+        guard bytes.count == 4 + 12 + 1 + 64, bytes[0..<4].elementsEqual(Self.prefix.utf8), bytes[16] == UInt8(ascii: "_"),
+              bytes[4..<16].allSatisfy(isHex), bytes[17...].allSatisfy(isHex) else { return nil }
+        id = String(decoding: bytes[4..<16], as: UTF8.self)
         self.text = text
     }
 
