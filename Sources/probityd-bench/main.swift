@@ -15,6 +15,7 @@ struct Options {
     var batch = 1_000
     var batchClients = 4
     var dir = "var/bench-daemon"
+    var window = 0.0
 
     init(_ args: [String]) {
         var i = 0
@@ -27,8 +28,9 @@ struct Options {
             case "--batch": batch = Int(value) ?? batch; i += 1
             case "--batch-clients": batchClients = Int(value) ?? batchClients; i += 1
             case "--dir": dir = value; i += 1
+            case "--window": window = Double(value) ?? window; i += 1
             case "--help", "-h":
-                print("usage: probityd-bench [--clients C] [--seconds S] [--events N] [--batch B] [--batch-clients K] [--dir PATH]")
+                print("usage: probityd-bench [--clients C] [--seconds S] [--events N] [--batch B] [--batch-clients K] [--window MS] [--dir PATH]")
                 exit(0)
             default: FileHandle.standardError.write(Data("unknown argument \(args[i])\n".utf8)); exit(2)
             }
@@ -73,7 +75,7 @@ let socket = dir.appendingPathComponent("probityd.sock").path
 let daemonBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probityd").path
 let daemon = Process()
 daemon.executableURL = URL(fileURLWithPath: daemonBinary)
-daemon.arguments = ["--store", db, "--socket", socket, "--max-batch-events", String(max(1000, options.batch)), "--log-level", "warning"]
+daemon.arguments = ["--store", db, "--socket", socket, "--max-batch-events", String(max(1000, options.batch)), "--log-level", "warning", "--commit-window-ms", String(options.window)]
 try daemon.run()
 defer { if daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() } }
 let startDeadline = monotonic() + 30
@@ -125,7 +127,7 @@ func load(_ name: String, clients: Int, path: String, seconds: Double, total: In
     let group = DispatchGroup()
     let start = monotonic()
     let deadline = start + seconds
-    let perClient = total.map { ($0 + clients - 1) / clients / eventsPerRequest }
+    let perClient = total.map { ($0 + clients * eventsPerRequest - 1) / (clients * eventsPerRequest) }
     for client in 0..<clients {
         group.enter()
         let thread = Thread {
@@ -160,10 +162,22 @@ func load(_ name: String, clients: Int, path: String, seconds: Double, total: In
     return phase
 }
 
+/// (group commits, events committed) so far, from the daemon's /metrics.
+func commitCounts() -> (commits: Double, events: Double) {
+    let metrics = (try? HTTPConnection(.unix(path: socket)).request("GET", "/metrics").text) ?? ""
+    func value(_ name: String) -> Double {
+        metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+    return (value("probity_commit_batch_events_count"), value("probity_commit_batch_events_sum"))
+}
+
 let singleBodies = { @Sendable (client: Int, n: Int) -> [UInt8] in Array(eventJSON("s-\(client)-\(n)", client * 100_000 + n).utf8) }
 _ = load("warm-up", clients: options.clients, path: "/v1/events/validate", seconds: 2, body: singleBodies)
 let baseline = load("validate only (appends nothing)", clients: options.clients, path: "/v1/events/validate", seconds: options.seconds, body: singleBodies)
+let commitsBefore = commitCounts()
 let durable = load("durable single-event appends", clients: options.clients, path: "/v1/events", seconds: options.seconds, body: singleBodies)
+let commitsAfter = commitCounts()
+let eventsPerCommit = (commitsAfter.events - commitsBefore.events) / max(1, commitsAfter.commits - commitsBefore.commits)
 let afterSingles = try LogReader.open(path: db).size()
 
 let remaining = max(0, options.events - Int(afterSingles))
@@ -181,7 +195,7 @@ daemon.terminate()
 daemon.waitUntilExit()
 
 let report = """
-    ## probityd (\(ProcessInfo.processInfo.activeProcessorCount) cores shared by clients and daemon; \(options.clients) clients, \(Int(options.seconds)) s per phase)
+    ## probityd (\(ProcessInfo.processInfo.activeProcessorCount) cores shared by clients and daemon; \(options.clients) clients, \(Int(options.seconds)) s per phase, commit window \(options.window) ms)
 
     | phase | events | events/s | p50 | p99 | max |
     |---|---:|---:|---:|---:|---:|
@@ -189,7 +203,7 @@ let report = """
     | \(durable.name) | \(durable.events) | \(String(format: "%.0f", durable.rate)) | \(String(format: "%.2f", durable.latency(0.5))) ms | \(String(format: "%.2f", durable.latency(0.99))) ms | \(String(format: "%.2f", durable.latency(1))) ms |
     | \(batches.name), \(options.batchClients) clients | \(batches.events) | \(String(format: "%.0f", batches.rate)) | \(String(format: "%.1f", batches.latency(0.5))) ms | \(String(format: "%.1f", batches.latency(0.99))) ms | \(String(format: "%.1f", batches.latency(1))) ms |
 
-    - Cost of durability: durable appends run at **\(String(format: "%.2f", durable.rate / baseline.rate))×** the rate of the route that appends nothing.
+    - Cost of durability: durable appends run at **\(String(format: "%.2f", durable.rate / baseline.rate))×** the rate of the route that appends nothing; group commit put \(String(format: "%.1f", eventsPerCommit)) events in each transaction on average.
     - Log size at the end: \(size) entries in \(commits) group commits; daemon memory after it: RSS \(String(format: "%.0f", memory.rss)) MiB, peak \(String(format: "%.0f", memory.peak)) MiB.
 
     """

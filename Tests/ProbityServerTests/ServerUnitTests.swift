@@ -1,0 +1,65 @@
+import Foundation
+@testable import ProbityServer
+import ProbityStore
+import Testing
+
+@Suite("server parts")
+struct ServerUnitTests {
+    @Test("roles: admin may do everything, ingest appends, read reads without payloads, export adds payloads")
+    func roles() {
+        #expect(Role.allCases.allSatisfy { $0.allows(.readProofs) })
+        #expect(Role.allowing(.append) == [.ingest, .admin])
+        #expect(Role.allowing(.readEntries) == [.read, .export, .admin])
+        #expect(Role.allowing(.readPayloads) == [.export, .admin])
+        #expect(Role.allowing(.administer) == [.admin])
+    }
+
+    @Test("bearer tokens: only the exact format is accepted")
+    func bearerTokens() {
+        let valid = "prb_0123456789ab_" + String(repeating: "c", count: 64)
+        #expect(BearerToken(valid)?.id == "0123456789ab")
+        for bad in ["", "prb_0123456789ab", valid + "0", "prb_0123456789AB_" + String(repeating: "c", count: 64),
+                    "xyz_0123456789ab_" + String(repeating: "c", count: 64), "prb_0123456789ab-" + String(repeating: "c", count: 64)] {
+            #expect(BearerToken(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("events requests: one event or a batch; errors carry the field")
+    func eventsRequests() throws {
+        #expect(try EventsRequest.parse(Array(#"{"type":"x-a","data":{}}"#.utf8), maxEvents: 5).count == 1)
+        #expect(try EventsRequest.parse(Array(#"{"events":[{"type":"x-a","data":{}},{"type":"x-b","data":{}}]}"#.utf8), maxEvents: 5).map(\.type) == ["x-a", "x-b"])
+        #expect { try EventsRequest.parse(Array(#"{"events":[{"type":"x-a","data":{"to":[1]}}]}"#.utf8), maxEvents: 5) } throws: { error in
+            (error as? APIError)?.field == "events[0].data.to[0]" && (error as? APIError)?.status == .badRequest
+        }
+        #expect { try EventsRequest.parse(Array(#"{"events":[{"type":"x-a","data":{}},{"type":"x-a","data":{}}]}"#.utf8), maxEvents: 1) } throws: { error in
+            (error as? APIError)?.code == "batch_too_large" && (error as? APIError)?.status == .contentTooLarge
+        }
+    }
+
+    @Test("sd_notify datagrams reach the socket named by NOTIFY_SOCKET; the watchdog interval is half of WATCHDOG_USEC")
+    func notifier() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(getpid())-\(UUID().uuidString.prefix(6))").path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd); unlink(path) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        try #require(bound == 0)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "3000000", "WATCHDOG_PID": String(getpid())])
+        #expect(notifier.watchdogInterval == .milliseconds(1500))
+        #expect(notifier.notify("READY=1\nSTATUS=serving"))
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        #expect(String(decoding: buffer[0..<max(0, n)], as: UTF8.self) == "READY=1\nSTATUS=serving")
+        // Not under systemd, or another process's watchdog: nothing is sent, nothing fails.
+        #expect(!SystemdNotifier(environment: [:]).notify("READY=1"))
+        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
+    }
+
+    @Test("journald priority prefixes")
+    func priorities() {
+        #expect(JournalLogHandler.priority(.critical) == 2 && JournalLogHandler.priority(.error) == 3)
+        #expect(JournalLogHandler.priority(.warning) == 4 && JournalLogHandler.priority(.info) == 6 && JournalLogHandler.priority(.debug) == 7)
+    }
+}
