@@ -1,43 +1,91 @@
 #!/usr/bin/env bash
-# The main job end to end on an embedded SQLite store: create a log under ./var/demo, append a
-# procurement conversation, verify it, and print the signed checkpoint and an inclusion proof.
+# The main job end to end: probityd on a fresh state directory (var/demo), tokens, a procurement
+# conversation appended over the API, the daemon killed with SIGKILL and restarted, the log verified,
+# and the signed checkpoint and a receipt printed and checked offline (also with OpenSSL alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
 swift build -c release --product probity
+swift build -c release --product probityd
 probity=".build/release/probity"
-demo=var/demo
-rm -rf "$demo"
-mkdir -p "$demo"
+probityd=".build/release/probityd"
+state=var/demo
+rm -rf "$state"
+mkdir -p "$state"
+socket="$state/probityd.sock"
+db="$state/log.sqlite"
+daemon_pid=""
+stop_daemon() { if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then kill -TERM "$daemon_pid"; wait "$daemon_pid" || true; fi; }
+trap stop_daemon EXIT
 
-echo "== probity init"
-"$probity" init --db "$demo/log.sqlite" --origin achats.ville-exemple.fr/probity --by "demo:operator"
+start_daemon() {
+  "$probityd" --store "$db" --socket "$socket" 2>> "$state/probityd.log" &
+  daemon_pid=$!
+  for _ in $(seq 1 100); do
+    curl -sf --unix-socket "$socket" http://probityd/healthz > /dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "probityd did not start; see $state/probityd.log" >&2
+  exit 1
+}
+
+echo "== probity init: the store, its Ed25519 key, and the verifier key for auditors"
+"$probity" init --db "$db" --origin achats.ville-exemple.fr/probity --by "demo:operator"
 echo
-echo "== probity append examples/conversation.jsonl (receipts in $demo/receipts.jsonl)"
-"$probity" append --db "$demo/log.sqlite" --by "demo:connector" --json examples/conversation.jsonl > "$demo/receipts.jsonl"
-echo "$(wc -l < "$demo/receipts.jsonl") receipts"
+echo "== API tokens (the secret is printed once; only its SHA-256 is stored)"
+(umask 077; "$probity" tokens create --db "$db" --name crm-connector --role ingest > "$state/ingest.token")
+(umask 077; "$probity" tokens create --db "$db" --name auditor --role read > "$state/read.token")
+"$probity" tokens list --db "$db"
+echo
+echo "== probityd on $socket"
+start_daemon
+curl -s --unix-socket "$socket" http://probityd/healthz; echo
+echo
+echo "== the connector appends the conversation through the daemon (receipts in $state/receipts.jsonl)"
+export PROBITY_TOKEN="$(cat "$state/ingest.token")"
+"$probity" append --socket "$socket" --json examples/conversation.jsonl > "$state/receipts.jsonl"
+echo "$(wc -l < "$state/receipts.jsonl") receipts"
+echo "-- sent again (a retry after a lost answer): recorded exchanges are not appended twice"
+"$probity" append --socket "$socket" --quiet examples/conversation.jsonl 2>&1 | tail -1
 echo
 echo "== an auditor keeps today's checkpoint"
-"$probity" checkpoint --db "$demo/log.sqlite" > "$demo/kept.checkpoint"
+PROBITY_TOKEN="$(cat "$state/read.token")" "$probity" checkpoint --socket "$socket" > "$state/kept.checkpoint"
+cat "$state/kept.checkpoint"
 echo
-echo "== probity verify (with the verifier key given out of band and the kept checkpoint)"
-"$probity" verify --db "$demo/log.sqlite" --vkey "$(cat "$demo/log.vkey")" --checkpoint "$demo/kept.checkpoint"
+echo "== kill -9 probityd, and restart it"
+kill -KILL "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+start_daemon
+curl -s --unix-socket "$socket" http://probityd/healthz; echo
+echo "-- one more exchange, over plain HTTP with curl"
+curl -s --unix-socket "$socket" -H "Authorization: Bearer $PROBITY_TOKEN" http://probityd/v1/events -d '{
+  "type": "exchange.recorded",
+  "data": {"procedure": "2026-042", "channel": "email", "kind": "message", "visibility": "restricted", "direction": "outbound",
+           "from": "agent-durand", "to": ["contact-martin", "contact-bernard"], "source": {"platform": "email", "id": "<demo-followup@ville-exemple.fr>"},
+           "occurred_at": "2026-03-14T09:00:00Z"},
+  "payload": {"subject": "Réponse publiée", "text": "La réponse à votre question est publiée sur le profil acheteur."}}' \
+  | head -c 160; echo " …"
+stop_daemon
+echo
+echo "== probity verify (with the verifier key given out of band, and the checkpoint kept before the crash)"
+"$probity" verify --db "$db" --vkey "$(cat "$state/log.vkey")" --checkpoint "$state/kept.checkpoint"
 echo
 echo "== probity replay"
-"$probity" replay --db "$demo/log.sqlite"
+"$probity" replay --db "$db"
 echo
 echo "== the signed checkpoint"
-"$probity" checkpoint --db "$demo/log.sqlite"
+"$probity" checkpoint --db "$db"
 echo
-echo "== inclusion proof of seq 10 (the supplier's question on X), checked offline"
-"$probity" show --db "$demo/log.sqlite" 10 > "$demo/10.json"
-"$probity" prove inclusion --db "$demo/log.sqlite" 10 | tee "$demo/10.tlog-proof"
-"$probity" verify-proof --entry "$demo/10.json" --proof "$demo/10.tlog-proof" --vkey "$(cat "$demo/log.vkey")"
+echo "== the receipt of seq 10 (the supplier's question on X), as the connector got it, checked offline"
+grep '"seq":10}' "$state/receipts.jsonl"
+"$probity" show --db "$db" 10 > "$state/10.json"
+# The receipt's "proof" member is the .tlog-proof text, JSON-escaped (its only escapes are \n).
+printf '%b' "$(grep '"seq":10}' "$state/receipts.jsonl" | sed -E 's/.*"proof":"([^"]*)".*/\1/')" > "$state/10.tlog-proof"
+"$probity" verify-proof --entry "$state/10.json" --proof "$state/10.tlog-proof" --vkey "$(cat "$state/log.vkey")"
 echo
-echo "== the same checkpoint signature checked by OpenSSL alone"
-"$probity" checkpoint --db "$demo/log.sqlite" > "$demo/checkpoint.note"
+echo "== the checkpoint signature checked by OpenSSL alone"
+"$probity" checkpoint --db "$db" > "$state/checkpoint.note"
 # The signed message is the note text up to the blank line; the signature is the base64 blob after the
 # key name, without its 4-byte key ID.
-awk 'NF == 0 { exit } { print }' "$demo/checkpoint.note" > "$demo/checkpoint.msg"
-grep '^— ' "$demo/checkpoint.note" | head -n 1 | awk '{ print $3 }' | base64 -d | tail -c 64 > "$demo/checkpoint.sig"
-openssl pkeyutl -verify -pubin -inkey "$demo/log.pub.pem" -rawin -in "$demo/checkpoint.msg" -sigfile "$demo/checkpoint.sig"
+awk 'NF == 0 { exit } { print }' "$state/checkpoint.note" > "$state/checkpoint.msg"
+grep '^— ' "$state/checkpoint.note" | head -n 1 | awk '{ print $3 }' | base64 -d | tail -c 64 > "$state/checkpoint.sig"
+openssl pkeyutl -verify -pubin -inkey "$state/log.pub.pem" -rawin -in "$state/checkpoint.msg" -sigfile "$state/checkpoint.sig"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Probity needs to build and run; with --test, also those the test suite
-# uses (Go and golang.org/x/mod, to check Probity's notes and proofs with the Go sumdb packages).
+# uses (Go and golang.org/x/mod, to check Probity's notes and proofs with the Go sumdb packages; systemd,
+# for systemd-analyze on the units).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
-packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils)
+packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils curl)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(golang-go golang-golang-x-mod-dev)
+  packages+=(golang-go golang-golang-x-mod-dev systemd)
 fi
 missing=()
 for p in "${packages[@]}"; do
