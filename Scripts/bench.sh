@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Probity's benchmark (release build) and prints a Markdown report (also in var/bench/report.md).
-#   Scripts/bench.sh [--events N] [--batch B] [--proofs P]
+#   Scripts/bench.sh [--events N] [--batch B] [--proofs P]   (then probityd-bench with its defaults)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
@@ -19,3 +19,9 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 wait "$pid"
 echo "peak resident memory of probity verify: $((peak / 1024)) MiB"
+
+echo
+echo "probityd: 64 clients over the Unix socket, the route that appends nothing, the batch route, memory:"
+swift build -c release --product probityd
+swift build -c release --product probityd-bench
+.build/release/probityd-bench --dir var/bench-daemon --clients 64 --seconds 10 --events 1000000

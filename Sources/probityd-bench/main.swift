@@ -92,6 +92,16 @@ func daemonMemoryMiB() -> (rss: Double, peak: Double) {
     return (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU seconds (user + system) the daemon has used so far.
+func daemonCPUSeconds() -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    // After the command: state is field 3; utime and stime are fields 14 and 15 (clock ticks).
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
 // MARK: Load
 
 final class Results: @unchecked Sendable {
@@ -113,6 +123,8 @@ struct Phase {
     let events: Int
     let seconds: Double
     let latencies: [Double]
+    /// Daemon CPU time per event, in microseconds.
+    let daemonCPU: Double
     var rate: Double { Double(events) / seconds }
     func latency(_ p: Double) -> Double {
         latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000
@@ -125,6 +137,7 @@ func load(_ name: String, clients: Int, path: String, seconds: Double, total: In
           body: @escaping @Sendable (Int, Int) -> [UInt8]) -> Phase {
     let results = Results()
     let group = DispatchGroup()
+    let cpuBefore = daemonCPUSeconds()
     let start = monotonic()
     let deadline = start + seconds
     let perClient = total.map { ($0 + clients * eventsPerRequest - 1) / (clients * eventsPerRequest) }
@@ -156,7 +169,8 @@ func load(_ name: String, clients: Int, path: String, seconds: Double, total: In
     group.wait()
     let elapsed = monotonic() - start
     if !results.errors.isEmpty { fail("\(name): \(results.errors.count) errors, first: \(results.errors[0])") }
-    let phase = Phase(name: name, events: results.events, seconds: elapsed, latencies: results.latencies.sorted())
+    let phase = Phase(name: name, events: results.events, seconds: elapsed, latencies: results.latencies.sorted(),
+                      daemonCPU: (daemonCPUSeconds() - cpuBefore) / Double(max(1, results.events)) * 1e6)
     FileHandle.standardError.write(Data(String(format: "%@: %d events in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms\n",
                                                name, phase.events, phase.seconds, phase.rate, phase.latency(0.5), phase.latency(0.99)).utf8))
     return phase
@@ -197,11 +211,11 @@ daemon.waitUntilExit()
 let report = """
     ## probityd (\(ProcessInfo.processInfo.activeProcessorCount) cores shared by clients and daemon; \(options.clients) clients, \(Int(options.seconds)) s per phase, commit window \(options.window) ms)
 
-    | phase | events | events/s | p50 | p99 | max |
-    |---|---:|---:|---:|---:|---:|
-    | \(baseline.name) | \(baseline.events) | \(String(format: "%.0f", baseline.rate)) | \(String(format: "%.2f", baseline.latency(0.5))) ms | \(String(format: "%.2f", baseline.latency(0.99))) ms | \(String(format: "%.2f", baseline.latency(1))) ms |
-    | \(durable.name) | \(durable.events) | \(String(format: "%.0f", durable.rate)) | \(String(format: "%.2f", durable.latency(0.5))) ms | \(String(format: "%.2f", durable.latency(0.99))) ms | \(String(format: "%.2f", durable.latency(1))) ms |
-    | \(batches.name), \(options.batchClients) clients | \(batches.events) | \(String(format: "%.0f", batches.rate)) | \(String(format: "%.1f", batches.latency(0.5))) ms | \(String(format: "%.1f", batches.latency(0.99))) ms | \(String(format: "%.1f", batches.latency(1))) ms |
+    | phase | events | events/s | p50 | p99 | max | daemon CPU per event |
+    |---|---:|---:|---:|---:|---:|---:|
+    | \(baseline.name) | \(baseline.events) | \(String(format: "%.0f", baseline.rate)) | \(String(format: "%.2f", baseline.latency(0.5))) ms | \(String(format: "%.2f", baseline.latency(0.99))) ms | \(String(format: "%.2f", baseline.latency(1))) ms | \(String(format: "%.0f", baseline.daemonCPU)) µs |
+    | \(durable.name) | \(durable.events) | \(String(format: "%.0f", durable.rate)) | \(String(format: "%.2f", durable.latency(0.5))) ms | \(String(format: "%.2f", durable.latency(0.99))) ms | \(String(format: "%.2f", durable.latency(1))) ms | \(String(format: "%.0f", durable.daemonCPU)) µs |
+    | \(batches.name), \(options.batchClients) clients | \(batches.events) | \(String(format: "%.0f", batches.rate)) | \(String(format: "%.1f", batches.latency(0.5))) ms | \(String(format: "%.1f", batches.latency(0.99))) ms | \(String(format: "%.1f", batches.latency(1))) ms | \(String(format: "%.0f", batches.daemonCPU)) µs |
 
     - Cost of durability: durable appends run at **\(String(format: "%.2f", durable.rate / baseline.rate))×** the rate of the route that appends nothing; group commit put \(String(format: "%.1f", eventsPerCommit)) events in each transaction on average.
     - Log size at the end: \(size) entries in \(commits) group commits; daemon memory after it: RSS \(String(format: "%.0f", memory.rss)) MiB, peak \(String(format: "%.0f", memory.peak)) MiB.
