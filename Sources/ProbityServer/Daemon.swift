@@ -137,7 +137,11 @@ public struct Daemon {
                 logger: logger
             ))
         }
-        services.append(SystemdService(notifier: notifier, committer: committer, logger: logger))
+        let status: @Sendable () -> String = { [readers, committer, settings] in
+            let size = (try? readers.reader().size()).map { "\($0) entries" } ?? "size unknown"
+            return committer.failure.map { "degraded: \(size); appends fail: \($0)" } ?? "serving \(size) on \(settings.socketPath)"
+        }
+        services.append(SystemdService(notifier: notifier, committer: committer, status: status, logger: logger))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         withExtendedLifetime((socketLock, store.lock)) {}
@@ -169,10 +173,12 @@ struct CommitterService: Service {
 }
 
 /// systemd integration after start-up: `WATCHDOG=1` at half of `$WATCHDOG_USEC` while the writer is
-/// responsive, and `STOPPING=1` as soon as shutdown begins.
+/// responsive, a `STATUS=` line when the state changes (checked with each ping), and `STOPPING=1` as
+/// soon as shutdown begins.
 struct SystemdService: Service {
     let notifier: SystemdNotifier
     let committer: GroupCommitter
+    let status: @Sendable () -> String
     let logger: Logger
 
     func run() async throws {
@@ -181,9 +187,16 @@ struct SystemdService: Service {
                 try? await gracefulShutdown()
                 return
             }
-            let (notifier, committer, logger) = (notifier, committer, logger)
+            let (notifier, committer, status, logger) = (notifier, committer, status, logger)
             try? await cancelWhenGracefulShutdown {
+                var lastStatus = ""
                 while !Task.isCancelled {
+                    let current = status()
+                    // Only the state is compared, not the size, so that systemd is not sent a line per ping.
+                    if current.hasPrefix("degraded") != lastStatus.hasPrefix("degraded") || lastStatus.isEmpty {
+                        notifier.notify("STATUS=\(current)")
+                        lastStatus = current
+                    }
                     // A commit stuck longer than the whole watchdog timeout (a dead disk) must not be
                     // hidden: without pings, systemd restarts the service.
                     if committer.isResponsive(within: interval * 2) {

@@ -37,9 +37,13 @@ struct DaemonUnwritableStoreTests {
         #expect(daemon.terminate() == 0)
 
         chmod(store.db, 0o444)
-        daemon = try DaemonProcess(store: store, user: Self.nobody)
+        let notify = try DaemonLifecycleTests.NotifySocket(path: store.directory.appendingPathComponent("notify").path)
+        chmod(notify.path, 0o666)
+        daemon = try DaemonProcess(store: store, environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"], user: Self.nobody)
         defer { daemon.terminate() }
         try expectUnavailable(store, mentioning: ["read-only", store.db], id: "ro")
+        let statuses = notify.receive(timeout: 5) { $0.contains { $0.hasPrefix("STATUS=degraded") } }
+        #expect(statuses.contains { $0.hasPrefix("STATUS=degraded") && $0.contains("read-only") }, "systemd is told: \(statuses)")
         #expect(try LogReader.open(path: store.db).size() == 2)
 
         chmod(store.db, 0o644)
