@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import ProbityCore
 import ProbityStore
 
 /// The HTTP API (docs/API.md): routes, access control and the mapping of store results to JSON.
-public struct ProbityAPI: Sendable {
+struct ProbityAPI: Sendable {
     let committer: GroupCommitter
     let readers: StoreReaders
     let auth: Authenticator
@@ -26,7 +27,7 @@ public struct ProbityAPI: Sendable {
     /// Most entries one `GET /v1/events` returns.
     static let maxPage = 1_000
 
-    public func router() -> Router<BasicRequestContext> {
+    func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
         router.post("/v1/events") { request, _ in try await append(request) }
@@ -54,7 +55,7 @@ public struct ProbityAPI: Sendable {
         do {
             let buffer = try await request.body.collect(upTo: maxBodyBytes)
             return Array(buffer.readableBytesView)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "body_too_large", "the body is larger than \(maxBodyBytes) bytes (limits.max_body_bytes)")
         }
     }
