@@ -48,6 +48,8 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        // Readers of platform exports (pure: bytes in, messages and per-record rejections out).
+        .target(name: "ProbityImport", dependencies: ["ProbityCore"]),
         // A small blocking HTTP/1.1 client for the CLI, the tests and the benchmark (Unix socket or TCP).
         .target(name: "ProbityClient", dependencies: ["ProbityCore"]),
         .executableTarget(
@@ -74,6 +76,7 @@ let package = Package(
             name: "ProbityCLITests",
             dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "ProbityImportTests", dependencies: ["ProbityCore", "ProbityImport"]),
         .testTarget(name: "ProbityServerTests", dependencies: ["ProbityCore", "ProbityStore", "ProbityServer"]),
 
     ]

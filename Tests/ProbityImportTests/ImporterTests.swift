@@ -1,0 +1,98 @@
+import Foundation
+import ProbityCore
+@testable import ProbityImport
+import Testing
+
+func fixture(_ path: String) throws -> [UInt8] {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    return Array(try Data(contentsOf: root.appendingPathComponent("Fixtures/imports/\(path)")))
+}
+
+@Suite("CSV")
+struct CSVTests {
+    @Test("quoted fields with commas, doubled quotes and line breaks; CRLF and LF; a byte-order mark; blank lines")
+    func rfc4180() throws {
+        let text = "\u{FEFF}a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\n\n,,\nlast,,end"
+        let records = try CSV.parse(Array(text.utf8))
+        #expect(records.map(\.fields) == [["a", "b", "c"], ["x, y", "say \"hi\"", "two\nlines"], ["", "", ""], ["last", "", "end"]])
+        #expect(records.map(\.line) == [1, 2, 5, 6])
+    }
+
+    @Test("malformed CSV is refused with the line", arguments: [
+        ("a,b\n\"open,c\n", "line 2: a quoted field is never closed"),
+        ("a,\"b\"c\n", "line 1: text after the closing quote"),
+        ("a\rb\n", "line 1: a carriage return"),
+    ])
+    func malformed(_ text: String, _ message: String) {
+        #expect { try CSV.parse(Array(text.utf8)) } throws: { "\($0)".contains(message) }
+    }
+
+    @Test func invalidUTF8() {
+        #expect { try CSV.parse([0x61, 0xC3, 0x28]) } throws: { "\($0)".contains("not valid UTF-8") }
+    }
+}
+
+@Suite("LinkedIn messages.csv")
+struct LinkedInTests {
+    @Test("the current export: accents, multi-line content, comma-joined recipients, LinkedIn Member, attachments")
+    func currentExport() throws {
+        let result = try LinkedInMessages.read(try fixture("linkedin/messages.csv"))
+        #expect(result.messages.count == 5)
+        let first = result.messages[0]
+        #expect(first.from == .init(name: "Jean Martin", id: "https://www.linkedin.com/in/jean-martin-voirie"))
+        #expect(first.to == [.init(name: "Claire Durand", id: "https://www.linkedin.com/in/claire-durand-achats")])
+        #expect(first.occurredAt == "2026-01-12T08:41:07Z" && first.subject == "Rénovation de la voirie — sourcing")
+        #expect(first.text.contains("« voirie 2026 »") && first.text.contains("\n") && first.position == 2)
+        #expect(result.messages[1].text == "Merci. Pouvez-vous m'envoyer vos références \"enrobés à froid\" ?")
+        let group = result.messages[2]
+        #expect(group.to.map(\.name) == ["Jean Martin", "Sophie Bernard"])
+        #expect(group.to.map(\.id) == ["https://www.linkedin.com/in/jean-martin-voirie", "https://www.linkedin.com/in/sophie-bernard-bitume"])
+        let member = result.messages[3]
+        #expect(member.from == .init(name: "LinkedIn Member", id: nil), "a hidden sender has no profile URL")
+        let attachment = result.messages[4]
+        #expect(attachment.text.isEmpty && attachment.raw["ATTACHMENTS"]?.stringValue?.hasSuffix(".pdf") == true)
+        #expect(result.rejections == [ImportRejection(position: 11, reason: "DATE \"22/01/2026 10:00\" is not a date like 2026-03-02 09:14:33 UTC")])
+        // Stable ids: the same file gives the same ids; different messages, different ids.
+        #expect(try LinkedInMessages.read(try fixture("linkedin/messages.csv")).messages.map(\.sourceID) == result.messages.map(\.sourceID))
+        #expect(Set(result.messages.map(\.sourceID)).count == 5)
+    }
+
+    @Test("an older export without RECIPIENT PROFILE URLS")
+    func olderExport() throws {
+        let result = try LinkedInMessages.read(try fixture("linkedin/messages-2019.csv"))
+        #expect(result.messages.count == 2)
+        #expect(result.messages[0].to == [.init(name: "Claire Durand", id: nil)])
+        #expect(result.messages[1].occurredAt == "2019-05-14T09:30:47Z")
+        #expect(result.rejections == [ImportRejection(position: 4, reason: "10 fields where the header has 9")])
+    }
+
+    @Test("a file that is not messages.csv is refused as a whole")
+    func notLinkedIn() {
+        #expect { try LinkedInMessages.read(Array("name,email\nA,a@b.fr\n".utf8)) } throws: {
+            "\($0)".contains("no CONVERSATION ID, FROM, DATE, CONTENT column")
+        }
+        #expect { try LinkedInMessages.read([]) } throws: { "\($0)".contains("empty") }
+    }
+}
+
+@Suite("X archive direct-messages.js")
+struct XArchiveTests {
+    @Test("the window.YTD prefix, conversations, reactions and joins skipped, a bad date rejected")
+    func archive() throws {
+        let result = try XDirectMessages.read(try fixture("x/direct-messages.js"))
+        #expect(result.messages.map(\.sourceID) == ["1899012345678901234", "1899015555678901234", "1902100000000000000"])
+        let question = result.messages[0]
+        #expect(question.from.id == "1510000000000000001" && question.to.map(\.id) == ["1620000000000000002"])
+        #expect(question.conversation == "1510000000000000001-1620000000000000002" && question.occurredAt == "2026-03-10T08:14:00.000Z")
+        #expect(question.raw["text"]?.stringValue == question.text, "the original record is kept whole")
+        #expect(result.rejections == [ImportRejection(position: 3, reason: "message 1899016666678901234: createdAt is not an RFC 3339 time")])
+        #expect(result.messages[2].position == 4)
+    }
+
+    @Test("other files are refused with what was expected")
+    func notAnArchive() {
+        #expect { try XDirectMessages.read(Array("hello".utf8)) } throws: { "\($0)".contains("no JSON array") }
+        #expect { try XDirectMessages.read(Array("var x = [1]".utf8)) } throws: { "\($0)".contains("not window.YTD") }
+        #expect { try XDirectMessages.read(Array("window.YTD.direct_messages.part0 = [ {\"a\": }]".utf8)) } throws: { "\($0)".contains("invalid JSON") }
+    }
+}
