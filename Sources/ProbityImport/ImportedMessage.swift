@@ -21,6 +21,8 @@ public struct ImportedMessage: Sendable, Equatable {
     public let occurredAt: String
     public let subject: String?
     public let text: String
+    /// What the platform says of the audience, when it says: `public`, `unlisted`, `restricted` or `direct`.
+    public var visibility: String? = nil
     /// 1-based line (CSV) or record number (JSON) in the file, for reports.
     public let position: Int
     public let raw: [String: JSONValue]

@@ -96,3 +96,25 @@ struct XArchiveTests {
         #expect { try XDirectMessages.read(Array("window.YTD.direct_messages.part0 = [ {\"a\": }]".utf8)) } throws: { "\($0)".contains("invalid JSON") }
     }
 }
+
+@Suite("ActivityStreams outbox")
+struct ActivityStreamsTests {
+    @Test("Mastodon's outbox: visibility from to/cc, mentions, HTML to text, boosts skipped, an undated note rejected")
+    func outbox() throws {
+        let result = try ActivityStreamsOutbox.read(try fixture("activitystreams/outbox.json"))
+        #expect(result.messages.map(\.visibility) == ["public", "unlisted", "restricted", "direct"])
+        let first = result.messages[0]
+        #expect(first.text == "Consultation publiée : rénovation de la voirie, lots 1 & 2. Questions jusqu'au 20 mars sur le profil acheteur.\nachats.ville-exemple.fr/2026-042")
+        #expect(first.from.id == "https://social.ville-exemple.fr/users/achats" && first.to.isEmpty)
+        #expect(first.sourceID == "https://social.ville-exemple.fr/users/achats/statuses/112000000000000001")
+        #expect(result.messages[1].to == [.init(name: "@voiriesud@mastodon.social", id: "https://mastodon.social/users/voiriesud")])
+        #expect(result.messages[1].subject == nil, "an empty content warning is no subject")
+        #expect(result.messages[2].text == "Réunion d'information des entreprises le 12 mars.\nInscription obligatoire.")
+        #expect(result.messages[3].text == "@voiriesud Oui, l'offre variante est autorisée pour le lot 2.")
+        #expect(result.rejections == [ImportRejection(position: 6, reason: "https://social.ville-exemple.fr/users/achats/statuses/112000000000000006: published is missing or not an RFC 3339 time")])
+    }
+
+    @Test func notAnOutbox() {
+        #expect { try ActivityStreamsOutbox.read(Array("{\"type\":\"Person\"}".utf8)) } throws: { "\($0)".contains("no orderedItems") }
+    }
+}
