@@ -29,7 +29,7 @@ public struct ImportedMessage: Sendable, Equatable {
 }
 
 /// A record that could not be read, with where it is and why.
-public struct ImportRejection: Sendable, Equatable, CustomStringConvertible {
+public struct ImportRejection: Error, Sendable, Equatable, CustomStringConvertible {
     public let position: Int
     public let reason: String
     public init(position: Int, reason: String) { self.position = position; self.reason = reason }

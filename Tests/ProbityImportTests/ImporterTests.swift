@@ -118,3 +118,54 @@ struct ActivityStreamsTests {
         #expect { try ActivityStreamsOutbox.read(Array("{\"type\":\"Person\"}".utf8)) } throws: { "\($0)".contains("no orderedItems") }
     }
 }
+
+@Suite("e-mail: .eml and mbox")
+struct EmailTests {
+    @Test("multipart with an attachment, quoted-printable, encoded words (Latin-1 and UTF-8, folded), the thread")
+    func eml() throws {
+        let result = try Email.readMessage(try fixture("email/question-lot2.eml"))
+        let message = try #require(result.messages.first)
+        #expect(message.sourceID == "<CAF2x9k+3aZ@mail.voirie-sud.fr>")
+        #expect(message.from == .init(name: "Jérôme Martin", id: "contact.martin@voirie-sud.fr"))
+        #expect(message.to == [.init(name: "Durand, Claire", id: "claire.durand@ville-exemple.fr"), .init(name: nil, id: "marches@ville-exemple.fr")])
+        #expect(message.subject == "Question sur le lot 2 — signalisation horizontale")
+        #expect(message.occurredAt == "2026-03-10T08:14:00Z")
+        #expect(message.conversation == "<2026-042-avis@ville-exemple.fr>")
+        #expect(message.text.hasPrefix("Bonjour Madame Durand,"))
+        #expect(message.text.contains("L'article 3.4 du CCTP n'est pas clair. Nous joignons notre mémoire technique provisoire."), "soft line breaks joined")
+        #expect(message.text.hasSuffix("Jérôme Martin"))
+        let attachment = try #require(message.raw["attachments"]?.arrayValue?.first)
+        #expect(attachment["filename"]?.stringValue == "mémoire-technique.pdf" && attachment["media_type"]?.stringValue == "application/pdf")
+        let pdf = Array("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".utf8)
+        #expect(attachment["size"]?.uint64Value == UInt64(pdf.count) && attachment["sha256"]?.stringValue == Hex.encode(SHA256.hash(pdf)))
+    }
+
+    @Test("mbox: separators, >From unescaped, Latin-1 bodies, dates without seconds or day name, a message without Date rejected")
+    func mbox() throws {
+        let result = try Email.readMailbox(try fixture("email/procedure-2026-042.mbox"))
+        #expect(result.messages.map(\.sourceID) == ["<reponse-lot2@ville-exemple.fr>", "<rappel-visite@ville-exemple.fr>"])
+        let answer = result.messages[0]
+        #expect(answer.text == "Oui, la signalisation horizontale est incluse au lot 2.\nFrom the CCTP, article 3.4: « marquage au sol ».")
+        #expect(answer.occurredAt == "2026-03-11T09:47:00Z" && answer.conversation == "<2026-042-avis@ville-exemple.fr>")
+        #expect(answer.to == [.init(name: "Jérôme Martin", id: "contact.martin@voirie-sud.fr")])
+        let visit = result.messages[1]
+        #expect(visit.text == "La visite de site aura lieu le 16 mars à 9 h. Présence recommandée.")
+        #expect(visit.occurredAt == "2026-03-13T15:00:00Z" && visit.to.count == 2 && visit.from.name == nil)
+        #expect(result.rejections == [ImportRejection(position: 3, reason: "Date \"\" is missing or not an RFC 5322 date")])
+    }
+
+    @Test("RFC 5322 dates", arguments: [
+        ("Tue, 10 Mar 2026 09:14:00 +0100", "2026-03-10T08:14:00Z"),
+        ("1 Jan 2026 00:30:00 +0200", "2025-12-31T22:30:00Z"),
+        ("Mon, 2 Feb 2026 23:59 -0500", "2026-02-03T04:59:00Z"),
+        ("Wed, 11 Mar 2026 10:47:00 GMT", "2026-03-11T10:47:00Z"),
+    ])
+    func dates(_ text: String, _ utc: String) {
+        #expect(Email.utcDate(text) == utc)
+    }
+
+    @Test func notEmail() {
+        #expect { try Email.readMailbox(Array("Subject: x\n\nbody".utf8)) } throws: { "\($0)".contains("must start with a \"From \"") }
+        #expect { try Email.readMessage(Array("just text".utf8)) } throws: { "\($0)".contains("not an e-mail message") }
+    }
+}
