@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "probity",
             dependencies: [
-                "ProbityCore", "ProbityStore", "ProbityClient",
+                "ProbityCore", "ProbityStore", "ProbityClient", "ProbityImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

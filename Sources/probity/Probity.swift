@@ -21,7 +21,7 @@ struct Probity: ParsableCommand {
             """,
         version: version,
         subcommands: [
-            InitCommand.self, AppendCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self,
+            InitCommand.self, AppendCommand.self, ImportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self,
             VerifyProofCommand.self, ShowCommand.self, ReplayCommand.self, KeysCommand.self, TokensCommand.self,
         ]
     )

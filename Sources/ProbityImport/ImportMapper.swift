@@ -1,0 +1,163 @@
+import ProbityCore
+
+/// Which party each platform account is: the mapping file `probity import --mapping` reads.
+///
+/// ```json
+/// {"accounts": {"https://www.linkedin.com/in/claire-durand-achats": "agent-durand",
+///               "claire.durand@ville-exemple.fr": "agent-durand", "x:1620000000000000002": "agent-durand"},
+///  "names": {"Claire Durand": "agent-durand"},
+///  "buyers": ["agent-durand", "org-ville-exemple"]}
+/// ```
+/// `accounts` keys are what the export gives (profile URL, e-mail address, user id), optionally
+/// prefixed with the platform (`x:…`) where ids could collide; `names` serve accounts the export names
+/// without an id (older LinkedIn exports); `buyers` are the buyer's parties, whose messages are outbound.
+public struct PartyMapping: Sendable {
+    public var accounts: [String: String] = [:]
+    public var names: [String: String] = [:]
+    public var buyers: Set<String> = []
+
+    public init() {}
+
+    public init(json bytes: [UInt8], file: String) throws(ImportFormatError) {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch {
+            throw ImportFormatError("\(file): invalid JSON at line \(error.line), column \(error.column): \(error.message)")
+        }
+        guard case .object(let members) = value else { throw ImportFormatError("\(file): the mapping must be a JSON object") }
+        for key in members.keys where !["accounts", "names", "buyers"].contains(key) {
+            throw ImportFormatError("\(file): unknown member \"\(key)\"; a mapping has \"accounts\", \"names\" and \"buyers\"")
+        }
+        for key in ["accounts", "names"] {
+            guard let table = members[key] else { continue }
+            guard case .object(let pairs) = table else { throw ImportFormatError("\(file): \"\(key)\" must be an object of account → party id") }
+            for (account, party) in pairs {
+                guard let id = party.stringValue, !id.isEmpty else { throw ImportFormatError("\(file): \(key)[\"\(account)\"] must be a party id (a non-empty string)") }
+                if key == "accounts" { accounts[account.lowercased()] = id } else { names[account] = id }
+            }
+        }
+        if let list = members["buyers"] {
+            guard case .array(let items) = list, items.allSatisfy({ $0.stringValue != nil }) else {
+                throw ImportFormatError("\(file): \"buyers\" must be an array of party ids")
+            }
+            buyers = Set(items.compactMap(\.stringValue))
+        }
+    }
+
+    public func party(for account: ImportedMessage.Account, platform: String) -> String? {
+        if let id = account.id?.lowercased() {
+            if let party = accounts["\(platform):\(id)"] ?? accounts[id] { return party }
+        }
+        return account.name.flatMap { names[$0] }
+    }
+}
+
+/// An account the mapping does not know, where it was first seen, and the party id `--register` gives it.
+public struct UnmappedAccount: Sendable, Equatable {
+    public let platform: String
+    public let account: ImportedMessage.Account
+    public let firstPosition: Int
+    public let proposedParty: String
+}
+
+/// Imported messages turned into events: `exchange.recorded` per message, with the original record in
+/// the payload (DESIGN §1.3: personal data in payloads only), and `party.registered` for unmapped
+/// accounts when asked to register them.
+public struct ImportPlan: Sendable {
+    public var events: [EventInput] = []
+    /// The position in the file of each event (nil for registrations).
+    public var positions: [Int?] = []
+    public var unmapped: [UnmappedAccount] = []
+    public var rejections: [ImportRejection] = []
+}
+
+public enum ImportMapper {
+    /// `register`: the role given to unmapped accounts, which are then registered as parties; nil to
+    /// reject their messages (and list the accounts).
+    public static func plan(_ result: ImportResult, procedure: String?, mapping: PartyMapping, register role: String?, capturedAt: String) -> ImportPlan {
+        var plan = ImportPlan()
+        plan.rejections = result.rejections
+        var mapping = mapping
+        var unmappedKeys: Set<String> = []
+        func party(_ account: ImportedMessage.Account, _ platform: String, _ position: Int) -> String? {
+            if let known = mapping.party(for: account, platform: platform) { return known }
+            let key = "\(platform)|\(account.id ?? "")|\(account.name ?? "")"
+            let proposed = partyID(for: account, platform: platform)
+            if !unmappedKeys.contains(key) {
+                unmappedKeys.insert(key)
+                plan.unmapped.append(UnmappedAccount(platform: platform, account: account, firstPosition: position, proposedParty: proposed))
+                if let role {
+                    var payload: [String: JSONValue] = ["handles": .object([platform: account.id.map { .string($0) } ?? .null])]
+                    if let name = account.name { payload["name"] = .string(name) }
+                    plan.events.append(EventInput(type: "party.registered", data: ["party": .string(proposed), "role": .string(role)], payload: .object(payload)))
+                    plan.positions.append(nil)
+                }
+            }
+            guard role != nil else { return nil }
+            if let id = account.id { mapping.accounts["\(platform):\(id.lowercased())"] = proposed } else if let name = account.name { mapping.names[name] = proposed }
+            return proposed
+        }
+        for message in result.messages {
+            let sender = party(message.from, message.platform, message.position)
+            let recipients = message.to.map { party($0, message.platform, message.position) }
+            guard let from = sender else {
+                plan.rejections.append(ImportRejection(position: message.position, reason: "the sender \(describe(message.from)) is not mapped to a party (add it to the mapping, or use --register)"))
+                continue
+            }
+            if let missing = zip(message.to, recipients).first(where: { $0.1 == nil }) {
+                plan.rejections.append(ImportRejection(position: message.position, reason: "the recipient \(describe(missing.0)) is not mapped to a party (add it to the mapping, or use --register)"))
+                continue
+            }
+            plan.events.append(event(for: message, from: from, to: recipients.compactMap { $0 }, procedure: procedure, buyers: mapping.buyers, capturedAt: capturedAt))
+            plan.positions.append(message.position)
+        }
+        return plan
+    }
+
+    static func event(for message: ImportedMessage, from: String, to: [String], procedure: String?, buyers: Set<String>, capturedAt: String) -> EventInput {
+        let replyTo = message.raw["inReplyTo"]?.stringValue ?? message.raw["in-reply-to"]?.stringValue
+        let visibility: String
+        switch message.visibility {
+        case "public"?, "unlisted"?: visibility = "public"
+        case "restricted"?: visibility = "restricted"
+        case "direct"?: visibility = "direct"
+        default: visibility = to.count > 1 ? "restricted" : "direct"
+        }
+        let kind = visibility == "public" ? (replyTo == nil ? "post" : "reply") : (replyTo == nil ? "message" : "reply")
+        var data: [String: JSONValue] = [
+            "channel": .string(message.platform), "kind": .string(kind), "visibility": .string(visibility),
+            "direction": .string(buyers.contains(from) ? "outbound" : "inbound"),
+            "from": .string(from), "to": .array(to.map { .string($0) }),
+            "source": .object(["platform": .string(message.platform), "id": .string(message.sourceID)]),
+            "occurred_at": .string(message.occurredAt), "captured_at": .string(capturedAt),
+        ]
+        if let procedure { data["procedure"] = .string(procedure) }
+        if let thread = message.conversation { data["thread"] = .string(thread) }
+        if let attachments = message.raw["attachments"]?.arrayValue, !attachments.isEmpty {
+            // Attachment digests are not personal data; their names are, and stay in the payload.
+            data["attachments"] = .array(attachments.map { .object(["sha256": $0["sha256"] ?? .null, "size": $0["size"] ?? .null, "media_type": $0["media_type"] ?? .null]) })
+        }
+        var payload: [String: JSONValue] = ["text": .string(message.text), "record": .object(message.raw)]
+        if let subject = message.subject { payload["subject"] = .string(subject) }
+        if let name = message.from.name { payload["from_name"] = .string(name) }
+        return EventInput(type: "exchange.recorded", data: data, payload: .object(payload))
+    }
+
+    public static func describeAccount(_ account: ImportedMessage.Account) -> String { describe(account) }
+
+    static func describe(_ account: ImportedMessage.Account) -> String {
+        switch (account.name, account.id) {
+        case let (name?, id?): return "\(name) <\(id)>"
+        case let (nil, id?): return id
+        case let (name?, nil): return "\"\(name)\" (no id in the export)"
+        default: return "(unnamed)"
+        }
+    }
+
+    /// A readable party id from the account: `linkedin-jean-martin-voirie`, `email-contact.martin-voirie-sud.fr`.
+    static func partyID(for account: ImportedMessage.Account, platform: String) -> String {
+        var basis = account.id ?? account.name ?? "unknown"
+        if basis.hasPrefix("http"), let last = basis.split(separator: "/").last { basis = String(last) }
+        let slug = basis.lowercased().unicodeScalars.map { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." ? Character($0) : "-" }
+        return "\(platform)-" + String(slug).split(separator: "-").joined(separator: "-")
+    }
+}
