@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ProbityCore
 
 /// Where `probityd` listens: its Unix socket, or a TCP address.
 public enum Endpoint: Sendable, Equatable, CustomStringConvertible {
@@ -277,12 +278,3 @@ public final class HTTPConnection {
 }
 
 private func errnoText() -> String { String(cString: strerror(errno)) }
-
-extension StringProtocol {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return String(s)
-    }
-}

@@ -71,12 +71,3 @@ public enum LinkedInMessages {
         return Timestamp(rfc3339: rfc) == nil ? nil : rfc
     }
 }
-
-extension StringProtocol {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let first = s.unicodeScalars.first, first.properties.isWhitespace { s = s.dropFirst() }
-        while let last = s.unicodeScalars.last, last.properties.isWhitespace { s = s.dropLast() }
-        return String(s)
-    }
-}

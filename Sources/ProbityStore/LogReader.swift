@@ -224,16 +224,6 @@ public class LogReader: @unchecked Sendable {
                                  proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: true)
     }
 
-    /// The receipt of the exchange recorded from `source`, if the log holds it.
-    public func receipt(source: SourceKey) throws -> LogWriter.Receipt? {
-        try wrap("looking up a source") {
-            try db.read { db in
-                guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?", arguments: [source.platform, source.id]) else { return nil }
-                return try originalReceipt(seq: UInt64(seq), db)
-            }
-        }
-    }
-
     /// A `.tlog-proof` for `seq` against the checkpoint of `size` (default: the latest).
     public func tlogProof(seq: UInt64, size: UInt64? = nil) throws -> TlogProof {
         let checkpoint = try checkpoint(size: size)
