@@ -72,20 +72,22 @@ public struct ImportPlan: Sendable {
 
 public enum ImportMapper {
     /// `register`: the role given to unmapped accounts, which are then registered as parties; nil to
-    /// reject their messages (and list the accounts).
-    public static func plan(_ result: ImportResult, procedure: String?, mapping: PartyMapping, register role: String?, capturedAt: String) -> ImportPlan {
+    /// reject their messages (and list the accounts). `isRegistered` tells a party the log already has
+    /// (an earlier import registered it), which is used rather than registered again.
+    public static func plan(_ result: ImportResult, procedure: String?, mapping: PartyMapping, register role: String?, capturedAt: String,
+                            isRegistered: (String) throws -> Bool = { _ in false }) rethrows -> ImportPlan {
         var plan = ImportPlan()
         plan.rejections = result.rejections
         var mapping = mapping
         var unmappedKeys: Set<String> = []
-        func party(_ account: ImportedMessage.Account, _ platform: String, _ position: Int) -> String? {
+        func party(_ account: ImportedMessage.Account, _ platform: String, _ position: Int) throws -> String? {
             if let known = mapping.party(for: account, platform: platform) { return known }
             let key = "\(platform)|\(account.id ?? "")|\(account.name ?? "")"
             let proposed = partyID(for: account, platform: platform)
             if !unmappedKeys.contains(key) {
                 unmappedKeys.insert(key)
                 plan.unmapped.append(UnmappedAccount(platform: platform, account: account, firstPosition: position, proposedParty: proposed))
-                if let role {
+                if let role, try !isRegistered(proposed) {
                     var payload: [String: JSONValue] = ["handles": .object([platform: account.id.map { .string($0) } ?? .null])]
                     if let name = account.name { payload["name"] = .string(name) }
                     plan.events.append(EventInput(type: "party.registered", data: ["party": .string(proposed), "role": .string(role)], payload: .object(payload)))
@@ -97,8 +99,8 @@ public enum ImportMapper {
             return proposed
         }
         for message in result.messages {
-            let sender = party(message.from, message.platform, message.position)
-            let recipients = message.to.map { party($0, message.platform, message.position) }
+            let sender = try party(message.from, message.platform, message.position)
+            let recipients = try message.to.map { try party($0, message.platform, message.position) }
             guard let from = sender else {
                 plan.rejections.append(ImportRejection(position: message.position, reason: "the sender \(describe(message.from)) is not mapped to a party (add it to the mapping, or use --register)"))
                 continue
@@ -142,9 +144,8 @@ public enum ImportMapper {
         return EventInput(type: "exchange.recorded", data: data, payload: .object(payload))
     }
 
-    public static func describeAccount(_ account: ImportedMessage.Account) -> String { describe(account) }
-
-    static func describe(_ account: ImportedMessage.Account) -> String {
+    /// An account as reports name it: `Name <id>`, the id, or the quoted name.
+    public static func describe(_ account: ImportedMessage.Account) -> String {
         switch (account.name, account.id) {
         case let (name?, id?): return "\(name) <\(id)>"
         case let (nil, id?): return id

@@ -33,15 +33,13 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
 
     /// The error a failed store operation becomes: bad arguments are the client's, the rest is the
-    /// store's (503: retry later; nothing was appended).
+    /// store's (503: retry later; nothing was appended). The store's message already says which cause
+    /// (read-only, disk full, I/O) it classified.
     static func from(_ error: StoreError) -> APIError {
         switch error.code {
         case .notFound: return APIError(.notFound, "not_found", error.message)
         case .badArgument: return APIError(.badRequest, "bad_parameter", error.message)
-        default:
-            let reason = error.message.contains("disk is full") || error.message.contains("SQLITE_FULL") ? "the disk is full. " :
-                error.message.contains("readonly") || error.message.contains("read-only") ? "the store cannot be written (read-only). " : ""
-            return APIError(.serviceUnavailable, "store_unavailable", "\(reason)\(error.message); retry once the cause is fixed")
+        default: return APIError(.serviceUnavailable, "store_unavailable", "\(error.message); retry once the cause is fixed")
         }
     }
 }

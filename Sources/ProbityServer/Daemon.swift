@@ -189,13 +189,13 @@ struct SystemdService: Service {
             }
             let (notifier, committer, status, logger) = (notifier, committer, status, logger)
             try? await cancelWhenGracefulShutdown {
-                var lastStatus = ""
+                var wasDegraded: Bool?
                 while !Task.isCancelled {
-                    let current = status()
-                    // Only the state is compared, not the size, so that systemd is not sent a line per ping.
-                    if current.hasPrefix("degraded") != lastStatus.hasPrefix("degraded") || lastStatus.isEmpty {
-                        notifier.notify("STATUS=\(current)")
-                        lastStatus = current
+                    // A line when the state changes, not per ping: the size alone is no news for systemd.
+                    let degraded = committer.failure != nil
+                    if degraded != wasDegraded {
+                        notifier.notify("STATUS=\(status())")
+                        wasDegraded = degraded
                     }
                     // A commit stuck longer than the whole watchdog timeout (a dead disk) must not be
                     // hidden: without pings, systemd restarts the service.

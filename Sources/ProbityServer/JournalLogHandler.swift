@@ -6,9 +6,8 @@ import Logging
 public struct JournalLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
-    private let label: String
-
-    public init(label: String) { self.label = label }
+    /// The logger's label is not written: journald already tags every line with the unit.
+    public init(label: String) {}
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }

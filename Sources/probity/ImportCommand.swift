@@ -54,15 +54,12 @@ struct ImportCommand: ParsableCommand {
         if let mapping {
             do { parties = try PartyMapping(json: try readFile(mapping, what: "the mapping"), file: mapping) } catch let e as ImportFormatError { throw CLIError.usage(e.message) }
         }
-        var plan = ImportMapper.plan(result, procedure: procedure, mapping: parties, register: register ? registerRole : nil, capturedAt: Timestamp.now().description)
         // A party registered by an earlier import of the same accounts is not registered again.
         let reader = try reporting { try LogReader.open(path: store.db) }
-        let keep = try zip(plan.events, plan.positions).map { event, position in
-            guard position == nil, case .string(let party)? = event.data["party"] else { return true }
-            return try !reporting { try reader.streamExists("party:\(party)") }
+        let plan = try reporting {
+            try ImportMapper.plan(result, procedure: procedure, mapping: parties, register: register ? registerRole : nil,
+                                  capturedAt: Timestamp.now().description) { try reader.streamExists("party:\($0)") }
         }
-        plan.events = zip(plan.events, keep).filter(\.1).map(\.0)
-        plan.positions = zip(plan.positions, keep).filter(\.1).map(\.0)
         try importEvents(plan.events, read: result.messages.count + result.rejections.count, plan: plan)
     }
 
@@ -105,7 +102,7 @@ struct ImportCommand: ParsableCommand {
         if !unmapped.isEmpty {
             Output.line("unmapped accounts (add them to --mapping, or import with --register):")
             for u in unmapped {
-                Output.line("  \(u.platform) \(ImportMapper.describeAccount(u.account)), first at \(unit) \(u.firstPosition); --register would make it party \(u.proposedParty)")
+                Output.line("  \(u.platform) \(ImportMapper.describe(u.account)), first at \(unit) \(u.firstPosition); --register would make it party \(u.proposedParty)")
             }
         }
     }
