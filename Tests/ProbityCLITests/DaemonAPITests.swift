@@ -173,4 +173,21 @@ struct DaemonAPITests {
         #expect(noDaemon.status == 2 && noDaemon.stderr.contains("is the daemon running"))
         #expect(try CLI.run(["verify", "--db", store.db]).status == 0)
     }
+
+    @Test func theOptionalTCPListenerServesTheSameAPI() throws {
+        let store = try DaemonStore()
+        let port = 20_000 + Int(getpid() % 20_000)
+        let daemon = try DaemonProcess(store: store, extra: ["--tcp", "127.0.0.1:\(port)"])
+        defer { daemon.terminate() }
+        let env = ProcessInfo.processInfo.environment.merging(["PROBITY_TOKEN": store.tokens["read"]!]) { $1 }
+        let overTCP = try CLI.run(["checkpoint", "--url", "http://127.0.0.1:\(port)"], environment: env)
+        let local = try LogReader.open(path: store.db).checkpoint().encoded
+        #expect(overTCP.status == 0 && overTCP.stdout == local, "\(overTCP.stderr)")
+        let overUnixURL = try CLI.run(["checkpoint", "--url", "unix:\(store.socket)"], environment: env)
+        #expect(overUnixURL.stdout == overTCP.stdout)
+        let badURL = try CLI.run(["checkpoint", "--url", "ftp://127.0.0.1:\(port)"], environment: env)
+        #expect(badURL.status == 2 && badURL.stderr.contains("must start with http://"), "\(badURL.stderr)")
+        let badPort = try CLI.run(["checkpoint", "--url", "http://127.0.0.1:notaport"], environment: env)
+        #expect(badPort.status == 2 && badPort.stderr.contains("invalid port"), "\(badPort.stderr)")
+    }
 }
