@@ -28,7 +28,7 @@ public struct EntryHeader: Sendable {
     /// `data.target_seq`, for `redaction.applied`.
     public let targetSeq: UInt64?
     /// Where `data`'s object lies in the bytes.
-    let dataRange: Range<Int>
+    public let dataRange: Range<Int>
 
     public init(bytes: [UInt8]) throws(EntryFormatError) {
         let result = bytes.withUnsafeBufferPointer { buffer in

@@ -1,28 +1,3 @@
-/// The event catalogue (DESIGN §3) as far as the generic log needs it, and the parsing of events that
-/// users append (`{"type", "data", "payload"}`), before the log gives them a seq, time and hashes.
-public enum EventCatalogue {
-    /// Types users may append.
-    public static let appendable: Set<String> = [
-        "party.registered", "procedure.opened", "procedure.updated", "procedure.phase_changed",
-        "procedure.candidate_joined", "exchange.recorded", "exchange.edited_at_source", "exchange.deleted_at_source",
-        "disclosure.published", "conflict.declared", "legal_hold.placed", "legal_hold.released",
-    ]
-    /// Types only Probity itself appends, each through its own command.
-    public static let reserved: [String: String] = [
-        "log.created": "probity init",
-        "key.rotated": "probity keys rotate",
-        "redaction.applied": "probity redact",
-        "checkpoint.timestamped": "probity timestamp",
-    ]
-
-    public static func isKnown(_ type: String) -> Bool {
-        appendable.contains(type) || reserved[type] != nil || isExtension(type)
-    }
-
-    /// `x-…` types are the namespace for local extensions.
-    public static func isExtension(_ type: String) -> Bool { type.hasPrefix("x-") && type.count > 2 }
-}
-
 /// An event as a client submits it.
 public struct EventInput: Sendable, Equatable {
     public let type: String
@@ -63,13 +38,7 @@ public struct EventInput: Sendable, Equatable {
         guard let dataValue = m["data"] else { throw EventInputError(field: "data", "missing") }
         guard case .object(let data) = dataValue else { throw EventInputError(field: "data", "must be an object, got \(dataValue.typeName)") }
         try Self.checkStreamFields(data)
-        if type == SourceKey.eventType, let source = data["source"] {
-            guard case .object(let s) = source else { throw EventInputError(field: "data.source", "must be an object {\"platform\", \"id\"}, got \(source.typeName)") }
-            for key in ["platform", "id"] {
-                guard let v = s[key] else { throw EventInputError(field: "data.source.\(key)", "missing") }
-                guard case .string(let text) = v, !text.isEmpty else { throw EventInputError(field: "data.source.\(key)", "must be a non-empty string, got \(v.typeName)") }
-            }
-        }
+        try EventCatalogue.checkData(data, type: type)
         var payload: JSONValue?
         if let p = m["payload"] {
             guard case .object = p else { throw EventInputError(field: "payload", "must be an object, got \(p.typeName)") }

@@ -32,6 +32,14 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
 
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
 
+    /// An event the writer refused because it refers to what the log does not hold: 422, nothing appended.
+    static func rejected(_ rejection: EventRejection, inBatch: Bool) -> APIError {
+        let path = inBatch ? "events[\(rejection.index)]" : nil
+        let field = [path, rejection.error.field].compactMap { $0 }.joined(separator: ".")
+        return APIError(.unprocessableContent, "invalid_reference", (path.map { "\($0): " } ?? "") + rejection.error.description,
+                        field: field.isEmpty ? nil : field)
+    }
+
     /// The error a failed store operation becomes: bad arguments are the client's, the rest is the
     /// store's (503: retry later; nothing was appended). The store's message already says which cause
     /// (read-only, disk full, I/O) it classified.

@@ -165,15 +165,16 @@ public final class GroupCommitter: @unchecked Sendable {
             }
             condition.unlock()
             switch outcome {
-            case .success(let batches):
+            case .success(let outcomes):
+                let batches = outcomes.compactMap { try? $0.get() }
                 let appended = batches.reduce(0) { $0 + $1.entries.count }
                 let received = batches.reduce(0) { $0 + $1.receipts.count }
                 metrics.appended.increment(by: Int64(appended))
                 metrics.duplicates.increment(by: Int64(received - appended))
-                metrics.batchEvents.record(Double(received))
+                if received > 0 { metrics.batchEvents.record(Double(received)) }
                 metrics.commitLatency.record(ContinuousClock.now - group[0].queued)
                 if let size = batches.first?.checkpoint?.checkpoint.size { metrics.treeSize.set(Double(size)) }
-                for (pending, batch) in zip(group, batches) { pending.continuation.resume(returning: batch) }
+                for (pending, outcome) in zip(group, outcomes) { pending.continuation.resume(with: outcome.mapError { $0 as any Error }) }
             case .failure(let error):
                 metrics.commitFailures.increment()
                 for pending in group { pending.continuation.resume(throwing: error) }

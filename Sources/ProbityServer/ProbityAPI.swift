@@ -63,7 +63,12 @@ struct ProbityAPI: Sendable {
     private func append(_ request: Request) async throws -> Response {
         let token = try auth.authorize(request, for: .append)
         let events = try EventsRequest.parse(try await body(request), maxEvents: maxBatchEvents)
-        let batch = try await committer.submit(LogWriter.Submission(events: events, by: "token:\(token.name)"))
+        let batch: LogWriter.Batch
+        do {
+            batch = try await committer.submit(LogWriter.Submission(events: events, by: "token:\(token.name)"))
+        } catch let rejection as EventRejection {
+            throw APIError.rejected(rejection, inBatch: events.count > 1)
+        }
         // 201 when something was appended; 200 when every event was already in the log.
         let created = batch.receipts.contains { !$0.duplicate }
         return .bytes(ReceiptsJSON.encode(batch.receipts), contentType: "application/json", status: created ? .created : .ok)
@@ -73,6 +78,8 @@ struct ProbityAPI: Sendable {
     private func validate(_ request: Request) async throws -> Response {
         _ = try auth.authorize(request, for: .append)
         let events = try EventsRequest.parse(try await body(request), maxEvents: maxBatchEvents)
+        // References are checked against the log as it is now; an append later may still find it changed.
+        if let rejection = try reader.checkReferences(events) { throw APIError.rejected(rejection, inBatch: events.count > 1) }
         return .json(.object(["valid": .number(Double(events.count))]))
     }
 

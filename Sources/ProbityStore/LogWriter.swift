@@ -18,6 +18,8 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         var lastLeafHash: Merkle.Hash
         var lastTime: Timestamp?
         var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash)]
+        /// Parties, procedures and legal holds events may refer to.
+        var ledger: ReferenceLedger
     }
     private var tail: Tail?
 
@@ -190,7 +192,11 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         let size = try Self.size(db)
         // The right edge of the tree is the decomposition of [0, size) into complete subtrees.
         let hashes = try Merkle.rangeNodes(start: 0, end: size).map { try nodeHash($0, db) }
-        var tail = Tail(range: CompactRange(size: size, hashes: hashes), lastLeafHash: Entry.zeroHash, lastTime: nil, streamHeads: [:])
+        let facts = try Row.fetchAll(db, sql: "SELECT kind, id, detail FROM refs").compactMap { row in
+            ReferenceLedger.Fact.Kind(rawValue: row["kind"]).map { ReferenceLedger.Fact(kind: $0, id: row["id"], detail: row["detail"]) }
+        }
+        var tail = Tail(range: CompactRange(size: size, hashes: hashes), lastLeafHash: Entry.zeroHash, lastTime: nil, streamHeads: [:],
+                        ledger: ReferenceLedger(facts: facts))
         if size > 0, let row = try Row.fetchOne(db, sql: "SELECT leaf_hash, time FROM entries WHERE seq = ?", arguments: [Int64(size - 1)]) {
             tail.lastLeafHash = [UInt8](row["leaf_hash"] as Data)
             tail.lastTime = Timestamp(entryTime: row["time"])
@@ -203,14 +209,17 @@ public final class LogWriter: LogReader, @unchecked Sendable {
 
     /// Appends `events` as one batch under one signed checkpoint. Either all new events are appended,
     /// durably, or none is (and the error says why).
+    /// An event that refers to what the log does not hold (an unregistered party, an unknown procedure)
+    /// throws `EventRejection` and nothing is appended.
     public func append(_ events: [EventInput], by principal: String) throws -> Batch {
         guard !events.isEmpty else { throw StoreError(.badArgument, "nothing to append") }
-        return try commit([Submission(events: events, by: principal)], alsoInTransaction: nil)[0]
+        return try commit([Submission(events: events, by: principal)], alsoInTransaction: nil)[0].get()
     }
 
     /// Group commit: several clients' submissions in one transaction under one signed checkpoint.
-    /// Returns one batch per submission, in order; all share the checkpoint.
-    public func append(_ submissions: [Submission]) throws -> [Batch] {
+    /// Returns one outcome per submission, in order: its batch (all batches share the checkpoint), or why
+    /// it was rejected — a rejected submission appends nothing and does not affect the others.
+    public func append(_ submissions: [Submission]) throws -> [Result<Batch, EventRejection>] {
         guard submissions.contains(where: { !$0.events.isEmpty }) else { throw StoreError(.badArgument, "nothing to append") }
         return try commit(submissions, alsoInTransaction: nil)
     }
@@ -221,7 +230,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         case stored(UInt64)
     }
 
-    private func commit(_ submissions: [Submission], alsoInTransaction: ((Database) throws -> Void)?) throws -> [Batch] {
+    private func commit(_ submissions: [Submission], alsoInTransaction: ((Database) throws -> Void)?) throws -> [Result<Batch, EventRejection>] {
         do {
             return try db.write { db in
                 var tail = try self.tail ?? loadTail(db)
@@ -231,31 +240,38 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                 let insertNode = try db.cachedStatement(sql: "INSERT INTO nodes (id, hash) VALUES (?, ?)")
                 let findSource = try db.cachedStatement(sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?")
                 let insertSource = try db.cachedStatement(sql: "INSERT INTO sources (platform, id, seq) VALUES (?, ?, ?)")
+                let upsertFact = try db.cachedStatement(sql: "INSERT INTO refs (kind, id, detail, seq) VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET detail = excluded.detail, seq = excluded.seq")
                 var appended: [Appended] = []
-                var placements: [[Placement]] = []
+                var placements: [[Placement]?] = []
                 var sourcesInBatch: [SourceKey: Int] = [:]
+                // References are checked first, submission by submission: one that fails is left out whole.
+                var ledger = tail.ledger
+                var pendingSources = Set<SourceKey>()
+                let plans = try submissions.map { submission in
+                    try ReferencePlanner.plan(submission.events, ledger: &ledger, pendingSources: &pendingSources) { source in
+                        findSource.rawReset()
+                        defer { findSource.rawReset() }
+                        findSource.rawBind(1, source.platform); findSource.rawBind(2, source.id)
+                        return try findSource.rawStep(db) ? UInt64(findSource.rawInt64(0)) : nil
+                    }
+                }
                 var counts = CountsProjection()
                 // One time for the whole batch: it commits at once, and time never goes backwards.
                 let now = Timestamp.now()
                 let time = max(now, tail.lastTime ?? now)
                 let timeBytes = time.entryBytes
                 let timeText = String(decoding: timeBytes, as: UTF8.self)
-                var salts = try SaltSource(count: submissions.reduce(0) { $0 + $1.events.count { $0.payload != nil } })
-                for submission in submissions {
+                var salts = try SaltSource(count: zip(submissions, plans).reduce(0) { total, pair in
+                    guard case .success = pair.1 else { return total }
+                    return total + pair.0.events.count { $0.payload != nil }
+                })
+                for (submission, plan) in zip(submissions, plans) {
+                    guard case .success(let storedSeqs) = plan else { placements.append(nil); continue }
                     var placed: [Placement] = []
                     placed.reserveCapacity(submission.events.count)
-                    for event in submission.events {
-                        if let source = event.source {
-                            if let index = sourcesInBatch[source] { placed.append(.new(index)); continue }
-                            findSource.rawReset()
-                            findSource.rawBind(1, source.platform); findSource.rawBind(2, source.id)
-                            if try findSource.rawStep(db) {
-                                placed.append(.stored(UInt64(findSource.rawInt64(0))))
-                                findSource.rawReset()
-                                continue
-                            }
-                            findSource.rawReset()
-                        }
+                    for (event, storedSeq) in zip(submission.events, storedSeqs) {
+                        if let storedSeq { placed.append(.stored(storedSeq)); continue }
+                        if let source = event.source, let index = sourcesInBatch[source] { placed.append(.new(index)); continue }
                         let seq = tail.range.size
                         let streams = event.streams.map { ($0, tail.streamHeads[$0]?.hash ?? Entry.zeroHash) }
                         var commitment: PayloadCommitment?
@@ -288,6 +304,11 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                             insertNode.rawBind(1, MerkleNodeID.id(level: node.level, index: node.index)); insertNode.rawBind(2, hash)
                             try insertNode.rawExecute(db)
                         }
+                        for fact in ReferenceLedger.facts(of: event) {
+                            upsertFact.rawReset()
+                            upsertFact.rawBind(1, fact.kind.rawValue); upsertFact.rawBind(2, fact.id); upsertFact.rawBind(3, fact.detail); upsertFact.rawBind(4, Int64(seq))
+                            try upsertFact.rawExecute(db)
+                        }
                         for stream in event.streams { tail.streamHeads[stream] = (seq, leafHash) }
                         tail.lastLeafHash = leafHash
                         tail.lastTime = time
@@ -311,7 +332,11 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                 // their original receipt, read from the store.
                 var prover = BatchInclusionProver(before: before, leaves: appended.map(\.leafHash))
                 var newReceipts: [Receipt?] = Array(repeating: nil, count: appended.count)
-                let batches = try zip(submissions, placements).map { submission, placed in
+                let batches = try zip(placements, plans).map { placed, plan -> Result<Batch, EventRejection> in
+                    guard let placed else {
+                        guard case .failure(let rejection) = plan else { preconditionFailure("a submission is either placed or rejected") }
+                        return .failure(rejection)
+                    }
                     var own: [Appended] = []
                     let receipts = try placed.map { placement -> Receipt in
                         switch placement {
@@ -328,8 +353,9 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                             return try originalReceipt(seq: seq, db)
                         }
                     }
-                    return Batch(receipts: receipts, entries: own, checkpoint: checkpoint)
+                    return .success(Batch(receipts: receipts, entries: own, checkpoint: checkpoint))
                 }
+                tail.ledger = ledger
                 self.tail = tail
                 return batches
             }
@@ -375,7 +401,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         let batch = try commit([Submission(events: [event], by: principal)]) { db in
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'current_vkey'", arguments: [newSigner.verifier.description])
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'key_path'", arguments: [newKeyPath])
-        }[0]
+        }[0].get()
         signer = newSigner
         return batch
     }
@@ -393,6 +419,14 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         }
         return try StreamHead(origin: origin, treeSize: size, stream: stream, lastSeq: head?.0, lastLeafHash: head?.1 ?? Entry.zeroHash).sign(with: signer)
     }
+}
+
+/// Why a submission was refused by the writer: event `index` (0-based, within its submission) refers
+/// to something the log does not hold. Nothing of the submission was appended.
+public struct EventRejection: Error, CustomStringConvertible, Sendable {
+    public let index: Int
+    public let error: EventInputError
+    public var description: String { "event \(index + 1): \(error)" }
 }
 
 /// The batch's payload salts, drawn from OpenSSL's RNG in one call rather than one per event.

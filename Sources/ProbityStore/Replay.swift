@@ -8,6 +8,8 @@ public struct ReplayReport: Sendable {
     /// The last seq replayed, if any.
     public let lastSeq: UInt64?
     public let projection: CountsProjection
+    /// The procurement projections, as of the last entry replayed.
+    public let domain: DomainState
     /// Chain breaks met on the way (replay stops at the first).
     public let failure: LogVerifier.Failure?
     /// Differences from the stored projections; only computed for a full replay.
@@ -31,6 +33,7 @@ extension LogReader {
                 let total = try Self.size(db)
                 let statement = try db.makeStatement(sql: "SELECT seq, bytes FROM entries ORDER BY seq")
                 var projection = CountsProjection()
+                var domain = DomainState()
                 var previous = Entry.zeroHash
                 var expected: UInt64 = 0
                 var failure: LogVerifier.Failure?
@@ -51,12 +54,9 @@ extension LogReader {
                         failure = .init(kind: .chain, seq: seq == 0 ? 0 : seq - 1, message: "the prev chain breaks between seq \(seq == 0 ? 0 : seq - 1) and \(seq)")
                         break
                     }
-                    switch limit {
-                    case .seq(let last) where seq > last: break scan
-                    case .time(let t) where entry.time > t: break scan
-                    default: break
-                    }
+                    guard DomainProjection.within(entry, limit) else { break scan }
                     projection.apply(entry)
+                    try DomainProjection.apply(entry, bytes, to: &domain)
                     previous = Merkle.leafHash(bytes)
                     lastSeq = seq
                     expected += 1
@@ -67,7 +67,7 @@ extension LogReader {
                 if limit == nil, failure == nil {
                     drift = projection.drift(from: try storedProjection(db))
                 }
-                return ReplayReport(entries: expected, lastSeq: lastSeq, projection: projection, failure: failure, drift: drift,
+                return ReplayReport(entries: expected, lastSeq: lastSeq, projection: projection, domain: domain, failure: failure, drift: drift,
                                     seconds: Date().timeIntervalSince(started))
             }
         }

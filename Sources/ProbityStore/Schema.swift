@@ -59,6 +59,29 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3: references") { db in
+            try db.execute(sql: """
+                -- What events may refer to: registered parties (detail: role), opened procedures (detail: kind)
+                -- and legal holds (detail: open or released). Derived from the entries; the writer checks every
+                -- new event's references against it.
+                CREATE TABLE refs (kind TEXT NOT NULL, id TEXT NOT NULL, detail TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+                INSERT OR REPLACE INTO refs (kind, id, detail, seq)
+                    SELECT CASE type WHEN 'party.registered' THEN 'party' WHEN 'procedure.opened' THEN 'procedure' ELSE 'hold' END,
+                           json_extract(CAST(bytes AS TEXT), CASE type WHEN 'party.registered' THEN '$.data.party' WHEN 'procedure.opened' THEN '$.data.procedure' ELSE '$.data.hold' END),
+                           CASE type WHEN 'party.registered' THEN json_extract(CAST(bytes AS TEXT), '$.data.role')
+                                     WHEN 'procedure.opened' THEN json_extract(CAST(bytes AS TEXT), '$.data.kind')
+                                     WHEN 'legal_hold.placed' THEN 'open' ELSE 'released' END,
+                           seq
+                    FROM entries
+                    WHERE type IN ('party.registered', 'procedure.opened', 'legal_hold.placed', 'legal_hold.released')
+                        AND json_type(CAST(bytes AS TEXT), CASE type WHEN 'party.registered' THEN '$.data.party' WHEN 'procedure.opened' THEN '$.data.procedure' ELSE '$.data.hold' END) = 'text'
+                        AND COALESCE(json_extract(CAST(bytes AS TEXT), CASE type WHEN 'party.registered' THEN '$.data.role' ELSE '$.data.kind' END), type) IS NOT NULL
+                    ORDER BY seq;
+                -- Snapshots of the domain projections (procedures, timelines, disclosure coverage), rebuilt by
+                -- `probity replay`; readers apply the entries after a snapshot's seq.
+                CREATE TABLE projection_snapshots (name TEXT PRIMARY KEY, seq INTEGER NOT NULL, state BLOB NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

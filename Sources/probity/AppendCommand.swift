@@ -44,7 +44,8 @@ struct AppendCommand: ParsableCommand {
     static let requestBytes = 2 << 20
 
     func run() throws {
-        let events = try EventFile.parse(try readFile(file, what: "the events file"), name: file == "-" ? "standard input" : file)
+        let parsed = try EventFile.parseWithPlaces(try readFile(file, what: "the events file"), name: file == "-" ? "standard input" : file)
+        let events = parsed.events
         guard !events.isEmpty else { throw CLIError.usage("\(file == "-" ? "standard input" : file) holds no event") }
         if let daemon = try target.daemon() {
             guard key == nil, by == nil else { throw CLIError.usage("--key and --by are for --db; through probityd, the token's name is the author") }
@@ -53,6 +54,8 @@ struct AppendCommand: ParsableCommand {
         let db = target.db!
         try reporting {
             let writer = try openWriter(db: db, key: key)
+            // Every event's references are checked before the first batch is written: nothing or all.
+            if let rejection = try writer.checkReferences(events) { throw CLIError.usage("\(parsed.places[rejection.index]): \(rejection.error)") }
             var appended = 0, duplicates = 0
             var bar = ProgressBar(label: "appending")
             defer { bar.finish() }
@@ -119,34 +122,42 @@ struct AppendCommand: ParsableCommand {
 /// Parses an events file: JSON (one event, an array, or {"events": [...]}) or JSONL.
 /// Errors name the line (JSONL) or the event's position (arrays) and the field.
 enum EventFile {
-    static func parse(_ bytes: [UInt8], name: String) throws -> [EventInput] {
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return [] }
+    static func parse(_ bytes: [UInt8], name: String) throws -> [EventInput] { try parseWithPlaces(bytes, name: name).events }
+
+    /// The events, and where each was in the file (`events.jsonl, line 4`), for messages about them.
+    static func parseWithPlaces(_ bytes: [UInt8], name: String) throws -> (events: [EventInput], places: [String]) {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return ([], []) }
         let whole: JSONValue?
         let wholeError: JSONParseError?
         do { whole = try JSONParser.parse(bytes); wholeError = nil } catch { whole = nil; wholeError = error }
         if let whole {
             switch whole {
             case .array(let items):
-                return try items.enumerated().map { i, item in try event(item, at: "\(name): event \(i + 1) of the array") }
+                return try placed(items.indices.map { "\(name): event \($0 + 1) of the array" }, items)
             case .object(let members) where members.keys.sorted() == ["events"]:
                 guard case .array(let items) = members["events"]! else { throw CLIError.usage("\(name): \"events\" must be an array") }
-                return try items.enumerated().map { i, item in try event(item, at: "\(name): events[\(i)]") }
+                return try placed(items.indices.map { "\(name): events[\($0)]" }, items)
             default:
-                return [try event(whole, at: "\(name), line 1")]
+                return try placed(["\(name), line 1"], [whole])
             }
         }
         let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         let nonEmpty = lines.filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
         guard nonEmpty.count > 1 else { throw CLIError.usage("\(name): invalid JSON at \(wholeError!)") }
-        var events: [EventInput] = []
+        var events: [EventInput] = [], places: [String] = []
         for (number, line) in lines.enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
             let value: JSONValue
             do { value = try JSONParser.parse(line) } catch {
                 throw CLIError.usage("\(name), line \(number + 1): invalid JSON at column \(error.column): \(error.message)")
             }
-            events.append(try event(value, at: "\(name), line \(number + 1)"))
+            places.append("\(name), line \(number + 1)")
+            events.append(try event(value, at: places.last!))
         }
-        return events
+        return (events, places)
+    }
+
+    private static func placed(_ places: [String], _ items: [JSONValue]) throws -> (events: [EventInput], places: [String]) {
+        (try zip(items, places).map { try event($0, at: $1) }, places)
     }
 
     static func event(_ value: JSONValue, at place: String) throws -> EventInput {

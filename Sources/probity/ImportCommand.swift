@@ -38,7 +38,13 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let bytes = try readFile(file, what: "the export")
-        if format == .jsonl { return try importEvents(EventFile.parse(bytes, name: file), read: nil, plan: nil) }
+        if format == .jsonl {
+            let parsed = try EventFile.parseWithPlaces(bytes, name: file)
+            if let rejection = try reporting({ try LogReader.open(path: store.db).checkReferences(parsed.events) }) {
+                throw CLIError.usage("\(parsed.places[rejection.index]): \(rejection.error)")
+            }
+            return try importEvents(parsed.events, read: nil, plan: nil)
+        }
         let result: ImportResult
         do {
             switch format {
@@ -56,11 +62,32 @@ struct ImportCommand: ParsableCommand {
         }
         // A party registered by an earlier import of the same accounts is not registered again.
         let reader = try reporting { try LogReader.open(path: store.db) }
-        let plan = try reporting {
+        var plan = try reporting {
             try ImportMapper.plan(result, procedure: procedure, mapping: parties, register: register ? registerRole : nil,
-                                  capturedAt: Timestamp.now().description) { try reader.streamExists("party:\($0)") }
+                                  capturedAt: Timestamp.now().description) { try reader.fact(.party, $0) != nil }
         }
+        if let procedure, try reporting({ try reader.fact(.procedure, procedure) }) == nil {
+            throw CLIError.usage("procedure \"\(procedure)\" is not in the log; append its procedure.opened before importing into it")
+        }
+        try leaveOutUnresolved(&plan, reader: reader)
         try importEvents(plan.events, read: result.messages.count + result.rejections.count, plan: plan)
+    }
+
+    /// A record whose event names a party the log does not hold (mapped, but never registered) is
+    /// reported as rejected; the others are imported.
+    private func leaveOutUnresolved(_ plan: inout ImportPlan, reader: LogReader) throws {
+        let rejections = try reporting { try reader.referenceRejections(plan.events) }
+        guard !rejections.isEmpty else { return }
+        for rejection in rejections {
+            guard let position = plan.positions[rejection.index] else {
+                throw CLIError.usage("cannot register a party: \(rejection.error)")
+            }
+            plan.rejections.append(ImportRejection(position: position, reason: "\(rejection.error)"))
+        }
+        let left = Set(rejections.map(\.index))
+        let kept = plan.events.indices.filter { !left.contains($0) }
+        plan.events = kept.map { plan.events[$0] }
+        plan.positions = kept.map { plan.positions[$0] }
     }
 
     private func importEvents(_ events: [EventInput], read: Int?, plan: ImportPlan?) throws {

@@ -33,12 +33,12 @@ struct DaemonAPITests {
         let first = try #require(try JSONParser.parse(single.body)["receipts"]?.arrayValue)
         #expect(first.count == 1)
         let original = try checkReceipt(first[0], store: store)
-        #expect(original.seq == 1)
+        #expect(original.seq == store.base)
 
         let batch = try client.send("POST", "/v1/events", body: TestEvents.batch(["m-2", "m-3", "m-4"]))
         #expect(batch.status == 201)
         let receipts = try #require(try JSONParser.parse(batch.body)["receipts"]?.arrayValue)
-        #expect(try receipts.map { try checkReceipt($0, store: store).seq } == [2, 3, 4])
+        #expect(try receipts.map { try checkReceipt($0, store: store).seq } == [store.base + 1, store.base + 2, store.base + 3])
         #expect(Set(receipts.map { $0["checkpoint"] }).count == 1, "a request is one transaction under one checkpoint")
 
         // The same exchange again: its original receipt, 200, and nothing appended.
@@ -52,9 +52,9 @@ struct DaemonAPITests {
         let mixed = try client.send("POST", "/v1/events", body: TestEvents.batch(["m-5", "m-2", "m-5"]))
         #expect(mixed.status == 201)
         let mixedReceipts = try #require(try JSONParser.parse(mixed.body)["receipts"]?.arrayValue)
-        #expect(mixedReceipts.map { $0["seq"]?.uint64Value } == [5, 2, 5])
+        #expect(mixedReceipts.map { $0["seq"]?.uint64Value } == [store.base + 4, store.base + 1, store.base + 4])
         #expect(mixedReceipts.map { $0["duplicate"] == .bool(true) } == [false, true, true])
-        #expect(try LogReader.open(path: store.db).size() == 6)
+        #expect(try LogReader.open(path: store.db).size() == store.base + 5)
     }
 
     @Test func checkpointsProofsAndEntriesAreServedByRole() throws {
@@ -66,7 +66,7 @@ struct DaemonAPITests {
         let note = try store.client("read").send("GET", "/v1/checkpoint")
         #expect(note.header("content-type")?.hasPrefix("text/plain") == true)
         let checkpoint = try SignedCheckpoint(parsing: note.text)
-        #expect(checkpoint.isSigned(by: store.vkey) && checkpoint.checkpoint.size == 7)
+        #expect(checkpoint.isSigned(by: store.vkey) && checkpoint.checkpoint.size == store.base + 6)
 
         let inclusion = try store.client("ingest").json("GET", "/v1/proofs/inclusion?seq=2&size=5")
         let proof = try TlogProof.parse(try #require(inclusion["proof"]?.stringValue))
@@ -75,21 +75,21 @@ struct DaemonAPITests {
 
         let consistency = try store.client("read").json("GET", "/v1/proofs/consistency?old=3")
         let hashes = try #require(consistency["proof"]?.arrayValue).compactMap { $0.stringValue.flatMap(Base64.decode) }
-        try Merkle.verifyConsistency(oldSize: 3, newSize: 7, oldRoot: try #require(Base64.decode(consistency["old_root"]?.stringValue ?? "")),
+        try Merkle.verifyConsistency(oldSize: 3, newSize: store.base + 6, oldRoot: try #require(Base64.decode(consistency["old_root"]?.stringValue ?? "")),
                                      newRoot: checkpoint.checkpoint.root, proof: hashes)
 
         // Paging, and payloads only for roles that may read personal data.
-        let page = try store.client("read").json("GET", "/v1/events?after=1&limit=3")
+        let page = try store.client("read").json("GET", "/v1/events?after=\(store.base)&limit=3")
         let entries = try #require(page["entries"]?.arrayValue)
-        #expect(entries.map { $0["seq"]?.uint64Value } == [2, 3, 4] && page["next_after"]?.uint64Value == 4)
+        #expect(entries.map { $0["seq"]?.uint64Value } == [store.base + 1, store.base + 2, store.base + 3] && page["next_after"]?.uint64Value == store.base + 3)
         #expect(entries.allSatisfy { $0["payload"] == nil })
-        let withPayload = try store.client("export").json("GET", "/v1/events/2")
+        let withPayload = try store.client("export").json("GET", "/v1/events/\(store.base)")
         #expect(withPayload["payload"]?["text"] != nil && withPayload["salt"]?.stringValue?.count == 64)
 
         let missing = try store.client("read").connection.request("GET", "/v1/events/99", headers: [("Authorization", "Bearer \(store.tokens["read"]!)")])
         #expect(missing.status == 404)
         let stream = try store.client("read").send("GET", "/v1/proofs/stream?stream=procedure:2026-042").text
-        #expect(stream.hasPrefix("probity.stream-head/v1\ntest.example/probity\n7\nprocedure:2026-042\n6\n"))
+        #expect(stream.hasPrefix("probity.stream-head/v1\ntest.example/probity\n\(store.base + 6)\nprocedure:2026-042\n\(store.base + 5)\n"))
     }
 
     @Test func tokensAndRolesAreEnforced() throws {
@@ -109,7 +109,7 @@ struct DaemonAPITests {
         #expect(forbidden == 403 && message["error"]?["message"]?.stringValue?.contains("ingest") == true)
         #expect(try status("GET", "/v1/events", token: store.tokens["ingest"]).0 == 403)
         #expect(try status("GET", "/v1/events", token: store.tokens["admin"]).0 == 200)
-        #expect(try LogReader.open(path: store.db).size() == 1, "refused requests append nothing")
+        #expect(try LogReader.open(path: store.db).size() == store.base, "refused requests append nothing")
 
         // Revocation takes effect within the cache's lifetime (one second).
         #expect(try status("GET", "/v1/checkpoint", token: store.tokens["read"]).0 == 200)
@@ -129,9 +129,9 @@ struct DaemonAPITests {
         _ = try store.client().send("POST", "/v1/events", body: TestEvents.batch(["h-1", "h-2"]))
         _ = try? store.client().send("POST", "/v1/events", body: Array("{".utf8))
         let health = try JSONParser.parse(try HTTPConnection(.unix(path: store.socket)).request("GET", "/healthz").body)
-        #expect(health["status"] == .string("ok") && health["size"]?.uint64Value == 3)
+        #expect(health["status"] == .string("ok") && health["size"]?.uint64Value == store.base + 2)
         let metrics = try HTTPConnection(.unix(path: store.socket)).request("GET", "/metrics").text
-        for line in ["probity_appended_events_total 2", "probity_tree_size_entries 3.0", "probity_rejected_requests_total{reason=\"invalid_json\"} 1",
+        for line in ["probity_appended_events_total 2", "probity_tree_size_entries \(store.base + 2).0", "probity_rejected_requests_total{reason=\"invalid_json\"} 1",
                      "probity_commit_batch_events_count 1", "probity_commit_duration_seconds_count 1"] {
             #expect(metrics.contains(line), "\(line) not in /metrics")
         }
@@ -146,8 +146,15 @@ struct DaemonAPITests {
         #expect(appended.status == 0, "\(appended.stderr)")
         let receipts = appended.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
         #expect(receipts.count == 13)
-        let again = try CLI.run(["append", "--socket", store.socket, "--quiet", CLI.exampleConversation.path], environment: env)
+        // The conversation's exchanges again: recorded already, nothing appended.
+        let exchanges = try String(contentsOf: CLI.exampleConversation, encoding: .utf8).split(separator: "\n").filter { $0.contains("exchange.recorded") }
+        let again = try CLI.run(["append", "--socket", store.socket, "--quiet", "-"], stdin: Array(exchanges.joined(separator: "\n").utf8), environment: env)
         #expect(again.stderr.contains("(2 already in the log)"), "\(again.stderr)")
+        // Its registrations again: refused, naming the line and the field; nothing appended.
+        let size = try LogReader.open(path: store.db).size()
+        let twice = try CLI.run(["append", "--socket", store.socket, CLI.exampleConversation.path], environment: env)
+        #expect(twice.status == 2 && twice.stderr.contains("422") && twice.stderr.contains("data.party") && twice.stderr.contains("already registered"), "\(twice.stderr)")
+        #expect(try LogReader.open(path: store.db).size() == size)
 
         let checkpoint = try CLI.run(["checkpoint", "--socket", store.socket], environment: env)
         #expect(checkpoint.stdout == (try LogReader.open(path: store.db).checkpoint().encoded))

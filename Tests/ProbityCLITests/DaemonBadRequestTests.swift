@@ -18,7 +18,7 @@ struct DaemonBadRequestTests {
         var description: String { name }
     }
 
-    static let event = #"{"type":"exchange.recorded","data":{"channel":"x","from":"a","to":["b"]}}"#
+    static let event = #"{"type":"exchange.recorded","data":{"channel":"x","kind":"message","visibility":"direct","from":"sup-a","to":["agent-b"],"occurred_at":"2026-03-10T08:14:00Z"}}"#
 
     static let cases: [Case] = [
         Case(name: "truncated JSON", body: Array(#"{"type":"exchange.recorded","data":{"#.utf8), status: 400, code: "invalid_json", mentions: ["line 1", "column"]),
@@ -64,7 +64,7 @@ struct DaemonBadRequestTests {
             let message = error?["message"]?.stringValue ?? ""
             for word in bad.mentions { #expect(message.contains(word), "\"\(message)\" does not mention \(word)") }
         }
-        #expect(try LogReader.open(path: store.db).size() == 1, "nothing appended")
+        #expect(try LogReader.open(path: store.db).size() == store.base, "nothing appended")
         // Still serving, on the same connection when the server kept it.
         #expect(try Self.post(HTTPConnection(.unix(path: store.socket)), Array(Self.event.utf8), token: store.tokens["ingest"]!).status == 201)
     }
@@ -107,7 +107,7 @@ struct DaemonBadRequestTests {
             #expect(error?["code"]?.stringValue?.isEmpty == false && error?["message"]?.stringValue?.isEmpty == false, "body \(round): no JSON error")
         }
         #expect(statuses.keys.allSatisfy { $0 == 200 || (400..<500).contains($0) }, "\(statuses)")
-        #expect(try LogReader.open(path: store.db).size() == UInt64(1 + appended))
+        #expect(try LogReader.open(path: store.db).size() == store.base + UInt64(appended))
         #expect(try Self.post(connection, Array(Self.event.utf8), token: store.tokens["ingest"]!).status == 201)
         #expect(try CLI.run(["verify", "--db", store.db]).status == 0)
     }

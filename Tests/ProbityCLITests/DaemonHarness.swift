@@ -22,7 +22,12 @@ struct DaemonStore {
             #expect(token.status == 0, "\(token.stderr)")
             tokens[role] = token.json["token"]?.stringValue
         }
+        let seeded = try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: TestEvents.seed)
+        #expect(seeded.status == 0, "\(seeded.stderr)")
     }
+
+    /// Entries in a new store: `log.created` and `TestEvents.seed`.
+    let base: UInt64 = 4
 
     func client(_ role: String = "ingest", timeout: Int = 30) -> DaemonClient {
         DaemonClient(.unix(path: socket), token: tokens[role], timeout: timeout)
@@ -105,8 +110,16 @@ final class DaemonProcess {
 
 /// Events for the tests: recorded exchanges with unique sources, so that retries are idempotent.
 enum TestEvents {
+    /// The parties and procedure the exchanges refer to (3 entries).
+    static let seed = Array("""
+        {"type":"party.registered","data":{"party":"agent-b","role":"buyer_agent"}}
+        {"type":"party.registered","data":{"party":"sup-a","role":"supplier_org"}}
+        {"type":"procedure.opened","data":{"procedure":"2026-042","kind":"open_tender","buyer":"agent-b","tender_deadline":"2026-03-30T12:00:00Z"}}
+
+        """.utf8)
+
     static func exchange(_ id: String, text: String = "Bonjour, une question sur le lot 2") -> [UInt8] {
-        Array(#"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","direction":"inbound","from":"sup-a","to":["agent-b"],"source":{"platform":"email","id":"\#(id)"}},"payload":{"text":"\#(text)"}}"#.utf8)
+        Array(#"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","direction":"inbound","from":"sup-a","to":["agent-b"],"source":{"platform":"email","id":"\#(id)"},"occurred_at":"2026-03-10T08:14:00Z"},"payload":{"text":"\#(text)"}}"#.utf8)
     }
 
     static func batch(_ ids: [String]) -> [UInt8] {

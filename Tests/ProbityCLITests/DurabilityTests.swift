@@ -10,7 +10,7 @@ struct DurabilityTests {
         var lines: [String] = []
         lines.reserveCapacity(count)
         for i in 0..<count {
-            lines.append(#"{"type":"exchange.recorded","data":{"procedure":"2026-\#(i % 7)","channel":"email","from":"sup-\#(i % 11)","to":["agent-\#(i % 3)"]},"payload":{"text":"message \#(i)"}}"#)
+            lines.append(#"{"type":"x-exchange","data":{"procedure":"2026-\#(i % 7)","channel":"email","from":"sup-\#(i % 11)","to":["agent-\#(i % 3)"]},"payload":{"text":"message \#(i)"}}"#)
         }
         let path = dir.appendingPathComponent("events.jsonl").path
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)

@@ -51,6 +51,14 @@ enum CLI {
     }
 
     static var exampleConversation: URL { packageRoot.appendingPathComponent("examples/conversation.jsonl") }
+
+    /// `count` new exchanges between parties of the example conversation (JSONL), each with its own source
+    /// `round-<round>-<i>`: for growing a store that holds the conversation.
+    static func moreExchanges(_ count: Int, round: Int) -> [UInt8] {
+        Array((0..<count).map { i in
+            #"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","direction":"inbound","from":"contact-martin","to":["agent-durand"],"source":{"platform":"email","id":"round-\#(round)-\#(i)"},"occurred_at":"2026-03-11T10:00:00Z"},"payload":{"text":"Relance \#(round).\#(i)"}}"#
+        }.joined(separator: "\n").utf8)
+    }
 }
 
 /// Direct SQL access to a store file, to tamper with it as an attacker with file access would.

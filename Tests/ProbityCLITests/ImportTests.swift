@@ -8,9 +8,17 @@ import Testing
 struct ImportTests {
     static let fixtures = CLI.packageRoot.appendingPathComponent("Tests/Fixtures/imports")
 
-    func store() throws -> String {
-        let db = try CLI.temporaryDirectory().appendingPathComponent("log.sqlite").path
+    /// Entries of a new store with the registry: `log.created`, six parties and procedure 2026-042.
+    static let base: UInt64 = 8
+
+    /// A new store, with the parties and the procedure the exports refer to unless `registry` is false.
+    func store(registry: Bool = true, _ name: String = #function) throws -> String {
+        let db = try CLI.temporaryDirectory(name).appendingPathComponent("log.sqlite").path
         #expect(try CLI.run(["init", "--db", db, "--origin", "test.example/probity"]).status == 0)
+        if registry {
+            let appended = try CLI.run(["append", "--db", db, "--quiet", Self.fixtures.appendingPathComponent("registry.jsonl").path])
+            #expect(appended.status == 0, "\(appended.stderr)")
+        }
         return db
     }
 
@@ -41,7 +49,7 @@ struct ImportTests {
         #expect(once["registered"]?.arrayValue == [] && once["new"]?.uint64Value == 0 && once["duplicate"]?.uint64Value == 5)
 
         // The original record is in the payload; header data has no personal data.
-        let entry = try LogReader.open(path: db).entry(seq: 1)!
+        let entry = try #require(try LogReader.open(path: db).entry(seq: Self.base))
         let data = try JSONParser.parse(entry.bytes)["data"]!
         #expect(data["from"] == .string("contact-martin") && data["direction"] == .string("inbound") && data["channel"] == .string("linkedin"))
         #expect(!String(decoding: entry.bytes, as: UTF8.self).contains("linkedin.com/in"))
@@ -67,7 +75,7 @@ struct ImportTests {
 
     @Test("Probity's own JSONL, and errors that say what is wrong")
     func jsonlAndErrors() throws {
-        let db = try store()
+        let db = try store(registry: false)
         let events = try CLI.run(["import", "--db", db, "--format", "jsonl", "--json", CLI.exampleConversation.path])
         #expect(events.status == 0 && events.json["new"]?.uint64Value == 13, "\(events.stderr)")
         let wrong = try CLI.run(["import", "--db", db, "--format", "linkedin-csv", Self.fixtures.appendingPathComponent("x/direct-messages.js").path])

@@ -99,7 +99,7 @@ struct TamperTests {
             chmod(keyPath, 0o600)
             let signer = try NoteSigner(name: "achats.ville-exemple.fr/probity", privateKey: key)
             try t.execute("UPDATE meta SET value = ? WHERE key = 'current_vkey'", [signer.verifier.description])
-            let events = #"{"type":"exchange.recorded","data":{"channel":"email","kind":"message","visibility":"direct","from":"agent-durand","to":["sup-bitume-nord"]}}"#
+            let events = #"{"type":"exchange.recorded","data":{"channel":"email","kind":"message","visibility":"direct","from":"agent-durand","to":["sup-bitume-nord"],"occurred_at":"2026-03-12T09:30:00Z"}}"#
             let result = try CLI.run(["append", "--db", dir.appendingPathComponent("log.sqlite").path, "--key", keyPath, "--quiet", "-"], stdin: Array((events + "\n" + events).utf8))
             try #require(result.status == 0, "\(result.stderr)")
         },

@@ -52,7 +52,7 @@ struct EntryTests {
         (#"{"data":{}}"#, "type"), (#"{"type":1,"data":{}}"#, "type"), (#"{"type":"nope","data":{}}"#, "type"),
         (#"{"type":"log.created","data":{}}"#, "type"), (#"{"type":"exchange.recorded"}"#, "data"),
         (#"{"type":"exchange.recorded","data":[]}"#, "data"), (#"{"type":"exchange.recorded","data":{"to":["a",2]}}"#, "data.to[1]"),
-        (#"{"type":"exchange.recorded","data":{"procedure":5}}"#, "data.procedure"), (#"{"type":"exchange.recorded","data":{},"payload":"x"}"#, "payload"),
+        (#"{"type":"exchange.recorded","data":{"procedure":5}}"#, "data.procedure"), (#"{"type":"x-a","data":{},"payload":"x"}"#, "payload"),
         (#"{"type":"exchange.recorded","data":{},"extra":1}"#, "extra"),
     ])
     func badEvents(text: String, field: String) throws {

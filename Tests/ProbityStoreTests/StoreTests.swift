@@ -87,7 +87,7 @@ struct StoreTests {
         #expect(first.receipts.map(\.duplicate) == [false, false, true, false])
         #expect(first.entries.count == 3)
         let groups = try writer.append([LogWriter.Submission(events: [exchange("2"), exchange("4")], by: "a"),
-                                        LogWriter.Submission(events: [exchange("4")], by: "b")])
+                                        LogWriter.Submission(events: [exchange("4")], by: "b")]).map { try $0.get() }
         #expect(groups.map { $0.receipts.map(\.seq) } == [[2, 4], [4]])
         #expect(groups[0].receipts[0].proof.encoded == first.receipts[1].proof.encoded, "the original receipt, against the original checkpoint")
         #expect(groups[1].receipts[0].duplicate && groups[1].entries.isEmpty)
@@ -113,8 +113,8 @@ struct StoreTests {
     func escapedStreamIDs() throws {
         let (writer, _) = try Self.newStore()
         let batch = try writer.append([
-            EventInput(type: "exchange.recorded", data: ["procedure": .string("2026\"042\\bis"), "from": .string("fournisseur-é"), "to": .array([.string("tab\there"), .string("fournisseur-é")])]),
-            EventInput(type: "exchange.recorded", data: ["procedure": .string("2026\"042\\bis"), "party": .string("\u{1}ctl")]),
+            EventInput(type: "x-note", data: ["procedure": .string("2026\"042\\bis"), "from": .string("fournisseur-é"), "to": .array([.string("tab\there"), .string("fournisseur-é")])]),
+            EventInput(type: "x-note", data: ["procedure": .string("2026\"042\\bis"), "party": .string("\u{1}ctl")]),
         ], by: "test")
         for entry in batch.entries {
             let header = try EntryHeader(bytes: entry.bytes)

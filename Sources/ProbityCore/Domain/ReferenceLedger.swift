@@ -1,0 +1,143 @@
+/// What the log holds that events may refer to: registered parties (with their roles), opened
+/// procedures and legal holds. The single writer keeps one and checks every event against it before
+/// the event gets a seq, so that an entry never names a party or procedure the log does not know.
+public struct ReferenceLedger: Sendable {
+    /// One thing the ledger knows, as the store persists it (`kind`, `id`, `detail`).
+    public struct Fact: Sendable, Hashable {
+        public enum Kind: String, Sendable { case party, procedure, hold }
+        public let kind: Kind
+        public let id: String
+        /// The party's role, the procedure's kind, or a hold's state (`open`, `released`).
+        public let detail: String
+
+        public init(kind: Kind, id: String, detail: String) { self.kind = kind; self.id = id; self.detail = detail }
+    }
+
+    private var parties: [String: EventCatalogue.Role] = [:]
+    private var procedures: Set<String> = []
+    private var holds: [String: Bool] = [:] // hold id → still open
+
+    public init() {}
+
+    public init(facts: some Sequence<Fact>) {
+        for fact in facts { learn(fact) }
+    }
+
+    public mutating func learn(_ fact: Fact) {
+        switch fact.kind {
+        case .party: parties[fact.id] = EventCatalogue.Role(rawValue: fact.detail) ?? .official
+        case .procedure: procedures.insert(fact.id)
+        case .hold: holds[fact.id] = fact.detail == "open"
+        }
+    }
+
+    /// Checks the references of `event` (extension and reserved types make none that are checked).
+    /// `sourceExists` answers whether the log (or the batch being built) holds an exchange; `stored` looks up
+    /// a fact this ledger was not given (a reader checks against the store without loading every fact).
+    public func check(_ event: EventInput, sourceExists: (SourceKey) -> Bool,
+                      stored: (Fact.Kind, String) -> String? = { _, _ in nil }) throws(EventInputError) {
+        guard let type = EventCatalogue.types[event.type] else { return }
+        var parties = self.parties, procedures = self.procedures, holds = self.holds
+        // Facts the ledger lacks, looked up once each.
+        for (kind, id) in Self.referencedIDs(event, type) {
+            switch kind {
+            case .party where parties[id] == nil: if let role = stored(.party, id) { parties[id] = EventCatalogue.Role(rawValue: role) ?? .official }
+            case .procedure where !procedures.contains(id): if stored(.procedure, id) != nil { procedures.insert(id) }
+            case .hold where holds[id] == nil: if let state = stored(.hold, id) { holds[id] = state == "open" }
+            default: break
+            }
+        }
+        let data = event.data
+        for reference in type.references {
+            switch reference {
+            case .newParty(let field):
+                if let id = data[field]?.stringValue, parties[id] != nil {
+                    throw EventInputError(field: "data.\(field)", "party \"\(id)\" is already registered")
+                }
+            case .party(let field, let roles):
+                guard let id = data[field]?.stringValue else { continue }
+                try Self.checkParty(id, in: parties, field: "data.\(field)", roles: roles)
+            case .parties(let field):
+                for (i, item) in (data[field]?.arrayValue ?? []).enumerated() {
+                    if let id = item.stringValue { try Self.checkParty(id, in: parties, field: "data.\(field)[\(i)]", roles: nil) }
+                }
+            case .newProcedure(let field):
+                if let ref = data[field]?.stringValue, procedures.contains(ref) {
+                    throw EventInputError(field: "data.\(field)", "procedure \"\(ref)\" is already opened")
+                }
+            case .procedure(let field):
+                if let ref = data[field]?.stringValue, !procedures.contains(ref) {
+                    throw EventInputError(field: "data.\(field)", "procedure \"\(ref)\" is not in the log; append its procedure.opened first")
+                }
+            case .source(let field):
+                if let key = Self.source(data[field]), !sourceExists(key) {
+                    throw EventInputError(field: "data.\(field)", "no exchange from \(key) is recorded in the log")
+                }
+            case .sources(let field):
+                for (i, item) in (data[field]?.arrayValue ?? []).enumerated() {
+                    if let key = Self.source(item), !sourceExists(key) {
+                        throw EventInputError(field: "data.\(field)[\(i)]", "no exchange from \(key) is recorded in the log")
+                    }
+                }
+            case .newHold(let field):
+                if let id = data[field]?.stringValue, holds[id] != nil {
+                    throw EventInputError(field: "data.\(field)", "legal hold \"\(id)\" was already placed; choose a new id")
+                }
+            case .openHold(let field):
+                if let id = data[field]?.stringValue, holds[id] != true {
+                    throw EventInputError(field: "data.\(field)", holds[id] == nil ? "no legal hold \"\(id)\" was placed" : "legal hold \"\(id)\" is already released")
+                }
+            }
+        }
+    }
+
+    /// The identifiers of parties, procedures and holds `event` names.
+    private static func referencedIDs(_ event: EventInput, _ type: EventCatalogue.EventType) -> [(Fact.Kind, String)] {
+        var ids: [(Fact.Kind, String)] = []
+        for reference in type.references {
+            switch reference {
+            case .newParty(let field), .party(let field, _): event.data[field]?.stringValue.map { ids.append((.party, $0)) }
+            case .parties(let field): for item in event.data[field]?.arrayValue ?? [] { item.stringValue.map { ids.append((.party, $0)) } }
+            case .newProcedure(let field), .procedure(let field): event.data[field]?.stringValue.map { ids.append((.procedure, $0)) }
+            case .newHold(let field), .openHold(let field): event.data[field]?.stringValue.map { ids.append((.hold, $0)) }
+            case .source, .sources: break
+            }
+        }
+        return ids
+    }
+
+    private static func checkParty(_ id: String, in parties: [String: EventCatalogue.Role], field: String, roles: [EventCatalogue.Role]?) throws(EventInputError) {
+        guard let role = parties[id] else {
+            throw EventInputError(field: field, "party \"\(id)\" is not registered; append its party.registered first")
+        }
+        if let roles, !roles.contains(role) {
+            throw EventInputError(field: field, "party \"\(id)\" is a \(role.rawValue); expected \(roles.map(\.rawValue).joined(separator: " or "))")
+        }
+    }
+
+    /// Learns what `event` introduces.
+    public mutating func record(_ event: EventInput) {
+        for fact in Self.facts(of: event) { learn(fact) }
+    }
+
+    /// What `event` introduces, as the store persists it in the event's transaction.
+    public static func facts(of event: EventInput) -> [Fact] {
+        let data = event.data
+        func fact(_ kind: Fact.Kind, _ idField: String, _ detail: String?) -> [Fact] {
+            guard let id = data[idField]?.stringValue, let detail else { return [] }
+            return [Fact(kind: kind, id: id, detail: detail)]
+        }
+        switch event.type {
+        case "party.registered": return fact(.party, "party", data["role"]?.stringValue)
+        case "procedure.opened": return fact(.procedure, "procedure", data["kind"]?.stringValue)
+        case "legal_hold.placed": return fact(.hold, "hold", "open")
+        case "legal_hold.released": return fact(.hold, "hold", "released")
+        default: return []
+        }
+    }
+
+    static func source(_ value: JSONValue?) -> SourceKey? {
+        guard case .object(let m)? = value, case .string(let platform)? = m["platform"], case .string(let id)? = m["id"] else { return nil }
+        return SourceKey(platform: platform, id: id)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import ProbityCore
+
+/// The domain projections of a store (`DomainState`): rebuilt from the entries by `probity replay`, which
+/// saves a snapshot; readers load the snapshot and apply the entries appended since. Nothing here is
+/// trusted by `verify`, and a snapshot that does not fit the log (a log shorter than the snapshot, a
+/// format this version cannot read) is ignored: the entries are replayed instead.
+public enum DomainProjection {
+    static let snapshotName = "domain/v1"
+
+    /// Applies the entries after `state.lastSeq` (up to `limit`), reading `data` only where the
+    /// projections need it.
+    static func catchUp(_ state: inout DomainState, _ db: Database, until limit: ReplayLimit? = nil) throws {
+        let from = state.lastSeq.map { Int64($0) + 1 } ?? 0
+        let statement = try db.makeStatement(sql: "SELECT seq, bytes FROM entries WHERE seq >= ? ORDER BY seq")
+        statement.arguments = [from]
+        while try statement.rawStep(db) {
+            let bytes = statement.rawBytes(1)
+            let header = try decode(bytes, seq: UInt64(statement.rawInt64(0)))
+            guard within(header, limit) else { break }
+            try apply(header, bytes, to: &state)
+        }
+    }
+
+    /// Whether `header` is within `limit` (replay stops at the first entry past it).
+    static func within(_ header: EntryHeader, _ limit: ReplayLimit?) -> Bool {
+        switch limit {
+        case .seq(let last)?: header.seq <= last
+        case .time(let t)?: header.time <= t
+        case nil: true
+        }
+    }
+
+    static func decode(_ bytes: [UInt8], seq: UInt64) throws -> EntryHeader {
+        do { return try EntryHeader(bytes: bytes) } catch {
+            throw StoreError(.inconsistent, "entry \(seq) cannot be read (\(error.message)); run `probity verify`")
+        }
+    }
+
+    static func apply(_ header: EntryHeader, _ bytes: [UInt8], to state: inout DomainState) throws {
+        var data: [String: JSONValue] = [:]
+        if DomainState.domainTypes.contains(header.type) {
+            guard case .object(let members)? = try? JSONParser.parse(bytes[header.dataRange]) else {
+                throw StoreError(.inconsistent, "entry \(header.seq): data is not an object; run `probity verify`")
+            }
+            data = members
+        }
+        state.apply(seq: header.seq, type: header.type, time: header.time, data: data)
+    }
+
+    static func loadSnapshot(_ db: Database, size: UInt64) -> DomainState? {
+        guard (try? db.tableExists("projection_snapshots")) == true,
+              let row = try? Row.fetchOne(db, sql: "SELECT seq, state FROM projection_snapshots WHERE name = ?", arguments: [snapshotName]),
+              let state = try? JSONDecoder().decode(DomainState.self, from: row["state"] as Data),
+              let last = state.lastSeq, last < size, last == UInt64(row["seq"] as Int64)
+        else { return nil }
+        return state
+    }
+}
+
+extension LogReader {
+    /// The projections after the last entry: the snapshot `probity replay` saved, brought up to date.
+    public func domainState() throws -> DomainState {
+        try wrap("reading the projections") {
+            try db.read { db in
+                var state = DomainProjection.loadSnapshot(db, size: try Self.size(db)) ?? DomainState()
+                try DomainProjection.catchUp(&state, db)
+                return state
+            }
+        }
+    }
+
+    /// Brings `state` (an earlier result of `domainState`) up to date with the entries appended since.
+    public func update(_ state: inout DomainState) throws {
+        var copy = state
+        try wrap("reading the projections") { try db.read { try DomainProjection.catchUp(&copy, $0) } }
+        state = copy
+    }
+}
+
+/// Saves the snapshot of the projections. Opens its own connection: the snapshot is not part of the log,
+/// and is saved beside a running daemon (which holds the writer lock), like tokens.
+public enum SnapshotWriter {
+    public static func save(_ state: DomainState, path: String) throws {
+        guard let last = state.lastSeq else { return }
+        let bytes = try JSONEncoder().encode(state)
+        var config = Configuration()
+        config.label = "probity.snapshot"
+        config.busyMode = .timeout(10)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            try queue.write { db in
+                guard try db.tableExists("projection_snapshots") else {
+                    throw StoreError(.notFound, "the store predates projection snapshots; open it for writing once (probityd, or `probity append`) to upgrade it")
+                }
+                try db.execute(sql: "INSERT OR REPLACE INTO projection_snapshots (name, seq, state) VALUES (?, ?, ?)",
+                               arguments: [DomainProjection.snapshotName, Int64(last), bytes])
+            }
+        } catch let error as StoreError { throw error } catch {
+            throw StoreError.writeFailure(error, path: path, doing: "save the projections' snapshot")
+        }
+    }
+}
