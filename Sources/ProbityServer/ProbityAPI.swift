@@ -38,6 +38,7 @@ struct ProbityAPI: Sendable {
         router.get("/v1/proofs/inclusion") { request, _ in try inclusionProof(request) }
         router.get("/v1/proofs/consistency") { request, _ in try consistencyProof(request) }
         router.get("/v1/proofs/stream") { request, _ in try streamHead(request) }
+        ProcedureRoutes(readers: readers, auth: auth).add(to: router)
         router.get("/healthz") { _, _ in health() }
         router.get("/metrics") { _, _ in
             Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")

@@ -21,9 +21,7 @@ struct ReadingOptions: ParsableArguments {
             guard let time = LocalTime(identifier: tz) else { throw CLIError.usage("--tz: \"\(tz)\" is not a time zone; use an IANA name such as Europe/Paris") }
             return time
         }
-        guard let buyer = procedure.flatMap({ state.party($0.buyer) }) else { return .utc }
-        let zone = buyer.timeZone ?? buyer.org.flatMap { state.party($0)?.timeZone }
-        return zone.flatMap(LocalTime.init(identifier:)) ?? .utc
+        return procedure.map { LocalTime.buyers($0, in: state) } ?? .utc
     }
 }
 

@@ -8,9 +8,12 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Rebuild the projections from the entries alone and report any drift from the stored ones.",
         discussion: """
-            Reads every entry in order, checking the prev chain as it goes, and rebuilds the projections \
-            (entries per type, per procedure and per party) from nothing. With --until, shows the state as it \
-            was after that seq or at that time (RFC 3339) instead.
+            Reads every entry in order, checking the prev chain as it goes, and rebuilds the projections from \
+            nothing: entries per type, per procedure and per party, and the procurement projections (procedures \
+            with their phases, dates and candidates, timelines, disclosure coverage). A full replay saves a \
+            snapshot of the procurement projections in the store, which `findings`, `timeline` and probityd start \
+            from. With --until, shows the state as it was after that seq or at that time (RFC 3339, the log's \
+            time: what the log held then) and saves nothing.
 
             Exit codes: 0 no drift, 1 chain break or drift, 2 usage or I/O error.
 
@@ -46,6 +49,13 @@ struct ReplayCommand: ParsableCommand {
             for kind in CountsProjection.Kind.allCases {
                 object["by_\(kind.rawValue)"] = .object((projection.counts[kind] ?? [:]).mapValues { .number(Double($0)) })
             }
+            let domain = report.domain
+            object["procedures"] = .array(domain.procedures.values.sorted { $0.ref < $1.ref }.map { p in
+                guard case .object(var members) = DomainJSON.procedure(p) else { return .null }
+                members["coverage"] = .array(QuestionCoverage.of(p, in: domain).map(DomainJSON.coverage))
+                return .object(members)
+            })
+            object["parties"] = .number(Double(domain.parties.count))
             Output.json(.object(object))
         } else {
             Output.line("replayed \(report.entries) entries" + (report.lastSeq.map { " (up to seq \($0))" } ?? "") + String(format: " in %.2f s", report.seconds))
@@ -53,12 +63,31 @@ struct ReplayCommand: ParsableCommand {
                 let counts = (projection.counts[kind] ?? [:]).sorted { $0.key < $1.key }
                 Output.line("\(kind.rawValue): " + (counts.isEmpty ? "none" : counts.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))
             }
+            printProcedures(report.domain)
             if let failure = report.failure { Output.line("FAILED at seq \(failure.seq): \(failure.kind.rawValue): \(failure.message)") }
             if let drift = report.drift {
                 Output.line(drift.isEmpty ? "stored projections match the replay" : "DRIFT between the stored projections and the replay:")
                 for line in drift { Output.line("  \(line)") }
             }
         }
+        if limit == nil, report.failure == nil {
+            // The snapshot is a cache: a store this user cannot write still replays, without it.
+            do { try SnapshotWriter.save(report.domain, path: store.db) } catch {
+                Output.info("note: the projections' snapshot was not saved: \(error)")
+            }
+        }
         if report.failure != nil || !(report.drift ?? []).isEmpty { throw ExitCode(1) }
+    }
+
+    private func printProcedures(_ domain: DomainState) {
+        let procedures = domain.procedures.values.sorted { $0.ref < $1.ref }
+        Output.line("procedures:" + (procedures.isEmpty ? " none" : ""))
+        for p in procedures {
+            let coverage = QuestionCoverage.of(p, in: domain)
+            let statuses = Dictionary(grouping: coverage, by: \.status).map { "\($0.value.count) \($0.key.rawValue)" }.sorted()
+            Output.line("  \(p.ref) (\(p.kind.rawValue)): phase \(p.currentPhase?.rawValue ?? "none"), "
+                        + "candidates \(p.candidates.isEmpty ? "none" : p.candidates.map(\.party).joined(separator: ", ")), "
+                        + "questions \(coverage.count)" + (statuses.isEmpty ? "" : " (\(statuses.joined(separator: ", ")))"))
+        }
     }
 }

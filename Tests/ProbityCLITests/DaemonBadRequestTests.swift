@@ -34,7 +34,7 @@ struct DaemonBadRequestTests {
         Case(name: "reserved type", body: Array(#"{"type":"log.created","data":{}}"#.utf8), status: 400, code: "invalid_event", mentions: ["probity init"]),
         Case(name: "unknown member", body: Array(#"{"type":"x-a","data":{},"sig":"x"}"#.utf8), status: 400, code: "invalid_event", mentions: ["sig"]),
         Case(name: "to is not a list", body: Array(#"{"type":"x-a","data":{"to":"b"}}"#.utf8), status: 400, code: "invalid_event", mentions: ["data.to"]),
-        Case(name: "source without id", body: Array(#"{"type":"exchange.recorded","data":{"source":{"platform":"x"}}}"#.utf8), status: 400, code: "invalid_event", mentions: ["data.source.id", "missing"]),
+        Case(name: "source without id", body: Array(#"{"type":"exchange.recorded","data":{"channel":"x","kind":"message","visibility":"direct","from":"sup-a","occurred_at":"2026-03-10T08:14:00Z","source":{"platform":"x"}}}"#.utf8), status: 400, code: "invalid_event", mentions: ["data.source.id", "missing"]),
         Case(name: "invalid UTF-8", body: Array(#"{"type":"x-a","data":{"note":""#.utf8) + [0xC3, 0x28] + Array(#""}}"#.utf8), status: 400, code: "invalid_json", mentions: ["UTF-8"]),
         Case(name: "lone surrogate", body: Array(#"{"type":"x-a","data":{"note":"\ud800"}}"#.utf8), status: 400, code: "invalid_json", mentions: ["surrogate"]),
         Case(name: "bad event in a batch", body: Array(#"{"events":[\#(event),{"type":"x-a","data":{"from":7}}]}"#.utf8), status: 400, code: "invalid_event", mentions: ["events[1]", "data.from"]),

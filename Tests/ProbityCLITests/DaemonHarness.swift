@@ -11,7 +11,11 @@ struct DaemonStore {
     var vkey: NoteVerifier
     var tokens: [String: String] = [:]
 
-    init(directory: URL? = nil) throws {
+    /// Entries in the new store: `log.created`, then `TestEvents.seed` unless `seeded` is false.
+    let base: UInt64
+
+    init(directory: URL? = nil, seeded: Bool = true) throws {
+        base = seeded ? 4 : 1
         self.directory = try directory ?? CLI.temporaryDirectory()
         let db = self.directory.appendingPathComponent("log.sqlite").path
         let created = try CLI.run(["init", "--db", db, "--origin", "test.example/probity", "--json"])
@@ -22,12 +26,11 @@ struct DaemonStore {
             #expect(token.status == 0, "\(token.stderr)")
             tokens[role] = token.json["token"]?.stringValue
         }
-        let seeded = try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: TestEvents.seed)
-        #expect(seeded.status == 0, "\(seeded.stderr)")
+        if seeded {
+            let appended = try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: TestEvents.seed)
+            #expect(appended.status == 0, "\(appended.stderr)")
+        }
     }
-
-    /// Entries in a new store: `log.created` and `TestEvents.seed`.
-    let base: UInt64 = 4
 
     func client(_ role: String = "ingest", timeout: Int = 30) -> DaemonClient {
         DaemonClient(.unix(path: socket), token: tokens[role], timeout: timeout)

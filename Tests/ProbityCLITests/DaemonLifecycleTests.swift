@@ -46,7 +46,7 @@ struct DaemonLifecycleTests {
         let started = notify.receive { $0.contains { $0.contains("READY=1") } && $0.filter { $0 == "WATCHDOG=1" }.count >= 2 }
         #expect(started.contains { $0.hasPrefix("STATUS=opening") })
         let ready = try #require(started.first { $0.contains("READY=1") })
-        #expect(ready.contains("STATUS=serving 1 entries on \(store.socket)"))
+        #expect(ready.contains("STATUS=serving \(store.base) entries on \(store.socket)"))
         #expect(started.filter { $0 == "WATCHDOG=1" }.count >= 2, "\(started)")
         // Ready means the socket accepts group members.
         var info = stat()

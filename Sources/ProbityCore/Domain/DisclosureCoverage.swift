@@ -24,7 +24,8 @@ public struct QuestionCoverage: Sendable, Equatable {
     /// The first private answer, if any.
     public var privateAnswer: DomainState.Record? { answers.first { $0.visibility != .public } }
 
-    /// The coverage of every question asked in `procedure` (its exchanges from suppliers that have a source).
+    /// The coverage of every question asked in `procedure`: its exchanges from suppliers that have a source
+    /// and reply to nothing (a reply answers the buyer; it asks nothing new).
     public static func of(_ procedure: DomainState.Procedure, in state: DomainState) -> [QuestionCoverage] {
         let exchanges = state.records(of: procedure).filter(\.isExchange)
         // The buyer's answers by the exchange they reply to and by thread, so that no question scans them all.
@@ -39,7 +40,7 @@ public struct QuestionCoverage: Sendable, Equatable {
             for source in d.answers { disclosing[source, default: []].append(d) }
         }
         return exchanges.compactMap { question in
-            guard let asker = question.from, state.isSupplierSide(asker), let source = question.source else { return nil }
+            guard let asker = question.from, state.isSupplierSide(asker), let source = question.source, question.replyTo == nil else { return nil }
             let threadReplies = question.thread.flatMap { inThread[$0] }?.filter { $0.to.contains(asker) && $0.replyTo == nil } ?? []
             let answers = ((repliesTo[source] ?? []) + threadReplies)
                 .filter { $0.seq != question.seq && $0.at >= question.at }

@@ -21,6 +21,13 @@ public struct LocalTime: Sendable {
 
     public static let utc = LocalTime(zone: TimeZone(identifier: "UTC")!)
 
+    /// The time zone registered for the procedure's buyer (or the buyer's organisation), else UTC.
+    public static func buyers(_ procedure: DomainState.Procedure, in state: DomainState) -> LocalTime {
+        guard let buyer = state.party(procedure.buyer) else { return .utc }
+        let zone = buyer.timeZone ?? buyer.org.flatMap { state.party($0)?.timeZone }
+        return zone.flatMap(LocalTime.init(identifier:)) ?? .utc
+    }
+
     private func parts(_ time: Timestamp) -> DateComponents {
         calendar.dateComponents([.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: Double(time.microseconds) / 1e6))
     }
