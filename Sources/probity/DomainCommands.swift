@@ -78,8 +78,10 @@ struct FindingsCommand: ParsableCommand {
             ]))
             return
         }
-        let scope = scoped.map { "procedure \($0.ref)" } ?? "\(state.procedures.count) procedure\(state.procedures.count == 1 ? "" : "s")"
         let french = language == .fr
+        let count = state.procedures.count
+        let scope = scoped.map { (french ? "la procédure " : "procedure ") + $0.ref }
+            ?? (french ? "\(count) procédure\(count == 1 ? "" : "s")" : "\(count) procedure\(count == 1 ? "" : "s")")
         if findings.isEmpty {
             Output.line(french ? "Aucun signalement pour \(scope) (\(state.entries) entrées)." : "No findings for \(scope) (\(state.entries) entries).")
             return
@@ -89,9 +91,10 @@ struct FindingsCommand: ParsableCommand {
             let time = try reading.localTime(for: state.procedures[finding.procedure], in: state)
             Output.line("")
             Output.line("[\(finding.rule.rawValue)] \(FindingText.title(finding.rule, language)) — \(finding.procedure)")
-            Output.line("  " + (french ? "gravité" : "severity") + ": \(FindingText.severity(finding.severity, language))   "
-                        + (french ? "références" : "legal basis") + ": \(FindingText.legalReference(finding.rule))")
-            Output.line("  seqs: \(finding.seqs.map(String.init).joined(separator: ", "))   (" + (french ? "heures" : "times") + ": \(time.zone.identifier))")
+            let colon = french ? " : " : ": " // French typography: a space before the colon
+            Output.line("  " + (french ? "gravité" : "severity") + colon + FindingText.severity(finding.severity, language) + "   "
+                        + (french ? "références" : "legal basis") + colon + FindingText.legalReference(finding.rule))
+            Output.line("  seqs" + colon + finding.seqs.map(String.init).joined(separator: ", ") + "   (" + (french ? "heures" : "times") + colon + time.zone.identifier + ")")
             for line in wrap(FindingText.explanation(finding, language, time: time), width: 96) { Output.line("  \(line)") }
         }
     }

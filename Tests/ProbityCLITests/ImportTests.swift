@@ -73,6 +73,26 @@ struct ImportTests {
         #expect(try CLI.run(["verify", "--db", db]).status == 0)
     }
 
+    @Test("an import into an unknown procedure is refused; a record naming a party the log lacks is reported, the rest imported")
+    func references() throws {
+        let empty = try store(registry: false)
+        let refused = try CLI.run(["import", "--db", empty, "--format", "eml", "--procedure", "2026-042", "--mapping",
+                                   Self.fixtures.appendingPathComponent("parties.json").path, Self.fixtures.appendingPathComponent("email/question-lot2.eml").path])
+        #expect(refused.status == 2 && refused.stderr.contains("procedure \"2026-042\" is not in the log"), "\(refused.stderr)")
+        #expect(try LogReader.open(path: empty).size() == 1)
+
+        // The registry without Sophie Bernard: her LinkedIn messages are rejected with the reason, the others imported.
+        let db = try store(registry: false)
+        let lines = try String(contentsOf: Self.fixtures.appendingPathComponent("registry.jsonl"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.contains("contact-bernard") }
+        #expect(try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: Array(lines.joined(separator: "\n").utf8)).status == 0)
+        let report = try runImport(db, "linkedin-csv", "linkedin/messages.csv")
+        let reasons = report["rejected"]?.arrayValue?.compactMap { $0["reason"]?.stringValue } ?? []
+        #expect(reasons.contains { $0.contains("party \"contact-bernard\" is not registered") }, "\(reasons)")
+        #expect(report["new"]?.uint64Value == 3, "\(CanonicalJSON.encodeString(report))")
+        #expect(try CLI.run(["verify", "--db", db]).status == 0)
+    }
+
     @Test("Probity's own JSONL, and errors that say what is wrong")
     func jsonlAndErrors() throws {
         let db = try store(registry: false)

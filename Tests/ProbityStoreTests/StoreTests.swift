@@ -100,6 +100,29 @@ struct StoreTests {
         #expect(try writer.verify(trust: .firstUse).intact)
     }
 
+    @Test("group commit: a submission naming what the log does not hold is rejected alone; the others commit")
+    func rejectedSubmission() throws {
+        let (writer, _) = try Self.newStore()
+        func party(_ id: String, _ role: String) -> EventInput { EventInput(type: "party.registered", data: ["party": .string(id), "role": .string(role)]) }
+        let message = EventInput(type: "exchange.recorded", data: [
+            "channel": .string("email"), "kind": .string("message"), "visibility": .string("direct"), "from": .string("s1"),
+            "to": .array([.string("agent")]), "occurred_at": .string("2026-03-10T08:00:00Z"),
+        ])
+        let outcomes = try writer.append([
+            LogWriter.Submission(events: [party("agent", "buyer_agent"), party("s1", "supplier_org")], by: "a"),
+            LogWriter.Submission(events: [message, party("agent", "buyer_agent")], by: "b"),
+            LogWriter.Submission(events: [message], by: "c"),
+        ])
+        #expect(try outcomes[0].get().receipts.map(\.seq) == [1, 2])
+        guard case .failure(let rejection) = outcomes[1] else { Issue.record("the second submission re-registers agent"); return }
+        #expect(rejection.index == 1 && rejection.error.field == "data.party" && rejection.description.contains("already registered"))
+        #expect(try outcomes[2].get().receipts.map(\.seq) == [3], "refers to parties registered earlier in the same group commit")
+        #expect(try writer.size() == 4)
+        #expect(try writer.checkReferences([party("s1", "supplier_org")])?.error.message.contains("already registered") == true)
+        #expect(throws: EventRejection.self) { try writer.append([party("agent", "official")], by: "t") }
+        #expect(try writer.verify(trust: .firstUse).intact)
+    }
+
     @Test("time is shared by a batch and never goes backwards across batches")
     func time() throws {
         let (writer, _) = try Self.newStore()

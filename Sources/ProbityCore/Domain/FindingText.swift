@@ -36,9 +36,12 @@ public enum FindingText {
     public static func explanation(_ finding: Finding, _ lang: Language, time: LocalTime) -> String {
         func text(_ key: String) -> String {
             switch finding.facts[key] {
+            case .text(let s)? where key == "phase" && lang == .fr: return frenchPhases[s] ?? s
             case .text(let s)?: return s
             case .time(let t)?: return time.dateTime(t)
-            case .number(let n)?: return n == n.rounded() ? String(Int(n)) : String(format: "%.1f", n)
+            case .number(let n)?:
+                let text = n == n.rounded() ? String(Int(n)) : String(format: "%.1f", n)
+                return lang == .fr ? text.replacingOccurrences(of: ".", with: ",") : text
             case nil: return "?"
             }
         }
@@ -70,6 +73,9 @@ public enum FindingText {
             return "\(f("author")) (\(f("role"))) a publié sur \(f("channel")) le \(f("at")) un message public citant le candidat \(f("candidate")), alors que la procédure était en phase « \(f("phase")) »."
         }
     }
+
+    static let frenchPhases = ["sourcing": "sourcing", "consultation": "consultation", "evaluation": "analyse des offres",
+                               "standstill": "délai de suspension", "awarded": "attribuée", "closed": "close", "cancelled": "déclarée sans suite"]
 
     public static func severity(_ severity: Finding.Severity, _ lang: Language) -> String {
         switch (severity, lang) {
