@@ -219,6 +219,22 @@ struct CanonicalScanner {
     }
 
     /// The string value of already-scanned string contents (unescaping when needed).
+    /// The two strings of a canonical `{"id":"…","platform":"…"}` at `range` (contents, without quotes).
+    static func idAndPlatform(_ bytes: UnsafeBufferPointer<UInt8>, object range: Range<Int>) -> (id: Range<Int>, platform: Range<Int>)? {
+        let idKey: StaticString = "{\"id\":", platformKey: StaticString = ",\"platform\":"
+        func at(_ i: Int, _ text: StaticString) -> Bool {
+            i + text.utf8CodeUnitCount <= range.upperBound && memcmp(bytes.baseAddress! + i, text.utf8Start, text.utf8CodeUnitCount) == 0
+        }
+        var scanner = CanonicalScanner(bytes)
+        guard at(range.lowerBound, idKey) else { return nil }
+        scanner.index = range.lowerBound + idKey.utf8CodeUnitCount
+        guard scanner.index < range.upperBound, bytes[scanner.index] == UInt8(ascii: "\""), let id = try? scanner.string(), at(scanner.index, platformKey) else { return nil }
+        scanner.index += platformKey.utf8CodeUnitCount
+        guard scanner.index < range.upperBound, bytes[scanner.index] == UInt8(ascii: "\""), let platform = try? scanner.string(),
+              scanner.index == range.upperBound - 1, bytes[scanner.index] == UInt8(ascii: "}") else { return nil }
+        return (id, platform)
+    }
+
     func decodedString(_ range: Range<Int>) -> String {
         let raw = UnsafeBufferPointer(rebasing: bytes[range])
         if !raw.contains(0x5C) { return String(decoding: raw, as: UTF8.self) }

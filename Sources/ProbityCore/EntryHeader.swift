@@ -29,6 +29,8 @@ public struct EntryHeader: Sendable {
     public let targetSeq: UInt64?
     /// Where `data`'s object lies in the bytes.
     public let dataRange: Range<Int>
+    /// `data`'s members: where each key (without quotes) and value lie in the bytes.
+    let dataMembers: [CanonicalScanner.Member]
 
     public init(bytes: [UInt8]) throws(EntryFormatError) {
         let result = bytes.withUnsafeBufferPointer { buffer in
@@ -156,6 +158,7 @@ public struct EntryHeader: Sendable {
         self.verifierKey = verifierKey
         self.targetSeq = targetSeq
         self.dataRange = dataRange
+        self.dataMembers = data
     }
 
     /// A stream id implied by `data`: a prefix and the raw contents of a string in the entry bytes.

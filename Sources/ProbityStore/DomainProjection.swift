@@ -7,7 +7,7 @@ import ProbityCore
 /// trusted by `verify`, and a snapshot that does not fit the log (a log shorter than the snapshot, a
 /// format this version cannot read) is ignored: the entries are replayed instead.
 public enum DomainProjection {
-    static let snapshotName = "domain/v1"
+    static let snapshotName = "domain"
 
     /// Applies the entries after `state.lastSeq` (up to `limit`), reading `data` only where the
     /// projections need it.
@@ -19,7 +19,7 @@ public enum DomainProjection {
             let bytes = statement.rawBytes(1)
             let header = try decode(bytes, seq: UInt64(statement.rawInt64(0)))
             guard within(header, limit) else { break }
-            try apply(header, bytes, to: &state)
+            apply(header, bytes, to: &state)
         }
     }
 
@@ -38,21 +38,14 @@ public enum DomainProjection {
         }
     }
 
-    static func apply(_ header: EntryHeader, _ bytes: [UInt8], to state: inout DomainState) throws {
-        var data: [String: JSONValue] = [:]
-        if DomainState.domainTypes.contains(header.type) {
-            guard case .object(let members)? = try? JSONParser.parse(bytes[header.dataRange]) else {
-                throw StoreError(.inconsistent, "entry \(header.seq): data is not an object; run `probity verify`")
-            }
-            data = members
-        }
-        state.apply(seq: header.seq, type: header.type, time: header.time, data: data)
+    static func apply(_ header: EntryHeader, _ bytes: [UInt8], to state: inout DomainState) {
+        state.apply(seq: header.seq, type: header.type, time: header.time, data: EventFields(header, bytes: bytes))
     }
 
     static func loadSnapshot(_ db: Database, size: UInt64) -> DomainState? {
         guard (try? db.tableExists("projection_snapshots")) == true,
               let row = try? Row.fetchOne(db, sql: "SELECT seq, state FROM projection_snapshots WHERE name = ?", arguments: [snapshotName]),
-              let state = try? JSONDecoder().decode(DomainState.self, from: row["state"] as Data),
+              let state = DomainSnapshot.decode([UInt8](row["state"] as Data)),
               let last = state.lastSeq, last < size, last == UInt64(row["seq"] as Int64)
         else { return nil }
         return state
@@ -84,7 +77,7 @@ extension LogReader {
 public enum SnapshotWriter {
     public static func save(_ state: DomainState, path: String) throws {
         guard let last = state.lastSeq else { return }
-        let bytes = try JSONEncoder().encode(state)
+        let bytes = Data(DomainSnapshot.encode(state))
         var config = Configuration()
         config.label = "probity.snapshot"
         config.busyMode = .timeout(10)

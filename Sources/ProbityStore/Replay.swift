@@ -26,49 +26,33 @@ extension LogReader {
     /// Reads every entry in seq order, checking the `prev` chain as it goes, and rebuilds the projections
     /// from nothing. Stops after `until` if given. Stops at the first chain break: state built past a
     /// broken chain would be state no one can vouch for.
+    ///
+    /// Like verify, it runs in stages: this thread reads chunks of rows, workers decode and hash the
+    /// entries on all cores, and one consumer applies them to the projections in seq order.
     public func replay(until limit: ReplayLimit? = nil, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ReplayReport {
         let started = Date()
         return try wrap("replaying") {
             try db.read { db in
                 let total = try Self.size(db)
+                let consumer = ReplayConsumer(limit: limit, total: total, progress: progress)
                 let statement = try db.makeStatement(sql: "SELECT seq, bytes FROM entries ORDER BY seq")
-                var projection = CountsProjection()
-                var domain = DomainState()
-                var previous = Entry.zeroHash
-                var expected: UInt64 = 0
-                var failure: LogVerifier.Failure?
-                var lastSeq: UInt64?
-                scan: while try statement.rawStep(db) {
-                    let seq = UInt64(statement.rawInt64(0))
-                    let bytes = statement.rawBytes(1)
-                    guard seq == expected else {
-                        failure = .init(kind: .sequence, seq: expected, message: "seq \(expected) is missing")
-                        break
+                var more = true
+                while more && !consumer.stopped {
+                    var rows: [(seq: UInt64, bytes: [UInt8])] = []
+                    rows.reserveCapacity(Self.chunkSize)
+                    while rows.count < Self.chunkSize {
+                        guard try statement.rawStep(db) else { more = false; break }
+                        rows.append((UInt64(statement.rawInt64(0)), statement.rawBytes(1)))
                     }
-                    let entry: EntryHeader
-                    do throws(EntryFormatError) { entry = try EntryHeader(bytes: bytes) } catch {
-                        failure = .init(kind: error.code == .notCanonical ? .notCanonical : .malformedEntry, seq: seq, message: error.message)
-                        break
-                    }
-                    guard entry.seq == seq, entry.prev == previous else {
-                        failure = .init(kind: .chain, seq: seq == 0 ? 0 : seq - 1, message: "the prev chain breaks between seq \(seq == 0 ? 0 : seq - 1) and \(seq)")
-                        break
-                    }
-                    guard DomainProjection.within(entry, limit) else { break scan }
-                    projection.apply(entry)
-                    try DomainProjection.apply(entry, bytes, to: &domain)
-                    previous = Merkle.leafHash(bytes)
-                    lastSeq = seq
-                    expected += 1
-                    if expected % 65536 == 0 { progress?(expected, total) }
+                    if !rows.isEmpty { consumer.enqueue(DecodedChunk(rows)) }
                 }
-                progress?(expected, total)
+                let state = consumer.finish()
                 var drift: [String]?
-                if limit == nil, failure == nil {
-                    drift = projection.drift(from: try storedProjection(db))
+                if limit == nil, state.failure == nil {
+                    drift = state.projection.drift(from: try storedProjection(db))
                 }
-                return ReplayReport(entries: expected, lastSeq: lastSeq, projection: projection, domain: domain, failure: failure, drift: drift,
-                                    seconds: Date().timeIntervalSince(started))
+                return ReplayReport(entries: state.expected, lastSeq: state.lastSeq, projection: state.projection, domain: state.domain,
+                                    failure: state.failure, drift: drift, seconds: Date().timeIntervalSince(started))
             }
         }
     }
@@ -78,4 +62,116 @@ extension LogReader {
             typeCounts: Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, entries FROM type_counts").map { ($0["type"], $0["entries"]) }),
             streamCounts: Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT stream, entries FROM streams").map { ($0["stream"], $0["entries"]) }))
     }
+}
+
+/// The sequential half of replay, on its own serial queue: the chain check and the reducers, fed
+/// decoded chunks in seq order (at most three waiting, so memory stays bounded).
+final class ReplayConsumer: @unchecked Sendable {
+    struct State {
+        var projection = CountsProjection()
+        var domain = DomainState()
+        var previous = Entry.zeroHash
+        var expected: UInt64 = 0
+        var lastSeq: UInt64?
+        var failure: LogVerifier.Failure?
+        var done = false
+    }
+
+    private var state = State()
+    private let limit: ReplayLimit?
+    private let total: UInt64
+    private let progress: ((UInt64, UInt64) -> Void)?
+    private let queue = DispatchQueue(label: "probity.replay.sequential")
+    private let slots = DispatchSemaphore(value: 3)
+    private let lock = NSLock()
+    private var stop = false
+
+    init(limit: ReplayLimit?, total: UInt64, progress: ((UInt64, UInt64) -> Void)?) {
+        self.limit = limit
+        self.total = total
+        self.progress = progress
+    }
+
+    /// Whether the consumer has met the limit or a failure: reading more is useless.
+    var stopped: Bool { lock.withLock { stop } }
+
+    func enqueue(_ chunk: DecodedChunk) {
+        slots.wait()
+        queue.async { [self] in
+            chunk.group.wait()
+            consume(chunk)
+            slots.signal()
+        }
+    }
+
+    private func consume(_ chunk: DecodedChunk) {
+        guard !state.done else { return }
+        for i in 0..<chunk.count {
+            let (seq, bytes) = chunk.rows[i]
+            guard seq == state.expected else {
+                state.failure = .init(kind: .sequence, seq: state.expected, message: "seq \(state.expected) is missing")
+                break
+            }
+            let entry: EntryHeader, leafHash: Merkle.Hash
+            switch chunk[i] {
+            case .failure(let error):
+                state.failure = .init(kind: error.code == .notCanonical ? .notCanonical : .malformedEntry, seq: seq, message: error.message)
+            case .success(let decoded):
+                (entry, leafHash) = decoded
+                guard entry.seq == seq, entry.prev == state.previous else {
+                    state.failure = .init(kind: .chain, seq: seq == 0 ? 0 : seq - 1, message: "the prev chain breaks between seq \(seq == 0 ? 0 : seq - 1) and \(seq)")
+                    break
+                }
+                guard DomainProjection.within(entry, limit) else { state.done = true; break }
+                state.projection.apply(entry)
+                DomainProjection.apply(entry, bytes, to: &state.domain)
+                state.previous = leafHash
+                state.lastSeq = seq
+                state.expected += 1
+                continue
+            }
+            break
+        }
+        if state.failure != nil { state.done = true }
+        if state.done { lock.withLock { stop = true } }
+        progress?(state.expected, total)
+    }
+
+    /// Waits for every queued chunk and returns the result.
+    func finish() -> State { queue.sync { state } }
+}
+
+/// One chunk of rows, decoded and hashed by workers on all cores as soon as it is made.
+final class DecodedChunk: @unchecked Sendable {
+    let rows: [(seq: UInt64, bytes: [UInt8])]
+    let group = DispatchGroup()
+    /// Written by the workers (each its own indices), read only after `group` is done.
+    private let slots: UnsafeMutableBufferPointer<Result<(EntryHeader, Merkle.Hash), EntryFormatError>?>
+
+    init(_ rows: [(seq: UInt64, bytes: [UInt8])]) {
+        self.rows = rows
+        slots = .allocate(capacity: rows.count)
+        slots.initialize(repeating: nil)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 256))
+        let per = (rows.count + workers - 1) / workers
+        nonisolated(unsafe) let output = slots
+        for w in 0..<workers {
+            DispatchQueue.global().async(group: group) {
+                for i in (w * per)..<min(rows.count, (w + 1) * per) {
+                    let bytes = rows[i].bytes
+                    output[i] = Result { () throws(EntryFormatError) in (try EntryHeader(bytes: bytes), Merkle.leafHash(bytes)) }
+                }
+            }
+        }
+    }
+
+    deinit {
+        group.wait()
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    var count: Int { slots.count }
+
+    subscript(i: Int) -> Result<(EntryHeader, Merkle.Hash), EntryFormatError> { slots[i]! }
 }

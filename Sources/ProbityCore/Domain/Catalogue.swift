@@ -1,16 +1,16 @@
 /// The event catalogue (DESIGN §3, docs/EVENTS.md): the types users may append, each with the schema of
 /// its `data` and the references it makes to what the log already holds.
 public enum EventCatalogue {
-    public enum Role: String, CaseIterable, Sendable, Codable { case buyer_org, buyer_agent, supplier_org, supplier_contact, official }
-    public enum ProcedureKind: String, CaseIterable, Sendable, Codable { case sourcing, open_tender, restricted_tender, adapted, negotiated, competitive_dialogue }
-    public enum Phase: String, CaseIterable, Sendable, Codable { case sourcing, consultation, evaluation, standstill, awarded, closed, cancelled }
-    public enum Channel: String, CaseIterable, Sendable, Codable { case linkedin, x, mastodon, facebook, email, phone, meeting, platform, other }
-    public enum ExchangeKind: String, CaseIterable, Sendable, Codable { case message, post, comment, reply, call, meeting_note }
-    public enum Visibility: String, CaseIterable, Sendable, Codable { case `public`, restricted, direct }
-    public enum Direction: String, CaseIterable, Sendable, Codable { case inbound, outbound, `internal` }
-    public enum UpdateReason: String, CaseIterable, Sendable, Codable { case deadline_extension, correction, clarification, suspension, other }
-    public enum DisclosureKind: String, CaseIterable, Sendable, Codable { case answers, sourcing_report, notice }
-    public enum ConflictNature: String, CaseIterable, Sendable, Codable { case family, financial, former_employment, other }
+    public enum Role: String, CaseIterable, Sendable { case buyer_org, buyer_agent, supplier_org, supplier_contact, official }
+    public enum ProcedureKind: String, CaseIterable, Sendable { case sourcing, open_tender, restricted_tender, adapted, negotiated, competitive_dialogue }
+    public enum Phase: String, CaseIterable, Sendable { case sourcing, consultation, evaluation, standstill, awarded, closed, cancelled }
+    public enum Channel: String, CaseIterable, Sendable { case linkedin, x, mastodon, facebook, email, phone, meeting, platform, other }
+    public enum ExchangeKind: String, CaseIterable, Sendable { case message, post, comment, reply, call, meeting_note }
+    public enum Visibility: String, CaseIterable, Sendable { case `public`, restricted, direct }
+    public enum Direction: String, CaseIterable, Sendable { case inbound, outbound, `internal` }
+    public enum UpdateReason: String, CaseIterable, Sendable { case deadline_extension, correction, clarification, suspension, other }
+    public enum DisclosureKind: String, CaseIterable, Sendable { case answers, sourcing_report, notice }
+    public enum ConflictNature: String, CaseIterable, Sendable { case family, financial, former_employment, other }
 
     /// What a field refers to, checked against the log at append time.
     public enum Reference: Sendable {

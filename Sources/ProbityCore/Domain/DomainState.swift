@@ -5,8 +5,8 @@
 ///
 /// Times: `at` is when a thing happened in the world (`occurred_at`, `published_at`, `effective_at`,
 /// `joined_at`), falling back to the entry's `time`, when the log learnt it.
-public struct DomainState: Sendable, Codable, Equatable {
-    public struct Party: Sendable, Codable, Equatable {
+public struct DomainState: Sendable, Equatable {
+    public struct Party: Sendable, Equatable {
         public var id: String
         public var role: EventCatalogue.Role
         public var org: String?
@@ -16,9 +16,11 @@ public struct DomainState: Sendable, Codable, Equatable {
         public var organisation: String { org ?? id }
     }
 
-    public struct SourceRef: Sendable, Codable, Hashable {
+    public struct SourceRef: Sendable, Hashable {
         public var platform: String
         public var id: String
+        init(platform: String, id: String) { self.platform = platform; self.id = id }
+
         init?(_ value: JSONValue?) {
             guard let key = ReferenceLedger.source(value) else { return nil }
             platform = key.platform
@@ -26,20 +28,20 @@ public struct DomainState: Sendable, Codable, Equatable {
         }
     }
 
-    public struct PhaseChange: Sendable, Codable, Equatable {
+    public struct PhaseChange: Sendable, Equatable {
         public var phase: EventCatalogue.Phase
         public var at: Timestamp
         public var seq: UInt64
         public var awardee: String?
     }
 
-    public struct Candidate: Sendable, Codable, Equatable {
+    public struct Candidate: Sendable, Equatable {
         public var party: String
         public var at: Timestamp
         public var seq: UInt64
     }
 
-    public struct DateChange: Sendable, Codable, Equatable {
+    public struct DateChange: Sendable, Equatable {
         public var seq: UInt64
         public var field: String
         public var from: Timestamp?
@@ -47,7 +49,7 @@ public struct DomainState: Sendable, Codable, Equatable {
         public var reason: String
     }
 
-    public struct Procedure: Sendable, Codable, Equatable {
+    public struct Procedure: Sendable, Equatable {
         public var ref: String
         public var kind: EventCatalogue.ProcedureKind
         public var buyer: String
@@ -80,7 +82,7 @@ public struct DomainState: Sendable, Codable, Equatable {
     }
 
     /// One domain event, as timelines and findings need it.
-    public struct Record: Sendable, Codable, Equatable {
+    public struct Record: Sendable, Equatable {
         public var seq: UInt64
         public var type: String
         /// When the log appended it.
@@ -122,6 +124,19 @@ public struct DomainState: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// Sets the state read back from a snapshot (`DomainSnapshot`).
+    mutating func restore(lastSeq: UInt64?, parties: [String: Party], procedures: [String: Procedure], records: [Record], redactions: [UInt64: UInt64]) {
+        self.lastSeq = lastSeq
+        self.parties = parties
+        self.procedures = procedures
+        self.records = records
+        self.redactions = redactions
+        exchangeBySource = [:]
+        for (index, record) in records.enumerated() where record.isExchange {
+            if let source = record.source { exchangeBySource[Self.key(source)] = index }
+        }
+    }
+
     public var entries: UInt64 { lastSeq.map { $0 + 1 } ?? 0 }
 
     static func key(_ source: SourceRef) -> String { source.platform + "\u{0}" + source.id }
@@ -147,16 +162,16 @@ public struct DomainState: Sendable, Codable, Equatable {
     /// need not decode their `data`.
     public static let domainTypes: Set<String> = Set(EventCatalogue.types.keys).union(["redaction.applied"])
 
-    public mutating func apply(_ entry: Entry) { apply(seq: entry.seq, type: entry.type, time: entry.time, data: entry.data) }
+    public mutating func apply(_ entry: Entry) { apply(seq: entry.seq, type: entry.type, time: entry.time, data: EventFields(entry.data)) }
 
-    /// Applies one entry. Entries must come in seq order, each once; `data` may be empty for types not
+    /// Applies one entry. Entries must come in seq order, each once; `data` is not read for types not
     /// in `domainTypes`.
-    public mutating func apply(seq: UInt64, type: String, time entryTime: Timestamp, data: [String: JSONValue]) {
+    public mutating func apply(seq: UInt64, type: String, time entryTime: Timestamp, data: EventFields) {
         lastSeq = seq
         guard Self.domainTypes.contains(type) else { return }
-        func string(_ key: String) -> String? { data[key]?.stringValue }
-        func time(_ key: String) -> Timestamp? { string(key).flatMap(Timestamp.init(rfc3339:)) }
-        func strings(_ key: String) -> [String] { (data[key]?.arrayValue ?? []).compactMap(\.stringValue) }
+        func string(_ key: StaticString) -> String? { data.string(key) }
+        func time(_ key: StaticString) -> Timestamp? { data.time(key) }
+        func strings(_ key: StaticString) -> [String] { data.strings(key) }
         var record = Record(seq: seq, type: type, loggedAt: entryTime, at: entryTime, procedure: string("procedure"))
 
         switch type {
@@ -169,17 +184,19 @@ public struct DomainState: Sendable, Codable, Equatable {
                   let buyer = string("buyer") else { return }
             procedures[ref] = Procedure(ref: ref, kind: kind, buyer: buyer, openedSeq: seq, publishedAt: time("published_at"),
                                         questionsDeadline: time("questions_deadline"), tenderDeadline: time("tender_deadline"),
-                                        standstillEnd: time("standstill_end"), urgency: data["urgency"] == .bool(true), sourcing: string("sourcing"))
+                                        standstillEnd: time("standstill_end"), urgency: data.bool("urgency") == true, sourcing: string("sourcing"))
             record.at = time("published_at") ?? entryTime
             record.parties = [buyer]
         case "procedure.updated":
             guard let ref = string("procedure"), var procedure = procedures[ref] else { return }
             let reason = string("reason") ?? "other"
             record.reason = reason
-            for (field, path) in [("published_at", \Procedure.publishedAt), ("questions_deadline", \.questionsDeadline),
-                                  ("tender_deadline", \.tenderDeadline), ("standstill_end", \.standstillEnd)] {
+            let dates: [(StaticString, WritableKeyPath<Procedure, Timestamp?>)] = [
+                ("published_at", \.publishedAt), ("questions_deadline", \.questionsDeadline), ("tender_deadline", \.tenderDeadline), ("standstill_end", \.standstillEnd),
+            ]
+            for (field, path) in dates {
                 guard let new = time(field) else { continue }
-                procedure.dateChanges.append(DateChange(seq: seq, field: field, from: procedure[keyPath: path], to: new, reason: reason))
+                procedure.dateChanges.append(DateChange(seq: seq, field: field.description, from: procedure[keyPath: path], to: new, reason: reason))
                 procedure[keyPath: path] = new
             }
             procedures[ref] = procedure
@@ -206,24 +223,24 @@ public struct DomainState: Sendable, Codable, Equatable {
             record.to = strings("to")
             record.mentions = strings("mentions")
             record.thread = string("thread")
-            record.source = SourceRef(data["source"])
-            record.replyTo = SourceRef(data["reply_to"])
+            record.source = data.source("source")
+            record.replyTo = data.source("reply_to")
             record.parties = [record.from].compactMap { $0 } + record.to + record.mentions
             if let source = record.source { exchangeBySource[Self.key(source)] = records.count }
         case "disclosure.published":
             record.at = time("published_at") ?? entryTime
             record.channel = string("channel").flatMap(EventCatalogue.Channel.init(rawValue:))
-            record.answers = (data["answers"]?.arrayValue ?? []).compactMap { SourceRef($0) }
+            record.answers = data.sources("answers")
             record.disclosureKind = string("kind").flatMap(EventCatalogue.DisclosureKind.init(rawValue:)) ?? .answers
         case "exchange.edited_at_source", "exchange.deleted_at_source":
             record.at = time("observed_at") ?? entryTime
-            record.source = SourceRef(data["source"])
+            record.source = data.source("source")
             record.procedure = record.source.flatMap { exchange($0)?.procedure }
         case "conflict.declared":
             record.parties = [string("party"), string("counterpart")].compactMap { $0 }
             record.reason = string("nature")
         case "redaction.applied":
-            if let target = data["target_seq"]?.uint64Value { redactions[target] = seq }
+            if let target = data.uint64("target_seq") { redactions[target] = seq }
             record.reason = string("legal_basis")
         case "legal_hold.placed", "legal_hold.released":
             record.parties = string("party").map { [$0] } ?? []
@@ -245,15 +262,4 @@ public struct DomainState: Sendable, Codable, Equatable {
     }
 
     public func records(of procedure: Procedure) -> [Record] { procedure.records.map { records[$0] } }
-}
-
-extension Timestamp: Codable {
-    public init(from decoder: any Decoder) throws {
-        self.init(microsecondsSinceEpoch: try decoder.singleValueContainer().decode(Int64.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(microseconds)
-    }
 }
