@@ -69,6 +69,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient"], path: "Sources/probity-bench"),
+        .executableTarget(name: "probity-domain-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityImport"], path: "Sources/probity-domain-bench"),
         .executableTarget(name: "probityd-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient"], path: "Sources/probityd-bench"),
         .testTarget(name: "ProbityCoreTests", dependencies: ["ProbityCore"]),
         .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),

@@ -25,3 +25,8 @@ echo "probityd: 64 clients over the Unix socket, the route that appends nothing,
 swift build -c release --product probityd
 swift build -c release --product probityd-bench
 .build/release/probityd-bench --dir var/bench-daemon --clients 64 --seconds 10 --events 1000000
+
+echo
+echo "procurement domain: findings on a 100,000-event procedure, import of a 100,000-message LinkedIn export:"
+swift build -c release --product probity-domain-bench
+.build/release/probity-domain-bench --dir var/bench-domain --events 100000 --messages 100000

@@ -14,51 +14,58 @@ public enum CSV {
         public var description: String { "line \(line): \(message)" }
     }
 
+    /// Scans bytes, not characters: every delimiter is ASCII, so it never falls inside a UTF-8 sequence,
+    /// and each field is decoded once, when it ends.
     public static func parse(_ bytes: [UInt8]) throws(ParseError) -> [Record] {
         var input = bytes[...]
         if input.starts(with: [0xEF, 0xBB, 0xBF]) { input = input.dropFirst(3) }
-        guard let text = String(validating: input, as: UTF8.self) else {
+        guard String(validating: input, as: UTF8.self) != nil else {
             throw ParseError(line: 1, message: "the file is not valid UTF-8")
         }
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
         var records: [Record] = []
         var fields: [String] = []
-        var field = ""
+        var field: [UInt8] = []
+        field.reserveCapacity(256)
         var line = 1, recordLine = 1
         var quoted = false, afterQuote = false, fieldStarted = false
-        var iterator = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        func endRecord() {
-            fields.append(field)
-            // A blank line is no record.
-            if !(fields.count == 1 && fields[0].isEmpty && !fieldStarted) { records.append(Record(fields: fields, line: recordLine)) }
-            fields = []; field = ""; fieldStarted = false; afterQuote = false
+        func endField() {
+            fields.append(String(decoding: field, as: UTF8.self))
+            field.removeAll(keepingCapacity: true)
         }
-        while let c = pending ?? iterator.next() {
-            pending = nil
+        func endRecord() {
+            let blank = fields.isEmpty && field.isEmpty && !fieldStarted // a blank line is no record
+            endField()
+            if !blank { records.append(Record(fields: fields, line: recordLine)) }
+            fields = []; fieldStarted = false; afterQuote = false
+        }
+        var i = input.startIndex
+        while i < input.endIndex {
+            let c = input[i]
+            i += 1
             if quoted {
-                if c == "\"" {
-                    let next = iterator.next()
-                    if next == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; afterQuote = true; pending = next }
+                if c == quote {
+                    if i < input.endIndex, input[i] == quote { field.append(quote); i += 1 } else { quoted = false; afterQuote = true }
                 } else {
-                    if c == "\n" { line += 1 }
-                    field.unicodeScalars.append(c)
+                    if c == lf { line += 1 }
+                    field.append(c)
                 }
                 continue
             }
             switch c {
-            case ",":
-                fields.append(field); field = ""; afterQuote = false; fieldStarted = true
-            case "\r":
-                let next = iterator.next()
-                guard next == "\n" else { throw ParseError(line: line, message: "a carriage return not followed by a line feed") }
+            case comma:
+                endField(); afterQuote = false; fieldStarted = true
+            case cr:
+                guard i < input.endIndex, input[i] == lf else { throw ParseError(line: line, message: "a carriage return not followed by a line feed") }
+                i += 1
                 endRecord(); line += 1; recordLine = line
-            case "\n":
+            case lf:
                 endRecord(); line += 1; recordLine = line
-            case "\"" where field.isEmpty && !afterQuote:
+            case quote where field.isEmpty && !afterQuote:
                 quoted = true; fieldStarted = true
             default:
                 guard !afterQuote else { throw ParseError(line: line, message: "text after the closing quote of a field") }
-                field.unicodeScalars.append(c); fieldStarted = true
+                field.append(c); fieldStarted = true
             }
         }
         guard !quoted else { throw ParseError(line: recordLine, message: "a quoted field is never closed") }

@@ -11,22 +11,26 @@ enum ReferencePlanner {
     static func plan(_ events: [EventInput], ledger: inout ReferenceLedger, pendingSources: inout Set<SourceKey>,
                      storedSeq: (SourceKey) throws -> UInt64?,
                      storedFact: (ReferenceLedger.Fact.Kind, String) throws -> String? = { _, _ in nil }) throws -> Result<[UInt64?], EventRejection> {
-        var draft = ledger
-        var sources = pendingSources
+        // The submission's own facts and sources, kept apart until it passes whole: nothing is copied.
+        var facts: [ReferenceLedger.Fact] = []
+        var overlay: [String: String] = [:] // "kind id" → detail
+        var sources = Set<SourceKey>()
         var stored: [UInt64?] = []
         stored.reserveCapacity(events.count)
+        func known(_ source: SourceKey) -> Bool { pendingSources.contains(source) || sources.contains(source) }
         for (index, event) in events.enumerated() {
             if let source = event.source {
-                if sources.contains(source) { stored.append(nil); continue } // a duplicate within the batch
+                if known(source) { stored.append(nil); continue } // a duplicate within the batch
                 if let seq = try storedSeq(source) { stored.append(seq); continue }
             }
             // The ledger's look-ups cannot throw; a storage error met on the way is rethrown after.
             var lookupError: Error?
             do throws(EventInputError) {
-                try draft.check(event, sourceExists: { key in
-                    if sources.contains(key) { return true }
+                try ledger.check(event, sourceExists: { key in
+                    if known(key) { return true }
                     do { return try storedSeq(key) != nil } catch { lookupError = error; return false }
                 }, stored: { kind, id in
+                    if let detail = overlay["\(kind.rawValue) \(id)"] { return detail }
                     do { return try storedFact(kind, id) } catch { lookupError = error; return nil }
                 })
             } catch {
@@ -34,12 +38,15 @@ enum ReferencePlanner {
                 return .failure(EventRejection(index: index, error: error))
             }
             if let lookupError { throw lookupError }
-            draft.record(event)
+            for fact in ReferenceLedger.facts(of: event) {
+                facts.append(fact)
+                overlay["\(fact.kind.rawValue) \(fact.id)"] = fact.detail
+            }
             if let source = event.source { sources.insert(source) }
             stored.append(nil)
         }
-        ledger = draft
-        pendingSources = sources
+        for fact in facts { ledger.learn(fact) }
+        pendingSources.formUnion(sources)
         return .success(stored)
     }
 }
@@ -55,31 +62,46 @@ extension LogReader {
     /// Checks `events` as the writer would check them if appended now (parties, procedures, holds and
     /// exchanges they refer to), appending nothing. Returns the first rejected event, or nil.
     public func checkReferences(_ events: [EventInput]) throws -> EventRejection? {
-        try referenceRejections(events, all: false).first
+        try check(events, stopAtFirstRejection: true).rejections.first
     }
 
-    /// Like `checkReferences`, but goes on past a rejected event (as if it were left out) and returns
-    /// every rejection: what an import reports record by record.
-    public func referenceRejections(_ events: [EventInput], all: Bool = true) throws -> [EventRejection] {
+    /// What appending `events` now would do, event by event, as if rejected events were left out: which
+    /// are refused (and why) and which are exchanges the log already holds. What an import reports record
+    /// by record, before appending only the rest.
+    public struct LogCheck: Sendable {
+        public var rejections: [EventRejection] = []
+        /// Indices of events whose source the log already holds (appending them would append nothing).
+        public var recorded: Set<Int> = []
+    }
+
+    public func check(_ events: [EventInput], stopAtFirstRejection: Bool = false) throws -> LogCheck {
         try wrap("checking references") {
             try db.read { db in
                 let findSource = try db.cachedStatement(sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?")
                 let findFact = try db.cachedStatement(sql: "SELECT detail FROM refs WHERE kind = ? AND id = ?")
+                var facts: [String: String?] = [:] // "kind id" → detail, memoized: imports name the same parties again and again
                 var ledger = ReferenceLedger()
                 var pending = Set<SourceKey>()
-                var rejections: [EventRejection] = []
+                var result = LogCheck()
                 for (index, event) in events.enumerated() {
                     let outcome = try ReferencePlanner.plan([event], ledger: &ledger, pendingSources: &pending, storedSeq: { source in
                         try Int64.fetchOne(findSource, arguments: [source.platform, source.id]).map { UInt64($0) }
                     }, storedFact: { kind, id in
-                        try String.fetchOne(findFact, arguments: [kind.rawValue, id])
+                        let key = "\(kind.rawValue) \(id)"
+                        if let known = facts[key] { return known }
+                        let detail = try String.fetchOne(findFact, arguments: [kind.rawValue, id])
+                        facts[key] = .some(detail)
+                        return detail
                     })
-                    if case .failure(let rejection) = outcome {
-                        rejections.append(EventRejection(index: index, error: rejection.error))
-                        if !all { break }
+                    switch outcome {
+                    case .failure(let rejection):
+                        result.rejections.append(EventRejection(index: index, error: rejection.error))
+                        if stopAtFirstRejection { return result }
+                    case .success(let stored):
+                        if stored.first! != nil { result.recorded.insert(index) }
                     }
                 }
-                return rejections
+                return result
             }
         }
     }

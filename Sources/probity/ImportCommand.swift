@@ -43,7 +43,7 @@ struct ImportCommand: ParsableCommand {
             if let rejection = try reporting({ try LogReader.open(path: store.db).checkReferences(parsed.events) }) {
                 throw CLIError.usage("\(parsed.places[rejection.index]): \(rejection.error)")
             }
-            return try importEvents(parsed.events, read: nil, plan: nil)
+            return try importEvents(parsed.events, read: nil, plan: nil, alreadyRecorded: 0)
         }
         let result: ImportResult
         do {
@@ -69,29 +69,29 @@ struct ImportCommand: ParsableCommand {
         if let procedure, try reporting({ try reader.fact(.procedure, procedure) }) == nil {
             throw CLIError.usage("procedure \"\(procedure)\" is not in the log; append its procedure.opened before importing into it")
         }
-        try leaveOutUnresolved(&plan, reader: reader)
-        try importEvents(plan.events, read: result.messages.count + result.rejections.count, plan: plan)
+        let recorded = try sortOut(&plan, reader: reader)
+        try importEvents(plan.events, read: result.messages.count + result.rejections.count, plan: plan, alreadyRecorded: recorded)
     }
 
-    /// A record whose event names a party the log does not hold (mapped, but never registered) is
-    /// reported as rejected; the others are imported.
-    private func leaveOutUnresolved(_ plan: inout ImportPlan, reader: LogReader) throws {
-        let rejections = try reporting { try reader.referenceRejections(plan.events) }
-        guard !rejections.isEmpty else { return }
-        for rejection in rejections {
+    /// Leaves out of the plan the records the log already holds (returning how many) and those whose event
+    /// names a party the log does not hold (mapped, but never registered), which are reported as rejected.
+    private func sortOut(_ plan: inout ImportPlan, reader: LogReader) throws -> Int {
+        let check = try reporting { try reader.check(plan.events) }
+        for rejection in check.rejections {
             guard let position = plan.positions[rejection.index] else {
                 throw CLIError.usage("cannot register a party: \(rejection.error)")
             }
             plan.rejections.append(ImportRejection(position: position, reason: "\(rejection.error)"))
         }
-        let left = Set(rejections.map(\.index))
+        let left = Set(check.rejections.map(\.index)).union(check.recorded)
         let kept = plan.events.indices.filter { !left.contains($0) }
         plan.events = kept.map { plan.events[$0] }
         plan.positions = kept.map { plan.positions[$0] }
+        return check.recorded.count
     }
 
-    private func importEvents(_ events: [EventInput], read: Int?, plan: ImportPlan?) throws {
-        var new = 0, duplicates = 0, registered: [String] = []
+    private func importEvents(_ events: [EventInput], read: Int?, plan: ImportPlan?, alreadyRecorded: Int) throws {
+        var new = 0, duplicates = alreadyRecorded, registered: [String] = []
         if !events.isEmpty {
             try reporting {
                 let writer = try openWriter(db: store.db, key: key)

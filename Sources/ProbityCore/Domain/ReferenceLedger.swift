@@ -37,36 +37,32 @@ public struct ReferenceLedger: Sendable {
     public func check(_ event: EventInput, sourceExists: (SourceKey) -> Bool,
                       stored: (Fact.Kind, String) -> String? = { _, _ in nil }) throws(EventInputError) {
         guard let type = EventCatalogue.types[event.type] else { return }
-        var parties = self.parties, procedures = self.procedures, holds = self.holds
-        // Facts the ledger lacks, looked up once each.
-        for (kind, id) in Self.referencedIDs(event, type) {
-            switch kind {
-            case .party where parties[id] == nil: if let role = stored(.party, id) { parties[id] = EventCatalogue.Role(rawValue: role) ?? .official }
-            case .procedure where !procedures.contains(id): if stored(.procedure, id) != nil { procedures.insert(id) }
-            case .hold where holds[id] == nil: if let state = stored(.hold, id) { holds[id] = state == "open" }
-            default: break
-            }
+        // What the ledger lacks is looked up in `stored`, never copied into it.
+        func role(_ id: String) -> EventCatalogue.Role? {
+            parties[id] ?? stored(.party, id).map { EventCatalogue.Role(rawValue: $0) ?? .official }
         }
+        func procedureExists(_ ref: String) -> Bool { procedures.contains(ref) || stored(.procedure, ref) != nil }
+        func holdIsOpen(_ id: String) -> Bool? { holds[id] ?? stored(.hold, id).map { $0 == "open" } }
         let data = event.data
         for reference in type.references {
             switch reference {
             case .newParty(let field):
-                if let id = data[field]?.stringValue, parties[id] != nil {
+                if let id = data[field]?.stringValue, role(id) != nil {
                     throw EventInputError(field: "data.\(field)", "party \"\(id)\" is already registered")
                 }
             case .party(let field, let roles):
                 guard let id = data[field]?.stringValue else { continue }
-                try Self.checkParty(id, in: parties, field: "data.\(field)", roles: roles)
+                try Self.checkParty(id, role(id), field: "data.\(field)", roles: roles)
             case .parties(let field):
                 for (i, item) in (data[field]?.arrayValue ?? []).enumerated() {
-                    if let id = item.stringValue { try Self.checkParty(id, in: parties, field: "data.\(field)[\(i)]", roles: nil) }
+                    if let id = item.stringValue { try Self.checkParty(id, role(id), field: "data.\(field)[\(i)]", roles: nil) }
                 }
             case .newProcedure(let field):
-                if let ref = data[field]?.stringValue, procedures.contains(ref) {
+                if let ref = data[field]?.stringValue, procedureExists(ref) {
                     throw EventInputError(field: "data.\(field)", "procedure \"\(ref)\" is already opened")
                 }
             case .procedure(let field):
-                if let ref = data[field]?.stringValue, !procedures.contains(ref) {
+                if let ref = data[field]?.stringValue, !procedureExists(ref) {
                     throw EventInputError(field: "data.\(field)", "procedure \"\(ref)\" is not in the log; append its procedure.opened first")
                 }
             case .source(let field):
@@ -80,34 +76,19 @@ public struct ReferenceLedger: Sendable {
                     }
                 }
             case .newHold(let field):
-                if let id = data[field]?.stringValue, holds[id] != nil {
+                if let id = data[field]?.stringValue, holdIsOpen(id) != nil {
                     throw EventInputError(field: "data.\(field)", "legal hold \"\(id)\" was already placed; choose a new id")
                 }
             case .openHold(let field):
-                if let id = data[field]?.stringValue, holds[id] != true {
-                    throw EventInputError(field: "data.\(field)", holds[id] == nil ? "no legal hold \"\(id)\" was placed" : "legal hold \"\(id)\" is already released")
+                if let id = data[field]?.stringValue, case let open = holdIsOpen(id), open != true {
+                    throw EventInputError(field: "data.\(field)", open == nil ? "no legal hold \"\(id)\" was placed" : "legal hold \"\(id)\" is already released")
                 }
             }
         }
     }
 
-    /// The identifiers of parties, procedures and holds `event` names.
-    private static func referencedIDs(_ event: EventInput, _ type: EventCatalogue.EventType) -> [(Fact.Kind, String)] {
-        var ids: [(Fact.Kind, String)] = []
-        for reference in type.references {
-            switch reference {
-            case .newParty(let field), .party(let field, _): event.data[field]?.stringValue.map { ids.append((.party, $0)) }
-            case .parties(let field): for item in event.data[field]?.arrayValue ?? [] { item.stringValue.map { ids.append((.party, $0)) } }
-            case .newProcedure(let field), .procedure(let field): event.data[field]?.stringValue.map { ids.append((.procedure, $0)) }
-            case .newHold(let field), .openHold(let field): event.data[field]?.stringValue.map { ids.append((.hold, $0)) }
-            case .source, .sources: break
-            }
-        }
-        return ids
-    }
-
-    private static func checkParty(_ id: String, in parties: [String: EventCatalogue.Role], field: String, roles: [EventCatalogue.Role]?) throws(EventInputError) {
-        guard let role = parties[id] else {
+    private static func checkParty(_ id: String, _ role: EventCatalogue.Role?, field: String, roles: [EventCatalogue.Role]?) throws(EventInputError) {
+        guard let role else {
             throw EventInputError(field: field, "party \"\(id)\" is not registered; append its party.registered first")
         }
         if let roles, !roles.contains(role) {
