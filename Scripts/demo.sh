@@ -2,6 +2,7 @@
 # The main job end to end: probityd on a fresh state directory (var/demo), tokens, a procurement
 # conversation appended over the API, the daemon killed with SIGKILL and restarted, the log verified,
 # and the signed checkpoint and a receipt printed and checked offline (also with OpenSSL alone).
+# Then the procurement scenario (examples/scenario.jsonl): its timeline, and the findings it raises.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
@@ -45,8 +46,11 @@ echo "== the connector appends the conversation through the daemon (receipts in 
 export PROBITY_TOKEN="$(cat "$state/ingest.token")"
 "$probity" append --socket "$socket" --json examples/conversation.jsonl > "$state/receipts.jsonl"
 echo "$(wc -l < "$state/receipts.jsonl") receipts"
-echo "-- sent again (a retry after a lost answer): recorded exchanges are not appended twice"
-"$probity" append --socket "$socket" --quiet examples/conversation.jsonl 2>&1 | tail -1
+echo "-- its exchanges sent again (a retry after a lost answer): recorded exchanges are not appended twice"
+grep '"exchange.recorded"' examples/conversation.jsonl | "$probity" append --socket "$socket" --quiet - 2>&1 | tail -1
+echo "-- an event naming a party the log does not know is refused (422), and nothing is appended"
+curl -s --unix-socket "$socket" -H "Authorization: Bearer $PROBITY_TOKEN" http://probityd/v1/events -d '{"type": "procedure.candidate_joined",
+  "data": {"procedure": "2026-042", "party": "sup-inconnu"}}'; echo
 echo
 echo "== an auditor keeps today's checkpoint"
 PROBITY_TOKEN="$(cat "$state/read.token")" "$probity" checkpoint --socket "$socket" > "$state/kept.checkpoint"
@@ -60,7 +64,7 @@ echo "-- one more exchange, over plain HTTP with curl"
 curl -s --unix-socket "$socket" -H "Authorization: Bearer $PROBITY_TOKEN" http://probityd/v1/events -d '{
   "type": "exchange.recorded",
   "data": {"procedure": "2026-042", "channel": "email", "kind": "message", "visibility": "restricted", "direction": "outbound",
-           "from": "agent-durand", "to": ["contact-martin", "contact-bernard"], "source": {"platform": "email", "id": "<demo-followup@ville-exemple.fr>"},
+           "from": "agent-durand", "to": ["contact-martin", "sup-bitume-nord"], "source": {"platform": "email", "id": "<demo-followup@ville-exemple.fr>"},
            "occurred_at": "2026-03-14T09:00:00Z"},
   "payload": {"subject": "Réponse publiée", "text": "La réponse à votre question est publiée sur le profil acheteur."}}' \
   | head -c 160; echo " …"
@@ -89,3 +93,18 @@ echo "== the checkpoint signature checked by OpenSSL alone"
 awk 'NF == 0 { exit } { print }' "$state/checkpoint.note" > "$state/checkpoint.msg"
 grep '^— ' "$state/checkpoint.note" | head -n 1 | awk '{ print $3 }' | base64 -d | tail -c 64 > "$state/checkpoint.sig"
 openssl pkeyutl -verify -pubin -inkey "$state/log.pub.pem" -rawin -in "$state/checkpoint.msg" -sigfile "$state/checkpoint.sig"
+echo
+echo "== the procurement scenario: sourcing on LinkedIn, an open tender with a question on X answered privately,"
+echo "   a disclosure 3 days before the deadline, a direct message during the standstill (examples/scenario.jsonl)"
+start_daemon
+"$probity" append --socket "$socket" --quiet examples/scenario.jsonl
+echo "-- the procedures, as an auditor's read token sees them through probityd"
+curl -s --unix-socket "$socket" -H "Authorization: Bearer $(cat "$state/read.token")" http://probityd/v1/procedures \
+  | grep -o '"procedure":"[^"]*"\|"phase":"[^"]*"' | paste -sd ' ' -
+stop_daemon
+echo
+echo "== probity timeline --procedure 2026-057 (times in the buyer's time zone, Europe/Paris)"
+"$probity" timeline --db "$db" --procedure 2026-057
+echo
+echo "== probity findings --procedure 2026-057"
+"$probity" findings --db "$db" --procedure 2026-057
