@@ -116,11 +116,6 @@ public class LogReader: @unchecked Sendable {
                            payload: salt.flatMap { s in payload.map { ([UInt8](s), [UInt8]($0)) } })
     }
 
-    /// Whether any entry names `stream` (`party:<id>`, `procedure:<ref>`).
-    public func streamExists(_ stream: String) throws -> Bool {
-        try wrap("reading streams") { try db.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM streams WHERE stream = ?", arguments: [stream]) ?? false } }
-    }
-
     // MARK: Checkpoints
 
     public func checkpointCount() throws -> Int {

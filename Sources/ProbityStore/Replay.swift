@@ -81,8 +81,7 @@ final class ReplayConsumer: @unchecked Sendable {
     private let limit: ReplayLimit?
     private let total: UInt64
     private let progress: ((UInt64, UInt64) -> Void)?
-    private let queue = DispatchQueue(label: "probity.replay.sequential")
-    private let slots = DispatchSemaphore(value: 3)
+    private let stage = SerialStage(label: "probity.replay.sequential")
     private let lock = NSLock()
     private var stop = false
 
@@ -96,24 +95,19 @@ final class ReplayConsumer: @unchecked Sendable {
     var stopped: Bool { lock.withLock { stop } }
 
     func enqueue(_ chunk: DecodedChunk) {
-        slots.wait()
-        queue.async { [self] in
-            chunk.group.wait()
-            consume(chunk)
-            slots.signal()
-        }
+        stage.enqueue(after: chunk.decoded.group) { [self] in consume(chunk) }
     }
 
     private func consume(_ chunk: DecodedChunk) {
         guard !state.done else { return }
-        for i in 0..<chunk.count {
+        for i in 0..<chunk.rows.count {
             let (seq, bytes) = chunk.rows[i]
             guard seq == state.expected else {
                 state.failure = .init(kind: .sequence, seq: state.expected, message: "seq \(state.expected) is missing")
                 break
             }
             let entry: EntryHeader, leafHash: Merkle.Hash
-            switch chunk[i] {
+            switch chunk.decoded[i] {
             case .failure(let error):
                 state.failure = .init(kind: error.code == .notCanonical ? .notCanonical : .malformedEntry, seq: seq, message: error.message)
             case .success(let decoded):
@@ -138,40 +132,19 @@ final class ReplayConsumer: @unchecked Sendable {
     }
 
     /// Waits for every queued chunk and returns the result.
-    func finish() -> State { queue.sync { state } }
+    func finish() -> State { stage.finish { state } }
 }
 
 /// One chunk of rows, decoded and hashed by workers on all cores as soon as it is made.
-final class DecodedChunk: @unchecked Sendable {
+final class DecodedChunk: Sendable {
     let rows: [(seq: UInt64, bytes: [UInt8])]
-    let group = DispatchGroup()
-    /// Written by the workers (each its own indices), read only after `group` is done.
-    private let slots: UnsafeMutableBufferPointer<Result<(EntryHeader, Merkle.Hash), EntryFormatError>?>
+    let decoded: ParallelChunk<Result<(EntryHeader, Merkle.Hash), EntryFormatError>>
 
     init(_ rows: [(seq: UInt64, bytes: [UInt8])]) {
         self.rows = rows
-        slots = .allocate(capacity: rows.count)
-        slots.initialize(repeating: nil)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 256))
-        let per = (rows.count + workers - 1) / workers
-        nonisolated(unsafe) let output = slots
-        for w in 0..<workers {
-            DispatchQueue.global().async(group: group) {
-                for i in (w * per)..<min(rows.count, (w + 1) * per) {
-                    let bytes = rows[i].bytes
-                    output[i] = Result { () throws(EntryFormatError) in (try EntryHeader(bytes: bytes), Merkle.leafHash(bytes)) }
-                }
-            }
+        decoded = ParallelChunk(count: rows.count) { i in
+            let bytes = rows[i].bytes
+            return Result { () throws(EntryFormatError) in (try EntryHeader(bytes: bytes), Merkle.leafHash(bytes)) }
         }
     }
-
-    deinit {
-        group.wait()
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    var count: Int { slots.count }
-
-    subscript(i: Int) -> Result<(EntryHeader, Merkle.Hash), EntryFormatError> { slots[i]! }
 }

@@ -91,8 +91,7 @@ final class SequentialChecks: @unchecked Sendable {
     private var done: UInt64 = 0
     private let total: UInt64
     private let progress: ((UInt64, UInt64) -> Void)?
-    private let queue = DispatchQueue(label: "probity.verify.sequential")
-    private let slots = DispatchSemaphore(value: 3)
+    private let stage = SerialStage(label: "probity.verify.sequential")
 
     init(verifier: LogVerifier, total: UInt64, progress: ((UInt64, UInt64) -> Void)?) {
         self.verifier = verifier
@@ -102,18 +101,13 @@ final class SequentialChecks: @unchecked Sendable {
 
     /// Queues a chunk; blocks while three are already waiting.
     func enqueue(_ batch: CheckBatch) {
-        slots.wait()
-        queue.async { [self] in
-            batch.group.wait()
-            consume(batch)
-            slots.signal()
-        }
+        stage.enqueue(after: batch.entries.group) { [self] in consume(batch) }
     }
 
     private func consume(_ batch: CheckBatch) {
         var nodeIndex = 0
-        for i in 0..<batch.count {
-            let c = batch[i]
+        for i in 0..<batch.entries.count {
+            let c = batch.entries[i]
             if c.position != expected { verifier.missing(seq: expected, nextPresent: c.position) }
             let position = batch.firstPosition + UInt64(i)
             let createdCount = (~position).trailingZeroBitCount
@@ -137,7 +131,7 @@ final class SequentialChecks: @unchecked Sendable {
 
     /// Waits for every queued chunk and ends the scan.
     func finish() -> (LogVerifier, [LogVerifier.Failure]) {
-        queue.sync {
+        stage.finish {
             let failures = verifier.finish()
             return (verifier, failures)
         }
@@ -153,40 +147,18 @@ final class CheckBatch: @unchecked Sendable {
         let payload: (salt: [UInt8], bytes: [UInt8])?
     }
 
-    let group = DispatchGroup()
     /// The tree position of the first row, and the stored Merkle nodes its rows complete.
     let firstPosition: UInt64
     let storedNodes: [(id: Int64, hash: [UInt8])]
-    /// Written by the workers (each its own indices), read only after `group` is done.
-    private let slots: UnsafeMutableBufferPointer<CheckedEntry?>
+    let entries: ParallelChunk<CheckedEntry>
 
     /// Starts checking `rows` at once, split over the machine's cores.
     init(_ rows: [Row], firstPosition: UInt64, storedNodes: [(id: Int64, hash: [UInt8])]) {
         self.firstPosition = firstPosition
         self.storedNodes = storedNodes
-        slots = .allocate(capacity: rows.count)
-        slots.initialize(repeating: nil)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 256))
-        let per = (rows.count + workers - 1) / workers
-        nonisolated(unsafe) let output = slots
-        for w in 0..<workers {
-            DispatchQueue.global().async(group: group) {
-                for i in (w * per)..<min(rows.count, (w + 1) * per) {
-                    let r = rows[i]
-                    output[i] = CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
-                }
-            }
+        entries = ParallelChunk(count: rows.count) { i in
+            let r = rows[i]
+            return CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
         }
     }
-
-    deinit {
-        group.wait()
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    var count: Int { slots.count }
-
-    /// The checked entry of row `i`, once `group` is done.
-    subscript(i: Int) -> CheckedEntry { slots[i]! }
 }

@@ -128,8 +128,6 @@ public enum EventCatalogue {
         "checkpoint.timestamped": "probity timestamp",
     ]
 
-    public static var appendable: Set<String> { Set(types.keys) }
-
     public static func isKnown(_ type: String) -> Bool {
         types[type] != nil || reserved[type] != nil || isExtension(type)
     }
