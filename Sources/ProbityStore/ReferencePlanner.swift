@@ -29,8 +29,7 @@ enum ReferencePlanner {
                 try ledger.check(event, sourceExists: { key in
                     if known(key) { return true }
                     do { return try storedSeq(key) != nil } catch { lookupError = error; return false }
-                }, stored: { kind, id in
-                    if let detail = overlay["\(kind.rawValue) \(id)"] { return detail }
+                }, pending: { kind, id in overlay["\(kind.rawValue) \(id)"] }, stored: { kind, id in
                     do { return try storedFact(kind, id) } catch { lookupError = error; return nil }
                 })
             } catch {

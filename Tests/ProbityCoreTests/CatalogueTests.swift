@@ -76,6 +76,12 @@ struct CatalogueTests {
         try record(#"{"type":"legal_hold.placed","data":{"hold":"h1","procedure":"P","reason":"recours"}}"#)
         try record(#"{"type":"legal_hold.released","data":{"hold":"h1","reason":"fin du recours"}}"#)
         #expect(throws: EventInputError.self) { try check(#"{"type":"legal_hold.released","data":{"hold":"h1","reason":"encore"}}"#) }
+        // Within one submission, what an earlier event introduced counts before what the ledger knows.
+        try record(#"{"type":"legal_hold.placed","data":{"hold":"h2","procedure":"P","reason":"recours"}}"#)
+        let release = try Self.parse(#"{"type":"legal_hold.released","data":{"hold":"h2","reason":"fin"}}"#)
+        #expect(throws: EventInputError.self) {
+            try ledger.check(release, sourceExists: { _ in false }, pending: { kind, id in kind == .hold && id == "h2" ? "released" : nil })
+        }
         // Extension types make no checked references.
         try check(#"{"type":"x-note","data":{"party":"ghost"}}"#)
     }

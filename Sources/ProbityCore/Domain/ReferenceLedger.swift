@@ -32,17 +32,19 @@ public struct ReferenceLedger: Sendable {
     }
 
     /// Checks the references of `event` (extension and reserved types make none that are checked).
-    /// `sourceExists` answers whether the log (or the batch being built) holds an exchange; `stored` looks up
-    /// a fact this ledger was not given (a reader checks against the store without loading every fact).
+    /// `sourceExists` answers whether the log (or the batch being built) holds an exchange. Facts are looked
+    /// up newest first: `pending` (introduced earlier in the same submission, not yet learnt), this ledger,
+    /// then `stored` (the store, for a reader that does not load every fact). Nothing is copied.
     public func check(_ event: EventInput, sourceExists: (SourceKey) -> Bool,
+                      pending: (Fact.Kind, String) -> String? = { _, _ in nil },
                       stored: (Fact.Kind, String) -> String? = { _, _ in nil }) throws(EventInputError) {
         guard let type = EventCatalogue.types[event.type] else { return }
-        // What the ledger lacks is looked up in `stored`, never copied into it.
+        func fact(_ kind: Fact.Kind, _ id: String, known: String?) -> String? { pending(kind, id) ?? known ?? stored(kind, id) }
         func role(_ id: String) -> EventCatalogue.Role? {
-            parties[id] ?? stored(.party, id).map { EventCatalogue.Role(rawValue: $0) ?? .official }
+            fact(.party, id, known: parties[id]?.rawValue).map { EventCatalogue.Role(rawValue: $0) ?? .official }
         }
-        func procedureExists(_ ref: String) -> Bool { procedures.contains(ref) || stored(.procedure, ref) != nil }
-        func holdIsOpen(_ id: String) -> Bool? { holds[id] ?? stored(.hold, id).map { $0 == "open" } }
+        func procedureExists(_ ref: String) -> Bool { fact(.procedure, ref, known: procedures.contains(ref) ? "" : nil) != nil }
+        func holdIsOpen(_ id: String) -> Bool? { fact(.hold, id, known: holds[id].map { $0 ? "open" : "released" }).map { $0 == "open" } }
         let data = event.data
         for reference in type.references {
             switch reference {
