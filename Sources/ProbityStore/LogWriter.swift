@@ -233,7 +233,10 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     private func commit(_ submissions: [Submission], alsoInTransaction: ((Database) throws -> Void)?) throws -> [Result<Batch, EventRejection>] {
         do {
             return try db.write { db in
+                // Taken, not copied: the tail's dictionaries are then updated in place (no copy on write);
+                // it is put back only once the transaction has committed.
                 var tail = try self.tail ?? loadTail(db)
+                self.tail = nil
                 let before = tail.range
                 let insertEntry = try db.cachedStatement(sql: "INSERT INTO entries (seq, bytes, leaf_hash, type, time) VALUES (?, ?, ?, ?, ?)")
                 let insertPayload = try db.cachedStatement(sql: "INSERT INTO payloads (seq, salt, bytes) VALUES (?, ?, ?)")
@@ -246,6 +249,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                 var sourcesInBatch: [SourceKey: Int] = [:]
                 // References are checked first, submission by submission: one that fails is left out whole.
                 var ledger = tail.ledger
+                tail.ledger = ReferenceLedger()
                 var pendingSources = Set<SourceKey>()
                 let plans = try submissions.map { submission in
                     try ReferencePlanner.plan(submission.events, ledger: &ledger, pendingSources: &pendingSources) { source in

@@ -5,7 +5,7 @@ import ProbityStore
 
 /// `--lang` and `--tz`, for views people read.
 struct ReadingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Language of the explanations: en or fr.", valueName: "LANG"))
+    @Option(help: ArgumentHelp("Language of the text: en or fr.", valueName: "LANG"))
     var lang: String = "en"
     @Option(help: ArgumentHelp("Time zone for times shown (IANA name, e.g. Europe/Paris). Default: the buyer's, else UTC.", valueName: "ZONE"))
     var tz: String?
