@@ -41,7 +41,7 @@ public struct EventInput: Sendable, Equatable {
         try EventCatalogue.checkData(data, type: type)
         var payload: JSONValue?
         if let p = m["payload"] {
-            guard case .object = p else { throw EventInputError(field: "payload", "must be an object, got \(p.typeName)") }
+            try EventCatalogue.checkPayload(p, type: type)
             payload = p
         }
         self.init(type: type, data: data, payload: payload)

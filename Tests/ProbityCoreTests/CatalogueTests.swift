@@ -37,6 +37,7 @@ struct CatalogueTests {
         (#"{"type":"legal_hold.placed","data":{"hold":"h1","reason":"contentieux"}}"#, "data", "scope"),
         (#"{"type":"x-note","data":{"contact":{"email":"jean@exemple.fr"}}}"#, "data.contact.email", "personal"),
         (#"{"type":"x-note","data":{"ref":"jean@exemple.fr"}}"#, "data.ref", "e-mail"),
+        (#"{"type":"procedure.phase_changed","data":{"procedure":"P","phase":"consultation"},"payload":{"note":"x"}}"#, "payload", "carries no payload"),
     ])
     func refused(_ json: String, _ field: String, _ reason: String) throws {
         #expect { try Self.parse(json) } throws: { error in

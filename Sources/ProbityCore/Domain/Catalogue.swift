@@ -33,6 +33,9 @@ public enum EventCatalogue {
         public let references: [Reference]
     }
 
+    /// Types whose payload column in DESIGN §3 is empty: a payload on them is a mistake.
+    static let withoutPayload: Set<String> = ["procedure.phase_changed", "procedure.candidate_joined", "legal_hold.placed", "legal_hold.released"]
+
     static func values<E: RawRepresentable & CaseIterable>(_: E.Type) -> EventSchema.Value where E.RawValue == String {
         .oneOf(E.allCases.map(\.rawValue))
     }
@@ -141,6 +144,14 @@ public enum EventCatalogue {
             try known.schema.check(data, type: type)
         } else if isExtension(type) {
             try EventSchema.checkExtension(data)
+        }
+    }
+
+    /// A payload is an object, and only on types that carry personal data.
+    public static func checkPayload(_ payload: JSONValue, type: String) throws(EventInputError) {
+        guard case .object = payload else { throw EventInputError(field: "payload", "must be an object, got \(payload.typeName)") }
+        if withoutPayload.contains(type) {
+            throw EventInputError(field: "payload", "\"\(type)\" carries no payload: it holds no personal data; put its header fields in data")
         }
     }
 
