@@ -54,13 +54,21 @@ struct AppendCommand: ParsableCommand {
         let db = target.db!
         try reporting {
             let writer = try openWriter(db: db, key: key)
-            // Every event's references are checked before the first batch is written: nothing or all.
-            if let rejection = try writer.checkReferences(events) { throw CLIError.usage("\(parsed.places[rejection.index]): \(rejection.error)") }
+            // Nothing or all: one batch is one transaction, which the writer refuses whole; several batches
+            // are checked first, every event against the log, before the first is written.
+            if events.count > Self.batchSize, let rejection = try writer.checkReferences(events) {
+                throw CLIError.usage("\(parsed.places[rejection.index]): \(rejection.error)")
+            }
             var appended = 0, duplicates = 0
             var bar = ProgressBar(label: "appending")
             defer { bar.finish() }
             for start in stride(from: 0, to: events.count, by: Self.batchSize) {
-                let batch = try writer.append(Array(events[start..<min(events.count, start + Self.batchSize)]), by: by ?? defaultPrincipal())
+                let batch: LogWriter.Batch
+                do {
+                    batch = try writer.append(Array(events[start..<min(events.count, start + Self.batchSize)]), by: by ?? defaultPrincipal())
+                } catch let rejection as EventRejection {
+                    throw CLIError.usage("\(parsed.places[start + rejection.index]): \(rejection.error)")
+                }
                 appended += batch.entries.count
                 duplicates += batch.receipts.count - batch.entries.count
                 if events.count > Self.batchSize { bar.update(UInt64(start + batch.receipts.count), UInt64(events.count)) }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ProbityClient
 import ProbityCore
 import ProbityStore
@@ -83,6 +84,11 @@ struct DomainTests {
         #expect(full.status == 0 && full.stdout.contains("2026-057 (open_tender): phase awarded") && full.stdout.contains("questions 3 (1 undisclosed, 2 disclosed)"), "\(full.stdout)")
         let snapshot = try LogReader.open(path: db)
         #expect(try CLI.run(["findings", "--db", db, "--json"]).stdout == before, "snapshot + catch-up = full replay")
+        // A snapshot that does not fit the log (damaged, or of a longer log) is ignored: the entries are replayed.
+        for damage in ["UPDATE projection_snapshots SET state = x'0001'", "UPDATE projection_snapshots SET seq = seq + 1000"] {
+            try DatabaseQueue(path: db).write { try $0.execute(sql: damage) }
+            #expect(try CLI.run(["findings", "--db", db, "--json"]).stdout == before, "\(damage)")
+        }
 
         let atSeq20 = try CLI.run(["replay", "--db", db, "--until", "20", "--json"]).json
         let procedure = atSeq20["procedures"]?.arrayValue?.first { $0["procedure"] == .string("2026-057") }
@@ -113,6 +119,11 @@ struct DomainTests {
             #expect(result.status == 2 && result.stderr.contains("standard input, line 2: \(message)"), "\(result.stderr)")
         }
         #expect(try LogReader.open(path: db).size() == 34, "nothing appended, not even the valid first line")
+        // More events than one transaction holds: all are checked before the first batch is written.
+        let many = String(repeating: #"{"type":"x-note","data":{}}"# + "\n", count: 10_000) + cases[0].0 + "\n"
+        let refused = try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: Array(many.utf8))
+        #expect(refused.status == 2 && refused.stderr.contains("standard input, line 10001: data.from"), "\(refused.stderr)")
+        #expect(try LogReader.open(path: db).size() == 34)
         // A party registered earlier in the same file may be named by the lines after it.
         let both = #"{"type":"party.registered","data":{"party":"contact-neuf","role":"supplier_contact","org":"sup-voltaire"}}"# + "\n"
             + #"{"type":"exchange.recorded","data":{"procedure":"2026-057","channel":"email","kind":"message","visibility":"direct","from":"contact-neuf","to":["agent-lefevre"],"occurred_at":"2026-03-10T08:00:00Z"}}"#
