@@ -50,6 +50,7 @@ let package = Package(
         ),
         // Readers of platform exports (pure: bytes in, messages and per-record rejections out).
         .target(name: "ProbityImport", dependencies: ["ProbityCore"]),
+        .target(name: "ProbityExport", dependencies: ["ProbityCore"]),
         // A small blocking HTTP/1.1 client for the CLI, the tests and the benchmark (Unix socket or TCP).
         .target(name: "ProbityClient", dependencies: ["ProbityCore"]),
         .executableTarget(
@@ -64,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "probity",
             dependencies: [
-                "ProbityCore", "ProbityStore", "ProbityClient", "ProbityImport",
+                "ProbityCore", "ProbityStore", "ProbityClient", "ProbityImport", "ProbityExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,7 +76,7 @@ let package = Package(
         .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),
         .testTarget(
             name: "ProbityCLITests",
-            dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "ProbityExport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ProbityImportTests", dependencies: ["ProbityCore", "ProbityImport"]),
         .testTarget(name: "ProbityServerTests", dependencies: ["ProbityCore", "ProbityStore", "ProbityServer"]),

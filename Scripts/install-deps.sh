@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Probity needs to build and run; with --test, also those the test suite
 # uses (Go and golang.org/x/mod, to check Probity's notes and proofs with the Go sumdb packages; systemd,
-# for systemd-analyze on the units).
+# for systemd-analyze on the units; python3, whose csv module reads the CSV export).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils curl)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(golang-go golang-golang-x-mod-dev systemd)
+  packages+=(golang-go golang-golang-x-mod-dev systemd python3)
 fi
 missing=()
 for p in "${packages[@]}"; do
