@@ -410,6 +410,29 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         return batch
     }
 
+    // MARK: Redaction
+
+    /// Erases the payload (and its salt) of entry `seq` and appends `redaction.applied` naming it, in one
+    /// transaction: the entry keeps its commitment, so every proof still holds, and `verify` reports it
+    /// redacted by the new entry. Legal holds are the caller's to check (they need the projections).
+    public func redact(seq: UInt64, legalBasis: String, requestedBy: String, by principal: String) throws -> Batch {
+        let (exists, hasPayload) = try wrap("reading entry \(seq)") {
+            try db.read { db in
+                (try Bool.fetchOne(db, sql: "SELECT 1 FROM entries WHERE seq = ?", arguments: [Int64(seq)]) ?? false,
+                 try Bool.fetchOne(db, sql: "SELECT 1 FROM payloads WHERE seq = ?", arguments: [Int64(seq)]) ?? false)
+            }
+        }
+        guard exists else { throw StoreError(.notFound, "no entry \(seq) in the log (its size is \(try size()))") }
+        guard hasPayload else { throw StoreError(.badArgument, "entry \(seq) has no payload to redact (it had none, or it is already redacted)") }
+        let event = EventInput(type: "redaction.applied", data: [
+            "target_seq": .number(Double(seq)), "scope": .string("payload"),
+            "legal_basis": .string(legalBasis), "requested_by": .string(requestedBy),
+        ])
+        return try commit([Submission(events: [event], by: principal)]) { db in
+            try db.execute(sql: "DELETE FROM payloads WHERE seq = ?", arguments: [Int64(seq)])
+        }[0].get()
+    }
+
     /// A signed stream-head note for `stream` at the current size.
     public func signedStreamHead(_ stream: String) throws -> SignedNote {
         let (size, head) = try wrap("reading a stream head") {

@@ -2,7 +2,7 @@
 /// encode and decode in a fraction of the time Foundation's JSON coders take. Not a wire format: it
 /// is a cache of what the entries say, tagged with a version, and ignored (replayed) when it does not fit.
 public enum DomainSnapshot {
-    static let magic: [UInt8] = Array("probity-domain/1\n".utf8)
+    static let magic: [UInt8] = Array("probity-domain/2\n".utf8)
 
     public static func encode(_ state: DomainState) -> [UInt8] {
         var w = Writer()
@@ -30,6 +30,10 @@ public enum DomainSnapshot {
             w.array(r.answers) { $0.source($1) }; w.optional(r.disclosureKind) { $0.string($1.rawValue) }
         }
         w.array(state.redactions.sorted { $0.key < $1.key }) { w, r in w.uint(r.key); w.uint(r.value) }
+        w.array(state.holds.values.sorted { $0.id < $1.id }) { w, h in
+            w.string(h.id); w.optional(h.procedure) { $0.string($1) }; w.optional(h.party) { $0.string($1) }; w.string(h.reason)
+            w.uint(h.placedSeq); w.optional(h.releasedSeq) { $0.uint($1) }
+        }
         return w.bytes
     }
 
@@ -82,8 +86,13 @@ public enum DomainSnapshot {
             }
             var redactions: [UInt64: UInt64] = [:]
             for (target, by) in try r.array({ (try $0.uint(), try $0.uint()) }) { redactions[target] = by }
+            var holds: [String: DomainState.Hold] = [:]
+            for hold in try r.array({ r in
+                DomainState.Hold(id: try r.string(), procedure: try r.optional { try $0.string() }, party: try r.optional { try $0.string() },
+                                 reason: try r.string(), placedSeq: try r.uint(), releasedSeq: try r.optional { try $0.uint() })
+            }) { holds[hold.id] = hold }
             guard r.index == bytes.count else { return nil }
-            state.restore(lastSeq: lastSeq, parties: parties, procedures: procedures, records: records, redactions: redactions)
+            state.restore(lastSeq: lastSeq, parties: parties, procedures: procedures, records: records, redactions: redactions, holds: holds)
             return state
         } catch {
             return nil

@@ -112,6 +112,17 @@ public struct DomainState: Sendable, Equatable {
         public var isExchange: Bool { type == "exchange.recorded" }
     }
 
+    /// A legal hold (`legal_hold.placed`): while open, no payload in its scope may be redacted.
+    public struct Hold: Sendable, Equatable {
+        public var id: String
+        public var procedure: String?
+        public var party: String?
+        public var reason: String
+        public var placedSeq: UInt64
+        public var releasedSeq: UInt64?
+        public var isOpen: Bool { releasedSeq == nil }
+    }
+
     public private(set) var lastSeq: UInt64?
     public private(set) var parties: [String: Party] = [:]
     public private(set) var procedures: [String: Procedure] = [:]
@@ -121,12 +132,16 @@ public struct DomainState: Sendable, Equatable {
     public private(set) var exchangeBySource: [String: Int] = [:]
     /// Redacted entries: target seq → seq of the `redaction.applied`.
     public private(set) var redactions: [UInt64: UInt64] = [:]
+    /// Legal holds by id, open or released.
+    public private(set) var holds: [String: Hold] = [:]
 
     public init() {}
 
     /// Sets the state read back from a snapshot (`DomainSnapshot`).
-    mutating func restore(lastSeq: UInt64?, parties: [String: Party], procedures: [String: Procedure], records: [Record], redactions: [UInt64: UInt64]) {
+    mutating func restore(lastSeq: UInt64?, parties: [String: Party], procedures: [String: Procedure], records: [Record], redactions: [UInt64: UInt64],
+                          holds: [String: Hold]) {
         self.lastSeq = lastSeq
+        self.holds = holds
         self.parties = parties
         self.procedures = procedures
         self.records = records
@@ -245,6 +260,13 @@ public struct DomainState: Sendable, Equatable {
         case "legal_hold.placed", "legal_hold.released":
             record.parties = string("party").map { [$0] } ?? []
             record.reason = string("reason")
+            if let id = string("hold") {
+                if type == "legal_hold.placed" {
+                    holds[id] = Hold(id: id, procedure: string("procedure"), party: string("party"), reason: string("reason") ?? "", placedSeq: seq)
+                } else {
+                    holds[id]?.releasedSeq = seq
+                }
+            }
         default:
             return // log.created, key.rotated, timestamps, extension types: not domain events
         }
@@ -262,4 +284,25 @@ public struct DomainState: Sendable, Equatable {
     }
 
     public func records(of procedure: Procedure) -> [Record] { procedure.records.map { records[$0] } }
+
+    /// The record of entry `seq`, if it is a domain event.
+    public func record(seq: UInt64) -> Record? {
+        var low = 0, high = records.count
+        while low < high {
+            let mid = (low + high) / 2
+            if records[mid].seq < seq { low = mid + 1 } else { high = mid }
+        }
+        return low < records.count && records[low].seq == seq ? records[low] : nil
+    }
+
+    /// The open legal holds whose scope covers `record`: its procedure, or a party it names (for a hold on
+    /// an organisation, also its people).
+    public func openHolds(covering record: Record) -> [Hold] {
+        holds.values.filter { hold in
+            guard hold.isOpen else { return false }
+            if let procedure = hold.procedure, procedure == record.procedure { return true }
+            if let party = hold.party, record.parties.contains(where: { $0 == party || organisation(of: $0) == party }) { return true }
+            return false
+        }.sorted { $0.placedSeq < $1.placedSeq }
+    }
 }

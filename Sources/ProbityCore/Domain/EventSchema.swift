@@ -64,7 +64,7 @@ public struct EventSchema: Sendable {
         try rules(data)
     }
 
-    static func check(_ value: JSONValue, as kind: Value, at path: String) throws(EventInputError) {
+    public static func check(_ value: JSONValue, as kind: Value, at path: String) throws(EventInputError) {
         switch kind {
         case .code:
             let s = try string(value, at: path)
