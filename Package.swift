@@ -69,9 +69,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient"], path: "Sources/probity-bench"),
-        .executableTarget(name: "probity-domain-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityImport"], path: "Sources/probity-domain-bench"),
-        .executableTarget(name: "probityd-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient"], path: "Sources/probityd-bench"),
+        .target(name: "BenchSupport"),
+        .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "BenchSupport"], path: "Sources/probity-bench"),
+        .executableTarget(name: "probity-domain-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityImport", "BenchSupport"], path: "Sources/probity-domain-bench"),
+        .executableTarget(name: "probityd-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "BenchSupport"], path: "Sources/probityd-bench"),
         .testTarget(name: "ProbityCoreTests", dependencies: ["ProbityCore"]),
         .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),
         .testTarget(

@@ -3,33 +3,23 @@
 // (a raw SQLite insert with the same durability, and OpenSSL SHA-256).
 //
 //   swift run -c release probity-bench [--events N] [--batch B] [--dir PATH]
+import BenchSupport
 import Foundation
 import GRDB
 import ProbityCore
 import ProbityStore
 
 struct Options {
-    var events = 1_000_000
-    var batch = 1_000
-    var dir = "var/bench"
-    var proofs = 10_000
+    let events, batch, proofs: Int
+    let dir: String
 
-    init(_ args: [String]) {
-        var i = 0
-        while i < args.count {
-            let value = i + 1 < args.count ? args[i + 1] : ""
-            switch args[i] {
-            case "--events": events = Int(value) ?? events; i += 1
-            case "--batch": batch = Int(value) ?? batch; i += 1
-            case "--dir": dir = value; i += 1
-            case "--proofs": proofs = Int(value) ?? proofs; i += 1
-            case "--help", "-h":
-                print("usage: probity-bench [--events N] [--batch B] [--proofs P] [--dir PATH]")
-                exit(0)
-            default: FileHandle.standardError.write(Data("unknown argument \(args[i])\n".utf8)); exit(2)
-            }
-            i += 1
-        }
+    init() {
+        let a = BenchArguments(names: ["--events", "--batch", "--proofs", "--dir"], program: "probity-bench",
+                               usage: "[--events N] [--batch B] [--proofs P] [--dir PATH]")
+        events = a.int("--events", default: 1_000_000)
+        batch = a.int("--batch", default: 1_000)
+        proofs = a.int("--proofs", default: 10_000)
+        dir = a.string("--dir", default: "var/bench")
     }
 }
 
@@ -40,7 +30,6 @@ func rssMiB() -> Double {
     return kb / 1024
 }
 
-func now() -> Double { Date().timeIntervalSince1970 }
 
 /// User + system CPU seconds of this process so far.
 func cpuSeconds() -> Double {
@@ -82,12 +71,10 @@ func registrations() -> [EventInput] {
         }
 }
 
-let options = Options(Array(CommandLine.arguments.dropFirst()))
+let options = Options()
 let fm = FileManager.default
-try? fm.removeItem(atPath: options.dir)
-try fm.createDirectory(atPath: options.dir, withIntermediateDirectories: true)
-var report: [String] = []
-@MainActor func log(_ line: String) { print(line); report.append(line) }
+let report = try BenchReport(dir: options.dir)
+@MainActor func log(_ line: String) { report.log(line) }
 
 log("# probity-bench: \(options.events) events, batches of \(options.batch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
 log("")
@@ -200,4 +187,4 @@ log("Resident memory while appending (events appended → RSS MiB): " + rssSampl
 log(String(format: "Append used %.1f s of CPU for %.1f s of wall time.", appendCPU, appendSeconds))
 log(String(format: "Times: append %.1f s, raw insert %.1f s, SHA-256 %.1f s, verify %.1f s, replay %.1f s.", appendSeconds, rawSeconds, shaSeconds, verifySeconds, replaySeconds))
 if sink == 42 { print("") }
-try report.joined(separator: "\n").appending("\n").write(toFile: options.dir + "/report.md", atomically: true, encoding: .utf8)
+try report.save()

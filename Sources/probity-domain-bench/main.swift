@@ -6,43 +6,31 @@
 // Replay of 1,000,000 events is measured by probity-bench (its "replay" line includes these projections).
 //
 //   swift run -c release probity-domain-bench [--events N] [--messages M] [--dir PATH]
+import BenchSupport
 import Foundation
 import ProbityCore
 import ProbityImport
 import ProbityStore
 
 struct Options {
-    var events = 100_000
-    var messages = 100_000
-    var dir = "var/bench-domain"
+    let events, messages: Int
+    let dir: String
 
-    init(_ args: [String]) {
-        var i = 0
-        while i < args.count {
-            let value = i + 1 < args.count ? args[i + 1] : ""
-            switch args[i] {
-            case "--events": events = Int(value) ?? events; i += 1
-            case "--messages": messages = Int(value) ?? messages; i += 1
-            case "--dir": dir = value; i += 1
-            case "--help", "-h":
-                print("usage: probity-domain-bench [--events N] [--messages M] [--dir PATH]")
-                exit(0)
-            default: FileHandle.standardError.write(Data("unknown argument \(args[i])\n".utf8)); exit(2)
-            }
-            i += 1
-        }
+    init() {
+        let a = BenchArguments(names: ["--events", "--messages", "--dir"], program: "probity-domain-bench",
+                               usage: "[--events N] [--messages M] [--dir PATH]")
+        events = a.int("--events", default: 100_000)
+        messages = a.int("--messages", default: 100_000)
+        dir = a.string("--dir", default: "var/bench-domain")
     }
 }
 
-func now() -> Double { Date().timeIntervalSince1970 }
 func event(_ json: String) -> EventInput { try! EventInput(json: JSONParser.parse(json)) }
 
-let options = Options(Array(CommandLine.arguments.dropFirst()))
+let options = Options()
 let fm = FileManager.default
-try? fm.removeItem(atPath: options.dir)
-try fm.createDirectory(atPath: options.dir, withIntermediateDirectories: true)
-var report: [String] = []
-@MainActor func log(_ line: String) { print(line); report.append(line) }
+let report = try BenchReport(dir: options.dir)
+@MainActor func log(_ line: String) { report.log(line) }
 
 let suppliers = 200
 /// The buyer, its agent, `suppliers` supplier organisations with one contact each, open tender P.
@@ -169,4 +157,4 @@ log(String(format: "| of which, in process: reading the CSV %.2f s, mapping to e
 log("")
 log("Findings on the procedure: \(findings.count) (\(counts.joined(separator: ", "))).")
 log("First import's report: " + (importReport.split(separator: "\n").first.map { String($0.prefix(200)) } ?? ""))
-try report.joined(separator: "\n").appending("\n").write(toFile: options.dir + "/report.md", atomically: true, encoding: .utf8)
+try report.save()

@@ -3,43 +3,31 @@
 // daemon's memory after a large log. Clients and daemon share this machine's cores.
 //
 //   swift build -c release && .build/release/probityd-bench [--clients 64] [--seconds 10] [--events 1000000]
+import BenchSupport
 import Foundation
 import ProbityClient
 import ProbityCore
 import ProbityStore
 
 struct Options {
-    var clients = 64
-    var seconds = 10.0
-    var events = 1_000_000
-    var batch = 1_000
-    var batchClients = 4
-    var dir = "var/bench-daemon"
-    var window = 0.0
+    let clients, events, batch, batchClients: Int
+    let seconds, window: Double
+    let dir: String
 
-    init(_ args: [String]) {
-        var i = 0
-        while i < args.count {
-            let value = i + 1 < args.count ? args[i + 1] : ""
-            switch args[i] {
-            case "--clients": clients = Int(value) ?? clients; i += 1
-            case "--seconds": seconds = Double(value) ?? seconds; i += 1
-            case "--events": events = Int(value) ?? events; i += 1
-            case "--batch": batch = Int(value) ?? batch; i += 1
-            case "--batch-clients": batchClients = Int(value) ?? batchClients; i += 1
-            case "--dir": dir = value; i += 1
-            case "--window": window = Double(value) ?? window; i += 1
-            case "--help", "-h":
-                print("usage: probityd-bench [--clients C] [--seconds S] [--events N] [--batch B] [--batch-clients K] [--window MS] [--dir PATH]")
-                exit(0)
-            default: FileHandle.standardError.write(Data("unknown argument \(args[i])\n".utf8)); exit(2)
-            }
-            i += 1
-        }
+    init() {
+        let a = BenchArguments(names: ["--clients", "--seconds", "--events", "--batch", "--batch-clients", "--window", "--dir"], program: "probityd-bench",
+                               usage: "[--clients C] [--seconds S] [--events N] [--batch B] [--batch-clients K] [--window MS] [--dir PATH]")
+        clients = a.int("--clients", default: 64)
+        seconds = a.double("--seconds", default: 10)
+        events = a.int("--events", default: 1_000_000)
+        batch = a.int("--batch", default: 1_000)
+        batchClients = a.int("--batch-clients", default: 4)
+        window = a.double("--window", default: 0)
+        dir = a.string("--dir", default: "var/bench-daemon")
     }
 }
 
-let options = Options(Array(CommandLine.arguments.dropFirst()))
+let options = Options()
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("probityd-bench: \(message)\n".utf8))
