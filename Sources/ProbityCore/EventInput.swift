@@ -74,8 +74,13 @@ public struct SourceKey: Hashable, Sendable, CustomStringConvertible {
 
     /// The key of an event, if it is an exchange with a well-formed `source`.
     public init?(type: String, data: [String: JSONValue]) {
-        guard type == Self.eventType, case .object(let source)? = data["source"],
-              case .string(let platform)? = source["platform"], case .string(let id)? = source["id"] else { return nil }
+        guard type == Self.eventType else { return nil }
+        self.init(data["source"])
+    }
+
+    /// A source object `{"platform", "id"}` (as in `source`, `reply_to`, `answers`), if `value` is one.
+    public init?(_ value: JSONValue?) {
+        guard case .object(let m)? = value, case .string(let platform)? = m["platform"], case .string(let id)? = m["id"] else { return nil }
         self.init(platform: platform, id: id)
     }
 

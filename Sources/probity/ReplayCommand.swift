@@ -73,7 +73,7 @@ struct ReplayCommand: ParsableCommand {
         if limit == nil, report.failure == nil {
             // The snapshot is a cache: a store this user cannot write still replays, without it.
             do { try SnapshotWriter.save(report.domain, path: store.db) } catch {
-                Output.info("note: the projections' snapshot was not saved: \(error)")
+                Output.info("note: \(error) (the snapshot is a cache: findings and timelines replay the entries instead)")
             }
         }
         if report.failure != nil || !(report.drift ?? []).isEmpty { throw ExitCode(1) }

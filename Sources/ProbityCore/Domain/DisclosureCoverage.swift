@@ -52,7 +52,7 @@ public struct QuestionCoverage: Sendable, Equatable {
                 status = .unanswered
             } else if answers.allSatisfy({ $0.visibility == .public }) {
                 status = .answeredPublicly
-            } else if disclosures.contains(where: { d in procedure.tenderDeadline.map { d.at <= $0 } ?? true }) {
+            } else if disclosures.contains(where: { procedure.isByTenderDeadline($0.at) }) {
                 status = .disclosed
             } else {
                 status = disclosures.isEmpty ? .undisclosed : .disclosedLate

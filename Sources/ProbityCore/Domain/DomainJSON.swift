@@ -6,13 +6,13 @@ public enum DomainJSON {
     static func seq(_ n: UInt64) -> JSONValue { .number(Double(n)) }
     static func source(_ s: DomainState.SourceRef) -> JSONValue { .object(["platform": .string(s.platform), "id": .string(s.id)]) }
 
-    public static func procedure(_ p: DomainState.Procedure, at time: Timestamp? = nil) -> JSONValue {
+    public static func procedure(_ p: DomainState.Procedure) -> JSONValue {
         .object([
             "procedure": .string(p.ref), "kind": .string(p.kind.rawValue), "buyer": .string(p.buyer), "opened_seq": seq(p.openedSeq),
             "published_at": Self.time(p.publishedAt), "questions_deadline": Self.time(p.questionsDeadline),
             "tender_deadline": Self.time(p.tenderDeadline), "standstill_end": Self.time(p.standstillEnd),
             "urgency": .bool(p.urgency), "sourcing": string(p.sourcing),
-            "phase": string((time.map(p.phase(at:)) ?? p.currentPhase)?.rawValue),
+            "phase": string(p.currentPhase?.rawValue),
             "phases": .array(p.phases.map { .object(["phase": .string($0.phase.rawValue), "at": Self.time($0.at), "seq": seq($0.seq), "awardee": string($0.awardee)]) }),
             "candidates": .array(p.candidates.map { .object(["party": .string($0.party), "at": Self.time($0.at), "seq": seq($0.seq)]) }),
             "date_changes": .array(p.dateChanges.map {

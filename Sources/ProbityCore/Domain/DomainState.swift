@@ -22,7 +22,7 @@ public struct DomainState: Sendable, Equatable {
         init(platform: String, id: String) { self.platform = platform; self.id = id }
 
         init?(_ value: JSONValue?) {
-            guard let key = ReferenceLedger.source(value) else { return nil }
+            guard let key = SourceKey(value) else { return nil }
             platform = key.platform
             id = key.id
         }
@@ -77,6 +77,10 @@ public struct DomainState: Sendable, Equatable {
 
         /// The phase as it stands after every change recorded.
         public var currentPhase: EventCatalogue.Phase? { phases.max { ($0.at, $0.seq) < ($1.at, $1.seq) }?.phase }
+
+        /// Whether `time` is by the tender deadline in force (always, for a procedure without one): what
+        /// candidates could still use when writing their tenders.
+        public func isByTenderDeadline(_ time: Timestamp) -> Bool { tenderDeadline.map { time <= $0 } ?? true }
 
         public func isCandidate(_ organisation: String) -> Bool { candidates.contains { $0.party == organisation } }
     }

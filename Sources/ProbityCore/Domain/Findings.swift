@@ -101,7 +101,7 @@ public enum FindingRules {
 
         /// A disclosure of this procedure published in time for tenders (by the deadline in force).
         func disclosedBeforeDeadline(_ disclosure: DomainState.Record) -> Bool {
-            procedure.tenderDeadline.map { disclosure.at <= $0 } ?? true
+            procedure.isByTenderDeadline(disclosure.at)
         }
 
         static func isPrivate(_ record: DomainState.Record) -> Bool { record.visibility != .public }

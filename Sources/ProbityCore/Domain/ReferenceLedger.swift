@@ -68,12 +68,12 @@ public struct ReferenceLedger: Sendable {
                     throw EventInputError(field: "data.\(field)", "procedure \"\(ref)\" is not in the log; append its procedure.opened first")
                 }
             case .source(let field):
-                if let key = Self.source(data[field]), !sourceExists(key) {
+                if let key = SourceKey(data[field]), !sourceExists(key) {
                     throw EventInputError(field: "data.\(field)", "no exchange from \(key) is recorded in the log")
                 }
             case .sources(let field):
                 for (i, item) in (data[field]?.arrayValue ?? []).enumerated() {
-                    if let key = Self.source(item), !sourceExists(key) {
+                    if let key = SourceKey(item), !sourceExists(key) {
                         throw EventInputError(field: "data.\(field)[\(i)]", "no exchange from \(key) is recorded in the log")
                     }
                 }
@@ -117,10 +117,5 @@ public struct ReferenceLedger: Sendable {
         case "legal_hold.released": return fact(.hold, "hold", "released")
         default: return []
         }
-    }
-
-    static func source(_ value: JSONValue?) -> SourceKey? {
-        guard case .object(let m)? = value, case .string(let platform)? = m["platform"], case .string(let id)? = m["id"] else { return nil }
-        return SourceKey(platform: platform, id: id)
     }
 }
