@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -50,7 +51,8 @@ let package = Package(
         ),
         // Readers of platform exports (pure: bytes in, messages and per-record rejections out).
         .target(name: "ProbityImport", dependencies: ["ProbityCore"]),
-        .target(name: "ProbityExport", dependencies: ["ProbityCore"]),
+        // Timelines and evidence bundles: pure renderers and verifier, and the store reads they need.
+        .target(name: "ProbityExport", dependencies: ["ProbityCore", "ProbityStore"]),
         // A small blocking HTTP/1.1 client for the CLI, the tests and the benchmark (Unix socket or TCP).
         .target(name: "ProbityClient", dependencies: ["ProbityCore"]),
         .executableTarget(
@@ -67,6 +69,7 @@ let package = Package(
             dependencies: [
                 "ProbityCore", "ProbityStore", "ProbityClient", "ProbityImport", "ProbityExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .target(name: "BenchSupport"),

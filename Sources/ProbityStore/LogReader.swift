@@ -248,3 +248,49 @@ extension LogReader {
         }
     }
 }
+
+// MARK: Evidence bundles
+extension LogReader {
+    public typealias StreamPosition = (seq: UInt64, leafHash: Merkle.Hash)
+
+    /// The latest checkpoint and the current heads of `streams`, read in one transaction. Every commit
+    /// signs a checkpoint, so a head read with the checkpoint is the stream's last entry at its size.
+    public func checkpointAndStreamHeads(_ streams: [String]) throws -> (SignedCheckpoint, [String: StreamPosition]) {
+        let (note, heads) = try wrap("reading the checkpoint and stream heads") {
+            try db.read { db -> (String?, [String: StreamPosition]) in
+                let note = try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+                var heads: [String: StreamPosition] = [:]
+                for stream in streams {
+                    if let row = try Row.fetchOne(db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream]) {
+                        heads[stream] = (UInt64(row["seq"] as Int64), [UInt8](row["leaf_hash"] as Data))
+                    }
+                }
+                return (note, heads)
+            }
+        }
+        guard let note else { throw StoreError(.notFound, "the store has no checkpoint yet") }
+        do { return (try SignedCheckpoint(parsing: note), heads) } catch {
+            throw StoreError(.inconsistent, "the stored checkpoint is malformed (\(error)); run `probity verify`")
+        }
+    }
+
+    /// The first signed checkpoint whose tree holds entry `seq`.
+    public func firstCheckpoint(covering seq: UInt64) throws -> SignedCheckpoint {
+        try wrap("reading a checkpoint") { try db.read { try originalReceipt(seq: seq, $0).proof.checkpoint } }
+    }
+
+    /// The seqs below `size` of the entries the log appended in [from, to): a contiguous range, since the
+    /// log's time never decreases along seq.
+    public func seqRange(appendedFrom from: Timestamp, to: Timestamp, below size: UInt64) throws -> Range<UInt64> {
+        try wrap("finding the entries of a period") {
+            try db.read { db in
+                func firstSeq(atOrAfter time: Timestamp) throws -> UInt64 {
+                    let seq = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM entries WHERE time >= ? AND seq < ?", arguments: [time.description, Int64(size)])
+                    return seq.map(UInt64.init) ?? size
+                }
+                let first = try firstSeq(atOrAfter: from)
+                return first..<max(first, try firstSeq(atOrAfter: to))
+            }
+        }
+    }
+}

@@ -106,13 +106,18 @@ func loadPrivateKey(_ path: String) throws -> Ed25519PrivateKey {
 
 /// Opens the store for writing with the key given, or the one recorded at init.
 func openWriter(db: String, key: String?) throws -> LogWriter {
+    let signer = try loadSigner(db: db, key: key)
+    return try reporting { try LogWriter.open(path: db, signer: signer) }
+}
+
+/// The log key: `key`, or the key path `probity init` recorded in the store.
+func loadSigner(db: String, key: String?) throws -> NoteSigner {
     try reporting {
         let reader = try LogReader.open(path: db)
         guard let keyPath = try key ?? reader.meta("key_path") else {
             throw CLIError.usage("no signing key recorded for \(db); pass --key PEM")
         }
-        let signer = try NoteSigner(name: reader.origin, privateKey: try loadPrivateKey(keyPath))
-        return try LogWriter.open(path: db, signer: signer)
+        return try NoteSigner(name: reader.origin, privateKey: try loadPrivateKey(keyPath))
     }
 }
 

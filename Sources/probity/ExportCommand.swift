@@ -8,7 +8,7 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Export evidence for legal teams and auditors.",
-        subcommands: [ExportTimelineCommand.self]
+        subcommands: [ExportTimelineCommand.self, ExportBundleCommand.self]
     )
 }
 
@@ -32,7 +32,10 @@ struct ExportTimelineCommand: ParsableCommand {
               probity export timeline --db var/log.sqlite --from 2026-03-01T00:00:00+01:00 --to 2026-04-01T00:00:00+02:00 --format csv -o mars.csv
             """
     )
-    enum Format: String, ExpressibleByArgument, CaseIterable { case jsonl, csv, html }
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case jsonl, csv, html
+        var timelineFormat: EvidenceSource.TimelineFormat { EvidenceSource.TimelineFormat(rawValue: rawValue)! }
+    }
 
     @OptionGroup var store: StoreOption
     @Option(help: ArgumentHelp("The procedure to export.", valueName: "REF")) var procedure: String?
@@ -43,54 +46,112 @@ struct ExportTimelineCommand: ParsableCommand {
     @OptionGroup var reading: ReadingOptions
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The file to write.", valueName: "FILE")) var output: String
 
-    func validate() throws {
-        let scopes = [procedure != nil, party != nil, from != nil || to != nil].filter { $0 }.count
-        guard scopes == 1 else { throw ValidationError("give one scope: --procedure REF, --party ID, or --from TIME --to TIME") }
-        if from != nil || to != nil, from == nil || to == nil { throw ValidationError("a period needs both --from and --to") }
-    }
-
-    func scope() throws -> ExportScope {
-        if let procedure { return .procedure(procedure) }
-        if let party { return .party(party) }
-        guard let start = Timestamp(rfc3339: from!), let end = Timestamp(rfc3339: to!) else {
-            throw CLIError.usage("--from and --to must be RFC 3339 times such as 2026-03-01T00:00:00+01:00")
-        }
-        guard start < end else { throw CLIError.usage("--from must be before --to") }
-        return .period(from: start, to: end)
-    }
+    func validate() throws { try validateExportScope(procedure: procedure, party: party, from: from, to: to) }
 
     func run() throws {
         let language = try reading.language()
-        let scope = try scope()
+        let scope = try exportScope(procedure: procedure, party: party, from: from, to: to)
         let (reader, state) = try loadDomain(store.db)
-        var procedureOfScope: DomainState.Procedure?
-        switch scope {
-        case .procedure(let ref): procedureOfScope = try requireProcedure(ref, in: state)
-        case .party(let id): if state.party(id) == nil { throw CLIError.usage("no party \"\(id)\" is registered in the log") }
-        case .period: break
-        }
+        let source = EvidenceSource(reader: reader, state: state)
+        let procedureOfScope = try reporting { try source.check(scope) }
         let time = try reading.localTime(for: procedureOfScope, in: state)
-        let events = try reporting {
-            try scope.records(in: state).map { record -> ExportedEvent in
-                guard let stored = try reader.entry(seq: record.seq) else { throw CLIError.usage("entry \(record.seq) is missing; run `probity verify`") }
-                return ExportedEvent(record: record, entryBytes: stored.bytes, leafHash: stored.leafHash,
-                                     payload: stored.payload.flatMap { try? JSONParser.parse($0.bytes) }, redactedBy: state.redactions[record.seq])
-            }
+        let events = try reporting { try source.events(scope) }
+        let bytes = try reporting {
+            try source.timeline(scope, format: format.timelineFormat, time: time, lang: language, generatedAt: .now(), events: events)
         }
-        let bytes: [UInt8]
-        switch format {
-        case .jsonl: bytes = TimelineJSONL.render(events)
-        case .csv: bytes = TimelineCSV.render(events, time: time, lang: language)
-        case .html:
-            let seqs = Set(events.map(\.seq))
-            let findings = FindingRules.evaluate(state, procedure: procedureOfScope?.ref).filter { $0.seqs.contains(where: seqs.contains) }
-            let (checkpoint, verifierKey) = try reporting { (try reader.checkpoint().encoded, try reader.keyChain().first?.verifierKey ?? "") }
-            bytes = TimelineHTML.render(TimelineHTML.Document(scope: scope, events: events, findings: findings, checkpoint: checkpoint,
-                                                              verifierKey: verifierKey, generatedAt: .now()), time: time, lang: language)
-        }
-        do { try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-            throw CLIError.usage("cannot write \(output): \(error.localizedDescription)")
-        }
+        try writeAtomically(output) { try $0.write(contentsOf: bytes) }
         Output.info("exported \(events.count) event\(events.count == 1 ? "" : "s") (\(scope.title(language, time: time))) to \(output) as \(format.rawValue)")
+    }
+}
+
+struct ExportBundleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bundle",
+        abstract: "Export an evidence bundle (ZIP) that proves itself offline: entries, payloads, proofs, keys, timeline.",
+        discussion: """
+            The bundle holds the entries in scope verbatim, their payloads and salts where not redacted, one \
+            .tlog-proof per entry against the latest signed checkpoint, the first checkpoint that held them all and \
+            the consistency proof from it, the log's verifier keys and PEM public key, the timeline in CSV and HTML, \
+            a manifest with the SHA-256 of every file (signed with the log key), a README in English and French for \
+            a court expert, and 10_verify_bundle.py, which checks it all with Python and openssl alone.
+
+            Completeness: a procedure or party bundle carries the whole chain of the procedure's or party's stream \
+            (for an organisation, also its people's) and a signed stream-head note at the checkpoint's size; a \
+            period bundle carries the contiguous range of entries appended in it and the entries just outside. \
+            Needs the signing key (default: the one recorded by init), for the stream heads and the manifest.
+
+            Check a bundle with `probity verify-bundle FILE.zip --vkey KEY`. The file is written whole or not at all.
+
+            Example:
+              probity export bundle --db var/log.sqlite --procedure 2026-057 --lang fr -o 2026-057.zip
+            """
+    )
+    @OptionGroup var store: StoreOption
+    @Option(help: ArgumentHelp("The procedure to export.", valueName: "REF")) var procedure: String?
+    @Option(help: ArgumentHelp("The party to export (an organisation includes its people).", valueName: "ID")) var party: String?
+    @Option(help: ArgumentHelp("Start of the period (RFC 3339, included).", valueName: "TIME")) var from: String?
+    @Option(help: ArgumentHelp("End of the period (RFC 3339, excluded).", valueName: "TIME")) var to: String?
+    @OptionGroup var reading: ReadingOptions
+    @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The .zip file to write.", valueName: "FILE")) var output: String
+    @OptionGroup var json: JSONFlag
+
+    func validate() throws { try validateExportScope(procedure: procedure, party: party, from: from, to: to) }
+
+    func run() throws {
+        let language = try reading.language()
+        let scope = try exportScope(procedure: procedure, party: party, from: from, to: to)
+        let signer = try loadSigner(db: store.db, key: key)
+        let (reader, state) = try loadDomain(store.db)
+        let source = EvidenceSource(reader: reader, state: state)
+        let procedureOfScope = try reporting { try source.check(scope) }
+        let time = try reading.localTime(for: procedureOfScope, in: state)
+        let bundle = try reporting { try source.bundle(scope, time: time, lang: language, signer: signer, generatedAt: .now()) }
+        try writeAtomically(output) { handle in
+            try bundle.write(signManifest: { try signer.sign(text: $0) }, to: { try handle.write(contentsOf: $0) })
+        }
+        let inScope = bundle.exhibits.filter { $0.role == .scope }.count
+        if json.json {
+            Output.json(.object(["file": .string(output), "entries": .number(Double(inScope)), "exhibits": .number(Double(bundle.exhibits.count)),
+                                 "tree_size": .number(Double(bundle.checkpoint.checkpoint.size)), "streams": .array(bundle.streamHeads.map { .string($0.stream) })]))
+        } else {
+            Output.info("exported an evidence bundle of \(inScope) entr\(inScope == 1 ? "y" : "ies") (\(scope.title(language, time: time))), proven at tree size \(bundle.checkpoint.checkpoint.size), to \(output)")
+        }
+    }
+}
+
+func validateExportScope(procedure: String?, party: String?, from: String?, to: String?) throws {
+    let scopes = [procedure != nil, party != nil, from != nil || to != nil].filter { $0 }.count
+    guard scopes == 1 else { throw ValidationError("give one scope: --procedure REF, --party ID, or --from TIME --to TIME") }
+    if from != nil || to != nil, from == nil || to == nil { throw ValidationError("a period needs both --from and --to") }
+}
+
+func exportScope(procedure: String?, party: String?, from: String?, to: String?) throws -> ExportScope {
+    if let procedure { return .procedure(procedure) }
+    if let party { return .party(party) }
+    guard let start = Timestamp(rfc3339: from!), let end = Timestamp(rfc3339: to!) else {
+        throw CLIError.usage("--from and --to must be RFC 3339 times such as 2026-03-01T00:00:00+01:00")
+    }
+    guard start < end else { throw CLIError.usage("--from must be before --to") }
+    return .period(from: start, to: end)
+}
+
+/// Writes `path` whole or not at all: into a temporary file beside it, synced, then renamed over it.
+func writeAtomically(_ path: String, _ body: (FileHandle) throws -> Void) throws {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) , let handle = try? FileHandle(forWritingTo: temporary) else {
+        throw CLIError.usage("cannot write \(path): cannot create a file in \(url.deletingLastPathComponent().path)")
+    }
+    do {
+        try body(handle)
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary.path, url.path) == 0 else { throw CLIError.usage("cannot write \(path): \(String(cString: strerror(errno)))") }
+    } catch {
+        try? handle.close()
+        try? FileManager.default.removeItem(at: temporary)
+        if let error = error as? CLIError { throw error }
+        throw CLIError.usage("cannot write \(path): \(error)")
     }
 }

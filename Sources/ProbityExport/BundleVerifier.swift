@@ -1,0 +1,267 @@
+import Foundation
+import ProbityCore
+
+/// Why a bundle does not verify: the first thing found wrong, naming the file.
+public struct BundleVerificationError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
+    public init(_ message: String) { self.message = message }
+    public init(message: String) { self.message = message }
+}
+
+/// Checks an evidence bundle offline: every file against the signed manifest, every entry against the
+/// signed checkpoint, payloads against their commitments, the key chain, the consistency proof, and
+/// completeness (stream chains closed by signed stream heads, or a period's contiguous range). Pure: the
+/// caller reads the archive. `10_verify_bundle.py` performs the same checks; keep them in step.
+public struct BundleVerifier {
+    public typealias Names = EvidenceBundle.Names
+
+    let files: [String: [UInt8]]
+    let givenKey: NoteVerifier?
+
+    /// `files` maps each archive member's name to its bytes (the reader refuses duplicate names).
+    public init(files: [String: [UInt8]], vkey: String?) throws(BundleVerificationError) {
+        self.files = files
+        if let vkey {
+            do { givenKey = try NoteVerifier(vkey.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+                throw .init("--vkey: \(error)")
+            }
+        } else {
+            givenKey = nil
+        }
+    }
+
+    /// What was proven, one statement per line, or the first failure.
+    public func verify() throws(BundleVerificationError) -> [String] {
+        var proven: [String] = []
+        let manifest = try json(Names.manifest)
+        guard manifest["format"]?.stringValue == EvidenceBundle.format else { throw .init("\(Names.manifest): not a \(EvidenceBundle.format) bundle") }
+        guard files[Names.manifestSignature] != nil else { throw .init("\(Names.manifestSignature) is missing") }
+
+        // Every file is listed with its SHA-256: nothing removed, nothing added, nothing changed.
+        var listed: [String: (sha256: String, size: UInt64)] = [:]
+        for item in try array(manifest, "files") {
+            listed[try string(item, "name")] = (try string(item, "sha256"), try number(item, "size"))
+        }
+        for name in files.keys.sorted() where listed[name] == nil && name != Names.manifest && name != Names.manifestSignature {
+            throw .init("\(name) is in the archive but not in the manifest (a file was added)")
+        }
+        for (name, expected) in listed.sorted(by: { $0.key < $1.key }) {
+            guard let bytes = files[name] else { throw .init("\(name) is listed in the manifest but missing from the archive") }
+            guard Hex.encode(SHA256.hash(bytes)) == expected.sha256, UInt64(bytes.count) == expected.size else {
+                throw .init("\(name) does not match its SHA-256 in the manifest (the file was changed)")
+            }
+        }
+
+        // The key chain, the checkpoint and the manifest's signature.
+        let origin = try string(manifest, "origin")
+        let keys = try object(manifest, "keys")
+        let chain = try text(try string(keys, "verifier_keys")).split(separator: "\n").map { line throws(BundleVerificationError) -> NoteVerifier in
+            do { return try NoteVerifier(String(line)) } catch { throw .init("\(Names.verifierKeys): \(error)") }
+        }
+        guard let signer = chain.last else { throw .init("the bundle carries no verifier key") }
+        if let givenKey, !chain.contains(givenKey) { throw .init("the bundle's log key is \(signer), not the key given") }
+        guard signer.name == origin else { throw .init("the verifier key is for \(signer.name), not for the bundle's log \(origin)") }
+        let pemFile = try string(keys, "public_key")
+        guard let pem = try? Ed25519PublicKey(pem: try text(pemFile)), pem == signer.publicKey else {
+            throw .init("\(pemFile) is not the key that signs the checkpoint")
+        }
+        let checkpointFile = try string(try object(manifest, "checkpoint"), "file")
+        let checkpointNote = try text(checkpointFile)
+        let checkpoint: SignedCheckpoint
+        do { checkpoint = try SignedCheckpoint(parsing: checkpointNote) } catch { throw .init("\(checkpointFile) is not a checkpoint: \(error)") }
+        guard checkpoint.isSigned(by: signer) else { throw .init("\(checkpointFile) is not signed by \(signer) (the signature does not verify)") }
+        let size = checkpoint.checkpoint.size, root = checkpoint.checkpoint.root
+        guard checkpoint.checkpoint.origin == origin, size == (try number(try object(manifest, "checkpoint"), "size")) else {
+            throw .init("\(checkpointFile) is for \(checkpoint.checkpoint.origin) at size \(size), not what the manifest says")
+        }
+        proven.append("the checkpoint \(checkpointFile) (tree size \(size), root \(Base64.encode(root))) is signed by \(signer)")
+        let expected = EvidenceBundle.manifestSignatureText(origin: origin, treeSize: size, manifestSHA256: SHA256.hash(files[Names.manifest]!))
+        guard try signedText(Names.manifestSignature, by: [signer]) == expected else { throw .init("\(Names.manifestSignature) does not sign this manifest") }
+        proven.append("the manifest, and through it every file's SHA-256, is signed by the log key")
+        if let givenKey, givenKey != signer { proven.append("the key given was rotated to \(signer) by key.rotated entries in the bundle") }
+
+        // Every exhibit: canonical entry bytes, in the log at its seq, payload commitment.
+        struct Exhibit { let item: JSONValue; let seq: UInt64; let role: String; let entry: Entry; let leafHash: Merkle.Hash }
+        var exhibits: [Exhibit] = []
+        var bySeq: [UInt64: Int] = [:]
+        for item in try array(manifest, "entries") {
+            let name = try string(item, "entry"), seq = try number(item, "seq"), role = try string(item, "role")
+            let bytes = try file(name)
+            let entry: Entry
+            do { entry = try Entry(bytes: bytes) } catch {
+                throw .init("\(name) is not a valid canonical entry (the entry bytes were changed): \(error)")
+            }
+            guard entry.seq == seq, entry.log == origin else { throw .init("\(name) is not entry \(seq) of \(origin)") }
+            let leafHash = Merkle.leafHash(bytes)
+            let proofFile = try string(item, "proof")
+            let proof: TlogProof
+            do { proof = try TlogProof.parse(try text(proofFile)) } catch let e as BundleVerificationError { throw e } catch {
+                throw .init("\(proofFile) is not a tlog-proof: \(error)")
+            }
+            guard proof.index == seq else { throw .init("\(proofFile) is not a tlog-proof for index \(seq)") }
+            guard proof.checkpoint.encoded == checkpointNote else { throw .init("\(proofFile) is not against the bundle's checkpoint \(checkpointFile)") }
+            do { try Merkle.verifyInclusion(leafHash: leafHash, index: seq, size: size, proof: proof.proof, root: root) } catch {
+                throw .init("\(proofFile): the inclusion proof of seq \(seq) does not lead to the checkpoint's root (entry or proof changed)")
+            }
+            if let payloadFile = item["payload"]?.stringValue {
+                let payload = try file(payloadFile)
+                guard let salt = Hex.decode(try string(item, "salt")), let commitment = entry.payload, commitment.matches(salt: salt, payload: payload) else {
+                    throw .init("\(payloadFile) does not match the payload commitment of seq \(seq) (the payload was changed)")
+                }
+            } else if entry.payload != nil, role == EvidenceBundle.Role.scope.rawValue, item["redacted_by"] == nil {
+                throw .init("the payload of seq \(seq) is missing and the entry is not redacted")
+            }
+            guard Set(entry.streams.keys) == Streams.ids(for: entry.data) else { throw .init("\(name) is not in exactly the streams its data implies") }
+            if let last = exhibits.last, last.seq >= seq { throw .init("the manifest lists entries out of order or twice") }
+            bySeq[seq] = exhibits.count
+            exhibits.append(Exhibit(item: item, seq: seq, role: role, entry: entry, leafHash: leafHash))
+        }
+        proven.append("\(exhibits.count) entries are, byte for byte, in the log under that checkpoint")
+
+        // Redactions: the redaction.applied entry is in the bundle and names the entry.
+        var redacted = 0
+        for exhibit in exhibits {
+            guard let by = exhibit.item["redacted_by"] else { continue }
+            guard let bySeqValue = by.uint64Value, let i = bySeq[bySeqValue], exhibits[i].entry.type == "redaction.applied",
+                  exhibits[i].entry.data["target_seq"]?.uint64Value == exhibit.seq
+            else { throw .init("seq \(exhibit.seq) is said redacted by \(by), which is not a redaction of it in the bundle") }
+            redacted += 1
+        }
+        if redacted > 0 { proven.append("\(redacted) redacted entries: their payloads were erased by redaction.applied entries, which are in the bundle") }
+
+        // The key chain: log.created then each key.rotated, as entries of the log.
+        let keysInLog = exhibits.filter { ["log.created", "key.rotated"].contains($0.entry.type) }
+            .map { $0.entry.data["verifier_key"]?.stringValue }
+        guard keysInLog == chain.map(\.description), bySeq[0].map({ exhibits[$0].entry.type }) == "log.created" else {
+            throw .init("\(Names.verifierKeys) does not match the log.created and key.rotated entries in the bundle")
+        }
+
+        // The earlier checkpoint and the consistency proof from it.
+        let consistency = try object(manifest, "consistency")
+        let earlierFile = try string(consistency, "checkpoint")
+        let earlier: Checkpoint
+        do { earlier = try Checkpoint(text: try signedText(earlierFile, by: chain)) } catch let e as BundleVerificationError { throw e } catch {
+            throw .init("\(earlierFile) is not a checkpoint: \(error)")
+        }
+        let proofFile = try string(consistency, "proof")
+        let lines = try text(proofFile).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 4, lines[0] == Substring(EvidenceBundle.consistencyHeader), lines[1] == "old \(earlier.size)", lines[2] == "new \(size)", lines.last == "" else {
+            throw .init("\(proofFile) is not a consistency proof from \(earlier.size) to \(size)")
+        }
+        let hashes = lines.dropFirst(3).dropLast().compactMap { Base64.decode(String($0)) }
+        guard hashes.count == lines.count - 4 else { throw .init("\(proofFile): a proof line is not base64") }
+        do { try Merkle.verifyConsistency(oldSize: earlier.size, newSize: size, oldRoot: earlier.root, newRoot: root, proof: hashes) } catch {
+            throw .init("\(proofFile): the tree of size \(earlier.size) is not a prefix of the tree of size \(size)")
+        }
+        if exhibits.contains(where: { $0.seq >= earlier.size }) { throw .init("an entry of the bundle is not in the earlier checkpoint of size \(earlier.size)") }
+        proven.append("the log already held every entry at the earlier checkpoint of size \(earlier.size), and the checkpoint of size \(size) extends it")
+
+        // Completeness.
+        let scope = try object(manifest, "scope")
+        switch try string(scope, "kind") {
+        case let kind where kind == "procedure" || kind == "party":
+            let wanted = kind + ":" + (try string(scope, kind))
+            let streams = try array(manifest, "streams")
+            guard streams.contains(where: { $0["id"]?.stringValue == wanted }) else { throw .init("the bundle has no stream-head note for \(wanted), its scope") }
+            for stream in streams {
+                let id = try string(stream, "id"), noteFile = try string(stream, "note")
+                let head: StreamHead
+                do { head = try StreamHead(text: try signedText(noteFile, by: [signer])) } catch let e as BundleVerificationError { throw e } catch {
+                    throw .init("\(noteFile) is not a stream head: \(error)")
+                }
+                guard head.origin == origin, head.treeSize == size, head.stream == id else { throw .init("\(noteFile) is not the head of \(id) at size \(size)") }
+                var members: [Merkle.Hash: Exhibit] = [:]
+                for exhibit in exhibits where exhibit.entry.streams[id] != nil { members[exhibit.leafHash] = exhibit }
+                var cursor = Entry.zeroHash, count = 0
+                if let lastSeq = head.lastSeq {
+                    guard let last = members[head.lastLeafHash], last.seq == lastSeq else {
+                        throw .init("the last entry of \(id) (seq \(lastSeq)) is missing from the bundle (a cut tail)")
+                    }
+                    cursor = head.lastLeafHash
+                } else if !members.isEmpty {
+                    throw .init("\(noteFile) says \(id) is empty, but the bundle has entries of it")
+                }
+                while cursor != Entry.zeroHash {
+                    guard let member = members[cursor] else { throw .init("an entry of \(id) is missing from the bundle: the chain breaks after \(count) entries") }
+                    count += 1
+                    cursor = member.entry.streams[id]!
+                }
+                guard count == members.count else { throw .init("\(id) has entries off its chain") }
+                proven.append("the bundle holds all \(count) entries of \(id) up to tree size \(size) (stream chain and signed stream head)")
+            }
+        case "period":
+            let range = try object(manifest, "range")
+            let first = try number(range, "first"), count = try number(range, "count")
+            let inside = exhibits.filter { $0.role == EvidenceBundle.Role.scope.rawValue }.map(\.seq)
+            guard inside == Array(first..<first + count) else { throw .init("the period's entries are not the contiguous range \(first)..\(first + count - 1)") }
+            let bounds = (first > 0 ? [first - 1] : []) + inside + (first + count < size ? [first + count] : [])
+            for seq in bounds where bySeq[seq] == nil { throw .init("entry \(seq), needed to bound the period, is missing") }
+            for (a, b) in zip(bounds, bounds.dropFirst()) where exhibits[bySeq[b]!].entry.prev != exhibits[bySeq[a]!].leafHash {
+                throw .init("entry \(b) does not follow entry \(a) (prev chain broken)")
+            }
+            let start = try string(scope, "from"), end = try string(scope, "to")
+            let insideSet = Set(inside)
+            for seq in bounds {
+                let time = exhibits[bySeq[seq]!].entry.time.description
+                if insideSet.contains(seq) != (start <= time && time < end) {
+                    throw .init("entry \(seq) (appended \(time)) is \(insideSet.contains(seq) ? "outside" : "inside, but not in") the period")
+                }
+            }
+            proven.append("the bundle holds all \(count) entries appended from \(start) to \(end) (contiguous seqs bound by the prev chain)")
+        case let kind:
+            throw .init("unknown scope kind \"\(kind)\"")
+        }
+        return proven
+    }
+
+    // MARK: Reading the manifest and files
+
+    func file(_ name: String) throws(BundleVerificationError) -> [UInt8] {
+        guard let bytes = files[name] else { throw .init("\(name) is missing") }
+        return bytes
+    }
+
+    func text(_ name: String) throws(BundleVerificationError) -> String {
+        guard let text = String(validating: try file(name), as: UTF8.self) else { throw .init("\(name) is not UTF-8 text") }
+        return text
+    }
+
+    func json(_ name: String) throws(BundleVerificationError) -> JSONValue {
+        do { return try JSONParser.parse(try file(name)) } catch let e as BundleVerificationError { throw e } catch {
+            throw .init("\(name) is not valid JSON: \(error)")
+        }
+    }
+
+    /// The note's text, if one of `keys` signed it.
+    func signedText(_ name: String, by keys: [NoteVerifier]) throws(BundleVerificationError) -> String {
+        let note: SignedNote
+        do { note = try SignedNote.parse(try text(name)) } catch let e as BundleVerificationError { throw e } catch {
+            throw .init("\(name) is not a signed note: \(error)")
+        }
+        guard keys.contains(where: { $0.verifies(note) }) else {
+            throw .init("\(name) is not signed by \(keys.count == 1 ? keys[0].description : "a key of the log") (the signature does not verify)")
+        }
+        return note.text
+    }
+
+    func object(_ value: JSONValue, _ key: String) throws(BundleVerificationError) -> JSONValue {
+        guard let member = value[key], member.objectValue != nil else { throw .init("\(Names.manifest): \"\(key)\" must be an object") }
+        return member
+    }
+
+    func array(_ value: JSONValue, _ key: String) throws(BundleVerificationError) -> [JSONValue] {
+        guard let member = value[key]?.arrayValue else { throw .init("\(Names.manifest): \"\(key)\" must be an array") }
+        return member
+    }
+
+    func string(_ value: JSONValue, _ key: String) throws(BundleVerificationError) -> String {
+        guard let member = value[key]?.stringValue else { throw .init("\(Names.manifest): \"\(key)\" must be a string") }
+        return member
+    }
+
+    func number(_ value: JSONValue, _ key: String) throws(BundleVerificationError) -> UInt64 {
+        guard let member = value[key]?.uint64Value else { throw .init("\(Names.manifest): \"\(key)\" must be a whole number") }
+        return member
+    }
+}

@@ -1,0 +1,455 @@
+/// The stand-alone verifier shipped in every bundle as `10_verify_bundle.py`: Python 3's standard library and
+/// the `openssl` CLI, so that a court expert can check a bundle without Probity. It performs the same checks
+/// as `BundleVerifier`; keep the two in step (the tests run both on the same tampered bundles).
+enum BundleVerifierScript {
+    static let source = #"""
+#!/usr/bin/env python3
+"""Check a Probity evidence bundle without Probity: Python 3's standard library and the openssl CLI.
+
+Usage: python3 10_verify_bundle.py BUNDLE.zip [--vkey KEY]
+
+KEY is the log's verifier key (name+keyid+base64), obtained out of band. Without it, the bundle is
+checked against the key it carries, which proves integrity but not who signed it.
+Exit status: 0 verified, 1 the bundle does not verify, 2 usage error.
+"""
+import base64, hashlib, json, os, subprocess, sys, tempfile, zipfile
+
+FORMAT = "probity-bundle/v1"
+MANIFEST, MANIFEST_SIG = "01_manifest.json", "02_manifest_signature.txt"
+ZERO = bytes(32)
+
+
+class Failure(Exception):
+    pass
+
+
+def fail(message):
+    raise Failure(message)
+
+
+def sha256(data):
+    return hashlib.sha256(data).digest()
+
+
+def node(left, right):
+    return sha256(b"\x01" + left + right)
+
+
+# RFC 8785 (JCS) serialisation, to check that entry bytes are canonical.
+def jcs(value):
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            fail("a number is not finite")
+        if value == int(value) and abs(value) < 1e21:
+            return str(int(value))
+        text = repr(value)
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = mantissa + "e" + ("+" if int(exponent) > 0 else "-") + str(abs(int(exponent)))
+        return text
+    if isinstance(value, str):
+        out = ['"']
+        for ch in value:
+            code = ord(ch)
+            if ch == '"':
+                out.append('\\"')
+            elif ch == "\\":
+                out.append("\\\\")
+            elif ch in "\b\f\n\r\t":
+                out.append({"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+            elif code < 0x20:
+                out.append("\\u%04x" % code)
+            else:
+                out.append(ch)
+        out.append('"')
+        return "".join(out)
+    if isinstance(value, list):
+        return "[" + ",".join(jcs(v) for v in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(jcs(k) + ":" + jcs(value[k]) for k in keys) + "}"
+    fail("unexpected JSON value")
+
+
+def no_duplicates(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            fail("duplicate JSON member %r" % key)
+        result[key] = value
+    return result
+
+
+def parse_json(data, what):
+    try:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+    except Failure as e:
+        fail("%s: %s" % (what, e))
+    except (UnicodeDecodeError, ValueError) as e:
+        fail("%s is not valid JSON: %s" % (what, e))
+
+
+# Keys and signed notes (C2SP signed-note, Ed25519), checked with `openssl pkeyutl -verify -rawin`.
+SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+
+class Key:
+    def __init__(self, vkey):
+        parts = vkey.strip().split("+")
+        if len(parts) != 3:
+            fail("verifier key %r is not <name>+<keyid>+<key>" % vkey)
+        self.name, keyid, encoded = parts
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            fail("verifier key %r: the key is not base64" % vkey)
+        if len(raw) != 33 or raw[0] != 1:
+            fail("verifier key %r is not an Ed25519 key" % vkey)
+        self.public = raw[1:]
+        self.key_id = sha256(self.name.encode() + b"\n\x01" + self.public)[:4]
+        if self.key_id.hex() != keyid:
+            fail("verifier key %r: the key ID does not match the name and key" % vkey)
+        self.text = vkey.strip()
+        self.pem = "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n" % base64.b64encode(SPKI_PREFIX + self.public).decode()
+
+    def verifies(self, note_text, signature):
+        with tempfile.TemporaryDirectory() as d:
+            paths = {name: os.path.join(d, name) for name in ("key.pem", "msg", "sig")}
+            for name, data in (("key.pem", self.pem.encode()), ("msg", note_text.encode()), ("sig", signature)):
+                with open(paths[name], "wb") as f:
+                    f.write(data)
+            run = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", paths["key.pem"], "-rawin",
+                                  "-in", paths["msg"], "-sigfile", paths["sig"]], capture_output=True)
+            return run.returncode == 0
+
+
+def parse_note(data, what):
+    """Splits a signed note into its text and its (name, key ID, signature) lines."""
+    try:
+        note = data.decode("utf-8")
+    except UnicodeDecodeError:
+        fail("%s is not UTF-8" % what)
+    cut = note.rfind("\n\n")
+    if cut < 0 or not note.endswith("\n"):
+        fail("%s is not a signed note (no blank line before its signatures)" % what)
+    text, signatures = note[:cut + 1], []
+    for line in note[cut + 2:-1].split("\n"):
+        if not line.startswith("\u2014 ") or line.count(" ") != 2:
+            fail("%s: malformed signature line %r" % (what, line))
+        _, name, encoded = line.split(" ")
+        try:
+            blob = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            fail("%s: a signature is not base64" % what)
+        if len(blob) == 68:
+            signatures.append((name, blob[:4], blob[4:]))
+    return text, signatures
+
+
+def check_signed(data, key, what):
+    text, signatures = parse_note(data, what)
+    for name, key_id, signature in signatures:
+        if name == key.name and key_id == key.key_id and key.verifies(text, signature):
+            return text
+    fail("%s is not signed by %s (the signature does not verify)" % (what, key.text))
+
+
+def parse_checkpoint(text, what):
+    lines = text.split("\n")
+    if len(lines) < 4:
+        fail("%s is not a checkpoint" % what)
+    try:
+        return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+    except ValueError:
+        fail("%s is not a checkpoint (size or root malformed)" % what)
+
+
+# RFC 6962 / RFC 9162 proof verification.
+def root_from_inclusion(index, size, leaf, proof):
+    if index >= size:
+        fail("index %d is not below the tree size %d" % (index, size))
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            fail("the inclusion proof is too long")
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            while fn & 1 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0:
+        fail("the inclusion proof is too short")
+    return r
+
+
+def verify_consistency(m, n, old_root, new_root, proof):
+    if m == n:
+        return not proof and old_root == new_root
+    if m == 0 or m > n or not proof:
+        return False
+    if m & (m - 1) == 0:
+        proof = [old_root] + proof
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            while fn & 1 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == old_root and sr == new_root
+
+
+def stream_ids(data):
+    ids = set()
+    if isinstance(data.get("procedure"), str) and data["procedure"]:
+        ids.add("procedure:" + data["procedure"])
+    for key in ("party", "from"):
+        if isinstance(data.get(key), str) and data[key]:
+            ids.add("party:" + data[key])
+    for party in data.get("to") or []:
+        if isinstance(party, str) and party:
+            ids.add("party:" + party)
+    return ids
+
+
+def verify(path, vkey):
+    proven = []
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as e:
+        fail("%s is not a readable ZIP archive: %s" % (path, e))
+    names = archive.namelist()
+    if len(names) != len(set(names)):
+        fail("the archive holds two files of the same name")
+    try:
+        files = {name: archive.read(name) for name in names}
+    except (zipfile.BadZipFile, OSError) as e:
+        fail("the archive is damaged: %s" % e)
+    for name in (MANIFEST, MANIFEST_SIG):
+        if name not in files:
+            fail("%s is missing" % name)
+    manifest = parse_json(files[MANIFEST], MANIFEST)
+    if manifest.get("format") != FORMAT:
+        fail("%s: not a %s bundle" % (MANIFEST, FORMAT))
+
+    # Every file is listed with its SHA-256; nothing removed, nothing added.
+    listed = {f["name"]: f for f in manifest["files"]}
+    for name in sorted(set(files) - set(listed) - {MANIFEST, MANIFEST_SIG}):
+        fail("%s is in the archive but not in the manifest (a file was added)" % name)
+    for name, item in sorted(listed.items()):
+        if name not in files:
+            fail("%s is listed in the manifest but missing from the archive" % name)
+        if hashlib.sha256(files[name]).hexdigest() != item["sha256"] or len(files[name]) != item["size"]:
+            fail("%s does not match its SHA-256 in the manifest (the file was changed)" % name)
+
+    # The key chain, the checkpoint and the manifest's signature.
+    origin = manifest["origin"]
+    chain = [Key(line) for line in files[manifest["keys"]["verifier_keys"]].decode().split("\n") if line]
+    if not chain:
+        fail("the bundle carries no verifier key")
+    signer = chain[-1]
+    if vkey is not None and Key(vkey).text not in [k.text for k in chain]:
+        fail("the bundle's log key is %s, not the key given" % signer.text)
+    if signer.name != origin:
+        fail("the verifier key is for %s, not for the bundle's log %s" % (signer.name, origin))
+    pem = files[manifest["keys"]["public_key"]].decode("ascii", "replace")
+    try:
+        der = base64.b64decode("".join(l.strip() for l in pem.split("\n") if l.strip() and not l.startswith("-----")), validate=True)
+    except ValueError:
+        der = b""
+    if der != SPKI_PREFIX + signer.public:
+        fail("%s is not the key that signs the checkpoint" % manifest["keys"]["public_key"])
+    checkpoint_file = manifest["checkpoint"]["file"]
+    checkpoint_note = files[checkpoint_file]
+    cp_origin, size, root = parse_checkpoint(check_signed(checkpoint_note, signer, checkpoint_file), checkpoint_file)
+    if cp_origin != origin or size != manifest["checkpoint"]["size"]:
+        fail("%s is for %s at size %d, not what the manifest says" % (checkpoint_file, cp_origin, size))
+    proven.append("the checkpoint %s (tree size %d, root %s) is signed by %s" % (checkpoint_file, size, base64.b64encode(root).decode(), signer.text))
+    expected = "probity.bundle-manifest/v1\n%s\n%d\n%s\n" % (origin, size, hashlib.sha256(files[MANIFEST]).hexdigest())
+    if check_signed(files[MANIFEST_SIG], signer, MANIFEST_SIG) != expected:
+        fail("%s does not sign this manifest" % MANIFEST_SIG)
+    proven.append("the manifest, and through it every file's SHA-256, is signed by the log key")
+
+    # Every exhibit: canonical entry bytes, in the log at its seq (inclusion proof), payload commitment.
+    entries, by_seq = manifest["entries"], {}
+    for item in entries:
+        name = item["entry"]
+        raw = files[name]
+        entry = parse_json(raw, name)
+        if jcs(entry).encode("utf-8") != raw:
+            fail("%s is not in RFC 8785 canonical form (the entry bytes were changed)" % name)
+        if entry.get("seq") != item["seq"] or entry.get("log") != origin:
+            fail("%s is not entry %d of %s" % (name, item["seq"], origin))
+        leaf = sha256(b"\x00" + raw)
+        proof_text = files[item["proof"]].decode("utf-8", "replace")
+        head, sep, proof_checkpoint = proof_text.partition("\n\n")
+        lines = head.split("\n")
+        if not sep or lines[0] != "c2sp.org/tlog-proof@v1" or lines[1] != "index %d" % item["seq"]:
+            fail("%s is not a tlog-proof for index %d" % (item["proof"], item["seq"]))
+        if proof_checkpoint.encode() != checkpoint_note:
+            fail("%s is not against the bundle's checkpoint %s" % (item["proof"], checkpoint_file))
+        try:
+            hashes = [base64.b64decode(l, validate=True) for l in lines[2:]]
+        except ValueError:
+            fail("%s: a proof line is not base64" % item["proof"])
+        if root_from_inclusion(item["seq"], size, leaf, hashes) != root:
+            fail("%s: the inclusion proof of seq %d does not lead to the checkpoint's root (entry or proof changed)" % (item["proof"], item["seq"]))
+        commitment = entry.get("payload")
+        if "payload" in item:
+            payload = files[item["payload"]]
+            salt = bytes.fromhex(item["salt"])
+            if commitment is None or hashlib.sha256(salt + payload).hexdigest() != commitment["sha256"] or len(payload) != commitment["size"]:
+                fail("%s does not match the payload commitment of seq %d (the payload was changed)" % (item["payload"], item["seq"]))
+        elif commitment is not None and item["role"] == "scope" and "redacted_by" not in item:
+            fail("the payload of seq %d is missing and the entry is not redacted" % item["seq"])
+        if set(entry.get("streams", {})) != stream_ids(entry.get("data", {})):
+            fail("%s is not in exactly the streams its data implies" % name)
+        by_seq[item["seq"]] = (item, entry, leaf)
+    if vkey is not None and Key(vkey).text != signer.text:
+        proven.append("the key given was rotated to %s by key.rotated entries in the bundle" % signer.text)
+    proven.append("%d entries are, byte for byte, in the log under that checkpoint" % len(entries))
+    seqs = [item["seq"] for item in entries]
+    if seqs != sorted(set(seqs)):
+        fail("the manifest lists entries out of order or twice")
+
+    # Redactions: the redaction.applied entry is in the bundle and names the entry.
+    redacted = 0
+    for item, entry, _ in by_seq.values():
+        if "redacted_by" in item:
+            redaction = by_seq.get(item["redacted_by"])
+            if redaction is None or redaction[1]["type"] != "redaction.applied" or redaction[1]["data"].get("target_seq") != item["seq"]:
+                fail("seq %d is said redacted by seq %d, which is not a redaction of it in the bundle" % (item["seq"], item["redacted_by"]))
+            redacted += 1
+    if redacted:
+        proven.append("%d redacted entries: their payloads were erased by redaction.applied entries, which are in the bundle" % redacted)
+
+    # The key chain: log.created then each key.rotated, as entries of the log.
+    keys_in_log = [entry["data"].get("verifier_key") for item, entry, _ in sorted(by_seq.values(), key=lambda v: v[0]["seq"])
+                   if entry["type"] in ("log.created", "key.rotated")]
+    if keys_in_log != [k.text for k in chain] or by_seq.get(0, (None, {}))[1].get("type") != "log.created":
+        fail("%s does not match the log.created and key.rotated entries in the bundle" % manifest["keys"]["verifier_keys"])
+
+    # The earlier checkpoint and the consistency proof from it.
+    consistency = manifest["consistency"]
+    earlier_text = None
+    for key in chain:
+        try:
+            earlier_text = check_signed(files[consistency["checkpoint"]], key, consistency["checkpoint"])
+            break
+        except Failure:
+            pass
+    if earlier_text is None:
+        fail("%s is not signed by a key of the log" % consistency["checkpoint"])
+    _, old_size, old_root = parse_checkpoint(earlier_text, consistency["checkpoint"])
+    proof_lines = files[consistency["proof"]].decode().split("\n")
+    if proof_lines[:3] != ["probity.consistency/v1", "old %d" % old_size, "new %d" % size] or proof_lines[-1] != "":
+        fail("%s is not a consistency proof from %d to %d" % (consistency["proof"], old_size, size))
+    if not verify_consistency(old_size, size, old_root, root, [base64.b64decode(l) for l in proof_lines[3:-1]]):
+        fail("%s: the tree of size %d is not a prefix of the tree of size %d" % (consistency["proof"], old_size, size))
+    if any(item["seq"] >= old_size for item in entries):
+        fail("an entry of the bundle is not in the earlier checkpoint of size %d" % old_size)
+    proven.append("the log already held every entry at the earlier checkpoint of size %d, and the checkpoint of size %d extends it" % (old_size, size))
+
+    # Completeness.
+    scope = manifest["scope"]
+    if scope["kind"] in ("procedure", "party"):
+        wanted = ("procedure:" if scope["kind"] == "procedure" else "party:") + scope[scope["kind"]]
+        declared = [s["id"] for s in manifest["streams"]]
+        if wanted not in declared:
+            fail("the bundle has no stream-head note for %s, its scope" % wanted)
+        for stream in manifest["streams"]:
+            text = check_signed(files[stream["note"]], signer, stream["note"])
+            lines = text.split("\n")
+            if len(lines) != 7 or lines[0] != "probity.stream-head/v1" or lines[1] != origin or lines[2] != str(size) or lines[3] != stream["id"]:
+                fail("%s is not the head of %s at size %d" % (stream["note"], stream["id"], size))
+            members = {leaf: (item, entry) for item, entry, leaf in by_seq.values() if stream["id"] in entry.get("streams", {})}
+            count, cursor = 0, base64.b64decode(lines[5])
+            if lines[4] == "none":
+                if members:
+                    fail("%s says %s is empty, but the bundle has entries of it" % (stream["note"], stream["id"]))
+                cursor = ZERO
+            elif cursor not in members or members[cursor][0]["seq"] != int(lines[4]):
+                fail("the last entry of %s (seq %s) is missing from the bundle (a cut tail)" % (stream["id"], lines[4]))
+            while cursor != ZERO:
+                if cursor not in members:
+                    fail("an entry of %s is missing from the bundle: the chain breaks after %d entries" % (stream["id"], count))
+                item, entry = members[cursor]
+                count += 1
+                cursor = bytes.fromhex(entry["streams"][stream["id"]])
+            if count != len(members):
+                fail("%s has entries off its chain" % stream["id"])
+            proven.append("the bundle holds all %d entries of %s up to tree size %d (stream chain and signed stream head)" % (count, stream["id"], size))
+    elif scope["kind"] == "period":
+        first, count = manifest["range"]["first"], manifest["range"]["count"]
+        inside = [item["seq"] for item in entries if item["role"] == "scope"]
+        inside_set = set(inside)
+        if inside != list(range(first, first + count)):
+            fail("the period's entries are not the contiguous range %d..%d" % (first, first + count - 1))
+        chain_seqs = ([first - 1] if first > 0 else []) + inside + ([first + count] if first + count < size else [])
+        for seq in chain_seqs:
+            if seq not in by_seq:
+                fail("entry %d, needed to bound the period, is missing" % seq)
+        for a, b in zip(chain_seqs, chain_seqs[1:]):
+            if bytes.fromhex(by_seq[b][1]["prev"]) != by_seq[a][2]:
+                fail("entry %d does not follow entry %d (prev chain broken)" % (b, a))
+        start, end = scope["from"], scope["to"]
+        for seq in chain_seqs:
+            t = by_seq[seq][1]["time"]
+            if (seq in inside_set) != (start <= t < end):
+                fail("entry %d (appended %s) is %s the period" % (seq, t, "outside" if seq in inside_set else "inside, but not in"))
+        proven.append("the bundle holds all %d entries appended from %s to %s (contiguous seqs bound by the prev chain)" % (count, start, end))
+    else:
+        fail("unknown scope kind %r" % scope["kind"])
+    return proven
+
+
+def main():
+    args = sys.argv[1:]
+    vkey = None
+    if "--vkey" in args:
+        i = args.index("--vkey")
+        if i + 1 >= len(args):
+            print("--vkey needs a value", file=sys.stderr)
+            return 2
+        vkey = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1 or args[0].startswith("-"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    try:
+        proven = verify(args[0], vkey)
+    except Failure as e:
+        print("NOT VERIFIED: %s" % e)
+        return 1
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        print("NOT VERIFIED: the manifest or a file is malformed (%s: %s)" % (type(e).__name__, e))
+        return 1
+    print("VERIFIED: %s" % args[0])
+    for line in proven:
+        print("  - " + line)
+    if vkey is None:
+        print("  (checked against the key in the bundle; give --vkey with the key obtained out of band to know who signed it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""#
+}
