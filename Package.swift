@@ -80,7 +80,10 @@ let package = Package(
         .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),
         .testTarget(
             name: "ProbityCLITests",
-            dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "ProbityExport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ProbityCore", "ProbityStore", "ProbityClient", "ProbityExport",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
         ),
         .testTarget(name: "ProbityImportTests", dependencies: ["ProbityCore", "ProbityImport"]),
         .testTarget(name: "ProbityServerTests", dependencies: ["ProbityCore", "ProbityStore", "ProbityServer"]),

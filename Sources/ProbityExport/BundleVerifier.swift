@@ -125,7 +125,7 @@ public struct BundleVerifier {
             guard let by = exhibit.item["redacted_by"] else { continue }
             guard let bySeqValue = by.uint64Value, let i = bySeq[bySeqValue], exhibits[i].entry.type == "redaction.applied",
                   exhibits[i].entry.data["target_seq"]?.uint64Value == exhibit.seq
-            else { throw .init("seq \(exhibit.seq) is said redacted by \(by), which is not a redaction of it in the bundle") }
+            else { throw .init("seq \(exhibit.seq) is said redacted by seq \(by.uint64Value.map(String.init) ?? "?"), which is not a redaction of it in the bundle") }
             redacted += 1
         }
         if redacted > 0 { proven.append("\(redacted) redacted entries: their payloads were erased by redaction.applied entries, which are in the bundle") }

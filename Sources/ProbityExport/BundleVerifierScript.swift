@@ -103,7 +103,7 @@ SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 
 class Key:
     def __init__(self, vkey):
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             fail("verifier key %r is not <name>+<keyid>+<key>" % vkey)
         self.name, keyid, encoded = parts
@@ -294,7 +294,7 @@ def verify(path, vkey):
         raw = files[name]
         entry = parse_json(raw, name)
         if jcs(entry).encode("utf-8") != raw:
-            fail("%s is not in RFC 8785 canonical form (the entry bytes were changed)" % name)
+            fail("%s is not a valid canonical entry (the entry bytes were changed): not in RFC 8785 form" % name)
         if entry.get("seq") != item["seq"] or entry.get("log") != origin:
             fail("%s is not entry %d of %s" % (name, item["seq"], origin))
         leaf = sha256(b"\x00" + raw)
