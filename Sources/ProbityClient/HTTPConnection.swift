@@ -87,6 +87,14 @@ public final class HTTPConnection {
 
     deinit { close() }
 
+    /// The Host header: the TCP authority (a TSA may serve several names), or `probityd` on a Unix socket.
+    var hostHeader: String {
+        switch endpoint {
+        case .unix: "probityd"
+        case .tcp(let host, let port): (host.contains(":") ? "[\(host)]" : host) + (port == 80 ? "" : ":\(port)")
+        }
+    }
+
     public func close() {
         if fd >= 0 { _ = Glibc.close(fd) }
         fd = -1
@@ -151,7 +159,7 @@ public final class HTTPConnection {
     public func request(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws(ClientError) -> HTTPResponse {
         let reused = fd >= 0
         if !reused { try connect() }
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: probityd\r\n"
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let declared = headers.contains { $0.0.lowercased() == "content-length" }
         if declared {

@@ -176,7 +176,7 @@ private func rawPublicKey(_ pkey: OpaquePointer) throws -> [UInt8] {
     return raw
 }
 
-private func withMemoryBIO<T>(_ text: String, _ body: (OpaquePointer) -> T) -> T {
+func withMemoryBIO<T>(_ text: String, _ body: (OpaquePointer) -> T) -> T {
     var bytes = Array(text.utf8)
     return bytes.withUnsafeMutableBytes { buffer in
         let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count))!
@@ -185,7 +185,7 @@ private func withMemoryBIO<T>(_ text: String, _ body: (OpaquePointer) -> T) -> T
     }
 }
 
-private func readBIO(_ bio: OpaquePointer) -> String {
+func readBIO(_ bio: OpaquePointer) -> String {
     var pointer: UnsafeMutablePointer<CChar>?
     let length = probity_BIO_get_mem_data(bio, &pointer)
     guard let pointer, length > 0 else { return "" }

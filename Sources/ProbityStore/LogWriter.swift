@@ -433,6 +433,17 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         }[0].get()
     }
 
+    /// Appends `checkpoint.timestamped`: the RFC 3161 token a TSA returned for `checkpoint` (its signed note's
+    /// SHA-256). The token goes in the payload; `data` names the checkpoint, the TSA, its time and the token's
+    /// SHA-256. The caller has checked the token (`TrustedTimestamp.verify`).
+    public func appendTimestamp(of checkpoint: SignedCheckpoint, token: TrustedTimestamp.Token, by principal: String) throws -> Batch {
+        let event = EventInput(type: "checkpoint.timestamped", data: [
+            "tree_size": .number(Double(checkpoint.checkpoint.size)), "root": .string(Base64.encode(checkpoint.checkpoint.root)),
+            "tsa": .string(token.signer), "gen_time": .string(token.genTime), "token_sha256": .string(Hex.encode(SHA256.hash(token.der))),
+        ], payload: .object(["token": .string(Base64.encode(token.der))]))
+        return try commit([Submission(events: [event], by: principal)], alsoInTransaction: nil)[0].get()
+    }
+
     /// A signed stream-head note for `stream` at the current size.
     public func signedStreamHead(_ stream: String) throws -> SignedNote {
         let (size, head) = try wrap("reading a stream head") {

@@ -12,6 +12,8 @@ struct VerifyCommand: ParsableCommand {
             failing seq and the kind of failure, then a summary. Pass the verifier key you were given \
             (--vkey) or the PEM public key (--pubkey); without either, the key in log.created is trusted. \
             Pass checkpoints you kept from earlier (--checkpoint) to catch truncation, rollback and forks. \
+            Every RFC 3161 timestamp (checkpoint.timestamped) is checked against the checkpoint it dates; with \
+            --tsa-ca, the TSA's certificate must chain to that CA. \
             Opens the store read-only: it works on a read-only copy and while the log is being written.
 
             Exit codes: 0 intact, 1 integrity failure, 2 usage or I/O error.
@@ -28,6 +30,8 @@ struct VerifyCommand: ParsableCommand {
     var pubkey: String?
     @Option(help: ArgumentHelp("A signed checkpoint kept from earlier; repeatable.", valueName: "FILE"))
     var checkpoint: [String] = []
+    @Option(help: ArgumentHelp("PEM certificates of the CA that RFC 3161 timestamp tokens must chain to.", valueName: "FILE"))
+    var tsaCa: String?
     @OptionGroup var output: JSONFlag
 
     func validate() throws {
@@ -53,18 +57,38 @@ struct VerifyCommand: ParsableCommand {
                 throw CLIError.usage("--checkpoint \(path) is not a signed checkpoint: \(error)")
             }
         }
-        let report = try reporting {
+        let caPEM = try tsaCa.map { try readText($0, what: "the TSA CA file") }
+        let (report, timestamps) = try reporting {
             let reader = try LogReader.open(path: store.db)
             var bar = ProgressBar(label: "verifying")
             defer { bar.finish() }
-            return try reader.verify(trust: trust, auditorCheckpoints: kept) { bar.update($0, $1) }
+            let report = try reader.verify(trust: trust, auditorCheckpoints: kept) { bar.update($0, $1) }
+            return (report, try reader.checkTimestamps(caPEM: caPEM))
         }
+        let badTimestamps = timestamps.filter { $0.problem != nil }
         if output.json {
-            Output.json(Self.json(report))
+            guard case .object(var object) = Self.json(report) else { return }
+            object["timestamps"] = .array(timestamps.map(Self.json))
+            object["intact"] = .bool(report.intact && badTimestamps.isEmpty)
+            Output.json(.object(object))
         } else {
+            for check in timestamps {
+                if let problem = check.problem {
+                    Output.line("FAILED timestamp seq \(check.seq) (checkpoint of size \(check.treeSize)): \(problem)")
+                } else {
+                    Output.line("timestamp seq \(check.seq): the checkpoint of size \(check.treeSize) existed at \(check.genTime), says \(check.tsa)"
+                                + (check.chainChecked ? " (certificate chain checked)" : " (signature checked; give --tsa-ca to check who the TSA is)"))
+                }
+            }
             print(report)
+            if !badTimestamps.isEmpty { Output.line("summary: \(badTimestamps.count) timestamp token\(badTimestamps.count == 1 ? "" : "s") do not verify") }
         }
-        if !report.intact { throw ExitCode(1) }
+        if !report.intact || !badTimestamps.isEmpty { throw ExitCode(1) }
+    }
+
+    static func json(_ check: TimestampCheck) -> JSONValue {
+        .object(["seq": .number(Double(check.seq)), "tree_size": .number(Double(check.treeSize)), "gen_time": .string(check.genTime),
+                 "tsa": .string(check.tsa), "chain_checked": .bool(check.chainChecked), "problem": check.problem.map { .string($0) } ?? .null])
     }
 
     func print(_ report: VerifyReport) {

@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+import ProbityCore
+
+/// The check of one `checkpoint.timestamped` entry: which checkpoint a TSA dated, when, and whether the
+/// token holds (its SHA-256, the stamped checkpoint, the signature, the chain when a CA is given).
+public struct TimestampCheck: Sendable {
+    public let seq: UInt64
+    public let treeSize: UInt64
+    public let genTime: String
+    public let tsa: String
+    /// The signer's certificate chains to the CA given (with the `timeStamping` key usage).
+    public let chainChecked: Bool
+    /// Why the token does not hold; nil when it does.
+    public let problem: String?
+}
+
+extension LogReader {
+    /// Checks every `checkpoint.timestamped` entry against the checkpoint it names: the token's SHA-256,
+    /// that it stamps the SHA-256 of that checkpoint's signed note, and its signature — chained to
+    /// `caPEM` when given, else with the token's own certificate only.
+    public func checkTimestamps(caPEM: String?) throws -> [TimestampCheck] {
+        let rows = try wrap("reading the timestamps") {
+            try db.read { db -> [(UInt64, [UInt8], [UInt8]?)] in
+                // A scan, not the derived type counts: verify trusts nothing the store derived.
+                try Row.fetchAll(db, sql: """
+                    SELECT e.seq, e.bytes, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+                    WHERE e.type = 'checkpoint.timestamped' ORDER BY e.seq
+                    """).map { (UInt64($0["seq"] as Int64), [UInt8]($0["bytes"] as Data), ($0["payload"] as Data?).map { [UInt8]($0) }) }
+            }
+        }
+        return try rows.map { seq, bytes, payload in
+            let entry = try Entry(bytes: bytes)
+            let size = entry.data["tree_size"]?.uint64Value ?? 0
+            let genTime = entry.data["gen_time"]?.stringValue ?? "?"
+            let tsa = entry.data["tsa"]?.stringValue ?? "?"
+            func check(_ problem: String?, chain: Bool = false) -> TimestampCheck {
+                TimestampCheck(seq: seq, treeSize: size, genTime: genTime, tsa: tsa, chainChecked: chain && problem == nil, problem: problem)
+            }
+            guard let payload else { return check("the token was redacted; it cannot be checked") }
+            guard let encoded = (try? JSONParser.parse(payload))?["token"]?.stringValue, let der = Base64.decode(encoded) else {
+                return check("the payload does not hold a base64 token")
+            }
+            guard Hex.encode(SHA256.hash(der)) == entry.data["token_sha256"]?.stringValue else { return check("the token does not match its token_sha256") }
+            let checkpoint: SignedCheckpoint
+            do { checkpoint = try self.checkpoint(size: size) } catch { return check("no stored checkpoint of size \(size) to check the token against") }
+            guard Base64.encode(checkpoint.checkpoint.root) == entry.data["root"]?.stringValue else {
+                return check("the root it names is not the root of the checkpoint of size \(size)")
+            }
+            do { try TrustedTimestamp.verify(tokenDER: der, sha256: SHA256.hash(Array(checkpoint.encoded.utf8)), caPEM: caPEM) } catch {
+                return check("\(error)")
+            }
+            return check(nil, chain: caPEM != nil)
+        }
+    }
+}
