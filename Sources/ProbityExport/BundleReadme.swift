@@ -11,6 +11,9 @@ enum BundleReadme {
         let key = bundle.verifierKeys.first ?? ""
         let utc = LocalTime.utc
         let (scopeEN, scopeFR) = (bundle.scope.title(.en, time: utc), bundle.scope.title(.fr, time: utc))
+        let stamp = bundle.timestamps.first?.checkpoint.checkpoint.size
+        let datingEN = stamp.map { "\n- timestamps/: an RFC 3161 token from a Time Stamping Authority (in the payload of a\n  checkpoint.timestamped entry) dates the checkpoint of size \($0); the consistency proof beside it shows\n  the bundle's checkpoint extends it. Every entry below that size existed at the TSA's time." } ?? ""
+        let datingFR = stamp.map { "\n- timestamps/ : un jeton RFC 3161 d'une autorité d'horodatage (contenu d'une entrée\n  checkpoint.timestamped) date le point de contrôle de taille \($0) ; la preuve de cohérence jointe montre\n  que celui du dossier le prolonge. Toute entrée de numéro inférieur existait à l'heure de l'autorité." } ?? ""
         let completenessEN = streams.isEmpty
             ? "Completeness: the entries of the period are a contiguous range of seqs, each linked to the previous one by its `prev` hash; the entries just before and just after the range are included and lie outside the period. Since the log's time never decreases along seq, no entry of the period can have been left out."
             : "Completeness: for each stream listed (\(streams.joined(separator: ", "))), every entry of the stream names the previous one by its hash, and a note signed with the log key states the stream's last entry at tree size \(cp.size). A missing entry breaks the chain; a cut tail contradicts the signed note."
@@ -33,7 +36,7 @@ enum BundleReadme {
             - 01_manifest.json lists the SHA-256 of every other file and is signed with the log key
               (02_manifest_signature.txt): no file can be changed, added or removed unnoticed.
             - 06_earlier_checkpoint.txt is the first checkpoint that held all these entries; the
-              consistency proof 07 shows that the log only grew from it to 03_checkpoint.txt.
+              consistency proof 07 shows that the log only grew from it to 03_checkpoint.txt.\(datingEN)
             It does not prove that what the entries record is true, nor, by itself, when they were
             recorded: the time in each entry is the log's clock. An RFC 3161 timestamp of a checkpoint
             (checkpoint.timestamped entries in the log) dates every entry below its tree size.
@@ -46,7 +49,8 @@ enum BundleReadme {
                  python3 10_verify_bundle.py BUNDLE.zip --vkey 'KEY'
                or with Probity:
                  probity verify-bundle BUNDLE.zip --vkey 'KEY'
-               Both print what they proved, or the first thing found wrong (exit status 1).
+               Both print what they proved, or the first thing found wrong (exit status 1). Add
+               --tsa-ca CA.pem (the TSA's certification authority) to check who dated the checkpoint.
             3. By hand, any signature: the note's text (before the blank line) is the message; the last 64
                bytes of the base64 after the name are the Ed25519 signature, checked with
                  openssl pkeyutl -verify -pubin -inkey 05_public_key.pem -rawin -in TEXT -sigfile SIG
@@ -71,7 +75,7 @@ enum BundleReadme {
               du journal (02_manifest_signature.txt) : aucun fichier ne peut être modifié, ajouté ou retiré
               sans que cela se voie.
             - 06_earlier_checkpoint.txt est le premier point de contrôle contenant toutes ces entrées ; la
-              preuve de cohérence 07 montre que le journal n'a fait que croître jusqu'à 03_checkpoint.txt.
+              preuve de cohérence 07 montre que le journal n'a fait que croître jusqu'à 03_checkpoint.txt.\(datingFR)
             Il ne prouve ni la véracité de ce que les entrées relatent, ni à lui seul leur date : l'heure
             de chaque entrée est celle du journal. Un horodatage RFC 3161 d'un point de contrôle (entrées
             checkpoint.timestamped) date toutes les entrées de numéro inférieur à sa taille.
@@ -85,6 +89,7 @@ enum BundleReadme {
                ou avec Probity :
                  probity verify-bundle DOSSIER.zip --vkey 'CLÉ'
                Les deux affichent ce qu'ils ont prouvé, ou la première anomalie trouvée (code de sortie 1).
+               Ajoutez --tsa-ca AC.pem (l'autorité de certification de l'horodateur) pour vérifier qui a daté.
             3. À la main, toute signature : le texte de la note (avant la ligne vide) est le message ; les
                64 derniers octets du base64 suivant le nom sont la signature Ed25519, vérifiable avec
                  openssl pkeyutl -verify -pubin -inkey 05_public_key.pem -rawin -in TEXTE -sigfile SIG

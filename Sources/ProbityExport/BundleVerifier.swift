@@ -18,10 +18,13 @@ public struct BundleVerifier {
 
     let files: [String: [UInt8]]
     let givenKey: NoteVerifier?
+    let tsaCA: String?
 
-    /// `files` maps each archive member's name to its bytes (the reader refuses duplicate names).
-    public init(files: [String: [UInt8]], vkey: String?) throws(BundleVerificationError) {
+    /// `files` maps each archive member's name to its bytes (the reader refuses duplicate names). With
+    /// `tsaCA` (PEM certificates), RFC 3161 tokens must chain to it.
+    public init(files: [String: [UInt8]], vkey: String?, tsaCA: String? = nil) throws(BundleVerificationError) {
         self.files = files
+        self.tsaCA = tsaCA
         if let vkey {
             do { givenKey = try NoteVerifier(vkey.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
                 throw .init("--vkey: \(error)")
@@ -144,18 +147,38 @@ public struct BundleVerifier {
         do { earlier = try Checkpoint(text: try signedText(earlierFile, by: chain)) } catch let e as BundleVerificationError { throw e } catch {
             throw .init("\(earlierFile) is not a checkpoint: \(error)")
         }
-        let proofFile = try string(consistency, "proof")
-        let lines = try text(proofFile).split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count >= 4, lines[0] == Substring(EvidenceBundle.consistencyHeader), lines[1] == "old \(earlier.size)", lines[2] == "new \(size)", lines.last == "" else {
-            throw .init("\(proofFile) is not a consistency proof from \(earlier.size) to \(size)")
-        }
-        let hashes = lines.dropFirst(3).dropLast().compactMap { Base64.decode(String($0)) }
-        guard hashes.count == lines.count - 4 else { throw .init("\(proofFile): a proof line is not base64") }
-        do { try Merkle.verifyConsistency(oldSize: earlier.size, newSize: size, oldRoot: earlier.root, newRoot: root, proof: hashes) } catch {
-            throw .init("\(proofFile): the tree of size \(earlier.size) is not a prefix of the tree of size \(size)")
-        }
+        try checkConsistency(try string(consistency, "proof"), old: earlier, newSize: size, newRoot: root)
         if exhibits.contains(where: { $0.seq >= earlier.size }) { throw .init("an entry of the bundle is not in the earlier checkpoint of size \(earlier.size)") }
         proven.append("the log already held every entry at the earlier checkpoint of size \(earlier.size), and the checkpoint of size \(size) extends it")
+
+        // Dating: a TSA's token on an earlier checkpoint that the bundle's checkpoint extends.
+        for stamp in try array(manifest, "timestamps") {
+            let seq = try number(stamp, "entry_seq")
+            guard let i = bySeq[seq], exhibits[i].entry.type == "checkpoint.timestamped", let payloadFile = exhibits[i].item["payload"]?.stringValue else {
+                throw .init("the timestamp entry \(seq) and its token are not in the bundle")
+            }
+            let data = exhibits[i].entry.data
+            guard let token = (try? JSONParser.parse(try file(payloadFile)))?["token"]?.stringValue.flatMap(Base64.decode),
+                  Hex.encode(SHA256.hash(token)) == data["token_sha256"]?.stringValue
+            else { throw .init("\(payloadFile) does not hold the token whose SHA-256 entry \(seq) records") }
+            let stampedFile = try string(stamp, "checkpoint")
+            let stamped: Checkpoint
+            do { stamped = try Checkpoint(text: try signedText(stampedFile, by: chain)) } catch let e as BundleVerificationError { throw e } catch {
+                throw .init("\(stampedFile) is not a checkpoint: \(error)")
+            }
+            guard stamped.size == data["tree_size"]?.uint64Value, Base64.encode(stamped.root) == data["root"]?.stringValue else {
+                throw .init("\(stampedFile) is not the checkpoint entry \(seq) says was timestamped")
+            }
+            try checkConsistency(try string(stamp, "consistency"), old: stamped, newSize: size, newRoot: root)
+            let stampedBytes = try file(stampedFile)
+            do { try TrustedTimestamp.verify(tokenDER: token, sha256: SHA256.hash(stampedBytes), caPEM: tsaCA) } catch {
+                throw .init("the RFC 3161 token of entry \(seq) does not verify for \(stampedFile): \(error.message)")
+            }
+            let datedCount = exhibits.filter { $0.role == EvidenceBundle.Role.scope.rawValue && $0.seq < stamped.size }.count
+            proven.append("the TSA \(data["tsa"]?.stringValue ?? "?") dated the checkpoint of size \(stamped.size) at \(data["gen_time"]?.stringValue ?? "?") (RFC 3161, "
+                          + (tsaCA == nil ? "signature checked with the TSA's own certificate; give --tsa-ca to check who it is" : "certificate chain checked")
+                          + "): the \(datedCount) entries in scope below that size existed then")
+        }
 
         // Completeness.
         let scope = try object(manifest, "scope")
@@ -213,6 +236,19 @@ public struct BundleVerifier {
             throw .init("unknown scope kind \"\(kind)\"")
         }
         return proven
+    }
+
+    /// Checks the consistency-proof file `name`: the tree of `old` is a prefix of the tree of `newSize`.
+    func checkConsistency(_ name: String, old: Checkpoint, newSize: UInt64, newRoot: Merkle.Hash) throws(BundleVerificationError) {
+        let lines = try text(name).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 4, lines[0] == Substring(EvidenceBundle.consistencyHeader), lines[1] == "old \(old.size)", lines[2] == "new \(newSize)", lines.last == "" else {
+            throw .init("\(name) is not a consistency proof from \(old.size) to \(newSize)")
+        }
+        let hashes = lines.dropFirst(3).dropLast().compactMap { Base64.decode(String($0)) }
+        guard hashes.count == lines.count - 4 else { throw .init("\(name): a proof line is not base64") }
+        do { try Merkle.verifyConsistency(oldSize: old.size, newSize: newSize, oldRoot: old.root, newRoot: newRoot, proof: hashes) } catch {
+            throw .init("\(name): the tree of size \(old.size) is not a prefix of the tree of size \(newSize)")
+        }
     }
 
     // MARK: Reading the manifest and files

@@ -6,10 +6,11 @@ enum BundleVerifierScript {
 #!/usr/bin/env python3
 """Check a Probity evidence bundle without Probity: Python 3's standard library and the openssl CLI.
 
-Usage: python3 10_verify_bundle.py BUNDLE.zip [--vkey KEY]
+Usage: python3 10_verify_bundle.py BUNDLE.zip [--vkey KEY] [--tsa-ca CA.pem]
 
 KEY is the log's verifier key (name+keyid+base64), obtained out of band. Without it, the bundle is
-checked against the key it carries, which proves integrity but not who signed it.
+checked against the key it carries, which proves integrity but not who signed it. CA.pem holds the
+certificates the RFC 3161 timestamp authority's certificate must chain to.
 Exit status: 0 verified, 1 the bundle does not verify, 2 usage error.
 """
 import base64, hashlib, json, os, subprocess, sys, tempfile, zipfile
@@ -216,6 +217,38 @@ def verify_consistency(m, n, old_root, new_root, proof):
     return sn == 0 and fr == old_root and sr == new_root
 
 
+def check_consistency(files, name, old_size, old_root, size, root):
+    lines = files[name].decode("utf-8", "replace").split("\n")
+    if lines[:3] != ["probity.consistency/v1", "old %d" % old_size, "new %d" % size] or lines[-1] != "":
+        fail("%s is not a consistency proof from %d to %d" % (name, old_size, size))
+    try:
+        hashes = [base64.b64decode(l, validate=True) for l in lines[3:-1]]
+    except ValueError:
+        fail("%s: a proof line is not base64" % name)
+    if not verify_consistency(old_size, size, old_root, root, hashes):
+        fail("%s: the tree of size %d is not a prefix of the tree of size %d" % (name, old_size, size))
+
+
+def check_token(token, digest, tsa_ca):
+    """Verifies an RFC 3161 token for a SHA-256 digest with `openssl ts -verify`: against the CA file given,
+    else against the token's own certificate (-partial_chain), which proves integrity, not who the TSA is."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "token.der")
+        with open(path, "wb") as f:
+            f.write(token)
+        if tsa_ca is None:
+            own = os.path.join(d, "own.pem")
+            run = subprocess.run(["openssl", "pkcs7", "-inform", "DER", "-in", path, "-print_certs", "-out", own], capture_output=True)
+            if run.returncode != 0:
+                return False
+            ca, extra = own, ["-partial_chain"]
+        else:
+            ca, extra = tsa_ca, []
+        run = subprocess.run(["openssl", "ts", "-verify", "-digest", digest.hex(), "-in", path, "-token_in", "-CAfile", ca] + extra,
+                             capture_output=True)
+        return run.returncode == 0
+
+
 def stream_ids(data):
     ids = set()
     if isinstance(data.get("procedure"), str) and data["procedure"]:
@@ -229,7 +262,7 @@ def stream_ids(data):
     return ids
 
 
-def verify(path, vkey):
+def verify(path, vkey, tsa_ca=None):
     proven = []
     try:
         archive = zipfile.ZipFile(path)
@@ -358,14 +391,43 @@ def verify(path, vkey):
     if earlier_text is None:
         fail("%s is not signed by a key of the log" % consistency["checkpoint"])
     _, old_size, old_root = parse_checkpoint(earlier_text, consistency["checkpoint"])
-    proof_lines = files[consistency["proof"]].decode().split("\n")
-    if proof_lines[:3] != ["probity.consistency/v1", "old %d" % old_size, "new %d" % size] or proof_lines[-1] != "":
-        fail("%s is not a consistency proof from %d to %d" % (consistency["proof"], old_size, size))
-    if not verify_consistency(old_size, size, old_root, root, [base64.b64decode(l) for l in proof_lines[3:-1]]):
-        fail("%s: the tree of size %d is not a prefix of the tree of size %d" % (consistency["proof"], old_size, size))
+    check_consistency(files, consistency["proof"], old_size, old_root, size, root)
     if any(item["seq"] >= old_size for item in entries):
         fail("an entry of the bundle is not in the earlier checkpoint of size %d" % old_size)
     proven.append("the log already held every entry at the earlier checkpoint of size %d, and the checkpoint of size %d extends it" % (old_size, size))
+
+    # Dating: a TSA's token on an earlier checkpoint that the bundle's checkpoint extends.
+    for stamp in manifest["timestamps"]:
+        seq = stamp["entry_seq"]
+        if seq not in by_seq or by_seq[seq][1]["type"] != "checkpoint.timestamped" or "payload" not in by_seq[seq][0]:
+            fail("the timestamp entry %d and its token are not in the bundle" % seq)
+        item, entry, _ = by_seq[seq]
+        data = entry["data"]
+        try:
+            token = base64.b64decode(parse_json(files[item["payload"]], item["payload"])["token"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            token = b""
+        if hashlib.sha256(token).hexdigest() != data.get("token_sha256"):
+            fail("%s does not hold the token whose SHA-256 entry %d records" % (item["payload"], seq))
+        stamped_text = None
+        for key in chain:
+            try:
+                stamped_text = check_signed(files[stamp["checkpoint"]], key, stamp["checkpoint"])
+                break
+            except Failure:
+                pass
+        if stamped_text is None:
+            fail("%s is not signed by a key of the log" % stamp["checkpoint"])
+        _, stamped_size, stamped_root = parse_checkpoint(stamped_text, stamp["checkpoint"])
+        if stamped_size != data.get("tree_size") or base64.b64encode(stamped_root).decode() != data.get("root"):
+            fail("%s is not the checkpoint entry %d says was timestamped" % (stamp["checkpoint"], seq))
+        check_consistency(files, stamp["consistency"], stamped_size, stamped_root, size, root)
+        if not check_token(token, sha256(files[stamp["checkpoint"]]), tsa_ca):
+            fail("the RFC 3161 token of entry %d does not verify for %s" % (seq, stamp["checkpoint"]))
+        dated = sum(1 for i in entries if i["role"] == "scope" and i["seq"] < stamped_size)
+        proven.append("the TSA %s dated the checkpoint of size %d at %s (RFC 3161, %s): the %d entries in scope below that size existed then"
+                      % (data.get("tsa"), stamped_size, data.get("gen_time"),
+                         "certificate chain checked" if tsa_ca else "signature checked with the TSA's own certificate; give --tsa-ca to check who it is", dated))
 
     # Completeness.
     scope = manifest["scope"]
@@ -422,19 +484,24 @@ def verify(path, vkey):
 
 def main():
     args = sys.argv[1:]
-    vkey = None
-    if "--vkey" in args:
-        i = args.index("--vkey")
-        if i + 1 >= len(args):
-            print("--vkey needs a value", file=sys.stderr)
-            return 2
-        vkey = args[i + 1]
-        del args[i:i + 2]
+    options = {}
+    for name in ("--vkey", "--tsa-ca"):
+        if name in args:
+            i = args.index(name)
+            if i + 1 >= len(args):
+                print("%s needs a value" % name, file=sys.stderr)
+                return 2
+            options[name] = args[i + 1]
+            del args[i:i + 2]
+    vkey, tsa_ca = options.get("--vkey"), options.get("--tsa-ca")
+    if tsa_ca is not None and not os.path.isfile(tsa_ca):
+        print("cannot read %s" % tsa_ca, file=sys.stderr)
+        return 2
     if len(args) != 1 or args[0].startswith("-"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     try:
-        proven = verify(args[0], vkey)
+        proven = verify(args[0], vkey, tsa_ca)
     except Failure as e:
         print("NOT VERIFIED: %s" % e)
         return 1

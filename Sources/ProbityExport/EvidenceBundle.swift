@@ -49,6 +49,20 @@ public struct EvidenceBundle: Sendable {
         case key
         /// For a period: the entry just before or just after the range, proving the range's ends.
         case boundary
+        /// A `checkpoint.timestamped` (with its token) dating a checkpoint that holds the scope's entries.
+        case timestamp
+    }
+
+    /// An RFC 3161 timestamp of an earlier checkpoint, which dates every entry below its size: the entry
+    /// carrying the token, that checkpoint, and the consistency proof from it to the bundle's checkpoint.
+    public struct DatedCheckpoint: Sendable {
+        public var entrySeq: UInt64
+        public var checkpoint: SignedCheckpoint
+        public var consistencyProof: [Merkle.Hash]
+
+        public init(entrySeq: UInt64, checkpoint: SignedCheckpoint, consistencyProof: [Merkle.Hash]) {
+            self.entrySeq = entrySeq; self.checkpoint = checkpoint; self.consistencyProof = consistencyProof
+        }
     }
 
     public struct Exhibit: Sendable {
@@ -79,17 +93,18 @@ public struct EvidenceBundle: Sendable {
     public var range: (first: UInt64, count: UInt64)?
     /// In seq order.
     public var exhibits: [Exhibit]
+    public var timestamps: [DatedCheckpoint]
     public var timelineCSV: [UInt8]
     public var timelineHTML: [UInt8]
 
     public init(scope: ExportScope, generatedAt: Timestamp, checkpoint: SignedCheckpoint, earlierCheckpoint: SignedCheckpoint,
                 consistencyProof: [Merkle.Hash], verifierKeys: [String], publicKeyPEM: String,
                 streamHeads: [(stream: String, note: SignedNote)], range: (first: UInt64, count: UInt64)?,
-                exhibits: [Exhibit], timelineCSV: [UInt8], timelineHTML: [UInt8]) {
+                exhibits: [Exhibit], timestamps: [DatedCheckpoint], timelineCSV: [UInt8], timelineHTML: [UInt8]) {
         self.scope = scope; self.generatedAt = generatedAt; self.checkpoint = checkpoint
         self.earlierCheckpoint = earlierCheckpoint; self.consistencyProof = consistencyProof
         self.verifierKeys = verifierKeys; self.publicKeyPEM = publicKeyPEM; self.streamHeads = streamHeads
-        self.range = range; self.exhibits = exhibits; self.timelineCSV = timelineCSV; self.timelineHTML = timelineHTML
+        self.range = range; self.exhibits = exhibits; self.timestamps = timestamps; self.timelineCSV = timelineCSV; self.timelineHTML = timelineHTML
     }
 
     public var origin: String { checkpoint.checkpoint.origin }
@@ -132,6 +147,14 @@ public struct EvidenceBundle: Sendable {
             body.append((name, Array(head.note.encoded.utf8)))
             streams.append(.object(["id": .string(head.stream), "note": .string(name)]))
         }
+        var timestampsJSON: [JSONValue] = []
+        for (i, dated) in timestamps.enumerated() {
+            let stem = "timestamps/T" + String(i + 1).leftPadded(to: 2) + "_size\(dated.checkpoint.checkpoint.size)"
+            body.append((stem + "_checkpoint.txt", Array(dated.checkpoint.encoded.utf8)))
+            body.append((stem + "_consistency.txt", Array(Self.consistencyText(old: dated.checkpoint.checkpoint.size, new: checkpoint.checkpoint.size, proof: dated.consistencyProof).utf8)))
+            timestampsJSON.append(.object(["entry_seq": .number(Double(dated.entrySeq)), "checkpoint": .string(stem + "_checkpoint.txt"),
+                                           "consistency": .string(stem + "_consistency.txt")]))
+        }
         var exhibitsJSON: [JSONValue] = []
         for (i, exhibit) in exhibits.enumerated() {
             let stem = Self.exhibitStem(number: i + 1, seq: exhibit.seq)
@@ -162,6 +185,7 @@ public struct EvidenceBundle: Sendable {
             "consistency": .object(["checkpoint": .string(Names.earlierCheckpoint), "proof": .string(Names.consistencyProof),
                                     "old_size": .number(Double(earlierCheckpoint.checkpoint.size))]),
             "streams": .array(streams),
+            "timestamps": .array(timestampsJSON),
             "entries": .array(exhibitsJSON),
             "files": .array(body.map { .object(["name": .string($0.name), "sha256": .string(Hex.encode(SHA256.hash($0.bytes))), "size": .number(Double($0.bytes.count))]) }),
         ]

@@ -135,6 +135,17 @@ public struct EvidenceSource {
             if range.lowerBound > 0, roles[range.lowerBound - 1] == nil { roles[range.lowerBound - 1] = .boundary }
             if range.upperBound < size, roles[range.upperBound] == nil { roles[range.upperBound] = .boundary }
         }
+        // Dating: the first RFC 3161 timestamp of a checkpoint holding every entry in scope, with its token.
+        var dated: [EvidenceBundle.DatedCheckpoint] = []
+        if let last = scopeSeqs.max() {
+            for stamp in try reader.timestampEntries(below: size) where stamp.treeSize > last && stamp.treeSize <= size {
+                guard try load(stamp.seq).stored.payload != nil else { continue } // its token was redacted
+                roles[stamp.seq] = roles[stamp.seq] ?? .timestamp
+                dated.append(.init(entrySeq: stamp.seq, checkpoint: try reader.checkpoint(size: stamp.treeSize),
+                                   consistencyProof: try reader.consistencyProof(from: stamp.treeSize, to: size)))
+                break
+            }
+        }
         let seqs = roles.keys.sorted()
         let proofs = try reader.inclusionProofs(seqs: seqs, size: size)
         var exhibits: [EvidenceBundle.Exhibit] = []
@@ -147,7 +158,7 @@ public struct EvidenceSource {
                 throw StoreError(.inconsistent, "the payload of entry \(seq) is missing and no redaction names it; run `probity verify`")
             }
             exhibits.append(EvidenceBundle.Exhibit(seq: seq, role: role, entryBytes: stored.bytes, proof: proof,
-                                                   payload: role == .scope ? stored.payload : nil, redactedBy: redactedBy))
+                                                   payload: role == .scope || role == .timestamp ? stored.payload : nil, redactedBy: redactedBy))
         }
         let earlier = try reader.firstCheckpoint(covering: seqs.last ?? 0)
         let consistency = try reader.consistencyProof(from: earlier.checkpoint.size, to: size)
@@ -156,7 +167,7 @@ public struct EvidenceSource {
         return EvidenceBundle(
             scope: scope, generatedAt: generatedAt, checkpoint: checkpoint, earlierCheckpoint: earlier, consistencyProof: consistency,
             verifierKeys: keys.map(\.verifierKey), publicKeyPEM: signer.verifier.publicKey.pem, streamHeads: heads,
-            range: range.map { ($0.lowerBound, UInt64($0.count)) }, exhibits: exhibits,
+            range: range.map { ($0.lowerBound, UInt64($0.count)) }, exhibits: exhibits, timestamps: dated,
             timelineCSV: try timeline(scope, format: .csv, time: time, lang: lang, generatedAt: generatedAt, events: events),
             timelineHTML: try timeline(scope, format: .html, time: time, lang: lang, generatedAt: generatedAt, events: events, checkpoint: checkpoint))
     }

@@ -279,6 +279,18 @@ extension LogReader {
         try wrap("reading a checkpoint") { try db.read { try originalReceipt(seq: seq, $0).proof.checkpoint } }
     }
 
+    /// The `checkpoint.timestamped` entries below `size`: their seq and the tree size they date, in order.
+    public func timestampEntries(below size: UInt64) throws -> [(seq: UInt64, treeSize: UInt64)] {
+        try wrap("reading the timestamps") {
+            try db.read { db in
+                try Row.fetchAll(db, sql: "SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < ? ORDER BY seq", arguments: [Int64(size)]).compactMap { row in
+                    guard let size = (try? Entry(bytes: [UInt8](row["bytes"] as Data)))?.data["tree_size"]?.uint64Value else { return nil }
+                    return (UInt64(row["seq"] as Int64), size)
+                }
+            }
+        }
+    }
+
     /// The seqs below `size` of the entries the log appended in [from, to): a contiguous range, since the
     /// log's time never decreases along seq.
     public func seqRange(appendedFrom from: Timestamp, to: Timestamp, below size: UInt64) throws -> Range<UInt64> {

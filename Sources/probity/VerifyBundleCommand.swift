@@ -11,7 +11,8 @@ struct VerifyBundleCommand: ParsableCommand {
         discussion: """
             Needs no store. Checks every file against the manifest and the manifest's signature, every entry \
             (canonical bytes, inclusion proof against the bundle's signed checkpoint), every payload against its \
-            commitment, the redactions, the key chain, the consistency proof, and completeness: the stream chains \
+            commitment, the redactions, the key chain, the consistency proof, the RFC 3161 timestamp dating the \
+            entries (its chain against --tsa-ca when given), and completeness: the stream chains \
             closed by signed stream heads, or a period's contiguous range. Any change to the bundle (an entry, a \
             payload, a proof, the checkpoint, a file removed or added) makes it fail, naming what is wrong.
 
@@ -27,13 +28,15 @@ struct VerifyBundleCommand: ParsableCommand {
     )
     @Argument(help: ArgumentHelp("The bundle (.zip).", valueName: "FILE")) var bundle: String
     @Option(help: ArgumentHelp("The log's verifier key, obtained out of band.", valueName: "KEY")) var vkey: String?
+    @Option(help: ArgumentHelp("PEM certificates of the CA that RFC 3161 timestamp tokens must chain to.", valueName: "FILE")) var tsaCa: String?
     @OptionGroup var output: JSONFlag
 
     func run() throws {
         guard FileManager.default.isReadableFile(atPath: bundle) else { throw CLIError.usage("cannot read \(bundle)") }
+        let caPEM = try tsaCa.map { try readText($0, what: "the TSA CA file") }
         let outcome: Result<[String], BundleVerificationError>
         do {
-            let verifier = try BundleVerifier(files: try readArchive(bundle), vkey: vkey)
+            let verifier = try BundleVerifier(files: try readArchive(bundle), vkey: vkey, tsaCA: caPEM)
             outcome = Result { () throws(BundleVerificationError) in try verifier.verify() }
         } catch let error where error.message.hasPrefix("--vkey") {
             throw CLIError.usage(error.message)

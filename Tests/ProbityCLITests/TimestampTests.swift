@@ -97,6 +97,31 @@ struct TimestampTests {
         #expect(twice.status == 0 && twice.json["timestamps"]?.arrayValue?.map { $0["tree_size"]?.uint64Value } == [34, 35])
     }
 
+    @Test("A bundle carries the timestamp dating its entries; both verifiers check the token against the CA")
+    func bundleDating() throws {
+        let dir = try CLI.temporaryDirectory()
+        try Self.makePKI(in: dir)
+        let tsa = try LocalTSA(dir: dir)
+        defer { tsa.stop() }
+        let db = try store(dir)
+        let ca = dir.appendingPathComponent("ca.crt").path, rogue = dir.appendingPathComponent("rogue.crt").path
+        #expect(try CLI.run(["timestamp", "--db", db, "--tsa", tsa.url + "/tsa", "--ca", ca]).status == 0)
+        let bundle = dir.appendingPathComponent("b.zip").path
+        #expect(try CLI.run(["export", "bundle", "--db", db, "--procedure", "2026-057", "-o", bundle]).status == 0)
+        let extract = try CLI.run(["python3", "-c", "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('10_verify_bundle.py', sys.argv[2])", bundle, dir.path],
+                                  executable: "/usr/bin/env")
+        #expect(extract.status == 0, "\(extract.stderr)")
+        let script = dir.appendingPathComponent("10_verify_bundle.py").path
+        for (ca, status, said) in [(ca, Int32(0), "dated the checkpoint of size 34 at"), (rogue, 1, "the RFC 3161 token of entry 34 does not verify")] {
+            let probity = try CLI.run(["verify-bundle", bundle, "--tsa-ca", ca])
+            let python = try CLI.run(["python3", script, bundle, "--tsa-ca", ca], executable: "/usr/bin/env")
+            for result in [probity, python] {
+                #expect(result.status == status && result.stdout.contains(said), "\(result.stdout) \(result.stderr)")
+            }
+            if status == 0 { #expect(probity.stdout.contains("(RFC 3161, certificate chain checked): the 17 entries in scope below that size existed then")) }
+        }
+    }
+
     @Test("A TSA that is down, answers garbage, is not trusted or lacks the timeStamping usage: clear error, nothing appended")
     func failures() throws {
         let dir = try CLI.temporaryDirectory()
