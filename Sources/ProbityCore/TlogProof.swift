@@ -35,14 +35,27 @@ public struct TlogProof: Sendable, Equatable {
     }
 
     public static func parse(_ text: String) throws(SignedNote.FormatError) -> TlogProof {
-        guard let blank = text.range(of: "\n\n") else { throw .init("the proof has no blank line before its checkpoint") }
-        var lines = text[..<blank.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)[...]
-        guard lines.first == Substring(header) else { throw .init("the proof does not start with \"\(header)\"") }
+        let bytes = Array(text.utf8)
+        let (extra, index, proof, checkpointStart) = try parseHead(bytes)
+        let checkpoint = try SignedCheckpoint(parsing: String(decoding: bytes[checkpointStart...], as: UTF8.self))
+        return TlogProof(extra: extra, index: index, proof: proof, checkpoint: checkpoint)
+    }
+
+    /// Everything before the checkpoint: the extra data, the index, the hashes, and where the checkpoint
+    /// starts in `bytes`. Lets a verifier that already holds the checkpoint compare bytes instead of parsing
+    /// it again for every proof (a bundle has one proof per entry, all against the same checkpoint).
+    public static func parseHead(_ bytes: [UInt8]) throws(SignedNote.FormatError) -> (extra: [UInt8]?, index: UInt64, proof: [Merkle.Hash], checkpointStart: Int) {
+        let newline = UInt8(ascii: "\n")
+        guard let blank = bytes.indices.dropLast().first(where: { bytes[$0] == newline && bytes[$0 + 1] == newline }) else {
+            throw .init("the proof has no blank line before its checkpoint")
+        }
+        var lines = bytes[..<blank].split(separator: newline, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }[...]
+        guard lines.first == header else { throw .init("the proof does not start with \"\(header)\"") }
         lines.removeFirst()
         var extra: [UInt8]?
         if let line = lines.first, line.hasPrefix("extra ") {
-            guard let bytes = Base64.decode(String(line.dropFirst(6))) else { throw .init("the extra line is not valid base64") }
-            extra = bytes
+            guard let decoded = Base64.decode(String(line.dropFirst(6))) else { throw .init("the extra line is not valid base64") }
+            extra = decoded
             lines.removeFirst()
         }
         guard let indexLine = lines.first, indexLine.hasPrefix("index "),
@@ -51,11 +64,10 @@ public struct TlogProof: Sendable, Equatable {
         lines.removeFirst()
         var proof: [Merkle.Hash] = []
         for line in lines {
-            guard let hash = Base64.decode(String(line)), hash.count == 32 else { throw .init("proof line \"\(line)\" is not base64 of a 32-byte hash") }
+            guard let hash = Base64.decode(line), hash.count == 32 else { throw .init("proof line \"\(line)\" is not base64 of a 32-byte hash") }
             proof.append(hash)
         }
-        let checkpoint = try SignedCheckpoint(parsing: String(text[blank.upperBound...]))
-        return TlogProof(extra: extra, index: index, proof: proof, checkpoint: checkpoint)
+        return (extra, index, proof, blank + 2)
     }
 
     /// Checks the checkpoint signature and that `leafHash` is at `index` under the checkpoint's root.

@@ -70,7 +70,7 @@ public struct BundleVerifier {
             throw .init("\(pemFile) is not the key that signs the checkpoint")
         }
         let checkpointFile = try string(try object(manifest, "checkpoint"), "file")
-        let checkpointNote = try text(checkpointFile)
+        let checkpointNote = try text(checkpointFile), checkpointBytes = try file(checkpointFile)
         let checkpoint: SignedCheckpoint
         do { checkpoint = try SignedCheckpoint(parsing: checkpointNote) } catch { throw .init("\(checkpointFile) is not a checkpoint: \(error)") }
         guard checkpoint.isSigned(by: signer) else { throw .init("\(checkpointFile) is not signed by \(signer) (the signature does not verify)") }
@@ -98,13 +98,14 @@ public struct BundleVerifier {
             guard entry.seq == seq, entry.log == origin else { throw .init("\(name) is not entry \(seq) of \(origin)") }
             let leafHash = Merkle.leafHash(bytes)
             let proofFile = try string(item, "proof")
-            let proof: TlogProof
-            do { proof = try TlogProof.parse(try text(proofFile)) } catch let e as BundleVerificationError { throw e } catch {
-                throw .init("\(proofFile) is not a tlog-proof: \(error)")
+            let proofBytes = try file(proofFile)
+            let head: (extra: [UInt8]?, index: UInt64, proof: [Merkle.Hash], checkpointStart: Int)
+            do { head = try TlogProof.parseHead(proofBytes) } catch { throw .init("\(proofFile) is not a tlog-proof: \(error)") }
+            guard head.index == seq else { throw .init("\(proofFile) is not a tlog-proof for index \(seq)") }
+            guard proofBytes[head.checkpointStart...].elementsEqual(checkpointBytes) else {
+                throw .init("\(proofFile) is not against the bundle's checkpoint \(checkpointFile)")
             }
-            guard proof.index == seq else { throw .init("\(proofFile) is not a tlog-proof for index \(seq)") }
-            guard proof.checkpoint.encoded == checkpointNote else { throw .init("\(proofFile) is not against the bundle's checkpoint \(checkpointFile)") }
-            do { try Merkle.verifyInclusion(leafHash: leafHash, index: seq, size: size, proof: proof.proof, root: root) } catch {
+            do { try Merkle.verifyInclusion(leafHash: leafHash, index: seq, size: size, proof: head.proof, root: root) } catch {
                 throw .init("\(proofFile): the inclusion proof of seq \(seq) does not lead to the checkpoint's root (entry or proof changed)")
             }
             if let payloadFile = item["payload"]?.stringValue {

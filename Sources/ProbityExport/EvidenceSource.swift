@@ -43,12 +43,16 @@ public struct EvidenceSource {
 
     /// The domain events in scope below tree size `size`, with their entries and payloads.
     public func events(_ scope: ExportScope, below size: UInt64 = .max) throws -> [ExportedEvent] {
-        try scope.records(in: state).filter { $0.seq < size }.map { record in
-            guard let stored = try reader.entry(seq: record.seq) else {
-                throw StoreError(.inconsistent, "entry \(record.seq) is missing; run `probity verify`")
-            }
-            return ExportedEvent(record: record, entryBytes: stored.bytes, leafHash: stored.leafHash,
-                                 payload: stored.payload.flatMap { try? JSONParser.parse($0.bytes) }, redactedBy: state.redactions[record.seq])
+        let records = scope.records(in: state).filter { $0.seq < size }
+        let stored = try reader.entries(seqs: records.map(\.seq))
+        return try events(records, stored: Dictionary(uniqueKeysWithValues: stored.map { ($0.seq, $0) }))
+    }
+
+    func events(_ records: [DomainState.Record], stored: [UInt64: LogReader.StoredEntry]) throws -> [ExportedEvent] {
+        try records.map { record in
+            guard let entry = stored[record.seq] else { throw StoreError(.inconsistent, "entry \(record.seq) is missing; run `probity verify`") }
+            return ExportedEvent(record: record, entryBytes: entry.bytes, leafHash: entry.leafHash,
+                                 payload: entry.payload.flatMap { try? JSONParser.parse($0.bytes) }, redactedBy: state.redactions[record.seq])
         }
     }
 
@@ -106,6 +110,14 @@ public struct EvidenceSource {
             loaded[seq] = (stored, entry)
             return (stored, entry)
         }
+        /// Loads the entries of `seqs` not loaded yet, in one read transaction.
+        func prefetch(_ seqs: [UInt64]) throws {
+            for stored in try reader.entries(seqs: seqs.filter { loaded[$0] == nil }) {
+                do { loaded[stored.seq] = (stored, try Entry(bytes: stored.bytes)) } catch {
+                    throw StoreError(.inconsistent, "entry \(stored.seq) is malformed (\(error)); run `probity verify`")
+                }
+            }
+        }
 
         // The entries in scope: the domain records, the whole of each stream, or the period's range.
         var scopeSeqs = Set<UInt64>()
@@ -115,7 +127,9 @@ public struct EvidenceSource {
             scopeSeqs.formUnion(seqs)
             range = seqs
         } else {
-            for record in scope.records(in: state) where record.seq < size { scopeSeqs.insert(record.seq); _ = try load(record.seq) }
+            let records = scope.records(in: state).filter { $0.seq < size }
+            try prefetch(records.map(\.seq))
+            scopeSeqs.formUnion(records.map(\.seq))
         }
         var heads: [(stream: String, note: SignedNote)] = []
         for stream in streamIDs {
@@ -147,6 +161,7 @@ public struct EvidenceSource {
             }
         }
         let seqs = roles.keys.sorted()
+        try prefetch(seqs)
         let proofs = try reader.inclusionProofs(seqs: seqs, size: size)
         var exhibits: [EvidenceBundle.Exhibit] = []
         exhibits.reserveCapacity(seqs.count)
@@ -163,7 +178,9 @@ public struct EvidenceSource {
         let earlier = try reader.firstCheckpoint(covering: seqs.last ?? 0)
         let consistency = try reader.consistencyProof(from: earlier.checkpoint.size, to: size)
 
-        let events = try self.events(scope, below: size).filter { range?.contains($0.seq) ?? true }
+        let timelineRecords = scope.records(in: state).filter { $0.seq < size && (range?.contains($0.seq) ?? true) }
+        for record in timelineRecords where loaded[record.seq] == nil { _ = try load(record.seq) }
+        let events = try self.events(timelineRecords, stored: loaded.mapValues(\.stored))
         return EvidenceBundle(
             scope: scope, generatedAt: generatedAt, checkpoint: checkpoint, earlierCheckpoint: earlier, consistencyProof: consistency,
             verifierKeys: keys.map(\.verifierKey), publicKeyPEM: signer.verifier.publicKey.pem, streamHeads: heads,

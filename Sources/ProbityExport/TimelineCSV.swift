@@ -33,6 +33,7 @@ public enum TimelineCSV {
     }
 
     static func quoted(_ cell: String) -> String {
-        "\"" + neutralised(cell).replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let safe = neutralised(cell)
+        return "\"" + (safe.utf8.contains(UInt8(ascii: "\"")) ? safe.replacingOccurrences(of: "\"", with: "\"\"") : safe) + "\""
     }
 }

@@ -14,6 +14,8 @@ public struct ZipWriter {
     }
 
     private let sink: ([UInt8]) throws -> Void
+    /// Output not yet given to the sink: written in chunks of about 1 MiB, not two writes per file.
+    private var pending: [UInt8] = []
     private var offset: UInt64 = 0
     private var central: [UInt8] = []
     private var count: UInt64 = 0
@@ -56,8 +58,9 @@ public struct ZipWriter {
         central.le32(UInt32(offset))
         central += nameBytes
 
-        try sink(local)
-        try sink(bytes)
+        pending += local
+        pending += bytes
+        if pending.count >= 1 << 20 { try sink(pending); pending.removeAll(keepingCapacity: true) }
         offset += UInt64(local.count + bytes.count)
         count += 1
     }
@@ -87,31 +90,19 @@ public struct ZipWriter {
         end.le32(centralSize)
         end.le32(UInt32(centralStart))
         end.le16(0)
-        try sink(end)
+        try sink(pending + end)
+        pending = []
         offset += UInt64(end.count)
     }
 
     static func dosDateTime(_ t: Timestamp) -> (date: UInt16, time: UInt16) {
         let seconds = t.microseconds / 1_000_000
         let days = seconds / 86_400, secondOfDay = seconds % 86_400
-        let (y, m, d) = civilDate(daysSinceEpoch: days)
+        let (y, m, d) = Timestamp.civil(fromDays: days)
         guard y >= 1980 else { return (0x21, 0) } // 1980-01-01, ZIP's epoch
         let date = UInt16((y - 1980) << 9 | m << 5 | d)
         let time = UInt16(secondOfDay / 3600) << 11 | UInt16(secondOfDay / 60 % 60) << 5 | UInt16(secondOfDay % 60 / 2)
         return (date, time)
-    }
-
-    /// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-    static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }
 

@@ -97,6 +97,18 @@ public class LogReader: @unchecked Sendable {
         }
     }
 
+    /// The entries of `seqs` (missing ones left out), read in one transaction.
+    public func entries(seqs: [UInt64]) throws -> [StoredEntry] {
+        try wrap("reading entries") {
+            try db.read { db in
+                let statement = try db.cachedStatement(sql: """
+                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
+                    """)
+                return try seqs.compactMap { try Row.fetchOne(statement, arguments: [Int64($0)]).map(Self.storedEntry) }
+            }
+        }
+    }
+
     /// Up to `limit` entries from seq `first` on, in order.
     public func entries(from first: UInt64, limit: Int) throws -> [StoredEntry] {
         try wrap("reading entries") {
@@ -304,5 +316,13 @@ extension LogReader {
                 return first..<max(first, try firstSeq(atOrAfter: to))
             }
         }
+    }
+}
+
+// MARK: Retention
+extension LogReader {
+    /// The seqs of the entries whose payload is still stored (not redacted).
+    public func payloadSeqs() throws -> [UInt64] {
+        try wrap("listing payloads") { try db.read { try Int64.fetchAll($0, sql: "SELECT seq FROM payloads ORDER BY seq").map(UInt64.init) } }
     }
 }

@@ -22,7 +22,7 @@ struct Probity: ParsableCommand {
         version: version,
         subcommands: [
             InitCommand.self, AppendCommand.self, ImportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self,
-            VerifyProofCommand.self, VerifyBundleCommand.self, ShowCommand.self, ReplayCommand.self, FindingsCommand.self, TimelineCommand.self, ExportCommand.self, RedactCommand.self, KeysCommand.self, TokensCommand.self, TimestampCommand.self,
+            VerifyProofCommand.self, VerifyBundleCommand.self, ShowCommand.self, ReplayCommand.self, FindingsCommand.self, TimelineCommand.self, ExportCommand.self, RedactCommand.self, KeysCommand.self, TokensCommand.self, TimestampCommand.self, RetentionCommand.self,
         ]
     )
 

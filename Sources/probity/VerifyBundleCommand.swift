@@ -70,14 +70,16 @@ struct VerifyBundleCommand: ParsableCommand {
             throw BundleVerificationError(message: "\(path) is not a readable ZIP archive: \(error)")
         }
         var files: [String: [UInt8]] = [:]
-        for entry in archive where entry.type == .file {
-            guard files[entry.path] == nil else { throw BundleVerificationError(message: "the archive holds two files named \(entry.path)") }
+        for entry in archive {
+            let path = entry.path
+            if path.hasSuffix("/") { continue } // a directory
+            guard files[path] == nil else { throw BundleVerificationError(message: "the archive holds two files named \(path)") }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(Int(entry.uncompressedSize))
             do { _ = try archive.extract(entry) { bytes.append(contentsOf: $0) } } catch {
-                throw BundleVerificationError(message: "\(entry.path) cannot be read from the archive (damaged: \(error))")
+                throw BundleVerificationError(message: "\(path) cannot be read from the archive (damaged: \(error))")
             }
-            files[entry.path] = bytes
+            files[path] = bytes
         }
         return files
     }

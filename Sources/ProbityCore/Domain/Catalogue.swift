@@ -3,6 +3,8 @@
 public enum EventCatalogue {
     public enum Role: String, CaseIterable, Sendable { case buyer_org, buyer_agent, supplier_org, supplier_contact, official }
     public enum ProcedureKind: String, CaseIterable, Sendable { case sourcing, open_tender, restricted_tender, adapted, negotiated, competitive_dialogue }
+    /// The contract a procedure leads to; works contracts are kept longer (see `RetentionPlan`).
+    public enum ContractType: String, CaseIterable, Sendable { case works, supplies, services }
     public enum Phase: String, CaseIterable, Sendable { case sourcing, consultation, evaluation, standstill, awarded, closed, cancelled }
     public enum Channel: String, CaseIterable, Sendable { case linkedin, x, mastodon, facebook, email, phone, meeting, platform, other }
     public enum ExchangeKind: String, CaseIterable, Sendable { case message, post, comment, reply, call, meeting_note }
@@ -53,7 +55,8 @@ public enum EventCatalogue {
                 schema: F([.field("procedure", .identifier, required: true), .field("kind", values(ProcedureKind.self), required: true),
                            .field("buyer", .identifier, required: true), .field("published_at", .time),
                            .field("questions_deadline", .time), .field("tender_deadline", .time), .field("standstill_end", .time),
-                           .field("urgency", .bool), .field("sourcing", .identifier)]) { data throws(EventInputError) in
+                           .field("urgency", .bool), .field("sourcing", .identifier),
+                           .field("contract_type", values(ContractType.self))]) { data throws(EventInputError) in
                     if data["kind"]?.stringValue != ProcedureKind.sourcing.rawValue, data["tender_deadline"] == nil {
                         throw EventInputError(field: "data.tender_deadline", "missing; every procedure but sourcing has a tender deadline")
                     }
