@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "ProbityServer",
             dependencies: [
-                "ProbityCore", "ProbityStore",
+                "ProbityCore", "ProbityStore", "ProbityExport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

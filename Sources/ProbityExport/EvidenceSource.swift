@@ -13,7 +13,7 @@ public struct ExportError: Error, CustomStringConvertible, Equatable {
 
 /// Reads what an export needs from the store and the projections: the I/O side of the exports, shared by
 /// `probity export` and probityd's export routes. Rendering is left to the pure renderers.
-public struct EvidenceSource {
+public struct EvidenceSource: Sendable {
     public let reader: LogReader
     public let state: DomainState
 

@@ -43,7 +43,7 @@ public struct Daemon {
     /// The store's writer lock and a writer, creating the store when `store.origin` is set and there is
     /// none. The writer is nil when the store exists but cannot be written now (read-only, full disk):
     /// the daemon then serves reads, answers appends with 503, and retries at each append.
-    func openStore(readers: StoreReaders) throws -> (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?) {
+    func openStore(readers: StoreReaders) throws -> (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?, signer: NoteSigner) {
         let path = settings.storePath
         if !FileManager.default.fileExists(atPath: path) {
             guard let origin = settings.origin else {
@@ -71,10 +71,10 @@ public struct Daemon {
             try readers.closed { try LogWriter.open(path: path, signer: signer, lock: lock) }
         }
         do {
-            return (lock, try open(), open, nil)
+            return (lock, try open(), open, nil, signer)
         } catch let error as StoreError where [.readOnly, .diskFull, .io, .durability].contains(error.code) {
             logger.error("the store cannot be written now: \(error.message); serving reads, appends get 503 until it can")
-            return (lock, nil, open, error.message)
+            return (lock, nil, open, error.message, signer)
         }
     }
 
@@ -82,7 +82,7 @@ public struct Daemon {
         do { try settings.validate() } catch { throw DaemonStartError(message: error.message, isConfiguration: true) }
         let notifier = SystemdNotifier(environment: environment)
         notifier.notify("STATUS=opening \(settings.storePath)")
-        let store: (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?)
+        let store: (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?, signer: NoteSigner)
         let readers = StoreReaders(path: settings.storePath)
         do { store = try openStore(readers: readers) } catch let error as StoreError {
             throw DaemonStartError(message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
@@ -105,7 +105,7 @@ public struct Daemon {
         let window = Duration.microseconds(Int64(settings.commitWindowMilliseconds * 1000))
         let committer = GroupCommitter(writer: store.writer, openWriter: store.open, limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window),
                                        metrics: metrics, openFailure: store.failure)
-        let api = ProbityAPI(committer: committer, readers: readers, metrics: metrics, settings: settings)
+        let api = ProbityAPI(committer: committer, readers: readers, metrics: metrics, settings: settings, signer: store.signer)
         let router = api.router()
 
         let listeners = settings.tcp == nil ? 1 : 2

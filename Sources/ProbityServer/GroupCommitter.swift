@@ -42,6 +42,8 @@ public final class GroupCommitter: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`:
     private var queue: [Pending] = []
+    /// Work that must see the store between two commits (a redaction checks legal holds, then writes).
+    private var exclusiveJobs: [(Result<LogWriter, any Error>) -> Void] = []
     private var stopping = false
     private var stopped: [CheckedContinuation<Void, Never>] = []
     private var finished = false
@@ -74,6 +76,18 @@ public final class GroupCommitter: @unchecked Sendable {
             defer { condition.unlock() }
             guard !stopping else { return continuation.resume(throwing: ShuttingDown()) }
             queue.append(Pending(submission: submission, continuation: continuation, queued: .now))
+            condition.signal()
+        }
+    }
+
+    /// Runs `work` on the writer thread between two group commits, with the writer: nothing is appended
+    /// while it runs, so what it reads is still true when it writes.
+    public func exclusive<T: Sendable>(_ work: @escaping @Sendable (LogWriter) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopping else { return continuation.resume(throwing: ShuttingDown()) }
+            exclusiveJobs.append { writer in continuation.resume(with: Result { try work(writer.get()) }) }
             condition.signal()
         }
     }
@@ -115,10 +129,16 @@ public final class GroupCommitter: @unchecked Sendable {
         return lastFailure
     }
 
-    private func nextGroup() -> [Pending]? {
+    private enum Work {
+        case group([Pending])
+        case exclusive((Result<LogWriter, any Error>) -> Void)
+    }
+
+    private func nextWork() -> Work? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && !stopping { condition.wait() }
+        while queue.isEmpty && exclusiveJobs.isEmpty && !stopping { condition.wait() }
+        if !exclusiveJobs.isEmpty { return .exclusive(exclusiveJobs.removeFirst()) }
         if queue.isEmpty { return nil }
         if limits.window > .zero && !stopping && queue.reduce(0, { $0 + $1.submission.events.count }) < limits.maxBatchEvents {
             let deadline = Date().addingTimeInterval(Double(limits.window.components.attoseconds) / 1e18 + Double(limits.window.components.seconds))
@@ -134,7 +154,7 @@ public final class GroupCommitter: @unchecked Sendable {
         let group = Array(queue.prefix(count))
         queue.removeFirst(count)
         commitStarted = .now
-        return group
+        return .group(group)
     }
 
     /// The writer, opened anew if the last one failed.
@@ -151,7 +171,11 @@ public final class GroupCommitter: @unchecked Sendable {
     }
 
     private func run() {
-        while let group = nextGroup() {
+        while let work = nextWork() {
+            guard case .group(let group) = work else {
+                if case .exclusive(let job) = work { job(Result { try currentWriter() }) }
+                continue
+            }
             let outcome = Result { try currentWriter().append(group.map(\.submission)) }
             condition.lock()
             commitStarted = nil

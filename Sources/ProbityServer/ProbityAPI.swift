@@ -12,9 +12,13 @@ struct ProbityAPI: Sendable {
     let metrics: ServerMetrics
     let maxBodyBytes: Int
     let maxBatchEvents: Int
+    let signer: NoteSigner
+    /// The procurement projections, shared by the procedure routes and the evidence routes.
+    let projections = ProjectionCache()
 
-    init(committer: GroupCommitter, readers: StoreReaders, metrics: ServerMetrics, settings: DaemonSettings) {
+    init(committer: GroupCommitter, readers: StoreReaders, metrics: ServerMetrics, settings: DaemonSettings, signer: NoteSigner) {
         self.committer = committer
+        self.signer = signer
         self.readers = readers
         auth = Authenticator(tokens: readers.tokenStore)
         self.metrics = metrics
@@ -38,7 +42,8 @@ struct ProbityAPI: Sendable {
         router.get("/v1/proofs/inclusion") { request, _ in try inclusionProof(request) }
         router.get("/v1/proofs/consistency") { request, _ in try consistencyProof(request) }
         router.get("/v1/proofs/stream") { request, _ in try streamHead(request) }
-        ProcedureRoutes(readers: readers, auth: auth).add(to: router)
+        ProcedureRoutes(readers: readers, auth: auth, projections: projections).add(to: router)
+        EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer).add(to: router)
         router.get("/healthz") { _, _ in health() }
         router.get("/metrics") { _, _ in
             Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")

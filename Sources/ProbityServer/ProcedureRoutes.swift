@@ -8,7 +8,7 @@ import ProbityStore
 struct ProcedureRoutes: Sendable {
     let readers: StoreReaders
     let auth: Authenticator
-    let projections = ProjectionCache()
+    let projections: ProjectionCache
 
     func add(to router: Router<BasicRequestContext>) {
         router.get("/v1/procedures") { request, _ in try list(request) }
