@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "ProbityServer",
             dependencies: [
-                "ProbityCore", "ProbityStore", "ProbityExport",
+                "ProbityCore", "ProbityStore", "ProbityExport", "ProbityClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ProbityClient
 import ProbityCore
 import ProbityStore
 import ServiceLifecycle
@@ -142,6 +143,18 @@ public struct Daemon {
             return committer.failure.map { "degraded: \(size); appends fail: \($0)" } ?? "serving \(size) on \(settings.socketPath)"
         }
         services.append(SystemdService(notifier: notifier, committer: committer, status: status, logger: logger))
+        if let url = settings.tsaURL {
+            let caPEM: String?
+            do { caPEM = try settings.tsaCAFile.map { try String(contentsOfFile: $0, encoding: .utf8) } } catch {
+                throw DaemonStartError(message: "timestamp.ca_file: cannot read \(settings.tsaCAFile!): \(error.localizedDescription)", isConfiguration: true)
+            }
+            let authority: TimestampAuthority
+            do { authority = try TimestampAuthority(url: url, caPEM: caPEM) } catch {
+                throw DaemonStartError(message: "timestamp.tsa_url: \(error.message)", isConfiguration: true)
+            }
+            services.append(TimestampService(authority: authority, interval: .seconds(60 * settings.timestampIntervalMinutes),
+                                             committer: committer, readers: readers, logger: logger))
+        }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         withExtendedLifetime((socketLock, store.lock)) {}

@@ -26,6 +26,11 @@ public struct DaemonSettings: Sendable, Equatable {
     public var commitWindowMilliseconds = 0.0
     /// Most events in one group commit.
     public var maxCommitEvents = 10_000
+    /// RFC 3161 timestamps on a schedule: the TSA's URL (off when nil), the CA its certificate must chain
+    /// to, and the minutes between two timestamps (taken only when the log grew).
+    public var tsaURL: String?
+    public var tsaCAFile: String?
+    public var timestampIntervalMinutes = 60
 
     public init() {}
 
@@ -57,6 +62,11 @@ public struct DaemonSettings: Sendable, Equatable {
         "limits": [
             "max_body_bytes": { s, v, k throws(Invalid) in s.maxBodyBytes = try int(v, k) },
             "max_batch_events": { s, v, k throws(Invalid) in s.maxBatchEvents = try int(v, k) },
+        ],
+        "timestamp": [
+            "tsa_url": { s, v, k throws(Invalid) in s.tsaURL = try string(v, k) },
+            "ca_file": { s, v, k throws(Invalid) in s.tsaCAFile = try string(v, k) },
+            "interval_minutes": { s, v, k throws(Invalid) in s.timestampIntervalMinutes = try int(v, k) },
         ],
         "commit": [
             "window_ms": { s, v, k throws(Invalid) in
@@ -113,6 +123,13 @@ public struct DaemonSettings: Sendable, Equatable {
             throw Invalid("signing.key_credential: must be a credential name as in LoadCredential=NAME:PATH, got \"\(name)\"")
         }
         guard !socketPath.isEmpty else { throw Invalid("listen.socket: must not be empty") }
+        if let tsaURL, !tsaURL.hasPrefix("http://") {
+            throw Invalid("timestamp.tsa_url: must be an http:// URL (RFC 3161 over HTTP, as TSAs serve it), got \(tsaURL)")
+        }
+        if tsaCAFile != nil, tsaURL == nil { throw Invalid("timestamp.ca_file is set but timestamp.tsa_url is not") }
+        guard (1...10_080).contains(timestampIntervalMinutes) else {
+            throw Invalid("timestamp.interval_minutes: must be between 1 and 10080 (a week), got \(timestampIntervalMinutes)")
+        }
         guard socketPath.utf8.count < 108 else { throw Invalid("listen.socket: \(socketPath) is longer than a Unix socket path may be (107 bytes)") }
         if let tcp { _ = try tcpAddress(tcp) }
         guard maxBodyBytes >= 1024 else { throw Invalid("limits.max_body_bytes: must be at least 1024, got \(maxBodyBytes)") }
@@ -159,7 +176,11 @@ public struct DaemonSettings: Sendable, Equatable {
         lines += ["", "[listen]", "socket = \(quoted(socketPath))"]
         if let tcp { lines.append("tcp = \(quoted(tcp))") }
         lines += ["allow_non_loopback = \(allowNonLoopback)", "", "[limits]", "max_body_bytes = \(maxBodyBytes)",
-                  "max_batch_events = \(maxBatchEvents)", "", "[commit]", "window_ms = \(commitWindowMilliseconds)", "max_events = \(maxCommitEvents)"]
+                  "max_batch_events = \(maxBatchEvents)", "", "[commit]", "window_ms = \(commitWindowMilliseconds)", "max_events = \(maxCommitEvents)",
+                  "", "[timestamp]"]
+        if let tsaURL { lines.append("tsa_url = \(quoted(tsaURL))") }
+        if let tsaCAFile { lines.append("ca_file = \(quoted(tsaCAFile))") }
+        lines.append("interval_minutes = \(timestampIntervalMinutes)")
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -31,10 +31,14 @@ struct TimestampCommand: ParsableCommand {
 
     func run() throws {
         let caPEM = try ca.map { try readText($0, what: "the CA file") }
-        let (endpoint, path) = try tsaEndpoint(tsa)
+        let authority: TimestampAuthority
+        do { authority = try TimestampAuthority(url: tsa, caPEM: caPEM, timeout: timeout) } catch { throw CLIError.usage("--tsa: \(error.message)") }
         let checkpoint = try reporting { try LogReader.open(path: store.db).checkpoint() }
         let writer = try openWriter(db: store.db, key: key)
-        let token = try requestToken(for: checkpoint, endpoint: endpoint, path: path, caPEM: caPEM)
+        let token: TrustedTimestamp.Token
+        do { token = try authority.stamp(checkpoint) } catch {
+            throw error.kind == .untrusted ? CLIError.integrity(error.message + "; nothing appended") : CLIError.usage(error.message)
+        }
         let batch = try reporting { try writer.appendTimestamp(of: checkpoint, token: token, by: defaultPrincipal()) }
         let receipt = batch.receipts[0]
         if output.json {
@@ -44,37 +48,5 @@ struct TimestampCommand: ParsableCommand {
         } else {
             Output.line("the TSA \(token.signer) dated the checkpoint of size \(checkpoint.checkpoint.size) at \(token.genTime)\(caPEM == nil ? " (chain not checked: give --ca)" : ""); checkpoint.timestamped is seq \(receipt.seq)")
         }
-    }
-
-    func tsaEndpoint(_ url: String) throws -> (Endpoint, String) {
-        guard url.hasPrefix("http://") else {
-            throw CLIError.usage("--tsa must be an http:// URL (RFC 3161 over HTTP, as TSAs serve it), got \(url)")
-        }
-        let endpoint: Endpoint
-        do { endpoint = try Endpoint(url: url) } catch { throw CLIError.usage("--tsa: \(error)") }
-        let afterScheme = url.dropFirst(7)
-        let path = afterScheme.firstIndex(of: "/").map { String(afterScheme[$0...]) } ?? "/"
-        return (endpoint, path)
-    }
-
-    func requestToken(for checkpoint: SignedCheckpoint, endpoint: Endpoint, path: String, caPEM: String?) throws -> TrustedTimestamp.Token {
-        let digest = SHA256.hash(Array(checkpoint.encoded.utf8))
-        let nonce = UInt64.random(in: 1...UInt64.max)
-        let request = try reporting { try TrustedTimestamp.request(sha256: digest, nonce: nonce) }
-        let connection = HTTPConnection(endpoint, timeout: timeout)
-        defer { connection.close() }
-        let response: HTTPResponse
-        do {
-            response = try connection.request("POST", path, headers: [("Content-Type", "application/timestamp-query"), ("Accept", "application/timestamp-reply")], body: request)
-        } catch {
-            throw CLIError.usage("cannot reach the TSA at \(tsa): \(error.message)")
-        }
-        guard response.status == 200 else { throw CLIError.usage("the TSA at \(tsa) answered HTTP \(response.status): \(response.text.prefix(200))") }
-        let token: TrustedTimestamp.Token
-        do { token = try TrustedTimestamp.token(fromResponse: response.body) } catch { throw CLIError.usage("the TSA at \(tsa): \(error.message)") }
-        do { try TrustedTimestamp.verify(tokenDER: token.der, sha256: digest, nonce: nonce, caPEM: caPEM) } catch {
-            throw CLIError.integrity("the TSA's token does not verify, nothing appended: \(error.message)")
-        }
-        return token
     }
 }

@@ -46,6 +46,12 @@ struct Probityd: AsyncParsableCommand {
     var commitWindowMs: Double?
     @Option(help: ArgumentHelp("Most events per group commit [commit.max_events].", valueName: "N"))
     var maxCommitEvents: Int?
+    @Option(help: ArgumentHelp("Timestamp the log with this RFC 3161 TSA (http://…) on a schedule [timestamp.tsa_url].", valueName: "URL"))
+    var tsaUrl: String?
+    @Option(help: ArgumentHelp("PEM certificates the TSA's certificate must chain to [timestamp.ca_file].", valueName: "FILE"))
+    var tsaCa: String?
+    @Option(help: ArgumentHelp("Minutes between two timestamps, taken when the log grew [timestamp.interval_minutes].", valueName: "N"))
+    var timestampInterval: Int?
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
     @Flag(help: "Print the effective settings as TOML and exit.")
@@ -69,6 +75,9 @@ struct Probityd: AsyncParsableCommand {
         if let maxBatchEvents { settings.maxBatchEvents = maxBatchEvents }
         if let commitWindowMs { settings.commitWindowMilliseconds = commitWindowMs }
         if let maxCommitEvents { settings.maxCommitEvents = maxCommitEvents }
+        if let tsaUrl { settings.tsaURL = tsaUrl }
+        if let tsaCa { settings.tsaCAFile = tsaCa }
+        if let timestampInterval { settings.timestampIntervalMinutes = timestampInterval }
         do { try settings.validate() } catch { throw Failure(message: error.message, code: 2) }
         return settings
     }

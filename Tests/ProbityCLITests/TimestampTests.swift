@@ -122,6 +122,39 @@ struct TimestampTests {
         }
     }
 
+    @Test("probityd timestamps the log on its schedule when it grew, and says why in its log when the TSA fails")
+    func daemonSchedule() throws {
+        let dir = try CLI.temporaryDirectory()
+        try Self.makePKI(in: dir)
+        let tsa = try LocalTSA(dir: dir)
+        defer { tsa.stop() }
+        let store = try DaemonStore(directory: dir.appendingPathComponent("daemon"))
+        let ca = dir.appendingPathComponent("ca.crt").path
+        let daemon = try DaemonProcess(store: store, extra: ["--tsa-url", tsa.url + "/tsa", "--tsa-ca", ca, "--timestamp-interval", "1"])
+        var stamped: [JSONValue] = []
+        for _ in 0..<100 where stamped.isEmpty {
+            Thread.sleep(forTimeInterval: 0.1)
+            stamped = try store.client("read").json("GET", "/v1/events?after=\(store.base - 1)&limit=10")["entries"]?.arrayValue ?? []
+        }
+        #expect(daemon.terminate() == 0)
+        let first = stamped.first?["entry"]
+        #expect(first?["type"] == .string("checkpoint.timestamped") && first?["data"]?["tree_size"]?.uint64Value == store.base, "\(stamped)")
+        let verified = try CLI.run(["verify", "--db", store.db, "--tsa-ca", ca, "--json"])
+        #expect(verified.status == 0 && verified.json["timestamps"]?.arrayValue?.count == 1, "\(verified.stdout)")
+
+        // The log grew; the TSA answers garbage: probityd keeps serving, logs why, appends no timestamp.
+        #expect(try CLI.run(["append", "--db", store.db, "--quiet", "-"], stdin: TestEvents.exchange("while-stopped")).status == 0)
+        let broken = try DaemonProcess(store: store, extra: ["--tsa-url", tsa.url + "/broken", "--timestamp-interval", "1"])
+        for _ in 0..<50 where !broken.stderr.contains("timestamp not taken") { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(try store.client().send("POST", "/v1/events", body: TestEvents.exchange("after-broken")).status == 201)
+        #expect(broken.terminate() == 0)
+        #expect(broken.stderr.contains("timestamp not taken") && broken.stderr.contains("not a DER TimeStampResp"), "\(broken.stderr)")
+        let bad = try CLI.run(["verify", "--db", store.db, "--tsa-ca", ca, "--json"])
+        #expect(bad.json["timestamps"]?.arrayValue?.count == 1)
+        let config = try CLI.run(["--store", store.db, "--tsa-url", "https://tsa.example/", "--print-config"], executable: DaemonProcess.binary)
+        #expect(config.status == 2 && config.stderr.contains("timestamp.tsa_url: must be an http:// URL"), "\(config.stderr)")
+    }
+
     @Test("A TSA that is down, answers garbage, is not trusted or lacks the timeStamping usage: clear error, nothing appended")
     func failures() throws {
         let dir = try CLI.temporaryDirectory()
@@ -136,8 +169,8 @@ struct TimestampTests {
             (["--tsa", tsa.url + "/down"], 2, "answered HTTP 503"),
             (["--tsa", tsa.url + "/broken"], 2, "not a DER TimeStampResp"),
             (["--tsa", "http://127.0.0.1:9/tsa"], 2, "cannot reach the TSA"),
-            (["--tsa", "https://tsa.example/"], 2, "--tsa must be an http:// URL"),
-            (["--tsa", tsa.url + "/tsa", "--ca", dir.appendingPathComponent("rogue.crt").path], 1, "the TSA's token does not verify, nothing appended"),
+            (["--tsa", "https://tsa.example/"], 2, "must be an http:// URL"),
+            (["--tsa", tsa.url + "/tsa", "--ca", dir.appendingPathComponent("rogue.crt").path], 1, "the TSA's token does not verify"),
             (["--tsa", tsa.url + "/tsa", "--ca", dir.appendingPathComponent("nonexistent.pem").path], 2, "nonexistent.pem"),
         ]
         for (arguments, status, message) in cases {
