@@ -21,7 +21,7 @@ for i in range(int(sys.argv[1]) - 17):
         "source": {"platform": "email", "id": "bench-%d" % i}, "occurred_at": "2026-03-20T10:00:00Z"},
         "payload": {"text": "Message %d au sujet du lot 2 : merci de préciser les quantités." % i}}, ensure_ascii=False))
 PY
-$probity append --db "$dir/log.sqlite" --quiet "$dir/exchanges.jsonl"
+$probity append --db "$dir/log.sqlite" --quiet "$dir/exchanges.jsonl" 2>/dev/null
 vkey=$(cat "$dir/log.vkey")
 
 median() { sort -n | sed -n 2p; }

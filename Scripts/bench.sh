@@ -30,3 +30,7 @@ echo
 echo "procurement domain: findings on a 100,000-event procedure, import of a 100,000-message LinkedIn export:"
 swift build -c release --product probity-domain-bench
 .build/release/probity-domain-bench --dir var/bench-domain --events 100000 --messages 100000
+
+echo
+echo "evidence bundles: export and verify the bundle of a 10,000-event procedure:"
+Scripts/bench-bundle.sh 10000

@@ -36,6 +36,7 @@ echo
 echo "== API tokens (the secret is printed once; only its SHA-256 is stored)"
 (umask 077; "$probity" tokens create --db "$db" --name crm-connector --role ingest > "$state/ingest.token")
 (umask 077; "$probity" tokens create --db "$db" --name auditor --role read > "$state/read.token")
+(umask 077; "$probity" tokens create --db "$db" --name legal --role export > "$state/export.token")
 "$probity" tokens list --db "$db"
 echo
 echo "== probityd on $socket"
@@ -101,6 +102,9 @@ start_daemon
 echo "-- the procedures, as an auditor's read token sees them through probityd"
 curl -s --unix-socket "$socket" -H "Authorization: Bearer $(cat "$state/read.token")" http://probityd/v1/procedures \
   | grep -o '"procedure":"[^"]*"\|"phase":"[^"]*"' | paste -sd ' ' -
+echo "-- the legal team's evidence bundle of procedure 2026-057, streamed by probityd to its export token"
+curl -sf --unix-socket "$socket" -H "Authorization: Bearer $(cat "$state/export.token")" \
+  "http://probityd/v1/export/bundle?procedure=2026-057&lang=fr" -o "$state/2026-057.zip"
 stop_daemon
 echo
 echo "== probity timeline --procedure 2026-057 (times in the buyer's time zone, Europe/Paris)"
@@ -108,3 +112,21 @@ echo "== probity timeline --procedure 2026-057 (times in the buyer's time zone, 
 echo
 echo "== probity findings --procedure 2026-057"
 "$probity" findings --db "$db" --procedure 2026-057
+echo
+echo "== the evidence bundle, checked by a court expert with the verifier key only: with probity, then with"
+echo "   the Python script inside the bundle (Python's standard library and openssl, no Probity)"
+"$probity" verify-bundle "$state/2026-057.zip" --vkey "$(cat "$state/log.vkey")"
+python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('10_verify_bundle.py', sys.argv[2])" "$state/2026-057.zip" "$state"
+python3 "$state/10_verify_bundle.py" "$state/2026-057.zip" --vkey "$(cat "$state/log.vkey")"
+echo "-- and once an entry of it is changed (one character of its time):"
+python3 - "$state/2026-057.zip" "$state/tampered.zip" <<'PY'
+import sys, zipfile
+source, target = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2], "w")
+for info in source.infolist():
+    data = source.read(info)
+    if info.filename.startswith("entries/E00002_") and info.filename.endswith(".json") and b'"time":"' in data:
+        data = data.replace(b'"time":"2', b'"time":"1', 1)
+    target.writestr(info, data)
+target.close()
+PY
+"$probity" verify-bundle "$state/tampered.zip" --vkey "$(cat "$state/log.vkey")" || echo "(exit $?: refused, as it must be)"
