@@ -35,6 +35,8 @@ enum BundleReadme {
             - \(completenessEN)
             - 01_manifest.json lists the SHA-256 of every other file and is signed with the log key
               (02_manifest_signature.txt): no file can be changed, added or removed unnoticed.
+            - If the log's key was rotated, keys/ holds, for each rotation, the checkpoint the old key signed
+              over it: the first key, given below, vouches for the key that signed 03_checkpoint.txt.
             - 06_earlier_checkpoint.txt is the first checkpoint that held all these entries; the
               consistency proof 07 shows that the log only grew from it to 03_checkpoint.txt.\(datingEN)
             It does not prove that what the entries record is true, nor, by itself, when they were
@@ -74,6 +76,9 @@ enum BundleReadme {
             - 01_manifest.json donne l'empreinte SHA-256 de chaque autre fichier et est signé par la clé
               du journal (02_manifest_signature.txt) : aucun fichier ne peut être modifié, ajouté ou retiré
               sans que cela se voie.
+            - Si la clé du journal a changé, keys/ contient, pour chaque changement, le point de contrôle
+              signé par l'ancienne clé qui le couvre : la première clé, indiquée ci-dessous, garantit celle
+              qui a signé 03_checkpoint.txt.
             - 06_earlier_checkpoint.txt est le premier point de contrôle contenant toutes ces entrées ; la
               preuve de cohérence 07 montre que le journal n'a fait que croître jusqu'à 03_checkpoint.txt.\(datingFR)
             Il ne prouve ni la véracité de ce que les entrées relatent, ni à lui seul leur date : l'heure

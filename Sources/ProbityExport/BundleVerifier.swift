@@ -82,7 +82,6 @@ public struct BundleVerifier {
         let expected = EvidenceBundle.manifestSignatureText(origin: origin, treeSize: size, manifestSHA256: SHA256.hash(files[Names.manifest]!))
         guard try signedText(Names.manifestSignature, by: [signer]) == expected else { throw .init("\(Names.manifestSignature) does not sign this manifest") }
         proven.append("the manifest, and through it every file's SHA-256, is signed by the log key")
-        if let givenKey, givenKey != signer { proven.append("the key given was rotated to \(signer) by key.rotated entries in the bundle") }
 
         // Every exhibit: canonical entry bytes, in the log at its seq, payload commitment.
         struct Exhibit { let item: JSONValue; let seq: UInt64; let role: String; let entry: Entry; let leafHash: Merkle.Hash }
@@ -134,11 +133,28 @@ public struct BundleVerifier {
         }
         if redacted > 0 { proven.append("\(redacted) redacted entries: their payloads were erased by redaction.applied entries, which are in the bundle") }
 
-        // The key chain: log.created then each key.rotated, as entries of the log.
+        // The key chain: log.created then each key.rotated, as entries of the log, each rotation under a
+        // checkpoint signed with the key it replaced — so the first key vouches for the last.
         let keysInLog = exhibits.filter { ["log.created", "key.rotated"].contains($0.entry.type) }
             .map { $0.entry.data["verifier_key"]?.stringValue }
         guard keysInLog == chain.map(\.description), bySeq[0].map({ exhibits[$0].entry.type }) == "log.created" else {
             throw .init("\(Names.verifierKeys) does not match the log.created and key.rotated entries in the bundle")
+        }
+        let rotations = try array(keys, "rotations")
+        guard rotations.count == chain.count - 1 else { throw .init("\(Names.manifest): one rotation checkpoint is expected per key.rotated entry") }
+        for (i, rotation) in rotations.enumerated() {
+            let seq = try number(rotation, "entry_seq")
+            guard let e = bySeq[seq], exhibits[e].entry.type == "key.rotated", exhibits[e].entry.data["verifier_key"]?.stringValue == chain[i + 1].description else {
+                throw .init("the rotation entry \(seq) to \(chain[i + 1]) is not in the bundle")
+            }
+            let file = try string(rotation, "checkpoint")
+            let covering: Checkpoint
+            do { covering = try Checkpoint(text: try signedText(file, by: [chain[i]])) } catch let e as BundleVerificationError { throw e } catch {
+                throw .init("\(file) is not a checkpoint: \(error)")
+            }
+            guard seq < covering.size else { throw .init("\(file) does not cover the rotation entry \(seq)") }
+            try checkConsistency(try string(rotation, "consistency"), old: covering, newSize: size, newRoot: root)
+            proven.append("\(chain[i]) signed the rotation to \(chain[i + 1]) (entry \(seq), checkpoint of size \(covering.size))")
         }
 
         // The earlier checkpoint and the consistency proof from it.

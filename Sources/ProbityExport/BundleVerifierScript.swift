@@ -355,8 +355,6 @@ def verify(path, vkey, tsa_ca=None):
         if set(entry.get("streams", {})) != stream_ids(entry.get("data", {})):
             fail("%s is not in exactly the streams its data implies" % name)
         by_seq[item["seq"]] = (item, entry, leaf)
-    if vkey is not None and Key(vkey).text != signer.text:
-        proven.append("the key given was rotated to %s by key.rotated entries in the bundle" % signer.text)
     proven.append("%d entries are, byte for byte, in the log under that checkpoint" % len(entries))
     seqs = [item["seq"] for item in entries]
     if seqs != sorted(set(seqs)):
@@ -373,11 +371,24 @@ def verify(path, vkey, tsa_ca=None):
     if redacted:
         proven.append("%d redacted entries: their payloads were erased by redaction.applied entries, which are in the bundle" % redacted)
 
-    # The key chain: log.created then each key.rotated, as entries of the log.
+    # The key chain: log.created then each key.rotated, as entries of the log, each rotation under a
+    # checkpoint signed with the key it replaced, so that the first key vouches for the last.
     keys_in_log = [entry["data"].get("verifier_key") for item, entry, _ in sorted(by_seq.values(), key=lambda v: v[0]["seq"])
                    if entry["type"] in ("log.created", "key.rotated")]
     if keys_in_log != [k.text for k in chain] or by_seq.get(0, (None, {}))[1].get("type") != "log.created":
         fail("%s does not match the log.created and key.rotated entries in the bundle" % manifest["keys"]["verifier_keys"])
+    rotations = manifest["keys"]["rotations"]
+    if len(rotations) != len(chain) - 1:
+        fail("%s: one rotation checkpoint is expected per key.rotated entry" % MANIFEST)
+    for i, rotation in enumerate(rotations):
+        seq = rotation["entry_seq"]
+        if seq not in by_seq or by_seq[seq][1]["type"] != "key.rotated" or by_seq[seq][1]["data"].get("verifier_key") != chain[i + 1].text:
+            fail("the rotation entry %d to %s is not in the bundle" % (seq, chain[i + 1].text))
+        _, covering_size, covering_root = parse_checkpoint(check_signed(files[rotation["checkpoint"]], chain[i], rotation["checkpoint"]), rotation["checkpoint"])
+        if seq >= covering_size:
+            fail("%s does not cover the rotation entry %d" % (rotation["checkpoint"], seq))
+        check_consistency(files, rotation["consistency"], covering_size, covering_root, size, root)
+        proven.append("%s signed the rotation to %s (entry %d, checkpoint of size %d)" % (chain[i].text, chain[i + 1].text, seq, covering_size))
 
     # The earlier checkpoint and the consistency proof from it.
     consistency = manifest["consistency"]

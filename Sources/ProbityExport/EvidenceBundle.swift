@@ -53,9 +53,11 @@ public struct EvidenceBundle: Sendable {
         case timestamp
     }
 
-    /// An RFC 3161 timestamp of an earlier checkpoint, which dates every entry below its size: the entry
-    /// carrying the token, that checkpoint, and the consistency proof from it to the bundle's checkpoint.
-    public struct DatedCheckpoint: Sendable {
+    /// An earlier checkpoint holding entry `entrySeq`, and the consistency proof from it to the bundle's
+    /// checkpoint. For a `checkpoint.timestamped` entry, the checkpoint its token dates (every entry below its
+    /// size existed then); for a `key.rotated` entry, the checkpoint the old key signed over the rotation,
+    /// which is what lets the first key vouch for the next.
+    public struct LinkedCheckpoint: Sendable {
         public var entrySeq: UInt64
         public var checkpoint: SignedCheckpoint
         public var consistencyProof: [Merkle.Hash]
@@ -93,18 +95,20 @@ public struct EvidenceBundle: Sendable {
     public var range: (first: UInt64, count: UInt64)?
     /// In seq order.
     public var exhibits: [Exhibit]
-    public var timestamps: [DatedCheckpoint]
+    public var timestamps: [LinkedCheckpoint]
+    /// One per `key.rotated` below the checkpoint's size, in order.
+    public var rotations: [LinkedCheckpoint]
     public var timelineCSV: [UInt8]
     public var timelineHTML: [UInt8]
 
     public init(scope: ExportScope, generatedAt: Timestamp, checkpoint: SignedCheckpoint, earlierCheckpoint: SignedCheckpoint,
                 consistencyProof: [Merkle.Hash], verifierKeys: [String], publicKeyPEM: String,
                 streamHeads: [(stream: String, note: SignedNote)], range: (first: UInt64, count: UInt64)?,
-                exhibits: [Exhibit], timestamps: [DatedCheckpoint], timelineCSV: [UInt8], timelineHTML: [UInt8]) {
+                exhibits: [Exhibit], timestamps: [LinkedCheckpoint], rotations: [LinkedCheckpoint], timelineCSV: [UInt8], timelineHTML: [UInt8]) {
         self.scope = scope; self.generatedAt = generatedAt; self.checkpoint = checkpoint
         self.earlierCheckpoint = earlierCheckpoint; self.consistencyProof = consistencyProof
         self.verifierKeys = verifierKeys; self.publicKeyPEM = publicKeyPEM; self.streamHeads = streamHeads
-        self.range = range; self.exhibits = exhibits; self.timestamps = timestamps; self.timelineCSV = timelineCSV; self.timelineHTML = timelineHTML
+        self.range = range; self.exhibits = exhibits; self.timestamps = timestamps; self.rotations = rotations; self.timelineCSV = timelineCSV; self.timelineHTML = timelineHTML
     }
 
     public var origin: String { checkpoint.checkpoint.origin }
@@ -147,14 +151,16 @@ public struct EvidenceBundle: Sendable {
             body.append((name, Array(head.note.encoded.utf8)))
             streams.append(.object(["id": .string(head.stream), "note": .string(name)]))
         }
-        var timestampsJSON: [JSONValue] = []
-        for (i, dated) in timestamps.enumerated() {
-            let stem = "timestamps/T" + String(i + 1).leftPadded(to: 2) + "_size\(dated.checkpoint.checkpoint.size)"
-            body.append((stem + "_checkpoint.txt", Array(dated.checkpoint.encoded.utf8)))
-            body.append((stem + "_consistency.txt", Array(Self.consistencyText(old: dated.checkpoint.checkpoint.size, new: checkpoint.checkpoint.size, proof: dated.consistencyProof).utf8)))
-            timestampsJSON.append(.object(["entry_seq": .number(Double(dated.entrySeq)), "checkpoint": .string(stem + "_checkpoint.txt"),
-                                           "consistency": .string(stem + "_consistency.txt")]))
+        func linked(_ links: [LinkedCheckpoint], prefix: String) -> [JSONValue] {
+            links.enumerated().map { i, link in
+                let stem = prefix + String(i + 1).leftPadded(to: 2) + "_seq\(link.entrySeq)_size\(link.checkpoint.checkpoint.size)"
+                body.append((stem + "_checkpoint.txt", Array(link.checkpoint.encoded.utf8)))
+                body.append((stem + "_consistency.txt", Array(Self.consistencyText(old: link.checkpoint.checkpoint.size, new: checkpoint.checkpoint.size, proof: link.consistencyProof).utf8)))
+                return .object(["entry_seq": .number(Double(link.entrySeq)), "checkpoint": .string(stem + "_checkpoint.txt"), "consistency": .string(stem + "_consistency.txt")])
+            }
         }
+        let timestampsJSON = linked(timestamps, prefix: "timestamps/T")
+        let rotationsJSON = linked(rotations, prefix: "keys/R")
         var exhibitsJSON: [JSONValue] = []
         for (i, exhibit) in exhibits.enumerated() {
             let stem = Self.exhibitStem(number: i + 1, seq: exhibit.seq)
@@ -181,7 +187,7 @@ public struct EvidenceBundle: Sendable {
             "generated_at": .string(generatedAt.description),
             "scope": scopeJSON,
             "checkpoint": .object(["file": .string(Names.checkpoint), "size": .number(Double(checkpoint.checkpoint.size))]),
-            "keys": .object(["verifier_keys": .string(Names.verifierKeys), "public_key": .string(Names.publicKey)]),
+            "keys": .object(["verifier_keys": .string(Names.verifierKeys), "public_key": .string(Names.publicKey), "rotations": .array(rotationsJSON)]),
             "consistency": .object(["checkpoint": .string(Names.earlierCheckpoint), "proof": .string(Names.consistencyProof),
                                     "old_size": .number(Double(earlierCheckpoint.checkpoint.size))]),
             "streams": .array(streams),

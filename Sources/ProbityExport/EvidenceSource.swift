@@ -150,7 +150,7 @@ public struct EvidenceSource: Sendable {
             if range.upperBound < size, roles[range.upperBound] == nil { roles[range.upperBound] = .boundary }
         }
         // Dating: the first RFC 3161 timestamp of a checkpoint holding every entry in scope, with its token.
-        var dated: [EvidenceBundle.DatedCheckpoint] = []
+        var dated: [EvidenceBundle.LinkedCheckpoint] = []
         if let last = scopeSeqs.max() {
             for stamp in try reader.timestampEntries(below: size) where stamp.treeSize > last && stamp.treeSize <= size {
                 guard try load(stamp.seq).stored.payload != nil else { continue } // its token was redacted
@@ -159,6 +159,16 @@ public struct EvidenceSource: Sendable {
                                    consistencyProof: try reader.consistencyProof(from: stamp.treeSize, to: size)))
                 break
             }
+        }
+        // Each key rotation, under the checkpoint the old key signed over it.
+        var rotations: [EvidenceBundle.LinkedCheckpoint] = []
+        for (old, rotation) in zip(keys, keys.dropFirst()) {
+            let covering = try reader.firstCheckpoint(covering: rotation.seq)
+            guard let oldKey = try? NoteVerifier(old.verifierKey), covering.isSigned(by: oldKey) else {
+                throw StoreError(.inconsistent, "the key rotation at seq \(rotation.seq) is not covered by a checkpoint signed with the key it replaced; run `probity verify`")
+            }
+            rotations.append(.init(entrySeq: rotation.seq, checkpoint: covering,
+                                   consistencyProof: try reader.consistencyProof(from: covering.checkpoint.size, to: size)))
         }
         let seqs = roles.keys.sorted()
         try prefetch(seqs)
@@ -184,7 +194,7 @@ public struct EvidenceSource: Sendable {
         return EvidenceBundle(
             scope: scope, generatedAt: generatedAt, checkpoint: checkpoint, earlierCheckpoint: earlier, consistencyProof: consistency,
             verifierKeys: keys.map(\.verifierKey), publicKeyPEM: signer.verifier.publicKey.pem, streamHeads: heads,
-            range: range.map { ($0.lowerBound, UInt64($0.count)) }, exhibits: exhibits, timestamps: dated,
+            range: range.map { ($0.lowerBound, UInt64($0.count)) }, exhibits: exhibits, timestamps: dated, rotations: rotations,
             timelineCSV: try timeline(scope, format: .csv, time: time, lang: lang, generatedAt: generatedAt, events: events),
             timelineHTML: try timeline(scope, format: .html, time: time, lang: lang, generatedAt: generatedAt, events: events, checkpoint: checkpoint))
     }

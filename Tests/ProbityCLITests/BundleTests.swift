@@ -93,7 +93,14 @@ struct BundleTests {
             .object(["name": .string($0.name), "sha256": .string(Hex.encode(SHA256.hash($0.bytes))), "size": .number(Double($0.bytes.count))])
         })
         let bytes = CanonicalJSON.encode(.object(manifest))
-        let key = try Ed25519PrivateKey(pem: String(contentsOfFile: f.dir.appendingPathComponent("log.key.pem").path, encoding: .utf8))
+        // The current key: after `keys rotate`, the newest of the store's key files.
+        let keyFiles = try FileManager.default.contentsOfDirectory(at: f.dir, includingPropertiesForKeys: [.contentModificationDateKey])
+            .filter { $0.lastPathComponent.hasPrefix("log.key") && $0.pathExtension == "pem" }
+        let newest = try #require(keyFiles.max { a, b in
+            ((try? a.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast)
+                < ((try? b.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast)
+        })
+        let key = try Ed25519PrivateKey(pem: String(contentsOf: newest, encoding: .utf8))
         let signer = try NoteSigner(name: "test.example/probity", privateKey: key)
         let size = manifest["checkpoint"]!["size"]!.uint64Value!
         let note = try signer.sign(text: EvidenceBundle.manifestSignatureText(origin: "test.example/probity", treeSize: size, manifestSHA256: SHA256.hash(bytes)))
@@ -284,6 +291,27 @@ struct BundleTests {
         let notZip = f.dir.appendingPathComponent("not.zip")
         try Data("hello".utf8).write(to: notZip)
         expectRefused(try check(f, notZip.path), "not a readable ZIP archive", "not a zip")
+    }
+
+    @Test("After a key rotation, a bundle verifies from the first key: the old key signed over the rotation")
+    func rotatedKey() throws {
+        let f = try fixture()
+        let rotated = try CLI.run(["keys", "rotate", "--db", f.db, "--reason", "annual rotation"])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        #expect(try CLI.run(["append", "--db", f.db, "--quiet", "-"], stdin: Self.exchanges(2, round: 9)).status == 0)
+        let bundle = try export(f, ["--procedure", "2026-057"])
+        let outcome = try check(f, bundle)
+        for result in [outcome.probity, outcome.python] {
+            #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
+            #expect(result.stdout.contains("\(f.vkey) signed the rotation to"), "\(result.stdout)")
+        }
+        let files = try readZip(bundle)
+        let rotationFile = try #require(files.first { $0.name.hasPrefix("keys/R01_") && $0.name.hasSuffix("_checkpoint.txt") }?.name)
+        // The rotation's checkpoint swapped for the bundle's own (signed with the new key): the first key no longer vouches.
+        try tamper(f, bundle, "rotation vouched for by the new key only", reason: "\(rotationFile) is not signed by \(f.vkey)", resign: true) { files in
+            let latest = files.first { $0.name == EvidenceBundle.Names.checkpoint }!.bytes
+            files = files.map { $0.name == rotationFile ? ($0.name, latest) : $0 }
+        }
     }
 
     static func exchanges(_ count: Int, round: Int) -> [UInt8] {

@@ -55,21 +55,29 @@ struct TimestampTests {
 
     struct CLIError: Error { let message: String; init(_ message: String) { self.message = message } }
 
-    func store(_ dir: URL) throws -> String {
-        let db = dir.appendingPathComponent("log.sqlite").path
-        #expect(try CLI.run(["init", "--db", db, "--origin", "test.example/probity"]).status == 0)
-        #expect(try CLI.run(["append", "--db", db, "--quiet", DomainTests.scenario.path]).status == 0)
-        return db
+    /// A directory with the PKI, the local TSA serving from it, and a store holding the scenario.
+    struct Lab {
+        let dir: URL
+        let tsa: LocalTSA
+        let db: String
+        var ca: String { dir.appendingPathComponent("ca.crt").path }
+        var rogue: String { dir.appendingPathComponent("rogue.crt").path }
+
+        init() throws {
+            dir = try CLI.temporaryDirectory()
+            try TimestampTests.makePKI(in: dir)
+            tsa = try LocalTSA(dir: dir)
+            db = dir.appendingPathComponent("log.sqlite").path
+            #expect(try CLI.run(["init", "--db", db, "--origin", "test.example/probity"]).status == 0)
+            #expect(try CLI.run(["append", "--db", db, "--quiet", DomainTests.scenario.path]).status == 0)
+        }
     }
 
     @Test("A token from a real TSA is checked, recorded, and verified against the CA; a foreign CA fails verify")
     func timestampAndVerify() throws {
-        let dir = try CLI.temporaryDirectory()
-        try Self.makePKI(in: dir)
-        let tsa = try LocalTSA(dir: dir)
-        defer { tsa.stop() }
-        let db = try store(dir)
-        let ca = dir.appendingPathComponent("ca.crt").path
+        let lab = try Lab()
+        defer { lab.tsa.stop() }
+        let (tsa, db, ca, rogue) = (lab.tsa, lab.db, lab.ca, lab.rogue)
 
         let stamped = try CLI.run(["timestamp", "--db", db, "--tsa", tsa.url + "/tsa", "--ca", ca, "--json"])
         #expect(stamped.status == 0, "\(stamped.stderr)")
@@ -89,7 +97,7 @@ struct TimestampTests {
         let unchained = try CLI.run(["verify", "--db", db]).stdout
         #expect(unchained.contains("give --tsa-ca to check who the TSA is"))
 
-        let foreign = try CLI.run(["verify", "--db", db, "--tsa-ca", dir.appendingPathComponent("rogue.crt").path])
+        let foreign = try CLI.run(["verify", "--db", db, "--tsa-ca", rogue])
         #expect(foreign.status == 1 && foreign.stdout.contains("FAILED timestamp seq 34 (checkpoint of size 34): the time-stamp token does not verify"), "\(foreign.stdout)")
         // The token's checkpoint stays provable after more appends: a second timestamp dates the later size.
         #expect(try CLI.run(["timestamp", "--db", db, "--tsa", tsa.url + "/tsa", "--ca", ca]).status == 0)
@@ -99,12 +107,9 @@ struct TimestampTests {
 
     @Test("A bundle carries the timestamp dating its entries; both verifiers check the token against the CA")
     func bundleDating() throws {
-        let dir = try CLI.temporaryDirectory()
-        try Self.makePKI(in: dir)
-        let tsa = try LocalTSA(dir: dir)
-        defer { tsa.stop() }
-        let db = try store(dir)
-        let ca = dir.appendingPathComponent("ca.crt").path, rogue = dir.appendingPathComponent("rogue.crt").path
+        let lab = try Lab()
+        defer { lab.tsa.stop() }
+        let (dir, tsa, db, ca, rogue) = (lab.dir, lab.tsa, lab.db, lab.ca, lab.rogue)
         #expect(try CLI.run(["timestamp", "--db", db, "--tsa", tsa.url + "/tsa", "--ca", ca]).status == 0)
         let bundle = dir.appendingPathComponent("b.zip").path
         #expect(try CLI.run(["export", "bundle", "--db", db, "--procedure", "2026-057", "-o", bundle]).status == 0)
@@ -124,12 +129,10 @@ struct TimestampTests {
 
     @Test("probityd timestamps the log on its schedule when it grew, and says why in its log when the TSA fails")
     func daemonSchedule() throws {
-        let dir = try CLI.temporaryDirectory()
-        try Self.makePKI(in: dir)
-        let tsa = try LocalTSA(dir: dir)
-        defer { tsa.stop() }
-        let store = try DaemonStore(directory: dir.appendingPathComponent("daemon"))
-        let ca = dir.appendingPathComponent("ca.crt").path
+        let lab = try Lab()
+        defer { lab.tsa.stop() }
+        let (tsa, ca) = (lab.tsa, lab.ca)
+        let store = try DaemonStore(directory: lab.dir.appendingPathComponent("daemon"))
         let daemon = try DaemonProcess(store: store, extra: ["--tsa-url", tsa.url + "/tsa", "--tsa-ca", ca, "--timestamp-interval", "1"])
         var stamped: [JSONValue] = []
         for _ in 0..<100 where stamped.isEmpty {
@@ -157,12 +160,9 @@ struct TimestampTests {
 
     @Test("A TSA that is down, answers garbage, is not trusted or lacks the timeStamping usage: clear error, nothing appended")
     func failures() throws {
-        let dir = try CLI.temporaryDirectory()
-        try Self.makePKI(in: dir)
-        let tsa = try LocalTSA(dir: dir)
-        defer { tsa.stop() }
-        let db = try store(dir)
-        let ca = dir.appendingPathComponent("ca.crt").path
+        let lab = try Lab()
+        defer { lab.tsa.stop() }
+        let (dir, tsa, db, ca, rogue) = (lab.dir, lab.tsa, lab.db, lab.ca, lab.rogue)
         func size() throws -> UInt64? { try CLI.run(["checkpoint", "--db", db, "--json"]).json["size"]?.uint64Value }
         let before = try size()
         let cases: [([String], Int32, String)] = [
@@ -170,7 +170,7 @@ struct TimestampTests {
             (["--tsa", tsa.url + "/broken"], 2, "not a DER TimeStampResp"),
             (["--tsa", "http://127.0.0.1:9/tsa"], 2, "cannot reach the TSA"),
             (["--tsa", "https://tsa.example/"], 2, "must be an http:// URL"),
-            (["--tsa", tsa.url + "/tsa", "--ca", dir.appendingPathComponent("rogue.crt").path], 1, "the TSA's token does not verify"),
+            (["--tsa", tsa.url + "/tsa", "--ca", rogue], 1, "the TSA's token does not verify"),
             (["--tsa", tsa.url + "/tsa", "--ca", dir.appendingPathComponent("nonexistent.pem").path], 2, "nonexistent.pem"),
         ]
         for (arguments, status, message) in cases {
