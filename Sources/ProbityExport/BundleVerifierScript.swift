@@ -163,6 +163,15 @@ def check_signed(data, key, what):
     fail("%s is not signed by %s (the signature does not verify)" % (what, key.text))
 
 
+def check_signed_by_any(data, keys, what):
+    for key in keys:
+        try:
+            return check_signed(data, key, what)
+        except Failure:
+            pass
+    fail("%s is not signed by a key of the log" % what)
+
+
 def parse_checkpoint(text, what):
     lines = text.split("\n")
     if len(lines) < 4:
@@ -392,15 +401,7 @@ def verify(path, vkey, tsa_ca=None):
 
     # The earlier checkpoint and the consistency proof from it.
     consistency = manifest["consistency"]
-    earlier_text = None
-    for key in chain:
-        try:
-            earlier_text = check_signed(files[consistency["checkpoint"]], key, consistency["checkpoint"])
-            break
-        except Failure:
-            pass
-    if earlier_text is None:
-        fail("%s is not signed by a key of the log" % consistency["checkpoint"])
+    earlier_text = check_signed_by_any(files[consistency["checkpoint"]], chain, consistency["checkpoint"])
     _, old_size, old_root = parse_checkpoint(earlier_text, consistency["checkpoint"])
     check_consistency(files, consistency["proof"], old_size, old_root, size, root)
     if any(item["seq"] >= old_size for item in entries):
@@ -420,15 +421,7 @@ def verify(path, vkey, tsa_ca=None):
             token = b""
         if hashlib.sha256(token).hexdigest() != data.get("token_sha256"):
             fail("%s does not hold the token whose SHA-256 entry %d records" % (item["payload"], seq))
-        stamped_text = None
-        for key in chain:
-            try:
-                stamped_text = check_signed(files[stamp["checkpoint"]], key, stamp["checkpoint"])
-                break
-            except Failure:
-                pass
-        if stamped_text is None:
-            fail("%s is not signed by a key of the log" % stamp["checkpoint"])
+        stamped_text = check_signed_by_any(files[stamp["checkpoint"]], chain, stamp["checkpoint"])
         _, stamped_size, stamped_root = parse_checkpoint(stamped_text, stamp["checkpoint"])
         if stamped_size != data.get("tree_size") or base64.b64encode(stamped_root).decode() != data.get("root"):
             fail("%s is not the checkpoint entry %d says was timestamped" % (stamp["checkpoint"], seq))
