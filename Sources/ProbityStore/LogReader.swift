@@ -304,13 +304,22 @@ extension LogReader {
     }
 
     /// The seqs below `size` of the entries the log appended in [from, to): a contiguous range, since the
-    /// log's time never decreases along seq.
+    /// log's time never decreases along seq — found by binary search, O(log n) point reads.
     public func seqRange(appendedFrom from: Timestamp, to: Timestamp, below size: UInt64) throws -> Range<UInt64> {
         try wrap("finding the entries of a period") {
             try db.read { db in
+                let statement = try db.cachedStatement(sql: "SELECT time FROM entries WHERE seq = ?")
                 func firstSeq(atOrAfter time: Timestamp) throws -> UInt64 {
-                    let seq = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM entries WHERE time >= ? AND seq < ?", arguments: [time.description, Int64(size)])
-                    return seq.map(UInt64.init) ?? size
+                    let wanted = time.description
+                    var low: UInt64 = 0, high = size
+                    while low < high {
+                        let middle = low + (high - low) / 2
+                        guard let logged = try String.fetchOne(statement, arguments: [Int64(middle)]) else {
+                            throw StoreError(.inconsistent, "entry \(middle) is missing; run `probity verify`")
+                        }
+                        if logged < wanted { low = middle + 1 } else { high = middle }
+                    }
+                    return low
                 }
                 let first = try firstSeq(atOrAfter: from)
                 return first..<max(first, try firstSeq(atOrAfter: to))

@@ -82,6 +82,11 @@ enum Schema {
                 CREATE TABLE projection_snapshots (name TEXT PRIMARY KEY, seq INTEGER NOT NULL, state BLOB NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4: timestamps index") { db in
+            // verify and evidence bundles look up every RFC 3161 timestamp; like key entries, they are rare,
+            // and a partial index spares ordinary appends a second B-tree.
+            try db.execute(sql: "CREATE INDEX entries_timestamps ON entries(type) WHERE type = 'checkpoint.timestamped'")
+        }
         return migrator
     }
 }

@@ -13,6 +13,15 @@ public struct TimestampCheck: Sendable {
     public let chainChecked: Bool
     /// Why the token does not hold; nil when it does.
     public let problem: String?
+    /// Something to look at although the token holds (the log's clock ahead of the TSA's).
+    public var warning: String? = nil
+
+    /// A warning when the TSA's time is earlier than the log's time of the last entry it dates: the log's
+    /// clock ran ahead of the TSA's (beyond the one-second resolution TSAs commonly give).
+    public static func clockWarning(tsaTime: Timestamp, lastEntryTime: Timestamp, lastSeq: UInt64) -> String? {
+        guard tsaTime.microseconds + 1_000_000 < lastEntryTime.microseconds else { return nil }
+        return "the TSA's time \(tsaTime) is earlier than the log's time of entry \(lastSeq) (\(lastEntryTime)), which it dates: the log's clock ran ahead"
+    }
 }
 
 extension LogReader {
@@ -50,7 +59,12 @@ extension LogReader {
             do { try TrustedTimestamp.verify(tokenDER: der, sha256: SHA256.hash(Array(checkpoint.encoded.utf8)), caPEM: caPEM) } catch {
                 return check("\(error)")
             }
-            return check(nil, chain: caPEM != nil)
+            var checked = check(nil, chain: caPEM != nil)
+            if size > 0, let tsaTime = (try? TrustedTimestamp.parse(tokenDER: der)).flatMap({ Timestamp(rfc3339: $0.genTime) }),
+               let last = try self.entry(seq: size - 1), let lastTime = try? Entry(bytes: last.bytes).time {
+                checked.warning = TimestampCheck.clockWarning(tsaTime: tsaTime, lastEntryTime: lastTime, lastSeq: size - 1)
+            }
+            return checked
         }
     }
 }

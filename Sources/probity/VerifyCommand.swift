@@ -78,6 +78,7 @@ struct VerifyCommand: ParsableCommand {
                 } else {
                     Output.line("timestamp seq \(check.seq): the checkpoint of size \(check.treeSize) existed at \(check.genTime), says \(check.tsa)"
                                 + (check.chainChecked ? " (certificate chain checked)" : " (signature checked; give --tsa-ca to check who the TSA is)"))
+                    if let warning = check.warning { Output.line("warning: timestamp seq \(check.seq): \(warning)") }
                 }
             }
             print(report)
@@ -88,7 +89,8 @@ struct VerifyCommand: ParsableCommand {
 
     static func json(_ check: TimestampCheck) -> JSONValue {
         .object(["seq": .number(Double(check.seq)), "tree_size": .number(Double(check.treeSize)), "gen_time": .string(check.genTime),
-                 "tsa": .string(check.tsa), "chain_checked": .bool(check.chainChecked), "problem": check.problem.map { .string($0) } ?? .null])
+                 "tsa": .string(check.tsa), "chain_checked": .bool(check.chainChecked), "problem": check.problem.map { .string($0) } ?? .null,
+                 "warning": check.warning.map { .string($0) } ?? .null])
     }
 
     func print(_ report: VerifyReport) {

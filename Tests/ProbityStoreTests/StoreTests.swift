@@ -132,6 +132,40 @@ struct StoreTests {
         #expect(times[0] == times[1] && times[1] <= times[2])
     }
 
+    @Test("a period's seq range is found by binary search on the log's time, at every boundary")
+    func periodRange() throws {
+        let (writer, path) = try Self.newStore()
+        var times: [Timestamp] = []
+        for i in 0..<9 {
+            let batch = try writer.append([EventInput(type: "x-tick", data: ["i": .number(Double(i))])], by: "t")
+            times.append(try EntryHeader(bytes: batch.entries[0].bytes).time)
+            usleep(2_000)
+        }
+        let reader = try LogReader.open(path: path)
+        let size = try reader.size() // 10: log.created, then ticks 1…9
+        let before = Timestamp(microsecondsSinceEpoch: times[0].microseconds - 1)
+        let after = Timestamp(microsecondsSinceEpoch: times[8].microseconds + 1)
+        #expect(try reader.seqRange(appendedFrom: times[2], to: times[5], below: size) == 3..<6)
+        #expect(try reader.seqRange(appendedFrom: before, to: after, below: size) == 1..<10)
+        #expect(try reader.seqRange(appendedFrom: times[8], to: after, below: size) == 9..<10)
+        #expect(try reader.seqRange(appendedFrom: after, to: Timestamp(microsecondsSinceEpoch: after.microseconds + 5), below: size).isEmpty)
+        #expect(try reader.seqRange(appendedFrom: times[2], to: times[5], below: 4) == 3..<4, "nothing at or past the size")
+    }
+
+    @Test("timestamps are found through their partial index; a TSA clock behind the log's is flagged")
+    func timestampIndexAndClock() throws {
+        let (writer, _) = try Self.newStore()
+        let plan = try writer.db.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < 10").map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("entries_timestamps") }, "\(plan)")
+        let logged = Timestamp(rfc3339: "2026-03-10T10:00:05Z")!
+        #expect(TimestampCheck.clockWarning(tsaTime: Timestamp(rfc3339: "2026-03-10T10:00:02Z")!, lastEntryTime: logged, lastSeq: 41)?
+            .contains("earlier than the log's time of entry 41") == true)
+        #expect(TimestampCheck.clockWarning(tsaTime: Timestamp(rfc3339: "2026-03-10T10:00:05Z")!, lastEntryTime: logged, lastSeq: 41) == nil)
+        #expect(TimestampCheck.clockWarning(tsaTime: Timestamp(rfc3339: "2026-03-10T10:00:04.5Z")!, lastEntryTime: logged, lastSeq: 41) == nil, "within a second")
+    }
+
     @Test("stream ids that need escaping or are not ASCII are matched against their data like any other")
     func escapedStreamIDs() throws {
         let (writer, _) = try Self.newStore()
