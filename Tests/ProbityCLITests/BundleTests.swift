@@ -293,6 +293,27 @@ struct BundleTests {
         expectRefused(try check(f, notZip.path), "not a readable ZIP archive", "not a zip")
     }
 
+    @Test("An extension event naming the procedure is in its stream: the bundle finds it (the stream is scanned) and stays complete")
+    func extensionEventInStream() throws {
+        let f = try fixture()
+        let note = #"{"type":"x-site-visit","data":{"procedure":"2026-057","visited_at":"2026-03-12T10:00:00Z"}}"#
+        #expect(try CLI.run(["append", "--db", f.db, "--quiet", "-"], stdin: Array(note.utf8)).status == 0)
+        let bundle = try export(f, ["--procedure", "2026-057"])
+        let entries = try manifestEntries(try readZip(bundle))
+        #expect(entries.contains { $0["seq"]?.uint64Value == 35 && $0["role"] == .string("scope") }, "the extension entry is an exhibit")
+        let outcome = try check(f, bundle)
+        for result in [outcome.probity, outcome.python] {
+            #expect(result.status == 0 && result.stdout.contains("all 18 entries of procedure:2026-057"), "\(result.stdout) \(result.stderr)")
+        }
+        // A key that is not the log's: refused before anything is written.
+        let other = f.dir.appendingPathComponent("other.pem").path
+        #expect(try CLI.run(["genpkey", "-algorithm", "ed25519", "-out", other], executable: "/usr/bin/openssl").status == 0)
+        let out = f.dir.appendingPathComponent("other.zip").path
+        let refused = try CLI.run(["export", "bundle", "--db", f.db, "--procedure", "2026-057", "--key", other, "-o", out])
+        #expect(refused.status == 2 && refused.stderr.contains("is not the log's current key"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test("After a key rotation, a bundle verifies from the first key: the old key signed over the rotation")
     func rotatedKey() throws {
         let f = try fixture()
