@@ -78,21 +78,32 @@ func readText(_ path: String, what: String) throws -> String {
     return text
 }
 
-/// Writes a file atomically (temporary file, fsync, rename) with the given mode.
+/// Writes a file atomically (temporary file, fsync, rename) with exactly the given mode (keys, tokens).
 func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
+    try writeAtomically(path, mode: mode) { try $0.write(contentsOf: Array(text.utf8)) }
+    chmod(path, mode)
+}
+
+/// Writes `path` whole or not at all: `body` writes a temporary file beside it (created with `mode`), which
+/// is synced, then renamed over `path`. On any failure the temporary file is removed.
+func writeAtomically(_ path: String, mode: mode_t = 0o644, _ body: (FileHandle) throws -> Void) throws {
     let directory = (path as NSString).deletingLastPathComponent
     let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+    func failure(_ reason: String) -> CLIError { CLIError.usage("cannot write \(path): \(reason)") }
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-    guard fd >= 0 else { throw CLIError.usage("cannot write \(path): \(String(cString: strerror(errno)))") }
-    let bytes = Array(text.utf8)
-    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    let synced = fsync(fd) == 0
-    close(fd)
-    guard written == bytes.count, synced, rename(temporary, path) == 0 else {
+    guard fd >= 0 else { throw failure(String(cString: strerror(errno))) }
+    var open = true
+    do {
+        try body(FileHandle(fileDescriptor: fd, closeOnDealloc: false))
+        guard fsync(fd) == 0 else { throw failure(String(cString: strerror(errno))) }
+        close(fd)
+        open = false
+        guard rename(temporary, path) == 0 else { throw failure(String(cString: strerror(errno))) }
+    } catch {
+        if open { close(fd) }
         unlink(temporary)
-        throw CLIError.usage("cannot write \(path): \(String(cString: strerror(errno)))")
+        throw error as? CLIError ?? failure("\(error)")
     }
-    chmod(path, mode)
 }
 
 func absolutePath(_ path: String) -> String {

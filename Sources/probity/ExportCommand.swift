@@ -135,23 +135,3 @@ func exportScope(procedure: String?, party: String?, from: String?, to: String?)
     guard start < end else { throw CLIError.usage("--from must be before --to") }
     return .period(from: start, to: end)
 }
-
-/// Writes `path` whole or not at all: into a temporary file beside it, synced, then renamed over it.
-func writeAtomically(_ path: String, _ body: (FileHandle) throws -> Void) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) , let handle = try? FileHandle(forWritingTo: temporary) else {
-        throw CLIError.usage("cannot write \(path): cannot create a file in \(url.deletingLastPathComponent().path)")
-    }
-    do {
-        try body(handle)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary.path, url.path) == 0 else { throw CLIError.usage("cannot write \(path): \(String(cString: strerror(errno)))") }
-    } catch {
-        try? handle.close()
-        try? FileManager.default.removeItem(at: temporary)
-        if let error = error as? CLIError { throw error }
-        throw CLIError.usage("cannot write \(path): \(error)")
-    }
-}
