@@ -46,7 +46,7 @@ struct EvidenceRoutes: Sendable {
         let source = EvidenceSource(reader: reader, state: try projections.current(reader))
         let procedure: DomainState.Procedure?
         do { procedure = try source.check(scope) } catch {
-            throw error.code == .notFound ? APIError.notFound(error.message) : APIError.badParameter("procedure", error.message)
+            throw error.code == .notFound ? APIError.notFound(error.message) : APIError.badParameter("from", error.message) // only a period can be malformed here
         }
         let query = request.uri.queryParameters
         let langText = query.get("lang") ?? "en"

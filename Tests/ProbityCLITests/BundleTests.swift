@@ -335,6 +335,19 @@ struct BundleTests {
         }
     }
 
+    @Test("The ZIP writer switches to ZIP64 end records past 65,535 files; ZIPFoundation and Python read every file back")
+    func zip64() throws {
+        let dir = try CLI.temporaryDirectory()
+        let path = dir.appendingPathComponent("many.zip").path
+        let count = 70_000
+        try writeZip((0..<count).map { ("f/\($0).txt", Array("file \($0)\n".utf8)) }, path)
+        let read = try readZip(path)
+        #expect(read.count == count && read.last?.name == "f/69999.txt" && read.last?.bytes == Array("file 69999\n".utf8))
+        let python = try CLI.run(["python3", "-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(len(z.namelist()), z.testzip())", path],
+                                 executable: "/usr/bin/env")
+        #expect(python.status == 0 && python.stdout == "\(count) None\n", "\(python.stdout) \(python.stderr)")
+    }
+
     static func exchanges(_ count: Int, round: Int) -> [UInt8] {
         Array((0..<count).map { i in
             #"{"type":"exchange.recorded","data":{"procedure":"2026-057","channel":"email","kind":"message","visibility":"direct","from":"contact-roux","to":["agent-lefevre"],"source":{"platform":"email","id":"period-\#(round)-\#(i)"},"occurred_at":"2026-03-20T10:00:00Z"},"payload":{"text":"Relance \#(round).\#(i)"}}"#

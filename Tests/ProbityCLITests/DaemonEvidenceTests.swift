@@ -33,6 +33,10 @@ struct DaemonEvidenceTests {
             let answer = try request(store, "export", "GET", "/v1/export/timeline?" + query)
             #expect(answer.status == status && answer.text.contains("\"error\""), "\(query): \(answer.status) \(answer.text)")
         }
+        let party = try request(store, "export", "GET", "/v1/export/timeline?party=sup-voltaire&format=jsonl")
+        #expect(party.status == 200 && party.text.split(separator: "\n").count >= 3 && party.text.contains("contact-roux"), "\(party.text.prefix(300))")
+        let period = try request(store, "export", "GET", "/v1/export/timeline?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&format=html")
+        #expect(period.status == 200 && period.header("content-type")?.hasPrefix("text/html") == true && period.text.contains("<h2>Chronology</h2>"))
         let zip = try request(store, "export", "GET", "/v1/export/bundle?procedure=2026-057&lang=fr")
         #expect(zip.status == 200 && zip.header("content-type") == "application/zip")
         let path = store.directory.appendingPathComponent("from-daemon.zip")
@@ -56,6 +60,7 @@ struct DaemonEvidenceTests {
         let again = try request(store, "admin", "POST", "/v1/redactions", body: body)
         #expect(again.status == 409 && again.text.contains("already_redacted"))
         for (bad, field) in [(#"{"seq":9999,"legal_basis":"x","requested_by":"DPO"}"#, "no entry 9999"), (#"{"legal_basis":"x"}"#, "seq"),
+                             (#"{"seq":0,"legal_basis":"x","requested_by":"DPO"}"#, "has no payload"),
                              (#"{"seq":23,"legal_basis":"x","requested_by":"dpo@ville.fr"}"#, "requested_by"), ("not json", "bad_json")] {
             let answer = try request(store, "admin", "POST", "/v1/redactions", body: bad)
             #expect((400..<500).contains(answer.status) && answer.text.contains(field), "\(bad): \(answer.status) \(answer.text)")
