@@ -63,5 +63,12 @@ public struct StreamHead: Sendable, Equatable {
         self.init(origin: String(lines[1]), treeSize: size, stream: String(lines[3]), lastSeq: seq, lastLeafHash: hash)
     }
 
-    public func sign(with signer: NoteSigner) throws -> SignedNote { try signer.sign(text: text) }
+    /// Signs the note; refuses a stream name that is not `procedure:<id>` or `party:<id>` (see `Identifier`),
+    /// so that nothing but a well-formed six-line note is ever signed with the log key.
+    public func sign(with signer: NoteSigner) throws -> SignedNote {
+        guard Identifier.isValidStream(stream), !origin.contains("\n") else {
+            throw SignedNote.FormatError("stream head: \"\(stream)\" is not a stream name (procedure:<id> or party:<id>, ids \(Identifier.rule))")
+        }
+        return try signer.sign(text: text)
+    }
 }

@@ -86,7 +86,9 @@ public enum Email {
         var text: String?
         var html: String?
         var attachments: [JSONValue] = []
-        collect(part, text: &text, html: &html, attachments: &attachments)
+        do { try collect(part, depth: 1, text: &text, html: &html, attachments: &attachments) } catch {
+            return .failure(ImportRejection(position: position, reason: "MIME parts nested deeper than \(maxNesting) levels"))
+        }
         let messageID = part.header("message-id")?.trimmingSpaces()
         let references = (part.header("references") ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         let inReplyTo = part.header("in-reply-to")?.trimmingSpaces()
@@ -121,13 +123,20 @@ public enum Email {
         return Part(headers: headers, body: bytes[index...])
     }
 
+    /// How deep multipart parts may nest. Each level rescans its body, so the bound keeps the walk linear in
+    /// the message's size and its recursion shallow; real mail nests a handful of levels.
+    static let maxNesting = 32
+
+    struct TooDeep: Error {}
+
     /// Walks a MIME tree: the first text/plain and text/html bodies, and every attachment's name, type,
-    /// size and SHA-256.
-    static func collect(_ part: Part, text: inout String?, html: inout String?, attachments: inout [JSONValue]) {
+    /// size and SHA-256. Throws `TooDeep` past `maxNesting` levels.
+    static func collect(_ part: Part, depth: Int, text: inout String?, html: inout String?, attachments: inout [JSONValue]) throws(TooDeep) {
         let (type, parameters) = contentType(part.header("content-type") ?? "text/plain")
         if type.hasPrefix("multipart/"), let boundary = parameters["boundary"] {
+            guard depth < maxNesting else { throw TooDeep() }
             for child in multipartBodies(part.body, boundary: boundary) {
-                collect(splitHeaders(child), text: &text, html: &html, attachments: &attachments)
+                try collect(splitHeaders(child), depth: depth + 1, text: &text, html: &html, attachments: &attachments)
             }
             return
         }

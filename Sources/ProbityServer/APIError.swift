@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import ProbityCore
 import ProbityStore
 
@@ -47,6 +48,7 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         switch error.code {
         case .notFound: return APIError(.notFound, "not_found", error.message)
         case .badArgument: return APIError(.badRequest, "bad_parameter", error.message)
+        case .legalHold: return APIError(.conflict, "legal_hold", error.message, field: "seq")
         default: return APIError(.serviceUnavailable, "store_unavailable", "\(error.message); retry once the cause is fixed")
         }
     }
@@ -76,6 +78,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError: return error
         case let error as StoreError: return APIError.from(error)
+        case is NIOTooManyBytesError: return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
         case is GroupCommitter.ShuttingDown: return APIError(.serviceUnavailable, "shutting_down", "\(error)")
         case let error as HTTPError:
             switch error.status {

@@ -117,10 +117,13 @@ public struct Daemon {
             notifier.notify("READY=1\nSTATUS=serving \(size) entries on \(settings.socketPath)\nMAINPID=\(getpid())")
             logger.notice("probityd ready: \(size) entries, socket \(settings.socketPath)\(settings.tcp.map { ", tcp \($0)" } ?? "")")
         }
+        let limits = ConnectionLimits(maxConnections: settings.maxConnections, headerTimeoutSeconds: settings.headerTimeoutSeconds,
+                                      bodyTimeoutSeconds: settings.bodyTimeoutSeconds)
         var services: [any Service] = [CommitterService(committer: committer)]
         let socketPath = settings.socketPath
         services.append(Application(
             router: router,
+            server: limits.http1Server(),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "probityd"),
             onServerRunning: { _ in
                 // Group members may connect; others may not (the unit's umask made it 0600 until now).
@@ -133,6 +136,7 @@ public struct Daemon {
             let address = try settings.tcpAddress(tcp)
             services.append(Application(
                 router: router,
+                server: limits.http1Server(),
                 configuration: .init(address: .hostname(address.host, port: address.port), serverName: "probityd"),
                 onServerRunning: { _ in await announce() },
                 logger: logger

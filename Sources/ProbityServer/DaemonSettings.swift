@@ -21,6 +21,12 @@ public struct DaemonSettings: Sendable, Equatable {
     public var maxBodyBytes = 4 << 20
     /// Most events in one request.
     public var maxBatchEvents = 1_000
+    /// Open connections per listener; more get 503 and are closed (see `ConnectionLimits`).
+    public var maxConnections = 512
+    /// Seconds a connection may take to send a request's head (and may stay idle between requests).
+    public var headerTimeoutSeconds = 10
+    /// Seconds a request's body may take once its head arrived.
+    public var bodyTimeoutSeconds = 60
     /// Group commit: how long to wait for more appends before committing (0: commit at once; appends
     /// still group while the previous commit is being fsynced).
     public var commitWindowMilliseconds = 0.0
@@ -62,6 +68,9 @@ public struct DaemonSettings: Sendable, Equatable {
         "limits": [
             "max_body_bytes": { s, v, k throws(Invalid) in s.maxBodyBytes = try int(v, k) },
             "max_batch_events": { s, v, k throws(Invalid) in s.maxBatchEvents = try int(v, k) },
+            "max_connections": { s, v, k throws(Invalid) in s.maxConnections = try int(v, k) },
+            "header_timeout_seconds": { s, v, k throws(Invalid) in s.headerTimeoutSeconds = try int(v, k) },
+            "body_timeout_seconds": { s, v, k throws(Invalid) in s.bodyTimeoutSeconds = try int(v, k) },
         ],
         "timestamp": [
             "tsa_url": { s, v, k throws(Invalid) in s.tsaURL = try string(v, k) },
@@ -134,6 +143,15 @@ public struct DaemonSettings: Sendable, Equatable {
         if let tcp { _ = try tcpAddress(tcp) }
         guard maxBodyBytes >= 1024 else { throw Invalid("limits.max_body_bytes: must be at least 1024, got \(maxBodyBytes)") }
         guard maxBatchEvents >= 1 else { throw Invalid("limits.max_batch_events: must be at least 1, got \(maxBatchEvents)") }
+        guard (1...16_384).contains(maxConnections) else {
+            throw Invalid("limits.max_connections: must be between 1 and 16384 (and below the unit's LimitNOFILE), got \(maxConnections)")
+        }
+        guard (1...3600).contains(headerTimeoutSeconds) else {
+            throw Invalid("limits.header_timeout_seconds: must be between 1 and 3600, got \(headerTimeoutSeconds)")
+        }
+        guard (1...3600).contains(bodyTimeoutSeconds) else {
+            throw Invalid("limits.body_timeout_seconds: must be between 1 and 3600, got \(bodyTimeoutSeconds)")
+        }
         guard commitWindowMilliseconds >= 0, commitWindowMilliseconds <= 1000 else {
             throw Invalid("commit.window_ms: must be between 0 and 1000, got \(commitWindowMilliseconds)")
         }
@@ -176,7 +194,8 @@ public struct DaemonSettings: Sendable, Equatable {
         lines += ["", "[listen]", "socket = \(quoted(socketPath))"]
         if let tcp { lines.append("tcp = \(quoted(tcp))") }
         lines += ["allow_non_loopback = \(allowNonLoopback)", "", "[limits]", "max_body_bytes = \(maxBodyBytes)",
-                  "max_batch_events = \(maxBatchEvents)", "", "[commit]", "window_ms = \(commitWindowMilliseconds)", "max_events = \(maxCommitEvents)",
+                  "max_batch_events = \(maxBatchEvents)", "max_connections = \(maxConnections)",
+                  "header_timeout_seconds = \(headerTimeoutSeconds)", "body_timeout_seconds = \(bodyTimeoutSeconds)", "", "[commit]", "window_ms = \(commitWindowMilliseconds)", "max_events = \(maxCommitEvents)",
                   "", "[timestamp]"]
         if let tsaURL { lines.append("tsa_url = \(quoted(tsaURL))") }
         if let tsaCAFile { lines.append("ca_file = \(quoted(tsaCAFile))") }

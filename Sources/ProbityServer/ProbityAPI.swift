@@ -55,14 +55,21 @@ struct ProbityAPI: Sendable {
 
     /// Reads the body, refusing it before reading when its declared length is over the limit.
     private func body(_ request: Request) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw APIError(.contentTooLarge, "body_too_large", "the body is \(length) bytes; the limit is \(maxBodyBytes) (limits.max_body_bytes)")
+        try await Self.body(of: request, limit: maxBodyBytes, setting: "limits.max_body_bytes")
+    }
+
+    /// The one way a route reads a body: refused with 413 (before reading when `Content-Length` says so,
+    /// else as soon as it passes `limit`), never buffered past the limit.
+    static func body(of request: Request, limit: Int, setting: String?) async throws -> [UInt8] {
+        let named = setting.map { " (\($0))" } ?? ""
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(.contentTooLarge, "body_too_large", "the body is \(length) bytes; the limit is \(limit)\(named)")
         }
         do {
-            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            let buffer = try await request.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, "body_too_large", "the body is larger than \(maxBodyBytes) bytes (limits.max_body_bytes)")
+            throw APIError(.contentTooLarge, "body_too_large", "the body is larger than \(limit) bytes\(named)")
         }
     }
 
@@ -134,8 +141,8 @@ struct ProbityAPI: Sendable {
     private func streamHead(_ request: Request) throws -> Response {
         _ = try auth.authorize(request, for: .readProofs)
         guard let stream = request.uri.queryParameters.get("stream") else { throw APIError.badParameter("stream", "missing; add ?stream=procedure:<ref> or party:<id>") }
-        guard stream.hasPrefix("procedure:") || stream.hasPrefix("party:") else {
-            throw APIError.badParameter("stream", "must be procedure:<ref> or party:<id>, got \"\(stream)\"")
+        guard Identifier.isValidStream(stream) else {
+            throw APIError.badParameter("stream", "must be procedure:<ref> or party:<id> (ids \(Identifier.rule)), got \"\(stream)\"")
         }
         return .bytes(Array(try committer.signedStreamHead(stream).encoded.utf8), contentType: "text/plain; charset=utf-8")
     }
@@ -161,7 +168,7 @@ struct ProbityAPI: Sendable {
 
     private func event(_ request: Request, seq text: String) throws -> Response {
         let token = try auth.authorize(request, for: .readEntries)
-        guard let seq = UInt64(text) else { throw APIError.badParameter("seq", "must be a non-negative integer, got \"\(text)\"") }
+        guard let seq = LogNumber.parse(text) else { throw APIError.badParameter("seq", "\(LogNumber.expectation), got \"\(text)\"") }
         guard let entry = try reader.entry(seq: seq) else { throw APIError.notFound("no entry \(seq); the log has \(try reader.size()) entries") }
         var body: [UInt8] = []
         Self.appendEntryJSON(entry, withPayload: token.role.allows(.readPayloads), to: &body)
@@ -201,7 +208,7 @@ struct ProbityAPI: Sendable {
             if required { throw APIError.badParameter(name, "missing; add ?\(name)=N") }
             return nil
         }
-        guard let value = UInt64(text) else { throw APIError.badParameter(name, "must be a non-negative integer, got \"\(text)\"") }
+        guard let value = LogNumber.parse(text) else { throw APIError.badParameter(name, "\(LogNumber.expectation), got \"\(text)\"") }
         return value
     }
 }

@@ -92,7 +92,7 @@ public class LogReader: @unchecked Sendable {
             try db.read { db in
                 try Row.fetchOne(db, sql: """
                     SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
-                    """, arguments: [Int64(seq)]).map(Self.storedEntry)
+                    """, arguments: [Int64(clamping: seq)]).map(Self.storedEntry)
             }
         }
     }
@@ -104,7 +104,7 @@ public class LogReader: @unchecked Sendable {
                 let statement = try db.cachedStatement(sql: """
                     SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
                     """)
-                return try seqs.compactMap { try Row.fetchOne(statement, arguments: [Int64($0)]).map(Self.storedEntry) }
+                return try seqs.compactMap { try Row.fetchOne(statement, arguments: [Int64(clamping: $0)]).map(Self.storedEntry) }
             }
         }
     }
@@ -116,7 +116,7 @@ public class LogReader: @unchecked Sendable {
                 try Row.fetchAll(db, sql: """
                     SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
                     WHERE e.seq >= ? ORDER BY e.seq LIMIT ?
-                    """, arguments: [Int64(first), limit]).map(Self.storedEntry)
+                    """, arguments: [Int64(clamping: first), limit]).map(Self.storedEntry)
             }
         }
     }
@@ -139,7 +139,7 @@ public class LogReader: @unchecked Sendable {
         let note: String? = try wrap("reading a checkpoint") {
             try db.read { db in
                 if let size {
-                    return try String.fetchOne(db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [Int64(size)])
+                    return try String.fetchOne(db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [Int64(clamping: size)])
                 }
                 return try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
             }
@@ -158,8 +158,8 @@ public class LogReader: @unchecked Sendable {
 
     func checkpointSizes(near size: UInt64) throws -> [UInt64] {
         try db.read { db in
-            let below = try Int64.fetchOne(db, sql: "SELECT MAX(size) FROM checkpoints WHERE size < ?", arguments: [Int64(size)])
-            let above = try Int64.fetchOne(db, sql: "SELECT MIN(size) FROM checkpoints WHERE size > ?", arguments: [Int64(size)])
+            let below = try Int64.fetchOne(db, sql: "SELECT MAX(size) FROM checkpoints WHERE size < ?", arguments: [Int64(clamping: size)])
+            let above = try Int64.fetchOne(db, sql: "SELECT MIN(size) FROM checkpoints WHERE size > ?", arguments: [Int64(clamping: size)])
             return [below, above].compactMap { $0 }.map(UInt64.init)
         }
     }
@@ -218,7 +218,7 @@ public class LogReader: @unchecked Sendable {
 
     /// The receipt an entry got when it was appended: proven against the first checkpoint covering it.
     func originalReceipt(seq: UInt64, _ db: Database) throws -> LogWriter.Receipt {
-        guard let row = try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", arguments: [Int64(seq)]) else {
+        guard let row = try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", arguments: [Int64(clamping: seq)]) else {
             throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`")
         }
         let checkpoint: SignedCheckpoint
@@ -295,7 +295,7 @@ extension LogReader {
     public func timestampEntries(below size: UInt64) throws -> [(seq: UInt64, treeSize: UInt64)] {
         try wrap("reading the timestamps") {
             try db.read { db in
-                try Row.fetchAll(db, sql: "SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < ? ORDER BY seq", arguments: [Int64(size)]).compactMap { row in
+                try Row.fetchAll(db, sql: "SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < ? ORDER BY seq", arguments: [Int64(clamping: size)]).compactMap { row in
                     guard let size = (try? Entry(bytes: [UInt8](row["bytes"] as Data)))?.data["tree_size"]?.uint64Value else { return nil }
                     return (UInt64(row["seq"] as Int64), size)
                 }
@@ -314,7 +314,7 @@ extension LogReader {
                     var low: UInt64 = 0, high = size
                     while low < high {
                         let middle = low + (high - low) / 2
-                        guard let logged = try String.fetchOne(statement, arguments: [Int64(middle)]) else {
+                        guard let logged = try String.fetchOne(statement, arguments: [Int64(clamping: middle)]) else {
                             throw StoreError(.inconsistent, "entry \(middle) is missing; run `probity verify`")
                         }
                         if logged < wanted { low = middle + 1 } else { high = middle }

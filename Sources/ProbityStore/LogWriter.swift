@@ -78,6 +78,10 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     }
 
     /// Creates a new store and appends `log.created` (seq 0) carrying the first verifier key.
+    /// The store's mode: payloads hold personal data, so only its owner may read it. SQLite creates the
+    /// `-wal` and `-shm` files with the database file's mode, so they are 0600 too.
+    public static let fileMode: mode_t = 0o600
+
     public static func create(path: String, origin: String, signer: NoteSigner, keyPath: String, by principal: String,
                               software: String) throws -> LogWriter {
         guard !FileManager.default.fileExists(atPath: path) else {
@@ -86,6 +90,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         guard signer.verifier.name == origin else { throw StoreError(.badKey, "the signer's key name must be the origin \(origin)") }
         let lock = try WriterLock.take(storePath: path)
         do {
+            try createPrivateFile(path, mode: fileMode)
             let queue = try openDatabase(path: path)
             try Schema.migrator.migrate(queue)
             try queue.write { db in
@@ -414,12 +419,13 @@ public final class LogWriter: LogReader, @unchecked Sendable {
 
     /// Erases the payload (and its salt) of entry `seq` and appends `redaction.applied` naming it, in one
     /// transaction: the entry keeps its commitment, so every proof still holds, and `verify` reports it
-    /// redacted by the new entry. Legal holds are the caller's to check (they need the projections).
+    /// redacted by the new entry. Refused with `.legalHold` while an open legal hold covers the entry
+    /// (checked in the same transaction, see `LegalHolds`).
     public func redact(seq: UInt64, legalBasis: String, requestedBy: String, by principal: String) throws -> Batch {
         let (exists, hasPayload) = try wrap("reading entry \(seq)") {
             try db.read { db in
-                (try Bool.fetchOne(db, sql: "SELECT 1 FROM entries WHERE seq = ?", arguments: [Int64(seq)]) ?? false,
-                 try Bool.fetchOne(db, sql: "SELECT 1 FROM payloads WHERE seq = ?", arguments: [Int64(seq)]) ?? false)
+                (try Bool.fetchOne(db, sql: "SELECT 1 FROM entries WHERE seq = ?", arguments: [Int64(clamping: seq)]) ?? false,
+                 try Bool.fetchOne(db, sql: "SELECT 1 FROM payloads WHERE seq = ?", arguments: [Int64(clamping: seq)]) ?? false)
             }
         }
         guard exists else { throw StoreError(.notFound, "no entry \(seq) in the log (its size is \(try size()))") }
@@ -429,7 +435,11 @@ public final class LogWriter: LogReader, @unchecked Sendable {
             "legal_basis": .string(legalBasis), "requested_by": .string(requestedBy),
         ])
         return try commit([Submission(events: [event], by: principal)]) { db in
-            try db.execute(sql: "DELETE FROM payloads WHERE seq = ?", arguments: [Int64(seq)])
+            if let hold = try LegalHolds.covering(seq: seq, db).first {
+                throw StoreError(.legalHold, "entry \(seq) is under legal hold \"\(hold.id)\" (placed at seq \(hold.placedSeq): \(hold.reason)); "
+                                 + "it cannot be redacted until the hold is released (legal_hold.released)")
+            }
+            try db.execute(sql: "DELETE FROM payloads WHERE seq = ?", arguments: [Int64(clamping: seq)])
         }[0].get()
     }
 

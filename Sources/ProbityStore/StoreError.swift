@@ -6,6 +6,8 @@ public struct StoreError: Error, CustomStringConvertible, Equatable {
         case notFound, alreadyExists, locked, notAProbityStore, durability, badKey, badArgument, io, inconsistent
         /// The store cannot be written now (read-only file or filesystem, full disk); retry once fixed.
         case readOnly, diskFull
+        /// An open legal hold protects what the caller asked to change (a redaction); nothing was written.
+        case legalHold
     }
     public let code: Code
     public let message: String

@@ -9,8 +9,18 @@ public final class FileLock: @unchecked Sendable {
     /// Takes the lock or throws `.locked` with `busy(holder)` as the message (holder: "process N").
     public init(path: String, busy: (String) -> String) throws {
         self.path = path
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError(.io, "cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        // O_NOFOLLOW and the regular-file check: a symlink (or FIFO, device…) planted where the lock goes would
+        // otherwise make a privileged caller truncate whatever it points at.
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
+        guard fd >= 0 else {
+            let reason = errno == ELOOP ? "it is a symbolic link; remove it" : String(cString: strerror(errno))
+            throw StoreError(.io, "cannot open the lock file \(path): \(reason)")
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw StoreError(.io, "the lock file \(path) is not a regular file; remove it")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buffer, 32, 0)
@@ -36,4 +46,13 @@ enum WriterLock {
             "the store \(storePath) is being written by \(holder); only one writer at a time is allowed (stop it, or append through probityd)"
         }
     }
+}
+
+/// Creates the empty file `path` with `mode` (exclusively, never through a symlink) whatever the caller's
+/// umask, so that SQLite opens a file that was never readable by others.
+func createPrivateFile(_ path: String, mode: mode_t) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw StoreError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    guard fchmod(fd, mode) == 0 else { throw StoreError(.io, "cannot set the mode of \(path): \(String(cString: strerror(errno)))") }
 }

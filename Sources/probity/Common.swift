@@ -144,7 +144,13 @@ func siblingPath(of db: String, suffix: String) -> String {
 }
 
 func parseSeq(_ text: String, what: String) throws -> UInt64 {
-    guard let value = UInt64(text) else { throw CLIError.usage("\(what) must be a non-negative integer, got \"\(text)\"") }
+    guard let value = LogNumber.parse(text) else { throw CLIError.usage("\(what) \(LogNumber.expectation), got \"\(text)\"") }
+    return value
+}
+
+/// ArgumentParser's `transform:` for seqs and sizes: the same range as the API (see `LogNumber`).
+func logNumberArgument(_ text: String) throws -> UInt64 {
+    guard let value = LogNumber.parse(text) else { throw ValidationError("\(LogNumber.expectation), got \"\(text)\"") }
     return value
 }
 

@@ -71,12 +71,12 @@ struct InitCommand: ParsableCommand {
             let checkpoint = try writer.checkpoint()
             if output.json {
                 Output.json(.object([
-                    "db": .string(store.db), "origin": .string(origin), "verifier_key": .string(signer.verifier.description),
+                    "db": .string(store.db), "db_mode": .string("0600"), "origin": .string(origin), "verifier_key": .string(signer.verifier.description),
                     "private_key": .string(keyPath), "public_key_pem": .string(publicPath), "vkey_file": .string(vkeyPath),
                     "checkpoint": .string(checkpoint.encoded),
                 ]))
             } else {
-                Output.line("Created \(store.db) for \(origin).")
+                Output.line("Created \(store.db) for \(origin) (mode 0600, like its -wal and -shm files: payloads hold personal data).")
                 Output.line("Signing key:  \(keyPath)\(generated ? " (new, mode 0600; keep it secret and backed up)" : "")")
                 Output.line("Public key:   \(publicPath)")
                 Output.line("Verifier key: \(signer.verifier)")

@@ -17,7 +17,7 @@ struct CheckpointCommand: ParsableCommand {
             """
     )
     @OptionGroup var target: LogTarget
-    @Option(help: ArgumentHelp("The tree size of the checkpoint to print.", valueName: "N"))
+    @Option(help: ArgumentHelp("The tree size of the checkpoint to print.", valueName: "N"), transform: logNumberArgument)
     var size: UInt64?
     @OptionGroup var output: JSONFlag
 
@@ -59,8 +59,9 @@ struct ProveCommand: ParsableCommand {
                 """
         )
         @OptionGroup var target: LogTarget
-        @Argument(help: "The entry's seq.") var seq: UInt64
-        @Option(help: ArgumentHelp("Prove against the checkpoint of this tree size.", valueName: "N")) var size: UInt64?
+        @Argument(help: "The entry's seq.", transform: logNumberArgument) var seq: UInt64
+        @Option(help: ArgumentHelp("Prove against the checkpoint of this tree size.", valueName: "N"), transform: logNumberArgument)
+        var size: UInt64?
         @OptionGroup var output: JSONFlag
 
         func run() throws {
@@ -98,8 +99,8 @@ struct ProveCommand: ParsableCommand {
                 """
         )
         @OptionGroup var target: LogTarget
-        @Argument(help: "The older tree size.") var old: UInt64
-        @Argument(help: "The newer tree size (default: the latest checkpoint).") var new: UInt64?
+        @Argument(help: "The older tree size.", transform: logNumberArgument) var old: UInt64
+        @Argument(help: "The newer tree size (default: the latest checkpoint).", transform: logNumberArgument) var new: UInt64?
         @OptionGroup var output: JSONFlag
 
         func run() throws {
@@ -146,8 +147,8 @@ struct ProveCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
 
         func run() throws {
-            guard stream.hasPrefix("procedure:") || stream.hasPrefix("party:") else {
-                throw CLIError.usage("a stream id is procedure:<ref> or party:<id>, got \"\(stream)\"")
+            guard Identifier.isValidStream(stream) else {
+                throw CLIError.usage("a stream id is procedure:<ref> or party:<id> (ids \(Identifier.rule)), got \"\(stream)\"")
             }
             if let daemon = try target.daemon() {
                 guard key == nil else { throw CLIError.usage("--key is for --db; probityd signs with its own key") }
@@ -229,7 +230,7 @@ struct ShowCommand: ParsableCommand {
             """
     )
     @OptionGroup var store: StoreOption
-    @Argument(help: "The entry's seq.") var seq: UInt64
+    @Argument(help: "The entry's seq.", transform: logNumberArgument) var seq: UInt64
     @Flag(help: "Print the payload instead of the entry (with its salt on stderr).") var payload = false
 
     func run() throws {

@@ -37,9 +37,6 @@ struct RedactCommand: ParsableCommand {
         }
         let (_, state) = try loadDomain(store.db)
         if let by = state.redactions[seq] { throw CLIError.usage("entry \(seq) is already redacted (by seq \(by))") }
-        if let record = state.record(seq: seq), let hold = state.openHolds(covering: record).first {
-            throw CLIError.usage("entry \(seq) is under legal hold \"\(hold.id)\" (placed at seq \(hold.placedSeq): \(hold.reason)); it cannot be redacted until the hold is released (legal_hold.released)")
-        }
         let batch = try reporting {
             try openWriter(db: store.db, key: key).redact(seq: seq, legalBasis: legalBasis, requestedBy: requestedBy, by: by ?? defaultPrincipal())
         }

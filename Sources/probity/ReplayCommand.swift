@@ -29,7 +29,7 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         var limit: ReplayLimit?
         if let until {
-            if let seq = UInt64(until) { limit = .seq(seq) } else if let time = Timestamp(rfc3339: until) { limit = .time(time) } else {
+            if let seq = LogNumber.parse(until) { limit = .seq(seq) } else if let time = Timestamp(rfc3339: until) { limit = .time(time) } else {
                 throw CLIError.usage("--until must be a seq or an RFC 3339 time such as 2026-03-01T00:00:00Z, got \"\(until)\"")
             }
         }

@@ -32,6 +32,7 @@ struct TimestampCommand: ParsableCommand {
     func run() throws {
         let caPEM = try ca.map { try readText($0, what: "the CA file") }
         let authority: TimestampAuthority
+        guard (1...3600).contains(timeout) else { throw CLIError.usage("--timeout must be between 1 and 3600 seconds, got \(timeout)") }
         do { authority = try TimestampAuthority(url: tsa, caPEM: caPEM, timeout: timeout) } catch { throw CLIError.usage("--tsa: \(error.message)") }
         let checkpoint = try reporting { try LogReader.open(path: store.db).checkpoint() }
         let writer = try openWriter(db: store.db, key: key)

@@ -42,6 +42,12 @@ struct Probityd: AsyncParsableCommand {
     var maxBodyBytes: Int?
     @Option(help: ArgumentHelp("Most events per request [limits.max_batch_events].", valueName: "N"))
     var maxBatchEvents: Int?
+    @Option(help: ArgumentHelp("Open connections per listener; more get 503 [limits.max_connections].", valueName: "N"))
+    var maxConnections: Int?
+    @Option(help: ArgumentHelp("Seconds to send a request's head, and to stay idle [limits.header_timeout_seconds].", valueName: "S"))
+    var headerTimeout: Int?
+    @Option(help: ArgumentHelp("Seconds to send a request's body [limits.body_timeout_seconds].", valueName: "S"))
+    var bodyTimeout: Int?
     @Option(help: ArgumentHelp("Group-commit window in milliseconds [commit.window_ms].", valueName: "MS"))
     var commitWindowMs: Double?
     @Option(help: ArgumentHelp("Most events per group commit [commit.max_events].", valueName: "N"))
@@ -73,6 +79,9 @@ struct Probityd: AsyncParsableCommand {
         if allowNonLoopback { settings.allowNonLoopback = true }
         if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
         if let maxBatchEvents { settings.maxBatchEvents = maxBatchEvents }
+        if let maxConnections { settings.maxConnections = maxConnections }
+        if let headerTimeout { settings.headerTimeoutSeconds = headerTimeout }
+        if let bodyTimeout { settings.bodyTimeoutSeconds = bodyTimeout }
         if let commitWindowMs { settings.commitWindowMilliseconds = commitWindowMs }
         if let maxCommitEvents { settings.maxCommitEvents = maxCommitEvents }
         if let tsaUrl { settings.tsaURL = tsaUrl }

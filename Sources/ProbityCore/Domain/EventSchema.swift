@@ -13,7 +13,7 @@ public struct EventSchema: Sendable {
         case code
         /// An opaque reference from a platform (a conversation id, a Message-ID): ≤ 300 characters, no control characters.
         case opaque
-        /// A party or procedure identifier: 1–100 characters, no whitespace, no `@`.
+        /// A party or procedure identifier (see `Identifier`).
         case identifier
         case oneOf([String])
         /// RFC 3339 date-time with an offset (`2026-03-30T12:00:00+02:00`).
@@ -77,8 +77,8 @@ public struct EventSchema: Sendable {
             }
         case .identifier:
             let s = try string(value, at: path)
-            guard s.unicodeScalars.count <= 100, !s.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0 == "@" }) else {
-                throw EventInputError(field: path, "\"\(s)\" is not an identifier (1–100 characters, no spaces, no \"@\")")
+            guard Identifier.isValid(s) else {
+                throw EventInputError(field: path, "\"\(s)\" is not an identifier (\(Identifier.rule))")
             }
         case .oneOf(let allowed):
             let s = try string(value, at: path)

@@ -1,0 +1,162 @@
+import Hummingbird
+import HummingbirdCore
+import NIOHTTPTypes
+import NIOCore
+import Synchronization
+
+/// The limits every connection of a listener is held to, so that slow or numerous clients cannot take
+/// the daemon's file descriptors (and `/healthz` with them).
+///
+/// - `maxConnections`: connections past it get `503 too_many_connections` (`Connection: close`,
+///   `Retry-After: 1`) on their first request and are closed; the cap is per listener and stays well
+///   under the unit's `LimitNOFILE`, so the process always has descriptors left for the store.
+/// - `headerTimeout`: how long a connection may take to send a request's head — from when it opens, and
+///   between keep-alive requests (so it is the idle timeout too). A slowloris client is closed after it.
+/// - `bodyTimeout`: how long a request's body may take once its head arrived.
+public struct ConnectionLimits: Sendable {
+    public let maxConnections: Int
+    public let headerTimeout: TimeAmount
+    public let bodyTimeout: TimeAmount
+
+    public init(maxConnections: Int, headerTimeoutSeconds: Int, bodyTimeoutSeconds: Int) {
+        self.maxConnections = maxConnections
+        self.headerTimeout = .seconds(Int64(headerTimeoutSeconds))
+        self.bodyTimeout = .seconds(Int64(bodyTimeoutSeconds))
+    }
+}
+
+extension ConnectionLimits {
+    /// HTTP/1.1 with a `ConnectionGuard` on every connection; each listener counts its own connections.
+    func http1Server() -> HTTPServerBuilder {
+        let count = ConnectionCount()
+        return .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: self, count: count)]))
+    }
+}
+
+/// The open connections of one listener, shared by its `ConnectionGuard`s.
+final class ConnectionCount: Sendable {
+    private let open = Atomic<Int>(0)
+
+    /// Counts a new connection; false when it is over `limit` (it is counted all the same, and
+    /// `release` must follow).
+    func admit(limit: Int) -> Bool { open.add(1, ordering: .relaxed).newValue <= limit }
+    func release() { open.subtract(1, ordering: .relaxed) }
+    var current: Int { open.load(ordering: .relaxed) }
+}
+
+/// One per connection, right after the HTTP/1 codec: enforces `ConnectionLimits`.
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum Phase {
+        /// Waiting for a request's head (a new or idle keep-alive connection): `headerTimeout` runs.
+        case awaitingHead
+        /// Between a head and its end: `bodyTimeout` runs.
+        case readingBody
+        /// The request was read and is being answered: no timer (the daemon's own work is not the client's fault).
+        case responding
+    }
+
+    private let limits: ConnectionLimits
+    private let count: ConnectionCount
+    private var counted = false
+    private var refused = false
+    private var refusalSent = false
+    private var phase = Phase.awaitingHead
+    private var timer: Scheduled<Void>?
+
+    init(limits: ConnectionLimits, count: ConnectionCount) {
+        self.limits = limits
+        self.count = count
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { opened(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        opened(context)
+        context.fireChannelActive()
+    }
+
+    private func opened(_ context: ChannelHandlerContext) {
+        guard !counted else { return }
+        counted = true
+        refused = !count.admit(limit: limits.maxConnections)
+        arm(context, after: limits.headerTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { closed() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed()
+        context.fireChannelInactive()
+    }
+
+    private func closed() {
+        timer?.cancel()
+        timer = nil
+        if counted {
+            counted = false
+            count.release()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if refused {
+            if case .head = part, !refusalSent { refuse(context) }
+            return
+        }
+        switch part {
+        case .head:
+            phase = .readingBody
+            arm(context, after: limits.bodyTimeout)
+        case .body:
+            break
+        case .end:
+            phase = .responding
+            timer?.cancel()
+            timer = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // A response's end starts the wait for the next request (unless the body is still being read:
+        // an early error answer, after which the connection closes anyway).
+        if case .end = unwrapOutboundIn(data), phase == .responding {
+            phase = .awaitingHead
+            arm(context, after: limits.headerTimeout)
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount) {
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: delay) { [self] in
+            timer = nil
+            // Closing a connection that has not sent its request in time, or its body: the client is too
+            // slow (or holding the connection on purpose); nothing was acted on.
+            if phase != .responding { context.close(promise: nil) }
+        }
+    }
+
+    /// `503 too_many_connections`, then close: the client learns why and may retry.
+    private func refuse(_ context: ChannelHandlerContext) {
+        refusalSent = true
+        let body = ByteBuffer(string: #"{"error":{"code":"too_many_connections","message":"probityd has reached limits.max_connections (\#(limits.maxConnections)); retry shortly"}}"#)
+        var head = HTTPResponse(status: .serviceUnavailable)
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(body.readableBytes)
+        head.headerFields[.connection] = "close"
+        head.headerFields[.retryAfter] = "1"
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.close(promise: nil)
+    }
+}
