@@ -24,6 +24,9 @@ public struct LogVerifier {
             case uncovered
             case truncated
             case fork
+            /// A table the writer trusts (streams, counts, references, sources, checkpoints' sizes, the
+            /// schema itself) disagrees with what the entries give.
+            case derivedTable = "derived-table"
         }
         public let kind: Kind
         /// Failures that follow from another one (a changed entry changes the Merkle nodes and
@@ -65,7 +68,11 @@ public struct LogVerifier {
     private var range = CompactRange()
     private var lastLeafHash = Entry.zeroHash
     private var lastTime: Timestamp?
-    private var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash)] = [:]
+    /// Each stream's last entry and number of entries, and each type's number of entries, as the entries
+    /// give them: what the store's `streams` and `type_counts` tables must hold.
+    public private(set) var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash)] = [:]
+    public private(set) var streamCounts: [String: Int] = [:]
+    public private(set) var typeCounts: [String: Int] = [:]
     private var missingPayloads: [UInt64] = []
     private var checkpoints: [UInt64: [SignedCheckpoint]]
     private var lastValidCheckpointSize: UInt64 = 0
@@ -91,7 +98,7 @@ public struct LogVerifier {
     }
 
     /// Causes before consequences, each by seq (ties keep the order found).
-    static func ordered(_ failures: [Failure]) -> [Failure] {
+    public static func ordered(_ failures: [Failure]) -> [Failure] {
         failures.enumerated().sorted { a, b in
             (a.element.isConsequence ? 1 : 0, a.element.seq, a.offset) < (b.element.isConsequence ? 1 : 0, b.element.seq, b.offset)
         }.map(\.element)
@@ -140,6 +147,7 @@ public struct LogVerifier {
         }
         lastTime = max(lastTime ?? entry.time, entry.time)
         checkStreams(entry, seq: seq, leafHash: checked.leafHash)
+        typeCounts[entry.type, default: 0] += 1
         switch checked.payload {
         case .absent where entry.payload != nil: missingPayloads.append(seq)
         case .mismatch: record(.payloadMismatch, seq: seq, "the stored payload or salt does not match the entry's payload commitment")
@@ -153,6 +161,7 @@ public struct LogVerifier {
     /// Records that the store has no row at `seq` (the next row has a higher seq). Feed the next row
     /// as usual: its links across the gap fail too, and the checkpoints after it no longer match.
     public mutating func missing(seq: UInt64, nextPresent: UInt64) {
+        guard nextPresent > seq else { return }
         record(.sequence, seq: seq, nextPresent == seq + 1 ? "seq \(seq) is missing: the entry was deleted" : "seqs \(seq)…\(nextPresent - 1) are missing: entries were deleted")
     }
 
@@ -172,6 +181,7 @@ public struct LogVerifier {
                 record(.stream, seq: seq, "in stream \(stream) the entry links to \(Hex.encode(previous).prefix(16))…, but the stream's previous entry is \(expected): a gap or a fork")
             }
             streamHeads[stream] = (seq, leafHash)
+            streamCounts[stream, default: 0] += 1
         }
     }
 

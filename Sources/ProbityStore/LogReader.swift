@@ -76,7 +76,9 @@ public class LogReader: @unchecked Sendable {
 
     /// One past the highest seq: an O(log n) look-up, where COUNT(*) would read every entry page.
     static func size(_ db: Database) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries") ?? 0)
+        // A tampered store may hold negative seqs (which `verify` reports); they do not count.
+        guard let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM entries"), last >= 0 else { return 0 }
+        return UInt64(last) + 1
     }
 
     public struct StoredEntry: Sendable {
@@ -124,7 +126,7 @@ public class LogReader: @unchecked Sendable {
     static func storedEntry(_ row: Row) -> StoredEntry {
         let salt: Data? = row["salt"]
         let payload: Data? = row["payload"]
-        return StoredEntry(seq: UInt64(row["seq"] as Int64), bytes: [UInt8](row["bytes"] as Data), leafHash: [UInt8](row["leaf_hash"] as Data),
+        return StoredEntry(seq: UInt64(clamping: row["seq"] as Int64), bytes: [UInt8](row["bytes"] as Data), leafHash: [UInt8](row["leaf_hash"] as Data),
                            payload: salt.flatMap { s in payload.map { ([UInt8](s), [UInt8]($0)) } })
     }
 
@@ -274,7 +276,7 @@ extension LogReader {
                 var heads: [String: StreamPosition] = [:]
                 for stream in streams {
                     if let row = try Row.fetchOne(db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream]) {
-                        heads[stream] = (UInt64(row["seq"] as Int64), [UInt8](row["leaf_hash"] as Data))
+                        heads[stream] = (UInt64(clamping: row["seq"] as Int64), [UInt8](row["leaf_hash"] as Data))
                     }
                 }
                 return (note, heads)
@@ -297,7 +299,7 @@ extension LogReader {
             try db.read { db in
                 try Row.fetchAll(db, sql: "SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < ? ORDER BY seq", arguments: [Int64(clamping: size)]).compactMap { row in
                     guard let size = (try? Entry(bytes: [UInt8](row["bytes"] as Data)))?.data["tree_size"]?.uint64Value else { return nil }
-                    return (UInt64(row["seq"] as Int64), size)
+                    return (UInt64(clamping: row["seq"] as Int64), size)
                 }
             }
         }

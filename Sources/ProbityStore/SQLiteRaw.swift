@@ -49,6 +49,13 @@ extension Statement {
         guard count > 0, let pointer = sqlite3_column_blob(sqliteStatement, column) else { return [] }
         return [UInt8](UnsafeRawBufferPointer(start: pointer, count: count))
     }
+
+    /// A column as text ("" for NULL); invalid UTF-8 is repaired, not trusted.
+    func rawText(_ column: Int32) -> String {
+        guard let pointer = sqlite3_column_text(sqliteStatement, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(sqliteStatement, column))  // after column_text, as SQLite asks
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
 }
 
 /// SQLITE_TRANSIENT is a C macro casting -1 to a destructor pointer; Swift cannot import it.

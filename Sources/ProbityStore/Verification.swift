@@ -42,8 +42,9 @@ extension LogReader {
                     total: total, progress: progress)
 
                 let entries = try db.makeStatement(sql: """
-                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
+                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes, e.type, e.time FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
                     """)
+                var storeFailures: [LogVerifier.Failure] = []
                 let nodes = try db.makeStatement(sql: "SELECT id, hash FROM nodes WHERE id >= ? AND id < ? ORDER BY id")
                 var position: UInt64 = 0
                 var more = true
@@ -52,8 +53,11 @@ extension LogReader {
                     rows.reserveCapacity(Self.chunkSize)
                     while rows.count < Self.chunkSize {
                         guard try entries.rawStep(db) else { more = false; break }
+                        let seq = entries.rawInt64(0)
+                        guard seq >= 0 else { storeFailures.append(StoreAudit.negativeSeq(seq)); continue }
                         let payload = entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
-                        rows.append(CheckBatch.Row(seq: UInt64(entries.rawInt64(0)), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2), payload: payload))
+                        rows.append(CheckBatch.Row(seq: UInt64(seq), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2), payload: payload,
+                                                   type: entries.rawText(5), time: entries.rawText(6)))
                     }
                     guard !rows.isEmpty else { break }
                     // The nodes these rows complete have consecutive ids (ids follow completion order).
@@ -65,8 +69,10 @@ extension LogReader {
                     consumer.enqueue(CheckBatch(rows, firstPosition: position, storedNodes: stored))
                     position += UInt64(rows.count)
                 }
-                let (verifier, finished) = consumer.finish()
-                var failures = finished
+                let (verifier, finished, columnFailures) = consumer.finish()
+                storeFailures += columnFailures
+                storeFailures += try StoreAudit.failures(db, verifier: verifier)
+                var failures = LogVerifier.ordered(finished + storeFailures.prefix(100))
                 for _ in 0..<unparsed {
                     failures.append(LogVerifier.Failure(kind: .checkpointSignature, seq: 0, message: "a stored checkpoint is not a valid signed note"))
                 }
@@ -74,7 +80,7 @@ extension LogReader {
                 return VerifyReport(origin: origin, size: verifier.size, root: verifier.root, checkpointsChecked: verifier.checkpointsChecked,
                                     auditorCheckpoints: auditorCheckpoints.count, streams: streams,
                                     keys: verifier.keys.map { $0.verifier.description }, redacted: verifier.redacted,
-                                    failures: failures, failureCount: verifier.failureCount + unparsed,
+                                    failures: failures, failureCount: verifier.failureCount + unparsed + storeFailures.count,
                                     warnings: verifier.warnings, seconds: Date().timeIntervalSince(started))
             }
         }
@@ -89,6 +95,7 @@ final class SequentialChecks: @unchecked Sendable {
     private var verifier: LogVerifier
     private var expected: UInt64 = 0
     private var done: UInt64 = 0
+    private var columnFailures: [LogVerifier.Failure] = []
     private let total: UInt64
     private let progress: ((UInt64, UInt64) -> Void)?
     private let stage = SerialStage(label: "probity.verify.sequential")
@@ -101,13 +108,13 @@ final class SequentialChecks: @unchecked Sendable {
 
     /// Queues a chunk; blocks while three are already waiting.
     func enqueue(_ batch: CheckBatch) {
-        stage.enqueue(after: batch.entries.group) { [self] in consume(batch) }
+        stage.enqueue(after: batch.checked.group) { [self] in consume(batch) }
     }
 
     private func consume(_ batch: CheckBatch) {
         var nodeIndex = 0
-        for i in 0..<batch.entries.count {
-            let c = batch.entries[i]
+        for i in 0..<batch.checked.count {
+            let (c, columnProblem) = batch.checked[i]
             if c.position != expected { verifier.missing(seq: expected, nextPresent: c.position) }
             let position = batch.firstPosition + UInt64(i)
             let createdCount = (~position).trailingZeroBitCount
@@ -122,6 +129,9 @@ final class SequentialChecks: @unchecked Sendable {
                     }
                 }
             }
+            if let problem = columnProblem {
+                columnFailures.append(LogVerifier.Failure(kind: .derivedTable, seq: c.position, message: problem))
+            }
             verifier.consume(c, storedNodes: stored)
             expected = c.position + 1
             done += 1
@@ -130,10 +140,10 @@ final class SequentialChecks: @unchecked Sendable {
     }
 
     /// Waits for every queued chunk and ends the scan.
-    func finish() -> (LogVerifier, [LogVerifier.Failure]) {
+    func finish() -> (LogVerifier, [LogVerifier.Failure], columns: [LogVerifier.Failure]) {
         stage.finish {
             let failures = verifier.finish()
-            return (verifier, failures)
+            return (verifier, failures, columnFailures)
         }
     }
 }
@@ -145,20 +155,24 @@ final class CheckBatch: @unchecked Sendable {
         let bytes: [UInt8]
         let leaf: [UInt8]
         let payload: (salt: [UInt8], bytes: [UInt8])?
+        /// The row's derived columns, checked against the entry.
+        let type: String
+        let time: String
     }
 
     /// The tree position of the first row, and the stored Merkle nodes its rows complete.
     let firstPosition: UInt64
     let storedNodes: [(id: Int64, hash: [UInt8])]
-    let entries: ParallelChunk<CheckedEntry>
+    let checked: ParallelChunk<(CheckedEntry, String?)>
 
     /// Starts checking `rows` at once, split over the machine's cores.
     init(_ rows: [Row], firstPosition: UInt64, storedNodes: [(id: Int64, hash: [UInt8])]) {
         self.firstPosition = firstPosition
         self.storedNodes = storedNodes
-        entries = ParallelChunk(count: rows.count) { i in
+        checked = ParallelChunk(count: rows.count) { i in
             let r = rows[i]
-            return CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
+            let entry = CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
+            return (entry, StoreAudit.columnProblem(entry, type: r.type, time: r.time))
         }
     }
 }
