@@ -42,28 +42,41 @@ public enum Identifier {
     }
 }
 
-/// Bidirectional formatting characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) make text
-/// display in another order than it is stored: "invoice\u{202E}fdp.exe" shows as "invoiceexe.pdf". Exports
-/// show them as visible `[U+202E]` marks instead, so what a reader sees is what the log holds.
-public enum BidiControls {
-    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+/// Characters that make text show other than it is stored. Bidirectional formatting characters
+/// (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) reorder it: "invoice\u{202E}fdp.exe" shows as
+/// "invoiceexe.pdf"; control characters (C0, C1, DEL) drive terminals (an ESC sequence can rewrite the
+/// screen). Exports and terminal views show them as visible `[U+202E]` marks instead, so that what a reader
+/// sees is what the log holds.
+public enum DisplaySafety {
+    public static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: return true
         default: return false
         }
     }
 
-    /// `text` with each bidirectional formatting character replaced by `[U+XXXX]`.
-    public static func neutralised(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var out = String.UnicodeScalarView()
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+
+    /// `text` with each bidirectional formatting character replaced by `[U+XXXX]` (for HTML and CSV, where
+    /// other control characters are inert or quoted).
+    public static func bidiNeutralised(_ text: String) -> String { marked(text, where: isBidiControl) }
+
+    /// `text` with bidirectional formatting and control characters replaced by `[U+XXXX]` (for a terminal).
+    public static func terminalSafe(_ text: String) -> String { marked(text) { isBidiControl($0) || isControl($0) } }
+
+    public static func mark(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "[U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "]"
+    }
+
+    private static func marked(_ text: String, where shown: (Unicode.Scalar) -> Bool) -> String {
+        guard text.unicodeScalars.contains(where: shown) else { return text }
+        var out = ""
         for scalar in text.unicodeScalars {
-            if isControl(scalar) {
-                out.append(contentsOf: "[U+\(String(scalar.value, radix: 16, uppercase: true))]".unicodeScalars)
-            } else {
-                out.append(scalar)
-            }
+            if shown(scalar) { out += mark(scalar) } else { out.unicodeScalars.append(scalar) }
         }
-        return String(out)
+        return out
     }
 }

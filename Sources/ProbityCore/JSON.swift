@@ -55,11 +55,24 @@ public struct JSONParser {
     private var depth = 0
     static let maxDepth = 128
 
-    public static func parse(_ input: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+    /// What to do with a number that RFC 8785 would write as another decimal number, because no IEEE 754
+    /// double holds it (9007199254740993, 0.30000000000000000001, 1152921504606846976 → …847000).
+    public enum Numbers: Sendable {
+        /// Take the nearest double, as RFC 8785 and I-JSON do (for reading what others wrote).
+        case nearestDouble
+        /// Refuse it, naming the number and what it would become (for what users append: the log must
+        /// not record a value other than the one sent).
+        case exact
+    }
+
+    private var numbers = Numbers.nearestDouble
+
+    public static func parse(_ input: some Collection<UInt8>, numbers: Numbers = .nearestDouble) throws(JSONParseError) -> JSONValue {
         let array = Array(input)
         do {
             return try array.withUnsafeBufferPointer { buffer in
                 var parser = JSONParser(bytes: buffer)
+                parser.numbers = numbers
                 parser.skipWhitespace()
                 let value = try parser.parseValue()
                 parser.skipWhitespace()
@@ -73,7 +86,9 @@ public struct JSONParser {
         }
     }
 
-    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue { try parse(Array(text.utf8)) }
+    public static func parse(_ text: String, numbers: Numbers = .nearestDouble) throws(JSONParseError) -> JSONValue {
+        try parse(Array(text.utf8), numbers: numbers)
+    }
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -271,6 +286,48 @@ public struct JSONParser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw error("number \(text) is out of the IEEE 754 double range", at: start) }
+        if numbers == .exact, DecimalDigits(text) != DecimalDigits(CanonicalJSON.formatNumber(value)) {
+            throw error("number \(text) would be recorded as \(CanonicalJSON.formatNumber(value)) (JSON numbers are IEEE 754 doubles, RFC 8785); "
+                        + "send it as a string to keep it exact", at: start)
+        }
         return value
+    }
+}
+
+/// A decimal number's value as significant digits and a power of ten (value = 0.d₁d₂…dₖ × 10ⁿ, sign
+/// apart), so that "4.50", "45e-1" and "4.5" compare equal and "9007199254740993" differs from
+/// "9007199254740992".
+struct DecimalDigits: Equatable {
+    let negative: Bool
+    let digits: [UInt8]
+    let exponent: Int
+
+    init(_ text: String) {
+        var utf8 = Substring(text).utf8[...]
+        negative = utf8.first == UInt8(ascii: "-")
+        if negative { utf8 = utf8.dropFirst() }
+        var mantissa = utf8
+        var exponentPart = 0
+        if let e = utf8.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            mantissa = utf8[..<e]
+            exponentPart = Int(String(decoding: utf8[utf8.index(after: e)...].filter { $0 != UInt8(ascii: "+") }, as: UTF8.self)) ?? 0
+        }
+        var all: [UInt8] = []
+        var pointPosition: Int?
+        for byte in mantissa {
+            if byte == UInt8(ascii: ".") { pointPosition = all.count } else { all.append(byte) }
+        }
+        var n = (pointPosition ?? all.count) + exponentPart
+        var first = 0
+        while first < all.count, all[first] == UInt8(ascii: "0") { first += 1; n -= 1 }
+        var last = all.count
+        while last > first, all[last - 1] == UInt8(ascii: "0") { last -= 1 }
+        digits = Array(all[first..<last])
+        exponent = digits.isEmpty ? 0 : n
+    }
+
+    static func == (a: DecimalDigits, b: DecimalDigits) -> Bool {
+        if a.digits.isEmpty && b.digits.isEmpty { return true }  // zero, whatever its sign or exponent
+        return a.negative == b.negative && a.digits == b.digits && a.exponent == b.exponent
     }
 }

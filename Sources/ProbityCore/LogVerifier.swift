@@ -98,9 +98,12 @@ public struct LogVerifier {
     }
 
     /// Causes before consequences, each by seq (ties keep the order found).
+    /// Causes first, then their echoes in the tree, then disagreements of the derived tables (which any
+    /// change of the entries also causes, so they name the cause only when nothing else failed).
     public static func ordered(_ failures: [Failure]) -> [Failure] {
-        failures.enumerated().sorted { a, b in
-            (a.element.isConsequence ? 1 : 0, a.element.seq, a.offset) < (b.element.isConsequence ? 1 : 0, b.element.seq, b.offset)
+        func rank(_ f: Failure) -> Int { f.kind == .derivedTable ? 2 : (f.isConsequence ? 1 : 0) }
+        return failures.enumerated().sorted { a, b in
+            (rank(a.element), a.element.seq, a.offset) < (rank(b.element), b.element.seq, b.offset)
         }.map(\.element)
     }
 

@@ -32,8 +32,9 @@ public enum TimelineCSV {
         return "'" + cell
     }
 
+    /// A quoted cell, neutralised against formulas and bidirectional reordering (see `DisplaySafety`).
     static func quoted(_ cell: String) -> String {
-        let safe = neutralised(cell)
+        let safe = neutralised(DisplaySafety.bidiNeutralised(cell))
         return "\"" + (safe.utf8.contains(UInt8(ascii: "\"")) ? safe.replacingOccurrences(of: "\"", with: "\"\"") : safe) + "\""
     }
 }

@@ -82,7 +82,8 @@ public enum TimelineHTML {
         return Array(h.utf8)
     }
 
-    /// HTML-escapes text for element content and attribute values.
+    /// HTML-escapes text for element content and attribute values; bidirectional formatting characters
+    /// become visible `[U+XXXX]` marks (see `DisplaySafety`).
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
@@ -93,6 +94,7 @@ public enum TimelineHTML {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
+            case _ where DisplaySafety.isBidiControl(c): out += DisplaySafety.mark(c)
             default: out.unicodeScalars.append(c)
             }
         }

@@ -6,7 +6,7 @@ import ProbityCore
 enum EventsRequest {
     static func parse(_ body: [UInt8], maxEvents: Int) throws(APIError) -> [EventInput] {
         let value: JSONValue
-        do { value = try JSONParser.parse(body) } catch {
+        do { value = try JSONParser.parse(body, numbers: .exact) } catch {
             throw APIError(.badRequest, "invalid_json", "the body is not valid JSON: line \(error.line), column \(error.column): \(error.message)")
         }
         guard case .object(let members) = value else {

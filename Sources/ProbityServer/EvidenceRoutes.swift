@@ -105,7 +105,7 @@ struct EvidenceRoutes: Sendable {
         let token = try auth.authorize(request, for: .administer)
         let body = try await ProbityAPI.body(of: request, limit: 64 * 1024, setting: nil)
         let json: JSONValue
-        do { json = try JSONParser.parse(body) } catch {
+        do { json = try JSONParser.parse(body, numbers: .exact) } catch {
             throw APIError(.badRequest, "bad_json", "the body is not JSON: \(error)")
         }
         guard let seq = json["seq"]?.uint64Value else { throw APIError(.badRequest, "bad_field", "seq must be the entry's seq (a whole number)", field: "seq") }

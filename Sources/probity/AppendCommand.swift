@@ -137,7 +137,7 @@ enum EventFile {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return ([], []) }
         let whole: JSONValue?
         let wholeError: JSONParseError?
-        do { whole = try JSONParser.parse(bytes); wholeError = nil } catch { whole = nil; wholeError = error }
+        do { whole = try JSONParser.parse(bytes, numbers: .exact); wholeError = nil } catch { whole = nil; wholeError = error }
         if let whole {
             switch whole {
             case .array(let items):
@@ -155,7 +155,7 @@ enum EventFile {
         var events: [EventInput] = [], places: [String] = []
         for (number, line) in lines.enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
             let value: JSONValue
-            do { value = try JSONParser.parse(line) } catch {
+            do { value = try JSONParser.parse(line, numbers: .exact) } catch {
                 throw CLIError.usage("\(name), line \(number + 1): invalid JSON at column \(error.column): \(error.message)")
             }
             places.append("\(name), line \(number + 1)")

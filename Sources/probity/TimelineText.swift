@@ -93,7 +93,7 @@ struct TimelineText {
     private func excerpt(_ r: DomainState.Record) -> String? {
         if let by = state.redactions[r.seq] { return fr ? "[caviardé, voir #\(by)]" : "[redacted, see #\(by)]" }
         guard r.isExchange || r.type == "disclosure.published", let text = payload(r.seq)?["text"]?.stringValue else { return nil }
-        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        let flat = DisplaySafety.terminalSafe(text.split(whereSeparator: \.isNewline).joined(separator: " "))
         return "« " + (flat.count > 110 ? String(flat.prefix(110)) + "…" : flat) + " »"
     }
 }

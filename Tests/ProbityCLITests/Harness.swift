@@ -79,6 +79,37 @@ struct Tamper {
         if fixHash { try execute("UPDATE entries SET leaf_hash = ? WHERE seq = ?", [Data(Merkle.leafHash(bytes)), seq]) }
     }
 
+    /// Rebuilds the tables derived from the entries (streams, type counts, references, sources) from the
+    /// entries that remain, as a careful attacker who removed entries would, so that only a kept checkpoint
+    /// can tell.
+    func rebuildDerivedTables() throws {
+        try db.write { db in
+            var heads: [String: (seq: Int64, hash: Data, count: Int)] = [:]
+            var types: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT seq, bytes, leaf_hash FROM entries ORDER BY seq") {
+                let header = try EntryHeader(bytes: [UInt8](row["bytes"] as Data))
+                types[header.type, default: 0] += 1
+                for (stream, _) in header.streams { heads[stream] = (row["seq"], row["leaf_hash"], (heads[stream]?.count ?? 0) + 1) }
+            }
+            try db.execute(sql: "DELETE FROM streams; DELETE FROM type_counts")
+            for (stream, head) in heads {
+                try db.execute(sql: "INSERT INTO streams VALUES (?, ?, ?, ?)", arguments: [stream, head.seq, head.hash, head.count])
+            }
+            for (type, count) in types { try db.execute(sql: "INSERT INTO type_counts VALUES (?, ?)", arguments: [type, count]) }
+            try db.execute(sql: "DELETE FROM sources WHERE seq NOT IN (SELECT seq FROM entries)")
+            try db.execute(sql: """
+                DELETE FROM refs;
+                INSERT OR REPLACE INTO refs (kind, id, detail, seq)
+                    SELECT CASE type WHEN 'party.registered' THEN 'party' WHEN 'procedure.opened' THEN 'procedure' ELSE 'hold' END,
+                           json_extract(CAST(bytes AS TEXT), CASE type WHEN 'party.registered' THEN '$.data.party' WHEN 'procedure.opened' THEN '$.data.procedure' ELSE '$.data.hold' END),
+                           CASE type WHEN 'party.registered' THEN json_extract(CAST(bytes AS TEXT), '$.data.role')
+                                     WHEN 'procedure.opened' THEN json_extract(CAST(bytes AS TEXT), '$.data.kind')
+                                     WHEN 'legal_hold.placed' THEN 'open' ELSE 'released' END, seq
+                    FROM entries WHERE type IN ('party.registered', 'procedure.opened', 'legal_hold.placed', 'legal_hold.released') ORDER BY seq
+                """)
+        }
+    }
+
     /// Rewrites entry `seq` through its JSON (re-encoded canonically) and fixes its stored hash.
     func rewriteEntry(_ seq: Int, _ change: (inout [String: JSONValue]) -> Void) throws {
         guard case .object(var members) = try JSONParser.parse(entryBytes(seq)) else { throw CocoaError(.coderInvalidValue) }

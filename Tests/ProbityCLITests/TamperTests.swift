@@ -125,6 +125,7 @@ struct TamperTests {
         try t.execute("DELETE FROM payloads WHERE seq >= ?", [size])
         try t.execute("DELETE FROM checkpoints WHERE size > ?", [size])
         try t.execute("DELETE FROM nodes WHERE id >= ?", [size - size.nonzeroBitCount])
+        try t.rebuildDerivedTables()
     }
 
     @Test("each tampering is caught with exit 1 at the right seq", arguments: cases)
