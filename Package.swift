@@ -53,8 +53,10 @@ let package = Package(
         ),
         // Readers of platform exports (pure: bytes in, messages and per-record rejections out).
         .target(name: "ProbityImport", dependencies: ["ProbityCore"]),
+        // The one ZIP form evidence bundles use: a writer, and a reader that refuses every other form (pure).
+        .target(name: "ProbityZip", dependencies: ["ProbityCore"]),
         // Timelines and evidence bundles: pure renderers and verifier, and the store reads they need.
-        .target(name: "ProbityExport", dependencies: ["ProbityCore", "ProbityStore"]),
+        .target(name: "ProbityExport", dependencies: ["ProbityCore", "ProbityStore", "ProbityZip"]),
         // A small blocking HTTP/1.1 client for the CLI, the tests and the benchmark (Unix socket or TCP).
         .target(name: "ProbityClient", dependencies: ["ProbityCore"]),
         .executableTarget(
@@ -71,7 +73,6 @@ let package = Package(
             dependencies: [
                 "ProbityCore", "ProbityStore", "ProbityClient", "ProbityImport", "ProbityExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .target(name: "BenchSupport"),
@@ -83,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "ProbityCLITests",
             dependencies: [
-                "ProbityCore", "ProbityStore", "ProbityClient", "ProbityExport",
+                "ProbityCore", "ProbityStore", "ProbityClient", "ProbityExport", "ProbityZip",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),

@@ -37,6 +37,9 @@ public struct SignedNote: Sendable, Equatable {
         return out
     }
 
+    /// Most signature lines a note may carry (as Go's golang.org/x/mod/sumdb/note accepts).
+    public static let maxSignatures = 100
+
     public static func parse(_ note: String) throws(FormatError) -> SignedNote {
         guard note.utf8.count <= 1 << 20 else { throw FormatError("the note is larger than 1 MiB") }
         guard !note.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" }) else {
@@ -60,6 +63,7 @@ public struct SignedNote: Sendable, Equatable {
             signatures.append(Signature(name: String(fields[0]), keyID: keyID, bytes: Array(blob[4...])))
         }
         guard !signatures.isEmpty else { throw FormatError("the note has no signature") }
+        guard signatures.count <= maxSignatures else { throw FormatError("the note has \(signatures.count) signature lines; at most \(maxSignatures) are accepted") }
         return SignedNote(text: text, signatures: signatures)
     }
 }
@@ -113,9 +117,10 @@ public struct NoteVerifier: Sendable, Equatable, CustomStringConvertible {
     /// Whether `note` carries a valid signature by this key.
     public func verifies(_ note: SignedNote) -> Bool {
         let message = Array(note.text.utf8)
-        return note.signatures.contains { s in
-            s.name == name && s.keyID == keyID && publicKey.verify(signature: s.bytes, message: message)
-        }
+        // Names compare as bytes (as every other tool compares them), and only the first signature line of
+        // this key counts: a note cannot make a verifier try a thousand forged signatures.
+        guard let s = note.signatures.first(where: { $0.keyID == keyID && $0.name.utf8.elementsEqual(name.utf8) }) else { return false }
+        return publicKey.verify(signature: s.bytes, message: message)
     }
 }
 

@@ -12,17 +12,21 @@ public struct BundleVerificationError: Error, CustomStringConvertible, Equatable
 /// Checks an evidence bundle offline: every file against the signed manifest, every entry against the
 /// signed checkpoint, payloads against their commitments, the key chain, the consistency proof, and
 /// completeness (stream chains closed by signed stream heads, or a period's contiguous range). Pure: the
-/// caller reads the archive. `10_verify_bundle.py` performs the same checks; keep them in step.
+/// caller gives the archive's members (`BundleFiles`). `10_verify_bundle.py` performs the same checks, in
+/// the same order, and must reach the same verdict on every input (the tests run both on one corpus).
 public struct BundleVerifier {
     public typealias Names = EvidenceBundle.Names
 
-    let files: [String: [UInt8]]
+    let files: BundleFiles
     let givenKey: NoteVerifier?
     let tsaCA: String?
 
-    /// `files` maps each archive member's name to its bytes (the reader refuses duplicate names). With
-    /// `tsaCA` (PEM certificates), RFC 3161 tokens must chain to it.
-    public init(files: [String: [UInt8]], vkey: String?, tsaCA: String? = nil) throws(BundleVerificationError) {
+    /// Most a file read before the manifest is authenticated may hold (the key list, the signature note):
+    /// a forged bundle cannot make the verifier read more than this on trust.
+    static let maxUnauthenticatedFile = 1 << 20
+
+    /// With `tsaCA` (PEM certificates), RFC 3161 tokens must chain to it.
+    public init(files: BundleFiles, vkey: String?, tsaCA: String? = nil) throws(BundleVerificationError) {
         self.files = files
         self.tsaCA = tsaCA
         if let vkey {
@@ -34,37 +38,60 @@ public struct BundleVerifier {
         }
     }
 
+    /// `files` maps each member's name to its bytes (for bundles already in memory).
+    public init(files: [String: [UInt8]], vkey: String?, tsaCA: String? = nil) throws(BundleVerificationError) {
+        try self.init(files: BundleFiles(files), vkey: vkey, tsaCA: tsaCA)
+    }
+
     /// What was proven, one statement per line, or the first failure.
+    ///
+    /// The order matters: the manifest is authenticated first (its signature, by the last key of the
+    /// bundle's key list, which must contain `--vkey`), reading nothing but the manifest, the signature
+    /// note and the key list; then every member is checked against the manifest's size before it is
+    /// read, and against its SHA-256 after. Nothing the archive claims is trusted before that.
     public func verify() throws(BundleVerificationError) -> [String] {
         var proven: [String] = []
-        let manifest = try json(Names.manifest)
+        let manifestBytes = try files.read(Names.manifest)
+        let manifest = try json(Names.manifest, manifestBytes)
         guard manifest["format"]?.stringValue == EvidenceBundle.format else { throw .init("\(Names.manifest): not a \(EvidenceBundle.format) bundle") }
-        guard files[Names.manifestSignature] != nil else { throw .init("\(Names.manifestSignature) is missing") }
+        guard files.size(of: Names.manifestSignature) != nil else { throw .init("\(Names.manifestSignature) is missing") }
 
-        // Every file is listed with its SHA-256: nothing removed, nothing added, nothing changed.
-        var listed: [String: (sha256: String, size: UInt64)] = [:]
-        for item in try array(manifest, "files") {
-            listed[try string(item, "name")] = (try string(item, "sha256"), try number(item, "size"))
-        }
-        for name in files.keys.sorted() where listed[name] == nil && name != Names.manifest && name != Names.manifestSignature {
-            throw .init("\(name) is in the archive but not in the manifest (a file was added)")
-        }
-        for (name, expected) in listed.sorted(by: { $0.key < $1.key }) {
-            guard let bytes = files[name] else { throw .init("\(name) is listed in the manifest but missing from the archive") }
-            guard Hex.encode(SHA256.hash(bytes)) == expected.sha256, UInt64(bytes.count) == expected.size else {
-                throw .init("\(name) does not match its SHA-256 in the manifest (the file was changed)")
-            }
-        }
-
-        // The key chain, the checkpoint and the manifest's signature.
+        // The key chain and the manifest's signature, before any other file is read.
         let origin = try string(manifest, "origin")
         let keys = try object(manifest, "keys")
-        let chain = try text(try string(keys, "verifier_keys")).split(separator: "\n").map { line throws(BundleVerificationError) -> NoteVerifier in
+        let keysFile = try string(keys, "verifier_keys")
+        let chain = try text(keysFile, limit: Self.maxUnauthenticatedFile).split(separator: "\n").map { line throws(BundleVerificationError) -> NoteVerifier in
             do { return try NoteVerifier(String(line)) } catch { throw .init("\(Names.verifierKeys): \(error)") }
         }
         guard let signer = chain.last else { throw .init("the bundle carries no verifier key") }
         if let givenKey, !chain.contains(givenKey) { throw .init("the bundle's log key is \(signer), not the key given") }
         guard signer.name == origin else { throw .init("the verifier key is for \(signer.name), not for the bundle's log \(origin)") }
+        let size = try number(try object(manifest, "checkpoint"), "size")
+        let expected = EvidenceBundle.manifestSignatureText(origin: origin, treeSize: size, manifestSHA256: SHA256.hash(manifestBytes))
+        guard try signedText(Names.manifestSignature, by: [signer], limit: Self.maxUnauthenticatedFile) == expected else {
+            throw .init("\(Names.manifestSignature) does not sign this manifest")
+        }
+
+        // Every file is listed with its size and SHA-256: nothing removed, nothing added, nothing changed.
+        var listed: [String: (sha256: String, size: UInt64)] = [:]
+        for item in try array(manifest, "files") {
+            let name = try string(item, "name")
+            guard listed[name] == nil else { throw .init("\(Names.manifest) lists \(name) twice") }
+            listed[name] = (try string(item, "sha256"), try number(item, "size"))
+        }
+        for name in files.names where listed[name] == nil && name != Names.manifest && name != Names.manifestSignature {
+            throw .init("\(name) is in the archive but not in the manifest (a file was added)")
+        }
+        for (name, expected) in listed.sorted(by: { $0.key < $1.key }) {
+            guard let stored = files.size(of: name) else { throw .init("\(name) is listed in the manifest but missing from the archive") }
+            guard UInt64(stored) == expected.size, Hex.encode(SHA256.hash(try files.read(name))) == expected.sha256 else {
+                throw .init("\(name) does not match its SHA-256 in the manifest (the file was changed)")
+            }
+        }
+        guard listed[keysFile] != nil else { throw .init("\(keysFile) is not listed in the manifest") }
+        proven.append("the manifest, and through it every file's SHA-256, is signed by the log key")
+
+        // The checkpoint, signed by the same key.
         let pemFile = try string(keys, "public_key")
         guard let pem = try? Ed25519PublicKey(pem: try text(pemFile)), pem == signer.publicKey else {
             throw .init("\(pemFile) is not the key that signs the checkpoint")
@@ -74,14 +101,11 @@ public struct BundleVerifier {
         let checkpoint: SignedCheckpoint
         do { checkpoint = try SignedCheckpoint(parsing: checkpointNote) } catch { throw .init("\(checkpointFile) is not a checkpoint: \(error)") }
         guard checkpoint.isSigned(by: signer) else { throw .init("\(checkpointFile) is not signed by \(signer) (the signature does not verify)") }
-        let size = checkpoint.checkpoint.size, root = checkpoint.checkpoint.root
-        guard checkpoint.checkpoint.origin == origin, size == (try number(try object(manifest, "checkpoint"), "size")) else {
-            throw .init("\(checkpointFile) is for \(checkpoint.checkpoint.origin) at size \(size), not what the manifest says")
+        let root = checkpoint.checkpoint.root
+        guard checkpoint.checkpoint.origin == origin, checkpoint.checkpoint.size == size else {
+            throw .init("\(checkpointFile) is for \(checkpoint.checkpoint.origin) at size \(checkpoint.checkpoint.size), not what the manifest says")
         }
-        proven.append("the checkpoint \(checkpointFile) (tree size \(size), root \(Base64.encode(root))) is signed by \(signer)")
-        let expected = EvidenceBundle.manifestSignatureText(origin: origin, treeSize: size, manifestSHA256: SHA256.hash(files[Names.manifest]!))
-        guard try signedText(Names.manifestSignature, by: [signer]) == expected else { throw .init("\(Names.manifestSignature) does not sign this manifest") }
-        proven.append("the manifest, and through it every file's SHA-256, is signed by the log key")
+        proven.insert("the checkpoint \(checkpointFile) (tree size \(size), root \(Base64.encode(root))) is signed by \(signer)", at: 0)
 
         // Every exhibit: canonical entry bytes, in the log at its seq, payload commitment.
         struct Exhibit { let item: JSONValue; let seq: UInt64; let role: String; let entry: Entry; let leafHash: Merkle.Hash }
@@ -115,6 +139,7 @@ public struct BundleVerifier {
             } else if entry.payload != nil, role == EvidenceBundle.Role.scope.rawValue, item["redacted_by"] == nil {
                 throw .init("the payload of seq \(seq) is missing and the entry is not redacted")
             }
+            try Self.checkStreamNames(entry, name)
             guard Set(entry.streams.keys) == Streams.ids(for: entry.data) else { throw .init("\(name) is not in exactly the streams its data implies") }
             if let last = exhibits.last, last.seq >= seq { throw .init("the manifest lists entries out of order or twice") }
             bySeq[seq] = exhibits.count
@@ -202,10 +227,12 @@ public struct BundleVerifier {
         switch try string(scope, "kind") {
         case let kind where kind == "procedure" || kind == "party":
             let wanted = kind + ":" + (try string(scope, kind))
+            guard Identifier.isValidStream(wanted) else { throw .init("\(Names.manifest): the scope \"\(wanted)\" is not a Probity identifier") }
             let streams = try array(manifest, "streams")
             guard streams.contains(where: { $0["id"]?.stringValue == wanted }) else { throw .init("the bundle has no stream-head note for \(wanted), its scope") }
             for stream in streams {
                 let id = try string(stream, "id"), noteFile = try string(stream, "note")
+                guard Identifier.isValidStream(id) else { throw .init("\(Names.manifest): the stream \"\(id)\" is not procedure:<id> or party:<id>") }
                 let head: StreamHead
                 do { head = try StreamHead(text: try signedText(noteFile, by: [signer])) } catch let e as BundleVerificationError { throw e } catch {
                     throw .init("\(noteFile) is not a stream head: \(error)")
@@ -255,6 +282,20 @@ public struct BundleVerifier {
         return proven
     }
 
+    /// Every stream an entry is in, or that its data implies, must be named by a Probity identifier (NFC,
+    /// no formatting characters: see `Identifier`). Then Swift's string comparisons, which follow canonical
+    /// equivalence, give the same answers as the Python verifier's, which compare code points.
+    static func checkStreamNames(_ entry: Entry, _ name: String) throws(BundleVerificationError) {
+        var ids = ["procedure", "party", "from"].compactMap { entry.data[$0]?.stringValue }
+        ids += (entry.data["to"]?.arrayValue ?? []).compactMap(\.stringValue)
+        for id in ids where !id.isEmpty && !Identifier.isValid(id) {
+            throw .init("\(name) names \"\(id)\", which is not a Probity identifier (\(Identifier.rule))")
+        }
+        for stream in entry.streams.keys where !Identifier.isValidStream(stream) {
+            throw .init("\(name) is in a stream named \"\(stream)\", which is not procedure:<id> or party:<id>")
+        }
+    }
+
     /// Checks the consistency-proof file `name`: the tree of `old` is a prefix of the tree of `newSize`.
     func checkConsistency(_ name: String, old: Checkpoint, newSize: UInt64, newRoot: Merkle.Hash) throws(BundleVerificationError) {
         let lines = try text(name).split(separator: "\n", omittingEmptySubsequences: false)
@@ -270,26 +311,27 @@ public struct BundleVerifier {
 
     // MARK: Reading the manifest and files
 
-    func file(_ name: String) throws(BundleVerificationError) -> [UInt8] {
-        guard let bytes = files[name] else { throw .init("\(name) is missing") }
-        return bytes
-    }
+    func file(_ name: String) throws(BundleVerificationError) -> [UInt8] { try files.read(name) }
 
-    func text(_ name: String) throws(BundleVerificationError) -> String {
+    /// The file as UTF-8 text; with `limit`, refused unread when larger (before the manifest is trusted).
+    func text(_ name: String, limit: Int? = nil) throws(BundleVerificationError) -> String {
+        if let limit, let size = files.size(of: name), size > limit { throw .init("\(name) is larger than \(limit) bytes; it cannot be a Probity bundle's") }
         guard let text = String(validating: try file(name), as: UTF8.self) else { throw .init("\(name) is not UTF-8 text") }
         return text
     }
 
-    func json(_ name: String) throws(BundleVerificationError) -> JSONValue {
-        do { return try JSONParser.parse(try file(name)) } catch let e as BundleVerificationError { throw e } catch {
+    func json(_ name: String, _ bytes: [UInt8]) throws(BundleVerificationError) -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch {
             throw .init("\(name) is not valid JSON: \(error)")
         }
     }
 
+    func json(_ name: String) throws(BundleVerificationError) -> JSONValue { try json(name, try file(name)) }
+
     /// The note's text, if one of `keys` signed it.
-    func signedText(_ name: String, by keys: [NoteVerifier]) throws(BundleVerificationError) -> String {
+    func signedText(_ name: String, by keys: [NoteVerifier], limit: Int? = nil) throws(BundleVerificationError) -> String {
         let note: SignedNote
-        do { note = try SignedNote.parse(try text(name)) } catch let e as BundleVerificationError { throw e } catch {
+        do { note = try SignedNote.parse(try text(name, limit: limit)) } catch let e as BundleVerificationError { throw e } catch {
             throw .init("\(name) is not a signed note: \(error)")
         }
         guard keys.contains(where: { $0.verifies(note) }) else {

@@ -13,7 +13,7 @@ checked against the key it carries, which proves integrity but not who signed it
 certificates the RFC 3161 timestamp authority's certificate must chain to.
 Exit status: 0 verified, 1 the bundle does not verify, 2 usage error.
 """
-import base64, hashlib, json, os, subprocess, sys, tempfile, zipfile
+import base64, binascii, hashlib, json, math, mmap, os, re, struct, subprocess, sys, tempfile, unicodedata, zlib
 
 FORMAT = "probity-bundle/v1"
 MANIFEST, MANIFEST_SIG = "01_manifest.json", "02_manifest_signature.txt"
@@ -45,17 +45,10 @@ def jcs(value):
     if value is False:
         return "false"
     if isinstance(value, int):
-        return str(value)
+        # JSON numbers are IEEE 754 doubles (RFC 8785): an integer past 2^53 is the double nearest to it.
+        return str(value) if abs(value) < 2 ** 53 else es_number(to_double(value))
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            fail("a number is not finite")
-        if value == int(value) and abs(value) < 1e21:
-            return str(int(value))
-        text = repr(value)
-        if "e" in text:
-            mantissa, exponent = text.split("e")
-            text = mantissa + "e" + ("+" if int(exponent) > 0 else "-") + str(abs(int(exponent)))
-        return text
+        return es_number(value)
     if isinstance(value, str):
         out = ['"']
         for ch in value:
@@ -80,22 +73,126 @@ def jcs(value):
     fail("unexpected JSON value")
 
 
+def to_double(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        fail("the number %s is out of the IEEE 754 double range" % value)
+    if not math.isfinite(number):
+        fail("a number is not finite")
+    return number
+
+
+def es_number(value):
+    """ECMAScript Number::toString of a finite double (RFC 8785 section 3.2.2.3)."""
+    value = to_double(value)
+    if value == 0:
+        return "0"
+    if value < 0:
+        return "-" + es_number(-value)
+    if value < 2 ** 53 and value == int(value):
+        return str(int(value))
+    mantissa, _, exponent = repr(value).partition("e")  # repr gives the shortest round-tripping digits
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    n = len(whole) + int(exponent or 0) - (len(whole + fraction) - len((whole + fraction).lstrip("0")))
+    digits = digits.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + digits
+    e = n - 1
+    return digits[0] + ("." + digits[1:] if k > 1 else "") + "e" + ("+" if e > 0 else "-") + str(abs(e))
+
+
 def no_duplicates(pairs):
-    result = {}
+    # Keys equal once normalised (NFC) are duplicates: Swift compares strings by canonical equivalence,
+    # and both verifiers must refuse the same objects.
+    result, seen = {}, set()
     for key, value in pairs:
-        if key in result:
+        if unicodedata.normalize("NFC", key) in seen:
             fail("duplicate JSON member %r" % key)
+        seen.add(unicodedata.normalize("NFC", key))
         result[key] = value
     return result
 
 
+def refuse_constant(name):
+    fail("%s is not JSON" % name)
+
+
+MAX_DEPTH = 128
+
+
+def check_json_value(value, depth=1):
+    """What Probity's parser refuses beyond Python's: nesting past 128 levels, lone surrogates, numbers out
+    of the double range."""
+    stack = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            if level > MAX_DEPTH:
+                fail("nesting deeper than %d levels" % MAX_DEPTH)
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for key, child in children:
+                if key is not None:
+                    stack.append((key, level))
+                stack.append((child, level + 1))
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                fail("a string holds a lone surrogate")
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            to_double(item)
+
+
 def parse_json(data, what):
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=refuse_constant)
+        check_json_value(value)
+        return value
     except Failure as e:
         fail("%s: %s" % (what, e))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         fail("%s is not valid JSON: %s" % (what, e))
+
+
+def b64(text, what):
+    """Strict base64, as Probity writes it: padded, canonical (re-encoding gives the same text)."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        fail("%s is not base64" % what)
+    if base64.b64encode(raw).decode("ascii") != text:
+        fail("%s is not canonical base64" % what)
+    return raw
+
+
+def hex_bytes(text, what):
+    if not isinstance(text, str) or not re.fullmatch("(?:[0-9a-f]{2})*", text):
+        fail("%s is not lowercase hex" % what)
+    return bytes.fromhex(text)
+
+
+# Identifiers (party and procedure ids, and so stream names): NFC, no spaces, control or formatting
+# characters, no "@", 1 to 100 characters — the rule Probity's writer and Swift verifier apply.
+def valid_identifier(text):
+    if not isinstance(text, str) or not 1 <= len(text) <= 100 or "@" in text:
+        return False
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp", "Zs") or c.isspace() for c in text):
+        return False
+    return unicodedata.is_normalized("NFC", text)
+
+
+def valid_stream(text):
+    for prefix in ("procedure:", "party:"):
+        if isinstance(text, str) and text.startswith(prefix):
+            return valid_identifier(text[len(prefix):])
+    return False
 
 
 # Keys and signed notes (C2SP signed-note, Ed25519), checked with `openssl pkeyutl -verify -rawin`.
@@ -108,10 +205,9 @@ class Key:
         if len(parts) != 3:
             fail("verifier key %r is not <name>+<keyid>+<key>" % vkey)
         self.name, keyid, encoded = parts
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-        except ValueError:
-            fail("verifier key %r: the key is not base64" % vkey)
+        raw = b64(encoded, "verifier key %r" % vkey)
+        if len(keyid) != 8 or not re.fullmatch("[0-9a-f]{8}", keyid) or not self.name or any(c.isspace() or ord(c) < 0x20 for c in self.name):
+            fail("verifier key %r is not <name>+<8 hex digits>+<key>" % vkey)
         if len(raw) != 33 or raw[0] != 1:
             fail("verifier key %r is not an Ed25519 key" % vkey)
         self.public = raw[1:]
@@ -132,34 +228,46 @@ class Key:
             return run.returncode == 0
 
 
+MAX_SIGNATURES = 100
+
+
 def parse_note(data, what):
-    """Splits a signed note into its text and its (name, key ID, signature) lines."""
+    """Splits a signed note into its text and its (name, key ID, signature) lines, as Probity's and Go's
+    parsers do: at most 1 MiB, no control character but newline, 1 to 100 signature lines."""
+    if len(data) > 1 << 20:
+        fail("%s: the note is larger than 1 MiB" % what)
     try:
         note = data.decode("utf-8")
     except UnicodeDecodeError:
         fail("%s is not UTF-8" % what)
+    if any(ord(c) < 0x20 and c != "\n" for c in note):
+        fail("%s: the note contains a control character other than newline" % what)
     cut = note.rfind("\n\n")
-    if cut < 0 or not note.endswith("\n"):
+    if cut < 0 or not note[cut + 2:].endswith("\n"):
         fail("%s is not a signed note (no blank line before its signatures)" % what)
     text, signatures = note[:cut + 1], []
-    for line in note[cut + 2:-1].split("\n"):
-        if not line.startswith("\u2014 ") or line.count(" ") != 2:
+    lines = note[cut + 2:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        fail("%s has %d signature lines; at most %d are accepted" % (what, len(lines), MAX_SIGNATURES))
+    for line in lines:
+        if not line.startswith("\u2014 ") or line.count(" ") != 2 or line.split(" ")[1] == "":
             fail("%s: malformed signature line %r" % (what, line))
         _, name, encoded = line.split(" ")
-        try:
-            blob = base64.b64decode(encoded, validate=True)
-        except ValueError:
-            fail("%s: a signature is not base64" % what)
-        if len(blob) == 68:
-            signatures.append((name, blob[:4], blob[4:]))
+        blob = b64(encoded, "%s: a signature" % what)
+        if len(blob) <= 4:
+            fail("%s: a signature is too short" % what)
+        signatures.append((name, blob[:4], blob[4:]))
     return text, signatures
 
 
 def check_signed(data, key, what):
     text, signatures = parse_note(data, what)
+    # Only the first line of the key counts: a note cannot make the verifier try many forged signatures.
     for name, key_id, signature in signatures:
-        if name == key.name and key_id == key.key_id and key.verifies(text, signature):
-            return text
+        if name == key.name and key_id == key.key_id:
+            if len(signature) == 64 and key.verifies(text, signature):
+                return text
+            break
     fail("%s is not signed by %s (the signature does not verify)" % (what, key.text))
 
 
@@ -174,12 +282,14 @@ def check_signed_by_any(data, keys, what):
 
 def parse_checkpoint(text, what):
     lines = text.split("\n")
-    if len(lines) < 4:
+    if lines[-1] != "" or len(lines) < 4 or not lines[0] or any(line == "" for line in lines[3:-1]):
         fail("%s is not a checkpoint" % what)
-    try:
-        return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
-    except ValueError:
-        fail("%s is not a checkpoint (size or root malformed)" % what)
+    if not re.fullmatch("0|[1-9][0-9]*", lines[1]) or int(lines[1]) >= 2 ** 64:
+        fail("%s is not a checkpoint (size malformed)" % what)
+    root = b64(lines[2], "%s: the root" % what)
+    if len(root) != 32:
+        fail("%s is not a checkpoint (the root is not 32 bytes)" % what)
+    return lines[0], int(lines[1]), root
 
 
 # RFC 6962 / RFC 9162 proof verification.
@@ -231,8 +341,8 @@ def check_consistency(files, name, old_size, old_root, size, root):
     if lines[:3] != ["probity.consistency/v1", "old %d" % old_size, "new %d" % size] or lines[-1] != "":
         fail("%s is not a consistency proof from %d to %d" % (name, old_size, size))
     try:
-        hashes = [base64.b64decode(l, validate=True) for l in lines[3:-1]]
-    except ValueError:
+        hashes = [b64(l, "%s: a proof line" % name) for l in lines[3:-1]]
+    except Failure:
         fail("%s: a proof line is not base64" % name)
     if not verify_consistency(old_size, size, old_root, root, hashes):
         fail("%s: the tree of size %d is not a prefix of the tree of size %d" % (name, old_size, size))
@@ -265,45 +375,151 @@ def stream_ids(data):
     for key in ("party", "from"):
         if isinstance(data.get(key), str) and data[key]:
             ids.add("party:" + data[key])
-    for party in data.get("to") or []:
+    for party in data.get("to") if isinstance(data.get("to"), list) else []:
         if isinstance(party, str) and party:
             ids.add("party:" + party)
     return ids
 
 
+def check_stream_names(entry, name):
+    """Every stream an entry is in, or that its data implies, is named by a Probity identifier."""
+    data = entry.get("data", {})
+    ids = [data.get(key) for key in ("procedure", "party", "from")] + (data.get("to") if isinstance(data.get("to"), list) else [])
+    for value in ids:
+        if isinstance(value, str) and value and not valid_identifier(value):
+            fail("%s names %r, which is not a Probity identifier" % (name, value))
+    for stream in entry.get("streams", {}):
+        if not valid_stream(stream):
+            fail("%s is in a stream named %r, which is not procedure:<id> or party:<id>" % (name, stream))
+
+
+class Members:
+    """The members of an archive in the one form Probity writes (see read_archive), read when asked for."""
+
+    def __init__(self, data, members):
+        self.data, self.members = data, members
+
+    def __contains__(self, name):
+        return name in self.members
+
+    def __iter__(self):
+        return iter(self.members)
+
+    def size(self, name):
+        return self.members[name][1]
+
+    def __getitem__(self, name):
+        offset, size, crc = self.members[name]
+        data = bytes(self.data[offset:offset + size])
+        if zlib.crc32(data) != crc:
+            fail("%s: its CRC-32 does not match (the archive is damaged or was edited)" % name)
+        return data
+
+
+def read_archive(path):
+    """Reads the directory of a ZIP archive in the exact form Probity's writer produces, refusing every other
+    before any member is read: the end record ends the file (no comment; ZIP64 end records only when the
+    member count needs them), every member stored, unencrypted, without data descriptor, extra field or
+    comment, with a printable ASCII name, members laid end to end from offset 0 in directory order, the
+    directory right after them. Sizes are thus bounded by the file's size; no two names share data."""
+    try:
+        with open(path, "rb") as f:
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(f.fileno()).st_size else b""
+    except (OSError, ValueError) as e:
+        fail("%s cannot be read: %s" % (path, e))
+    u16 = lambda at: struct.unpack_from("<H", data, at)[0] if 0 <= at <= len(data) - 2 else 0
+    u32 = lambda at: struct.unpack_from("<I", data, at)[0] if 0 <= at <= len(data) - 4 else 0
+    u64 = lambda at: struct.unpack_from("<Q", data, at)[0] if 0 <= at <= len(data) - 8 else 0
+    if len(data) < 22:
+        fail("the archive is not a Probity bundle: the file is too short to be a ZIP archive")
+    end = len(data) - 22
+    if u32(end) != 0x06054B50:
+        fail("the archive is not a Probity bundle: no end-of-central-directory record at the end of the file")
+    if u16(end + 4) or u16(end + 6) or u16(end + 20) or u16(end + 8) != u16(end + 10):
+        fail("the archive is not a Probity bundle: a multi-disk archive, a comment, or member counts that differ")
+    entries, central_size, central_offset, central_end = u16(end + 10), u32(end + 12), u32(end + 16), end
+    if entries == 0xFFFF:
+        locator, record = end - 20, end - 76
+        if end < 76 or u32(locator) != 0x07064B50 or u32(locator + 4) or u64(locator + 8) != record or u32(locator + 16) != 1:
+            fail("the archive is not a Probity bundle: the ZIP64 end locator is missing or misplaced")
+        if u32(record) != 0x06064B50 or u64(record + 4) != 44 or u32(record + 16) or u32(record + 20):
+            fail("the archive is not a Probity bundle: the ZIP64 end record is malformed")
+        entries = u64(record + 24)
+        if u64(record + 32) != entries or entries <= 0xFFFE or u64(record + 40) != central_size or u64(record + 48) != central_offset:
+            fail("the archive is not a Probity bundle: the ZIP64 end record disagrees with the end record")
+        central_end = record
+    if central_offset > central_end or central_offset + central_size != central_end:
+        fail("the archive is not a Probity bundle: the central directory does not end where the end records start")
+    if entries > central_size // 46 or entries > 10000000:
+        fail("the archive is not a Probity bundle: the end record claims more members than the directory can hold")
+    members, at, expected_local = {}, central_offset, 0
+    for index in range(entries):
+        if at + 46 > central_end or u32(at) != 0x02014B50:
+            fail("the archive is not a Probity bundle: central-directory record %d is malformed" % (index + 1))
+        flags, method, crc, compressed, size = u16(at + 8), u16(at + 10), u32(at + 16), u32(at + 20), u32(at + 24)
+        name_length, extra_length, comment_length, disk = u16(at + 28), u16(at + 30), u16(at + 32), u16(at + 34)
+        local = u32(at + 42)
+        if at + 46 + name_length > central_end:
+            fail("the archive is not a Probity bundle: central-directory record %d runs past the directory" % (index + 1))
+        raw_name = bytes(data[at + 46:at + 46 + name_length])
+        if not 1 <= len(raw_name) <= 255 or any(b < 0x21 or b > 0x7E or b == 0x5C for b in raw_name):
+            fail("the archive is not a Probity bundle: member %d has a name that is not printable ASCII without spaces" % (index + 1))
+        name = raw_name.decode("ascii")
+        if name.startswith("/") or name.endswith("/") or ".." in name.split("/"):
+            fail("the archive is not a Probity bundle: member %d (%s) is a directory, an absolute path or goes up with .." % (index + 1, name))
+        if flags or method or compressed != size or size == 0xFFFFFFFF or extra_length or comment_length or disk:
+            fail("the archive is not a Probity bundle: %s is compressed, encrypted, or has fields Probity does not write" % name)
+        if name in members:
+            fail("the archive is not a Probity bundle: it holds two members named %s" % name)
+        if local != expected_local:
+            fail("the archive is not a Probity bundle: %s does not start where the previous member ends (overlapping or hidden data)" % name)
+        data_offset = local + 30 + name_length
+        if data_offset > central_offset or size > central_offset - data_offset:
+            fail("the archive is not a Probity bundle: %s runs past the start of the central directory" % name)
+        if (u32(local) != 0x04034B50 or u16(local + 6) or u16(local + 8) or u32(local + 14) != crc or u32(local + 18) != size
+                or u32(local + 22) != size or u16(local + 26) != name_length or u16(local + 28) or bytes(data[local + 30:data_offset]) != raw_name):
+            fail("the archive is not a Probity bundle: the local header of %s does not match its central-directory record" % name)
+        members[name] = (data_offset, size, crc)
+        expected_local = data_offset + size
+        at += 46 + name_length
+    if expected_local != central_offset or at != central_end:
+        fail("the archive is not a Probity bundle: it holds bytes that belong to no member")
+    return Members(data, members)
+
+
+def whole(value, what):
+    """A whole number as Probity's manifest holds them: 0 to 2^53 - 1 (a JSON number, possibly written 5.0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 0 <= value <= 2 ** 53 - 1:
+        fail("%s: %r must be a whole number" % (MANIFEST, what))
+    return int(value)
+
+
+def small_file(files, name, limit=1 << 20):
+    """A file read before the manifest is authenticated: refused unread when larger than a Probity bundle's."""
+    if name not in files:
+        fail("%s is missing" % name)
+    if files.size(name) > limit:
+        fail("%s is larger than %d bytes; it cannot be a Probity bundle's" % (name, limit))
+    return files[name]
+
+
 def verify(path, vkey, tsa_ca=None):
     proven = []
-    try:
-        archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as e:
-        fail("%s is not a readable ZIP archive: %s" % (path, e))
-    names = archive.namelist()
-    if len(names) != len(set(names)):
-        fail("the archive holds two files of the same name")
-    try:
-        files = {name: archive.read(name) for name in names}
-    except (zipfile.BadZipFile, OSError) as e:
-        fail("the archive is damaged: %s" % e)
+    files = read_archive(path)
     for name in (MANIFEST, MANIFEST_SIG):
         if name not in files:
             fail("%s is missing" % name)
-    manifest = parse_json(files[MANIFEST], MANIFEST)
-    if manifest.get("format") != FORMAT:
+    manifest_bytes = files[MANIFEST]
+    manifest = parse_json(manifest_bytes, MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         fail("%s: not a %s bundle" % (MANIFEST, FORMAT))
 
-    # Every file is listed with its SHA-256; nothing removed, nothing added.
-    listed = {f["name"]: f for f in manifest["files"]}
-    for name in sorted(set(files) - set(listed) - {MANIFEST, MANIFEST_SIG}):
-        fail("%s is in the archive but not in the manifest (a file was added)" % name)
-    for name, item in sorted(listed.items()):
-        if name not in files:
-            fail("%s is listed in the manifest but missing from the archive" % name)
-        if hashlib.sha256(files[name]).hexdigest() != item["sha256"] or len(files[name]) != item["size"]:
-            fail("%s does not match its SHA-256 in the manifest (the file was changed)" % name)
-
-    # The key chain, the checkpoint and the manifest's signature.
+    # The key chain and the manifest's signature, before any other file is read.
     origin = manifest["origin"]
-    chain = [Key(line) for line in files[manifest["keys"]["verifier_keys"]].decode().split("\n") if line]
+    if not isinstance(origin, str):
+        fail("%s: \"origin\" must be a string" % MANIFEST)
+    keys_file = manifest["keys"]["verifier_keys"]
+    chain = [Key(line) for line in small_file(files, keys_file).decode("utf-8").split("\n") if line]
     if not chain:
         fail("the bundle carries no verifier key")
     signer = chain[-1]
@@ -311,6 +527,30 @@ def verify(path, vkey, tsa_ca=None):
         fail("the bundle's log key is %s, not the key given" % signer.text)
     if signer.name != origin:
         fail("the verifier key is for %s, not for the bundle's log %s" % (signer.name, origin))
+    size = whole(manifest["checkpoint"]["size"], "size")
+    expected = "probity.bundle-manifest/v1\n%s\n%d\n%s\n" % (origin, size, hashlib.sha256(manifest_bytes).hexdigest())
+    if check_signed(small_file(files, MANIFEST_SIG), signer, MANIFEST_SIG) != expected:
+        fail("%s does not sign this manifest" % MANIFEST_SIG)
+
+    # Every file is listed with its size and SHA-256: nothing removed, nothing added, nothing changed.
+    listed = {}
+    for f in manifest["files"]:
+        if f["name"] in listed:
+            fail("%s lists %s twice" % (MANIFEST, f["name"]))
+        listed[f["name"]] = f
+    for name in files:
+        if name not in listed and name not in (MANIFEST, MANIFEST_SIG):
+            fail("%s is in the archive but not in the manifest (a file was added)" % name)
+    for name, item in sorted(listed.items()):
+        if name not in files:
+            fail("%s is listed in the manifest but missing from the archive" % name)
+        if files.size(name) != whole(item["size"], "size") or hashlib.sha256(files[name]).hexdigest() != item["sha256"]:
+            fail("%s does not match its SHA-256 in the manifest (the file was changed)" % name)
+    if keys_file not in listed:
+        fail("%s is not listed in the manifest" % keys_file)
+    proven.append("the manifest, and through it every file's SHA-256, is signed by the log key")
+
+    # The checkpoint, signed by the same key.
     pem = files[manifest["keys"]["public_key"]].decode("ascii", "replace")
     try:
         der = base64.b64decode("".join(l.strip() for l in pem.split("\n") if l.strip() and not l.startswith("-----")), validate=True)
@@ -320,14 +560,10 @@ def verify(path, vkey, tsa_ca=None):
         fail("%s is not the key that signs the checkpoint" % manifest["keys"]["public_key"])
     checkpoint_file = manifest["checkpoint"]["file"]
     checkpoint_note = files[checkpoint_file]
-    cp_origin, size, root = parse_checkpoint(check_signed(checkpoint_note, signer, checkpoint_file), checkpoint_file)
-    if cp_origin != origin or size != manifest["checkpoint"]["size"]:
-        fail("%s is for %s at size %d, not what the manifest says" % (checkpoint_file, cp_origin, size))
-    proven.append("the checkpoint %s (tree size %d, root %s) is signed by %s" % (checkpoint_file, size, base64.b64encode(root).decode(), signer.text))
-    expected = "probity.bundle-manifest/v1\n%s\n%d\n%s\n" % (origin, size, hashlib.sha256(files[MANIFEST]).hexdigest())
-    if check_signed(files[MANIFEST_SIG], signer, MANIFEST_SIG) != expected:
-        fail("%s does not sign this manifest" % MANIFEST_SIG)
-    proven.append("the manifest, and through it every file's SHA-256, is signed by the log key")
+    cp_origin, cp_size, root = parse_checkpoint(check_signed(checkpoint_note, signer, checkpoint_file), checkpoint_file)
+    if cp_origin != origin or cp_size != size:
+        fail("%s is for %s at size %d, not what the manifest says" % (checkpoint_file, cp_origin, cp_size))
+    proven.insert(0, "the checkpoint %s (tree size %d, root %s) is signed by %s" % (checkpoint_file, size, base64.b64encode(root).decode(), signer.text))
 
     # Every exhibit: canonical entry bytes, in the log at its seq (inclusion proof), payload commitment.
     entries, by_seq = manifest["entries"], {}
@@ -343,24 +579,27 @@ def verify(path, vkey, tsa_ca=None):
         proof_text = files[item["proof"]].decode("utf-8", "replace")
         head, sep, proof_checkpoint = proof_text.partition("\n\n")
         lines = head.split("\n")
-        if not sep or lines[0] != "c2sp.org/tlog-proof@v1" or lines[1] != "index %d" % item["seq"]:
+        if len(lines) > 1 and lines[1].startswith("extra "):
+            b64(lines[1][6:], "%s: the extra line" % item["proof"])
+            del lines[1]
+        if not sep or lines[0] != "c2sp.org/tlog-proof@v1" or len(lines) < 2 or lines[1] != "index %d" % item["seq"]:
             fail("%s is not a tlog-proof for index %d" % (item["proof"], item["seq"]))
         if proof_checkpoint.encode() != checkpoint_note:
             fail("%s is not against the bundle's checkpoint %s" % (item["proof"], checkpoint_file))
-        try:
-            hashes = [base64.b64decode(l, validate=True) for l in lines[2:]]
-        except ValueError:
-            fail("%s: a proof line is not base64" % item["proof"])
+        hashes = [b64(l, "%s: a proof line" % item["proof"]) for l in lines[2:]]
+        if any(len(h) != 32 for h in hashes):
+            fail("%s: a proof line is not a 32-byte hash" % item["proof"])
         if root_from_inclusion(item["seq"], size, leaf, hashes) != root:
             fail("%s: the inclusion proof of seq %d does not lead to the checkpoint's root (entry or proof changed)" % (item["proof"], item["seq"]))
         commitment = entry.get("payload")
         if "payload" in item:
             payload = files[item["payload"]]
-            salt = bytes.fromhex(item["salt"])
+            salt = hex_bytes(item["salt"], "the salt of seq %d" % item["seq"])
             if commitment is None or hashlib.sha256(salt + payload).hexdigest() != commitment["sha256"] or len(payload) != commitment["size"]:
                 fail("%s does not match the payload commitment of seq %d (the payload was changed)" % (item["payload"], item["seq"]))
         elif commitment is not None and item["role"] == "scope" and "redacted_by" not in item:
             fail("the payload of seq %d is missing and the entry is not redacted" % item["seq"])
+        check_stream_names(entry, name)
         if set(entry.get("streams", {})) != stream_ids(entry.get("data", {})):
             fail("%s is not in exactly the streams its data implies" % name)
         by_seq[item["seq"]] = (item, entry, leaf)
@@ -416,8 +655,8 @@ def verify(path, vkey, tsa_ca=None):
         item, entry, _ = by_seq[seq]
         data = entry["data"]
         try:
-            token = base64.b64decode(parse_json(files[item["payload"]], item["payload"])["token"], validate=True)
-        except (KeyError, TypeError, ValueError):
+            token = b64(parse_json(files[item["payload"]], item["payload"])["token"], item["payload"])
+        except (KeyError, TypeError, ValueError, Failure):
             token = b""
         if hashlib.sha256(token).hexdigest() != data.get("token_sha256"):
             fail("%s does not hold the token whose SHA-256 entry %d records" % (item["payload"], seq))
@@ -437,16 +676,20 @@ def verify(path, vkey, tsa_ca=None):
     scope = manifest["scope"]
     if scope["kind"] in ("procedure", "party"):
         wanted = ("procedure:" if scope["kind"] == "procedure" else "party:") + scope[scope["kind"]]
+        if not valid_stream(wanted):
+            fail("%s: the scope %r is not a Probity identifier" % (MANIFEST, wanted))
         declared = [s["id"] for s in manifest["streams"]]
         if wanted not in declared:
             fail("the bundle has no stream-head note for %s, its scope" % wanted)
         for stream in manifest["streams"]:
+            if not valid_stream(stream["id"]):
+                fail("%s: the stream %r is not procedure:<id> or party:<id>" % (MANIFEST, stream["id"]))
             text = check_signed(files[stream["note"]], signer, stream["note"])
             lines = text.split("\n")
             if len(lines) != 7 or lines[0] != "probity.stream-head/v1" or lines[1] != origin or lines[2] != str(size) or lines[3] != stream["id"]:
                 fail("%s is not the head of %s at size %d" % (stream["note"], stream["id"], size))
             members = {leaf: (item, entry) for item, entry, leaf in by_seq.values() if stream["id"] in entry.get("streams", {})}
-            count, cursor = 0, base64.b64decode(lines[5])
+            count, cursor = 0, b64(lines[5], stream["note"])
             if lines[4] == "none":
                 if members:
                     fail("%s says %s is empty, but the bundle has entries of it" % (stream["note"], stream["id"]))
@@ -458,7 +701,7 @@ def verify(path, vkey, tsa_ca=None):
                     fail("an entry of %s is missing from the bundle: the chain breaks after %d entries" % (stream["id"], count))
                 item, entry = members[cursor]
                 count += 1
-                cursor = bytes.fromhex(entry["streams"][stream["id"]])
+                cursor = hex_bytes(entry["streams"][stream["id"]], name)
             if count != len(members):
                 fail("%s has entries off its chain" % stream["id"])
             proven.append("the bundle holds all %d entries of %s up to tree size %d (stream chain and signed stream head)" % (count, stream["id"], size))
@@ -473,7 +716,7 @@ def verify(path, vkey, tsa_ca=None):
             if seq not in by_seq:
                 fail("entry %d, needed to bound the period, is missing" % seq)
         for a, b in zip(chain_seqs, chain_seqs[1:]):
-            if bytes.fromhex(by_seq[b][1]["prev"]) != by_seq[a][2]:
+            if hex_bytes(by_seq[b][1]["prev"], "entry %d" % b) != by_seq[a][2]:
                 fail("entry %d does not follow entry %d (prev chain broken)" % (b, a))
         start, end = scope["from"], scope["to"]
         for seq in chain_seqs:

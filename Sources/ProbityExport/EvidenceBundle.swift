@@ -1,4 +1,5 @@
 import ProbityCore
+import ProbityZip
 
 /// An evidence bundle: what a court expert needs to check, offline, that the exchanges of a procedure, a
 /// party or a period are authentic and complete. Pure: the collector reads the store, this type lays the

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import ProbityCore
 import ProbityExport
-import ZIPFoundation
 
 struct VerifyBundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,8 +34,9 @@ struct VerifyBundleCommand: ParsableCommand {
         guard FileManager.default.isReadableFile(atPath: bundle) else { throw CLIError.usage("cannot read \(bundle)") }
         let caPEM = try tsaCa.map { try readText($0, what: "the TSA CA file") }
         let outcome: Result<[String], BundleVerificationError>
-        do {
-            let verifier = try BundleVerifier(files: try readArchive(bundle), vkey: vkey, tsaCA: caPEM)
+        let mapped = try mapFile(bundle)
+        do throws(BundleVerificationError) {
+            let verifier = try BundleVerifier(files: try BundleFiles(archive: mapped.bytes, owner: mapped), vkey: vkey, tsaCA: caPEM)
             outcome = Result { () throws(BundleVerificationError) in try verifier.verify() }
         } catch let error where error.message.hasPrefix("--vkey") {
             throw CLIError.usage(error.message)
@@ -63,24 +63,33 @@ struct VerifyBundleCommand: ParsableCommand {
         }
     }
 
-    /// Every member of the archive by name; two members of one name make the bundle fail.
-    func readArchive(_ path: String) throws(BundleVerificationError) -> [String: [UInt8]] {
-        let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
-            throw BundleVerificationError(message: "\(path) is not a readable ZIP archive: \(error)")
+    func mapFile(_ path: String) throws -> MappedFile {
+        do { return try MappedFile(path: path) } catch { throw CLIError.usage("cannot read \(path): \(error)") }
+    }
+}
+
+/// A file mapped read-only: its bytes are paged in as they are read, so a bundle of any size costs
+/// only what the verifier holds of it at once.
+final class MappedFile {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    let bytes: UnsafeRawBufferPointer
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(description: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw Failure(description: "not a regular file") }
+        let size = Int(status.st_size)
+        guard size > 0 else { bytes = UnsafeRawBufferPointer(start: nil, count: 0); return }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw Failure(description: String(cString: strerror(errno)))
         }
-        var files: [String: [UInt8]] = [:]
-        for entry in archive {
-            let path = entry.path
-            if path.hasSuffix("/") { continue } // a directory
-            guard files[path] == nil else { throw BundleVerificationError(message: "the archive holds two files named \(path)") }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(Int(entry.uncompressedSize))
-            do { _ = try archive.extract(entry) { bytes.append(contentsOf: $0) } } catch {
-                throw BundleVerificationError(message: "\(path) cannot be read from the archive (damaged: \(error))")
-            }
-            files[path] = bytes
-        }
-        return files
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ProbityCore
 import ProbityExport
+import ProbityZip
 import Testing
 import ZIPFoundation
 
@@ -210,7 +211,7 @@ struct BundleTests {
             files = files.map { $0.name == EvidenceBundle.Names.manifest ? unsigned : $0 }
         }
         try tamper(f, bundle, "manifest signature removed", reason: "02_manifest_signature.txt is missing") { $0.removeAll { $0.name == EvidenceBundle.Names.manifestSignature } }
-        try tamper(f, bundle, "archive with a duplicate name", reason: "two files") { $0.append($0.first { $0.name == entry }!) }
+        try tamper(f, bundle, "archive with a duplicate name", reason: "two members named") { $0.append($0.first { $0.name == entry }!) }
 
         // Deeper checks, reached by re-signing the manifest (as a faulty exporter would).
         try tamper(f, bundle, "entry edited, manifest re-signed", reason: "inclusion proof of seq 22 does not lead to the checkpoint's root", resign: true, edit(entry, changeTime))
@@ -290,7 +291,7 @@ struct BundleTests {
         #expect(unwritable.status == 2 && unwritable.stderr.contains("cannot write /nonexistent/dir/b.zip"))
         let notZip = f.dir.appendingPathComponent("not.zip")
         try Data("hello".utf8).write(to: notZip)
-        expectRefused(try check(f, notZip.path), "not a readable ZIP archive", "not a zip")
+        expectRefused(try check(f, notZip.path), "is not a Probity bundle", "not a zip")
     }
 
     @Test("An extension event naming the procedure is in its stream: the bundle finds it (the stream is scanned) and stays complete")

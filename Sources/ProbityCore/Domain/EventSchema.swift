@@ -172,5 +172,13 @@ extension EventSchema {
             }
         }
         try walk(.object(data), "data")
+        // The fields that make streams (see `Streams`) are identifiers in every type: a hold on a party
+        // covers the streams its identifier names, and a stream name is signed in stream heads.
+        for key in ["procedure", "party", "from"] where data[key]?.stringValue != nil {
+            try check(data[key]!, as: .identifier, at: "data.\(key)")
+        }
+        for (i, item) in (data["to"]?.arrayValue ?? []).enumerated() where item.stringValue != nil {
+            try check(item, as: .identifier, at: "data.to[\(i)]")
+        }
     }
 }
