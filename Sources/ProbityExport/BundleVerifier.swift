@@ -229,10 +229,12 @@ public struct BundleVerifier {
             let wanted = kind + ":" + (try string(scope, kind))
             guard Identifier.isValidStream(wanted) else { throw .init("\(Names.manifest): the scope \"\(wanted)\" is not a Probity identifier") }
             let streams = try array(manifest, "streams")
+            for stream in streams where !Identifier.isValidStream(try string(stream, "id")) {
+                throw .init("\(Names.manifest): the stream \"\(try string(stream, "id"))\" is not procedure:<id> or party:<id>")
+            }
             guard streams.contains(where: { $0["id"]?.stringValue == wanted }) else { throw .init("the bundle has no stream-head note for \(wanted), its scope") }
             for stream in streams {
                 let id = try string(stream, "id"), noteFile = try string(stream, "note")
-                guard Identifier.isValidStream(id) else { throw .init("\(Names.manifest): the stream \"\(id)\" is not procedure:<id> or party:<id>") }
                 let head: StreamHead
                 do { head = try StreamHead(text: try signedText(noteFile, by: [signer])) } catch let e as BundleVerificationError { throw e } catch {
                     throw .init("\(noteFile) is not a stream head: \(error)")

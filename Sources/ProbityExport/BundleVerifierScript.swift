@@ -678,12 +678,13 @@ def verify(path, vkey, tsa_ca=None):
         wanted = ("procedure:" if scope["kind"] == "procedure" else "party:") + scope[scope["kind"]]
         if not valid_stream(wanted):
             fail("%s: the scope %r is not a Probity identifier" % (MANIFEST, wanted))
+        for stream in manifest["streams"]:
+            if not valid_stream(stream["id"]):
+                fail("%s: the stream %r is not procedure:<id> or party:<id>" % (MANIFEST, stream["id"]))
         declared = [s["id"] for s in manifest["streams"]]
         if wanted not in declared:
             fail("the bundle has no stream-head note for %s, its scope" % wanted)
         for stream in manifest["streams"]:
-            if not valid_stream(stream["id"]):
-                fail("%s: the stream %r is not procedure:<id> or party:<id>" % (MANIFEST, stream["id"]))
             text = check_signed(files[stream["note"]], signer, stream["note"])
             lines = text.split("\n")
             if len(lines) != 7 or lines[0] != "probity.stream-head/v1" or lines[1] != origin or lines[2] != str(size) or lines[3] != stream["id"]:
