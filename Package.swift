@@ -1,6 +1,16 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// One executable per parser that takes outside bytes: name, directory under Sources/Fuzz, dependencies.
+let fuzzTargets: [Target] = [
+    ("fuzz-json", "JSON", ["ProbityCore"]), ("fuzz-event", "Event", ["ProbityCore"]), ("fuzz-note", "Note", ["ProbityCore"]),
+    ("fuzz-zip", "Zip", ["ProbityZip"]), ("fuzz-email", "Email", ["ProbityImport"]), ("fuzz-csv", "CSV", ["ProbityImport"]),
+    ("fuzz-exports", "Exports", ["ProbityImport"]), ("fuzz-query", "Query", ["ProbityCore"]),
+].map { name, directory, dependencies in
+    .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies.map { .target(name: $0) }, path: "Sources/Fuzz/\(directory)",
+                      swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+}
+
 let package = Package(
     name: "Probity",
     platforms: [.macOS(.v14)],
@@ -79,6 +89,9 @@ let package = Package(
         .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "BenchSupport"], path: "Sources/probity-bench"),
         .executableTarget(name: "probity-domain-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityImport", "BenchSupport"], path: "Sources/probity-domain-bench"),
         .executableTarget(name: "probityd-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "BenchSupport"], path: "Sources/probityd-bench"),
+        // Fuzz targets (Scripts/fuzz.sh builds them with libFuzzer; built as usual, they replay a corpus).
+        .target(name: "FuzzSupport", path: "Sources/Fuzz/Support"),
+    ] + fuzzTargets + [
         .testTarget(name: "ProbityCoreTests", dependencies: ["ProbityCore"]),
         .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),
         .testTarget(

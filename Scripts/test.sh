@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the tests need, builds everything, runs the whole test suite.
+# Installs what the tests need, fuzzes every parser briefly, builds everything, runs the whole test suite.
+# Arguments go to `swift test` (e.g. --filter BundleTests); with arguments, the fuzzing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh --test
+if [ $# -eq 0 ]; then
+  # A short coverage-guided run of every fuzz target (a minute in all); Scripts/fuzz.sh TARGET SECONDS for more.
+  Scripts/fuzz.sh all 56
+fi
 swift build --build-tests
 swift test --skip-build "$@"

@@ -7,7 +7,8 @@ import ProbityCore
 ///
 /// A hold protects every entry of its scope's streams, whatever the entry's type: `procedure:REF` for a
 /// hold on a procedure, `party:ID` for a hold on a party — and, for an organisation, the streams of the
-/// people registered with it (`org`). The streams come from the entries' own bytes (the chain `verify`
+/// people registered with it (`org`). An entry that names a recorded exchange by its `source` (its edit or
+/// deletion at the source) is in the exchange's streams for this purpose. The streams come from the entries' own bytes (the chain `verify`
 /// checks), the holds from the `refs` table (which `verify` checks against the entries).
 enum LegalHolds {
     struct Hold: Equatable {
@@ -21,6 +22,12 @@ enum LegalHolds {
         let openHolds = try Row.fetchAll(db, sql: "SELECT id, seq FROM refs WHERE kind = 'hold' AND detail = 'open' ORDER BY seq")
         guard !openHolds.isEmpty, let target = try header(seq: seq, db) else { return [] }
         var protected = Set(target.header.streams.map(\.id)).union(target.header.impliedStreams)
+        // An entry about a recorded exchange (its edit or deletion at the source) belongs with the exchange.
+        if let source = target.fields.source("source"),
+           let recorded = try Int64.fetchOne(db, sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?", arguments: [source.platform, source.id]),
+           UInt64(clamping: recorded) != seq, let exchange = try header(seq: UInt64(clamping: recorded), db) {
+            protected.formUnion(exchange.header.streams.map(\.id))
+        }
         // A person's entry is also its organisation's.
         for stream in protected where stream.hasPrefix("party:") {
             let party = String(stream.dropFirst("party:".count))

@@ -14,6 +14,9 @@ enum CLI {
         return packageRoot.appendingPathComponent(".build/debug/probity").path
     }()
 
+    /// Where the built executables are (beside `probity`).
+    static var binaryDirectory: URL { URL(fileURLWithPath: binary).deletingLastPathComponent() }
+
     struct Result {
         let status: Int32
         let stdout: String

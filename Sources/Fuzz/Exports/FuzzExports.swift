@@ -1,0 +1,21 @@
+import FuzzSupport
+import ProbityImport
+
+/// The readers of platform exports: the X archive's direct messages, a Mastodon/ActivityStreams outbox,
+/// and the party mapping file.
+enum Target {
+    static func run(_ bytes: [UInt8]) {
+        _ = try? XDirectMessages.read(bytes)
+        _ = try? ActivityStreamsOutbox.read(bytes)
+        _ = try? PartyMapping(json: bytes, file: "fuzz.json")
+    }
+}
+
+#if FUZZING
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { Target.run(Fuzz.bytes(data, size)); return 0 }
+#endif
+
+@main struct Main {
+    static func main() { Fuzz.main({ data, size in Target.run(Fuzz.bytes(data, size)); return 0 }, replay: Target.run) }
+}

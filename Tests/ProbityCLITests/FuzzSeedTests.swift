@@ -1,0 +1,19 @@
+import Foundation
+import Testing
+
+/// Every fuzz target, built as usual (without libFuzzer), replays its committed seeds and the inputs that
+/// once crashed it (Tests/Fuzz/TARGET): a regression there is a crash or a failed invariant here.
+@Suite("Fuzz seeds")
+struct FuzzSeedTests {
+    static let targets = ["json", "event", "note", "zip", "email", "csv", "exports", "query"]
+
+    @Test("each fuzz target replays its seeds without a crash or a failed invariant", arguments: targets)
+    func replay(_ target: String) throws {
+        let seeds = CLI.packageRoot.appendingPathComponent("Tests/Fuzz/\(target)").path
+        let binary = CLI.binaryDirectory.appendingPathComponent("fuzz-\(target)").path
+        let result = try CLI.run([seeds], executable: binary)
+        #expect(result.status == 0, "\(target): \(result.stdout) \(result.stderr)")
+        let count = Int(result.stdout.split(separator: " ").dropFirst().first ?? "") ?? 0
+        #expect(count >= 3, "\(target): \(result.stdout)")
+    }
+}
