@@ -169,3 +169,30 @@ struct EmailTests {
         #expect { try Email.readMessage(Array("just text".utf8)) } throws: { "\($0)".contains("not an e-mail message") }
     }
 }
+
+@Suite("e-mail limits")
+struct EmailLimitTests {
+    /// `levels` multipart parts, each inside the previous one, around one text part.
+    static func nested(_ levels: Int) -> [UInt8] {
+        var message = "From: a <a@example.org>\r\nDate: Mon, 2 Mar 2026 10:00:00 +0100\r\nContent-Type: multipart/mixed; boundary=\"b0x\"\r\n\r\n"
+        for level in 0..<levels {
+            message += "--b\(level)x\r\nContent-Type: multipart/mixed; boundary=\"b\(level + 1)x\"\r\n\r\n"
+        }
+        message += "--b\(levels)x\r\nContent-Type: text/plain\r\n\r\nbonjour\r\n"
+        for level in stride(from: levels, through: 0, by: -1) { message += "--b\(level)x--\r\n" }
+        return Array(message.utf8)
+    }
+
+    @Test("nested multipart is read to 32 levels; deeper is refused with a reason, not a crash")
+    func nesting() throws {
+        let shallow = try Email.readMessage(Self.nested(20))
+        #expect(shallow.messages.first?.text == "bonjour")
+        for levels in [40, 5_000] {
+            #expect(throws: ImportFormatError.self) { try Email.readMessage(Self.nested(levels)) }
+            do { _ = try Email.readMessage(Self.nested(levels)) } catch { #expect(error.message.contains("nested deeper than 32"), "\(error)") }
+            // In a mailbox, that message alone is a rejection.
+            let mailbox = try Email.readMailbox(Array("From a@example.org Mon Mar  2 10:00:00 2026\n".utf8) + Self.nested(levels))
+            #expect(mailbox.messages.isEmpty && mailbox.rejections.first?.reason.contains("nested deeper than 32") == true, "\(levels)")
+        }
+    }
+}
