@@ -6,7 +6,8 @@
 #   with "all", shared between the targets).
 #
 # Builds the target in .build-fuzz with -sanitize=fuzzer,address and runs it from the committed seeds
-# (Tests/Fuzz/TARGET, read only) plus what earlier runs found (.build-fuzz/corpus/TARGET). A crash, a
+# (Tests/Fuzz/TARGET, and the fixture folders listed in Tests/Fuzz/TARGET.seeds; read only) plus what
+# earlier runs found (.build-fuzz/corpus/TARGET). A crash, a
 # failed invariant, a leak-free timeout (10 s per input) or 2 GB of memory stops it: the input is saved as
 # .build-fuzz/crashes/TARGET-*, the script exits 1. Once fixed, copy that input into Tests/Fuzz/TARGET:
 # the test suite replays every seed through the ordinary build of each target.
@@ -36,10 +37,12 @@ status=0
 for target in "${chosen[@]}"; do
   mkdir -p ".build-fuzz/corpus/$target"
   log=".build-fuzz/fuzz-$target.log"
+  seeds=("Tests/Fuzz/$target")
+  if [ -f "Tests/Fuzz/$target.seeds" ]; then mapfile -t -O 1 seeds < "Tests/Fuzz/$target.seeds"; fi
   # Leak checks off: the Swift runtime's caches live until exit by design.
   if ASAN_OPTIONS=detect_leaks=0 ".build-fuzz/debug/fuzz-$target" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix=".build-fuzz/crashes/$target-" \
-      ".build-fuzz/corpus/$target" "Tests/Fuzz/$target" >"$log" 2>&1; then
+      ".build-fuzz/corpus/$target" "${seeds[@]}" >"$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
     echo "fuzz $target: $runs executions in ${per} s, no crash"
   else

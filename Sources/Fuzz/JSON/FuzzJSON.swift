@@ -20,11 +20,6 @@ enum Target {
     }
 }
 
-#if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt { Target.run(Fuzz.bytes(data, size)); return 0 }
-#endif
-
 @main struct Main {
-    static func main() { Fuzz.main({ data, size in Target.run(Fuzz.bytes(data, size)); return 0 }, replay: Target.run) }
+    static func main() { Fuzz.main(Target.run) }
 }

@@ -7,6 +7,13 @@ private func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
 ) -> CInt
+
+/// The symbol libFuzzer's own `main` calls, should the linker pick that `main` over the target's.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func llvmFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    Fuzz.target?(Fuzz.bytes(data, size))
+    return 0
+}
 #endif
 
 /// What every fuzz target shares: the input as bytes, and the replay of a corpus without libFuzzer.
@@ -17,16 +24,22 @@ private func LLVMFuzzerRunDriver(
 /// regression tests.
 public enum Fuzz {
     /// The target's entry point: libFuzzer's driver when fuzzing, else a replay of the files given.
-    public static func main(_ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt, replay body: ([UInt8]) -> Void) -> Never {
+    public static func main(_ body: @escaping ([UInt8]) -> Void) -> Never {
         #if FUZZING
+        target = body
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, callback))
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in Fuzz.target?(Fuzz.bytes(data, size)); return 0 })
         #else
         replay(body)
         exit(0)
         #endif
     }
+
+    #if FUZZING
+    /// The function under test, set once by `main` before libFuzzer starts calling.
+    nonisolated(unsafe) static var target: (([UInt8]) -> Void)?
+    #endif
 
     public static func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
         guard let data, size > 0 else { return [] }

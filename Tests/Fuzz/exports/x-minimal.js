@@ -1,0 +1,1 @@
+window.YTD.direct_messages.part0 = [{"dmConversation":{"conversationId":"1-2","messages":[{"messageCreate":{"id":"9","senderId":"1","recipientId":"2","text":"x","createdAt":"2026-03-02T10:00:00.000Z"}}]}}]
