@@ -51,22 +51,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private enum Phase {
-        /// Waiting for a request's head (a new or idle keep-alive connection): `headerTimeout` runs.
-        case awaitingHead
-        /// Between a head and its end: `bodyTimeout` runs.
-        case readingBody
-        /// The request was read and is being answered: no timer (the daemon's own work is not the client's fault).
-        case responding
-    }
-
     private let limits: ConnectionLimits
     private let count: ConnectionCount
     private var counted = false
     private var refused = false
     private var refusalSent = false
-    private var phase = Phase.awaitingHead
+    /// Requests whose end was read, and responses whose end was written. While some request is unanswered
+    /// no timer runs: the daemon's own work (a long export) is not the client's slowness.
+    private var requestsRead = 0
+    private var responsesWritten = 0
+    /// Between a request's head and its end.
+    private var readingBody = false
     private var timer: Scheduled<Void>?
+    private var answeredAll: Bool { responsesWritten >= requestsRead }
 
     init(limits: ConnectionLimits, count: ConnectionCount) {
         self.limits = limits
@@ -97,8 +94,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func closed() {
-        timer?.cancel()
-        timer = nil
+        disarm()
         if counted {
             counted = false
             count.release()
@@ -113,35 +109,41 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
         switch part {
         case .head:
-            phase = .readingBody
-            arm(context, after: limits.bodyTimeout)
+            readingBody = true
+            if answeredAll { arm(context, after: limits.bodyTimeout) }
         case .body:
             break
         case .end:
-            phase = .responding
-            timer?.cancel()
-            timer = nil
+            readingBody = false
+            requestsRead += 1
+            // Usually unanswered now; already answered when the daemon refused it early (a 413).
+            if answeredAll { arm(context, after: limits.headerTimeout) } else { disarm() }
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // A response's end starts the wait for the next request (unless the body is still being read:
-        // an early error answer, after which the connection closes anyway).
-        if case .end = unwrapOutboundIn(data), phase == .responding {
-            phase = .awaitingHead
-            arm(context, after: limits.headerTimeout)
+        // The end of the last response starts the wait for the next request's head. (An early answer, such
+        // as a 413 before the body was read, counts too: the body's end then finds every request answered.)
+        if case .end = unwrapOutboundIn(data) {
+            responsesWritten += 1
+            if answeredAll { arm(context, after: readingBody ? limits.bodyTimeout : limits.headerTimeout) }
         }
         context.write(data, promise: promise)
     }
 
-    private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount) {
+    private func disarm() {
         timer?.cancel()
+        timer = nil
+    }
+
+    private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount) {
+        disarm()
         timer = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: delay) { [self] in
             timer = nil
-            // Closing a connection that has not sent its request in time, or its body: the client is too
-            // slow (or holding the connection on purpose); nothing was acted on.
-            if phase != .responding { context.close(promise: nil) }
+            // A connection that has not sent its request's head, or its body, in time: the client is too
+            // slow (or holds the connection on purpose). Every request it sent was answered: nothing is lost.
+            if answeredAll { context.close(promise: nil) }
         }
     }
 

@@ -127,7 +127,8 @@ enum StoreAudit {
                               WHEN 'legal_hold.placed' THEN 'open' ELSE 'released' END AS detail
                   FROM e WHERE j IS NOT NULL),
             facts AS (SELECT kind, id, detail, seq FROM f WHERE typeof(id) = 'text' AND detail IS NOT NULL),
-            latest AS (SELECT kind, id, detail, seq FROM facts a WHERE seq = (SELECT MAX(seq) FROM facts b WHERE b.kind = a.kind AND b.id = a.id))
+            -- SQLite takes a bare column of a MAX() aggregate from the row holding the maximum: the latest fact.
+            latest AS (SELECT kind, id, detail, MAX(seq) AS seq FROM facts GROUP BY kind, id)
             """
         for row in try Row.fetchAll(db, sql: derived + " SELECT kind, id, seq FROM (SELECT * FROM refs EXCEPT SELECT * FROM latest) LIMIT 5") {
             fail(UInt64(clamping: row[2] as Int64), "the refs table holds \(row[0] as String) \"\(row[1] as String)\" (seq \(row[2] as Int64)) as the entries do not")
@@ -144,9 +145,13 @@ enum StoreAudit {
             FROM (SELECT seq, \(entryJSON) AS j FROM entries WHERE type = 'exchange.recorded')
             WHERE json_type(j, '$.data.source.platform') = 'text' AND json_type(j, '$.data.source.id') = 'text'
             """
+        // Each row against its entry, found by seq (the primary key): one pass over `sources`.
         let wrongRows = try Row.fetchAll(db, sql: """
-            SELECT s.platform, s.id, s.seq FROM sources s LEFT JOIN (\(sourceOf)) x ON x.seq = s.seq
-            WHERE x.seq IS NULL OR x.platform IS NOT s.platform OR x.id IS NOT s.id LIMIT 5
+            SELECT s.platform, s.id, s.seq FROM sources s LEFT JOIN entries e ON e.seq = s.seq
+            WHERE CASE WHEN e.seq IS NULL OR e.type != 'exchange.recorded' OR NOT json_valid(CAST(e.bytes AS TEXT)) THEN 1
+                       ELSE json_extract(CAST(e.bytes AS TEXT), '$.data.source.platform') IS NOT s.platform
+                            OR json_extract(CAST(e.bytes AS TEXT), '$.data.source.id') IS NOT s.id END
+            LIMIT 5
             """)
         for row in wrongRows {
             fail(UInt64(clamping: row[2] as Int64), "the sources table says \(row[0] as String) \"\(row[1] as String)\" is seq \(row[2] as Int64), whose entry is not that exchange")
