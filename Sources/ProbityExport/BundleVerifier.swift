@@ -263,7 +263,10 @@ public struct BundleVerifier {
             let range = try object(manifest, "range")
             let first = try number(range, "first"), count = try number(range, "count")
             let inside = exhibits.filter { $0.role == EvidenceBundle.Role.scope.rawValue }.map(\.seq)
-            guard inside == Array(first..<first + count) else { throw .init("the period's entries are not the contiguous range \(first)..\(first + count - 1)") }
+            // Compared without building the range: `count` comes from the manifest.
+            guard UInt64(inside.count) == count, inside.enumerated().allSatisfy({ $0.element == first + UInt64($0.offset) }) else {
+                throw .init("the period's entries are not the contiguous range \(count > 0 ? "\(first)..\(first + count - 1)" : "(empty) at \(first)")")
+            }
             let bounds = (first > 0 ? [first - 1] : []) + inside + (first + count < size ? [first + count] : [])
             for seq in bounds where bySeq[seq] == nil { throw .init("entry \(seq), needed to bound the period, is missing") }
             for (a, b) in zip(bounds, bounds.dropFirst()) where exhibits[bySeq[b]!].entry.prev != exhibits[bySeq[a]!].leafHash {

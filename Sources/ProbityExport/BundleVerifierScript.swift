@@ -710,8 +710,8 @@ def verify(path, vkey, tsa_ca=None):
         first, count = manifest["range"]["first"], manifest["range"]["count"]
         inside = [item["seq"] for item in entries if item["role"] == "scope"]
         inside_set = set(inside)
-        if inside != list(range(first, first + count)):
-            fail("the period's entries are not the contiguous range %d..%d" % (first, first + count - 1))
+        if len(inside) != count or any(seq != first + i for i, seq in enumerate(inside)):
+            fail("the period's entries are not the contiguous range %s" % ("%d..%d" % (first, first + count - 1) if count > 0 else "(empty) at %d" % first))
         chain_seqs = ([first - 1] if first > 0 else []) + inside + ([first + count] if first + count < size else [])
         for seq in chain_seqs:
             if seq not in by_seq:
@@ -748,6 +748,15 @@ def main():
     if len(args) != 1 or args[0].startswith("-"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    if not os.path.isfile(args[0]) or not os.access(args[0], os.R_OK):
+        print("cannot read %s" % args[0], file=sys.stderr)
+        return 2
+    if vkey is not None:
+        try:
+            Key(vkey)
+        except Failure as e:
+            print("--vkey: %s" % e, file=sys.stderr)
+            return 2
     try:
         proven = verify(args[0], vkey, tsa_ca)
     except Failure as e:

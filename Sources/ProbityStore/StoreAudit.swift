@@ -14,25 +14,74 @@ enum StoreAudit {
         Failure(kind: .sequence, seq: 0, message: "a stored entry has seq \(seq); seqs start at 0: the row was inserted or changed")
     }
 
-    /// A row's derived columns (`type`, `time`) against its entry, on the per-entry workers.
-    static func columnProblem(_ entry: CheckedEntry, type: String, time: String) -> String? {
-        guard case .success(let header) = entry.entry else { return nil }
-        if header.type != type { return "the stored type \"\(type)\" is not the entry's type \"\(header.type)\"" }
-        if Timestamp(entryTime: time) != header.time { return "the stored time \"\(time)\" is not the entry's time" }
-        return nil
+    /// What the per-entry workers derive from one row for the table checks.
+    struct RowFacts: Sendable {
+        /// The row's `type` or `time` column disagrees with its entry.
+        var columnProblem: String?
+        /// `digest(platform, id, seq)` of an `exchange.recorded` with a source.
+        var sourceDigest: UInt64?
+        var facts: [ReferenceLedger.Fact] = []
+        var hasPayload = false
     }
 
-    /// The checks of the other tables, after the entries were scanned into `verifier`.
-    static func failures(_ db: Database, verifier: LogVerifier) throws -> [Failure] {
+    static func rowFacts(_ entry: CheckedEntry, bytes: [UInt8], type: String, time: String, hasPayload: Bool) -> RowFacts {
+        var row = RowFacts(hasPayload: hasPayload)
+        guard case .success(let header) = entry.entry else { return row }
+        if header.type != type {
+            row.columnProblem = "the stored type \"\(type)\" is not the entry's type \"\(header.type)\""
+        } else if Timestamp(entryTime: time) != header.time {
+            row.columnProblem = "the stored time \"\(time)\" is not the entry's time"
+        }
+        let fields = EventFields(header, bytes: bytes)
+        if header.type == "exchange.recorded", let source = fields.source("source") {
+            row.sourceDigest = digest(source.platform, source.id, Int64(clamping: entry.position))
+        }
+        row.facts = ReferenceLedger.facts(type: header.type) { fields.string($0) }
+        return row
+    }
+
+    /// A keyed digest of a `sources` row, as bytes (so that a row rewritten in another Unicode form differs).
+    /// Sums of these compare the table with the entries in one pass and constant memory: `Hasher` is seeded
+    /// at random in each process, so whoever edits the store cannot aim at an equal sum.
+    static func digest(_ platform: String, _ id: String, _ seq: Int64) -> UInt64 {
+        var hasher = Hasher()
+        for part in [platform, id] {
+            var bytes = Array(part.utf8)
+            hasher.combine(bytes.count)
+            bytes.withUnsafeMutableBytes { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
+        hasher.combine(seq)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
+
+    /// What the sequential stage adds up over all rows.
+    struct Tally {
+        var sourceSum: UInt64 = 0
+        var sources = 0
+        var payloads = 0
+        /// The latest fact of each (kind, id), as `refs` must hold it.
+        var facts: [String: (kind: String, id: String, detail: String, seq: Int64)] = [:]
+
+        mutating func add(_ row: RowFacts, seq: UInt64) {
+            if let digest = row.sourceDigest { sourceSum &+= digest; sources += 1 }
+            if row.hasPayload { payloads += 1 }
+            for fact in row.facts {
+                facts[fact.kind.rawValue + "\u{0}" + fact.id] = (fact.kind.rawValue, fact.id, fact.detail, Int64(clamping: seq))
+            }
+        }
+    }
+
+    /// The checks of the other tables, after the entries were scanned into `verifier` and `tally`.
+    static func failures(_ db: Database, verifier: LogVerifier, tally: Tally) throws -> [Failure] {
         var found: [Failure] = []
         func fail(_ seq: UInt64, _ message: String) { found.append(Failure(kind: .derivedTable, seq: seq, message: message)) }
         try schema(db, fail)
         try checkpoints(db, fail)
-        try payloads(db, fail)
+        try payloads(db, tally: tally, fail)
         try streams(db, verifier: verifier, fail)
         try typeCounts(db, verifier: verifier, fail)
-        try references(db, fail)
-        try sources(db, fail)
+        try references(db, tally: tally, fail)
+        try sources(db, tally: tally, fail)
         if let current = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'current_vkey'"),
            let last = verifier.keys.last?.verifier.description, current != last {
             fail(verifier.size == 0 ? 0 : verifier.size - 1, "the store's current key (meta current_vkey) is not the last key of the log's key chain")
@@ -74,7 +123,9 @@ enum StoreAudit {
         }
     }
 
-    private static func payloads(_ db: Database, _ fail: (UInt64, String) -> Void) throws {
+    /// Every payload row was met beside its entry in the scan, unless some belong to no entry (named then).
+    private static func payloads(_ db: Database, tally: Tally, _ fail: (UInt64, String) -> Void) throws {
+        guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM payloads") != tally.payloads else { return }
         let orphans = try Int64.fetchAll(db, sql: "SELECT seq FROM payloads WHERE seq NOT IN (SELECT seq FROM entries) ORDER BY seq LIMIT 6")
         if !orphans.isEmpty {
             fail(UInt64(clamping: orphans[0]), "payloads are stored for seqs the log does not hold: \(orphans.prefix(5).map(String.init).joined(separator: ", "))\(orphans.count > 5 ? "…" : "")")
@@ -110,58 +161,53 @@ enum StoreAudit {
         }
     }
 
-    /// The JSON of an entry's bytes, or NULL when they are not JSON (those entries fail verify already).
-    private static let entryJSON = "CASE WHEN json_valid(CAST(bytes AS TEXT)) THEN CAST(bytes AS TEXT) END"
-
     /// `refs` must be the latest fact of each (kind, id), as `ReferenceLedger.facts` derives them.
-    private static func references(_ db: Database, _ fail: (UInt64, String) -> Void) throws {
-        let derived = """
-            WITH e AS (SELECT seq, type, \(entryJSON) AS j FROM entries
-                       WHERE type IN ('party.registered', 'procedure.opened', 'legal_hold.placed', 'legal_hold.released')),
-            f AS (SELECT seq,
-                    CASE type WHEN 'party.registered' THEN 'party' WHEN 'procedure.opened' THEN 'procedure' ELSE 'hold' END AS kind,
-                    CASE type WHEN 'party.registered' THEN json_extract(j, '$.data.party') WHEN 'procedure.opened' THEN json_extract(j, '$.data.procedure')
-                              ELSE json_extract(j, '$.data.hold') END AS id,
-                    CASE type WHEN 'party.registered' THEN CASE WHEN json_type(j, '$.data.role') = 'text' THEN json_extract(j, '$.data.role') END
-                              WHEN 'procedure.opened' THEN CASE WHEN json_type(j, '$.data.kind') = 'text' THEN json_extract(j, '$.data.kind') END
-                              WHEN 'legal_hold.placed' THEN 'open' ELSE 'released' END AS detail
-                  FROM e WHERE j IS NOT NULL),
-            facts AS (SELECT kind, id, detail, seq FROM f WHERE typeof(id) = 'text' AND detail IS NOT NULL),
-            -- SQLite takes a bare column of a MAX() aggregate from the row holding the maximum: the latest fact.
-            latest AS (SELECT kind, id, detail, MAX(seq) AS seq FROM facts GROUP BY kind, id)
-            """
-        for row in try Row.fetchAll(db, sql: derived + " SELECT kind, id, seq FROM (SELECT * FROM refs EXCEPT SELECT * FROM latest) LIMIT 5") {
-            fail(UInt64(clamping: row[2] as Int64), "the refs table holds \(row[0] as String) \"\(row[1] as String)\" (seq \(row[2] as Int64)) as the entries do not")
+    private static func references(_ db: Database, tally: Tally, _ fail: (UInt64, String) -> Void) throws {
+        var unseen = tally.facts
+        for row in try Row.fetchAll(db, sql: "SELECT kind, id, detail, seq FROM refs") {
+            let (kind, id, detail, seq): (String, String, String, Int64) = (row[0], row[1], row[2], row[3])
+            let fact = unseen.removeValue(forKey: kind + "\u{0}" + id)
+            if fact == nil || fact!.detail != detail || fact!.seq != seq {
+                fail(UInt64(clamping: seq), "the refs table holds \(kind) \"\(id)\" (\(detail), seq \(seq)) as the entries do not")
+            }
         }
-        for row in try Row.fetchAll(db, sql: derived + " SELECT kind, id, seq FROM (SELECT * FROM latest EXCEPT SELECT * FROM refs) LIMIT 5") {
-            fail(UInt64(clamping: row[2] as Int64), "the refs table lacks \(row[0] as String) \"\(row[1] as String)\" as seq \(row[2] as Int64) gives it")
+        for fact in unseen.values.sorted(by: { $0.seq < $1.seq }).prefix(5) {
+            fail(UInt64(clamping: fact.seq), "the refs table lacks \(fact.kind) \"\(fact.id)\" as seq \(fact.seq) gives it")
         }
     }
 
-    /// `sources` must name, for each (platform, id) of an `exchange.recorded`, the first entry with it.
-    private static func sources(_ db: Database, _ fail: (UInt64, String) -> Void) throws {
-        let sourceOf = """
-            SELECT seq, json_extract(j, '$.data.source.platform') AS platform, json_extract(j, '$.data.source.id') AS id
-            FROM (SELECT seq, \(entryJSON) AS j FROM entries WHERE type = 'exchange.recorded')
-            WHERE json_type(j, '$.data.source.platform') = 'text' AND json_type(j, '$.data.source.id') = 'text'
-            """
-        // Each row against its entry, found by seq (the primary key): one pass over `sources`.
+    /// `sources` must name, for each (platform, id) of an `exchange.recorded`, the first entry with it. The
+    /// keyed sums of rows and exchanges are compared first (one pass each); only when they differ are the
+    /// rows and exchanges concerned looked for, with the JSON of the entries.
+    private static func sources(_ db: Database, tally: Tally, _ fail: (UInt64, String) -> Void) throws {
+        var sum: UInt64 = 0, count = 0
+        let rows = try Row.fetchCursor(db, sql: "SELECT platform, id, seq FROM sources")
+        while let row = try rows.next() {
+            sum &+= digest(row[0], row[1], row[2])
+            count += 1
+        }
+        guard sum != tally.sourceSum || count != tally.sources else { return }
+        let json = "CASE WHEN json_valid(CAST(e.bytes AS TEXT)) THEN CAST(e.bytes AS TEXT) END"
         let wrongRows = try Row.fetchAll(db, sql: """
             SELECT s.platform, s.id, s.seq FROM sources s LEFT JOIN entries e ON e.seq = s.seq
-            WHERE CASE WHEN e.seq IS NULL OR e.type != 'exchange.recorded' OR NOT json_valid(CAST(e.bytes AS TEXT)) THEN 1
-                       ELSE json_extract(CAST(e.bytes AS TEXT), '$.data.source.platform') IS NOT s.platform
-                            OR json_extract(CAST(e.bytes AS TEXT), '$.data.source.id') IS NOT s.id END
+            WHERE CASE WHEN e.seq IS NULL OR e.type != 'exchange.recorded' OR \(json) IS NULL THEN 1
+                       ELSE json_extract(\(json), '$.data.source.platform') IS NOT s.platform OR json_extract(\(json), '$.data.source.id') IS NOT s.id END
             LIMIT 5
             """)
         for row in wrongRows {
             fail(UInt64(clamping: row[2] as Int64), "the sources table says \(row[0] as String) \"\(row[1] as String)\" is seq \(row[2] as Int64), whose entry is not that exchange")
         }
         let unlisted = try Row.fetchAll(db, sql: """
-            SELECT x.seq, x.platform, x.id FROM (\(sourceOf)) x
-            WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.platform = x.platform AND s.id = x.id AND s.seq <= x.seq) LIMIT 5
+            SELECT seq, platform, id FROM (
+                SELECT e.seq, json_extract(\(json), '$.data.source.platform') AS platform, json_extract(\(json), '$.data.source.id') AS id
+                FROM entries e WHERE e.type = 'exchange.recorded') x
+            WHERE typeof(platform) = 'text' AND typeof(id) = 'text'
+              AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.platform = x.platform AND s.id = x.id AND s.seq <= x.seq) LIMIT 5
             """)
         for row in unlisted {
             fail(UInt64(clamping: row[0] as Int64), "the sources table lacks \(row[1] as String) \"\(row[2] as String)\" of seq \(row[0] as Int64) (a re-sent exchange would be appended twice)")
         }
+        // Neither: the log holds an exchange twice, as logs written before sources were kept may (the table
+        // names the first), which is what the writer expects.
     }
 }

@@ -69,9 +69,9 @@ extension LogReader {
                     consumer.enqueue(CheckBatch(rows, firstPosition: position, storedNodes: stored))
                     position += UInt64(rows.count)
                 }
-                let (verifier, finished, columnFailures) = consumer.finish()
+                let (verifier, finished, columnFailures, tally) = consumer.finish()
                 storeFailures += columnFailures
-                storeFailures += try StoreAudit.failures(db, verifier: verifier)
+                storeFailures += try StoreAudit.failures(db, verifier: verifier, tally: tally)
                 var failures = LogVerifier.ordered(finished + storeFailures.prefix(100))
                 for _ in 0..<unparsed {
                     failures.append(LogVerifier.Failure(kind: .checkpointSignature, seq: 0, message: "a stored checkpoint is not a valid signed note"))
@@ -96,6 +96,7 @@ final class SequentialChecks: @unchecked Sendable {
     private var expected: UInt64 = 0
     private var done: UInt64 = 0
     private var columnFailures: [LogVerifier.Failure] = []
+    private var tally = StoreAudit.Tally()
     private let total: UInt64
     private let progress: ((UInt64, UInt64) -> Void)?
     private let stage = SerialStage(label: "probity.verify.sequential")
@@ -114,7 +115,7 @@ final class SequentialChecks: @unchecked Sendable {
     private func consume(_ batch: CheckBatch) {
         var nodeIndex = 0
         for i in 0..<batch.checked.count {
-            let (c, columnProblem) = batch.checked[i]
+            let (c, row) = batch.checked[i]
             if c.position != expected { verifier.missing(seq: expected, nextPresent: c.position) }
             let position = batch.firstPosition + UInt64(i)
             let createdCount = (~position).trailingZeroBitCount
@@ -129,9 +130,10 @@ final class SequentialChecks: @unchecked Sendable {
                     }
                 }
             }
-            if let problem = columnProblem {
+            if let problem = row.columnProblem {
                 columnFailures.append(LogVerifier.Failure(kind: .derivedTable, seq: c.position, message: problem))
             }
+            tally.add(row, seq: c.position)
             verifier.consume(c, storedNodes: stored)
             expected = c.position + 1
             done += 1
@@ -140,10 +142,10 @@ final class SequentialChecks: @unchecked Sendable {
     }
 
     /// Waits for every queued chunk and ends the scan.
-    func finish() -> (LogVerifier, [LogVerifier.Failure], columns: [LogVerifier.Failure]) {
+    func finish() -> (LogVerifier, [LogVerifier.Failure], columns: [LogVerifier.Failure], tally: StoreAudit.Tally) {
         stage.finish {
             let failures = verifier.finish()
-            return (verifier, failures, columnFailures)
+            return (verifier, failures, columnFailures, tally)
         }
     }
 }
@@ -163,7 +165,7 @@ final class CheckBatch: @unchecked Sendable {
     /// The tree position of the first row, and the stored Merkle nodes its rows complete.
     let firstPosition: UInt64
     let storedNodes: [(id: Int64, hash: [UInt8])]
-    let checked: ParallelChunk<(CheckedEntry, String?)>
+    let checked: ParallelChunk<(CheckedEntry, StoreAudit.RowFacts)>
 
     /// Starts checking `rows` at once, split over the machine's cores.
     init(_ rows: [Row], firstPosition: UInt64, storedNodes: [(id: Int64, hash: [UInt8])]) {
@@ -172,7 +174,7 @@ final class CheckBatch: @unchecked Sendable {
         checked = ParallelChunk(count: rows.count) { i in
             let r = rows[i]
             let entry = CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
-            return (entry, StoreAudit.columnProblem(entry, type: r.type, time: r.time))
+            return (entry, StoreAudit.rowFacts(entry, bytes: r.bytes, type: r.type, time: r.time, hasPayload: r.payload != nil))
         }
     }
 }

@@ -83,4 +83,15 @@ extension BundleTests {
             files[i] = (files[i].name, Array((note + String(repeating: line + "\n", count: 5000)).utf8))
         }
     }
+
+    @Test("Both verifiers treat a missing file and a malformed --vkey as usage errors (exit 2)")
+    func usageErrors() throws {
+        let f = try fixture()
+        let bundle = try export(f, ["--procedure", "2026-057"])
+        for (path, key) in [(f.dir.appendingPathComponent("absent.zip").path, f.vkey), (bundle, "not-a-key")] {
+            let outcome = try check(f, path, vkey: key)
+            #expect(outcome.probity.status == 2, "probity: \(outcome.probity.stdout) \(outcome.probity.stderr)")
+            #expect(outcome.python.status == 2, "python: \(outcome.python.stdout) \(outcome.python.stderr)")
+        }
+    }
 }

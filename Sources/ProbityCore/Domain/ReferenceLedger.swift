@@ -105,14 +105,19 @@ public struct ReferenceLedger: Sendable {
 
     /// What `event` introduces, as the store persists it in the event's transaction.
     public static func facts(of event: EventInput) -> [Fact] {
-        let data = event.data
-        func fact(_ kind: Fact.Kind, _ idField: String, _ detail: String?) -> [Fact] {
-            guard let id = data[idField]?.stringValue, let detail else { return [] }
+        facts(type: event.type) { event.data[$0.description]?.stringValue }
+    }
+
+    /// What an event of `type` whose data has the string fields `string` introduces (so that `verify` can
+    /// derive facts from entry bytes, without building `data`, by the same rule).
+    public static func facts(type: String, string: (StaticString) -> String?) -> [Fact] {
+        func fact(_ kind: Fact.Kind, _ idField: StaticString, _ detail: String?) -> [Fact] {
+            guard let id = string(idField), let detail else { return [] }
             return [Fact(kind: kind, id: id, detail: detail)]
         }
-        switch event.type {
-        case "party.registered": return fact(.party, "party", data["role"]?.stringValue)
-        case "procedure.opened": return fact(.procedure, "procedure", data["kind"]?.stringValue)
+        switch type {
+        case "party.registered": return fact(.party, "party", string("role"))
+        case "procedure.opened": return fact(.procedure, "procedure", string("kind"))
         case "legal_hold.placed": return fact(.hold, "hold", "open")
         case "legal_hold.released": return fact(.hold, "hold", "released")
         default: return []
