@@ -85,7 +85,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "BenchSupport"),
+        .target(name: "BenchSupport", dependencies: ["ProbityCore"]),
         .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "BenchSupport"], path: "Sources/probity-bench"),
         .executableTarget(name: "probity-domain-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityImport", "BenchSupport"], path: "Sources/probity-domain-bench"),
         .executableTarget(name: "probityd-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "BenchSupport"], path: "Sources/probityd-bench"),

@@ -45,10 +45,11 @@ enum StoreAudit {
     /// at random in each process, so whoever edits the store cannot aim at an equal sum.
     static func digest(_ platform: String, _ id: String, _ seq: Int64) -> UInt64 {
         var hasher = Hasher()
-        for part in [platform, id] {
-            var bytes = Array(part.utf8)
-            hasher.combine(bytes.count)
-            bytes.withUnsafeMutableBytes { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        for var part in [platform, id] {
+            part.withUTF8 { utf8 in
+                hasher.combine(utf8.count)
+                hasher.combine(bytes: UnsafeRawBufferPointer(utf8))
+            }
         }
         hasher.combine(seq)
         return UInt64(bitPattern: Int64(hasher.finalize()))

@@ -55,8 +55,12 @@ let db = dir.appendingPathComponent("log.sqlite").path
 let keyPath = dir.appendingPathComponent("log.key.pem").path
 let key = try Ed25519PrivateKey.generate()
 FileManager.default.createFile(atPath: keyPath, contents: Data(key.pem.utf8), attributes: [.posixPermissions: 0o600])
-_ = try LogWriter.create(path: db, origin: "bench.example/probity", signer: NoteSigner(name: "bench.example/probity", privateKey: key),
-                         keyPath: keyPath, by: "bench", software: "probityd-bench")
+do {
+    // The parties and procedures the exchanges name: without them every append is a 422.
+    let writer = try LogWriter.create(path: db, origin: "bench.example/probity", signer: NoteSigner(name: "bench.example/probity", privateKey: key),
+                                      keyPath: keyPath, by: "bench", software: "probityd-bench")
+    _ = try writer.append(registrations(), by: "bench")
+}
 let token = try TokenStore.open(path: db).create(name: "bench", role: .ingest).token.text
 let socket = dir.appendingPathComponent("probityd.sock").path
 
