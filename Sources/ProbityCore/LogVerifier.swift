@@ -70,8 +70,7 @@ public struct LogVerifier {
     private var lastTime: Timestamp?
     /// Each stream's last entry and number of entries, and each type's number of entries, as the entries
     /// give them: what the store's `streams` and `type_counts` tables must hold.
-    public private(set) var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash)] = [:]
-    public private(set) var streamCounts: [String: Int] = [:]
+    public private(set) var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash, count: Int)] = [:]
     public private(set) var typeCounts: [String: Int] = [:]
     private var missingPayloads: [UInt64] = []
     private var checkpoints: [UInt64: [SignedCheckpoint]]
@@ -178,13 +177,13 @@ public struct LogVerifier {
                    + (extra.isEmpty ? "" : "; wrongly in \(extra.joined(separator: ", "))"))
         }
         for (stream, previous) in entry.streams {
-            let head = streamHeads[stream]
-            if previous != (head?.hash ?? Entry.zeroHash) {
-                let expected = head.map { "seq \($0.seq)" } ?? "nothing (it would be the stream's first entry)"
+            // One look-up per stream: the head is read, checked and replaced in place.
+            let previousHead = streamHeads[stream]
+            if previous != (previousHead?.hash ?? Entry.zeroHash) {
+                let expected = previousHead.map { "seq \($0.seq)" } ?? "nothing (it would be the stream's first entry)"
                 record(.stream, seq: seq, "in stream \(stream) the entry links to \(Hex.encode(previous).prefix(16))…, but the stream's previous entry is \(expected): a gap or a fork")
             }
-            streamHeads[stream] = (seq, leafHash)
-            streamCounts[stream, default: 0] += 1
+            streamHeads[stream] = (seq, leafHash, (previousHead?.count ?? 0) + 1)
         }
     }
 

@@ -145,8 +145,8 @@ enum StoreAudit {
             let (seq, hash, count): (Int64, Data, Int64) = (row[1], row[2], row[3])
             if seq != Int64(clamping: head.seq) || [UInt8](hash) != head.hash {
                 fail(head.seq, "the streams table says \(stream) ends at seq \(seq), but its last entry is seq \(head.seq) (the table was rewound or edited)")
-            } else if count != verifier.streamCounts[stream, default: 0] {
-                fail(head.seq, "the streams table counts \(count) entries in \(stream); the entries give \(verifier.streamCounts[stream, default: 0])")
+            } else if count != head.count {
+                fail(head.seq, "the streams table counts \(count) entries in \(stream); the entries give \(head.count)")
             }
         }
         for (stream, head) in verifier.streamHeads where !seen.contains(stream) {
