@@ -8,8 +8,9 @@ import Synchronization
 /// the daemon's file descriptors (and `/healthz` with them).
 ///
 /// - `maxConnections`: connections past it get `503 too_many_connections` (`Connection: close`,
-///   `Retry-After: 1`) on their first request and are closed; the cap is per listener and stays well
-///   under the unit's `LimitNOFILE`, so the process always has descriptors left for the store.
+///   `Retry-After: 1`) on their first request and are closed — except `GET /healthz`, which is answered
+///   and then closed; the cap is per listener and stays well under the unit's `LimitNOFILE`, so the
+///   process always has descriptors left for the store.
 /// - `headerTimeout`: how long a connection may take to send a request's head — from when it opens, and
 ///   between keep-alive requests (so it is the idle timeout too). A slowloris client is closed after it.
 /// - `bodyTimeout`: how long a request's body may take once its head arrived.
@@ -56,6 +57,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var counted = false
     private var refused = false
     private var refusalSent = false
+    /// Over the cap but asking for `/healthz`: answered (the connection exists already), then closed, so
+    /// that a monitor can always tell a busy daemon from a dead one.
+    private var healthCheckOnly = false
     /// Requests whose end was read, and responses whose end was written. While some request is unanswered
     /// no timer runs: the daemon's own work (a long export) is not the client's slowness.
     private var requestsRead = 0
@@ -103,9 +107,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if refused {
-            if case .head = part, !refusalSent { refuse(context) }
-            return
+        if refused && !healthCheckOnly {
+            guard case .head(let request) = part, !refusalSent else { return }
+            guard request.path?.split(separator: "?").first == "/healthz" else { return refuse(context) }
+            healthCheckOnly = true
         }
         switch part {
         case .head:
@@ -127,6 +132,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         // as a 413 before the body was read, counts too: the body's end then finds every request answered.)
         if case .end = unwrapOutboundIn(data) {
             responsesWritten += 1
+            if healthCheckOnly {
+                context.writeAndFlush(data, promise: promise)
+                context.close(promise: nil)
+                return
+            }
             if answeredAll { arm(context, after: readingBody ? limits.bodyTimeout : limits.headerTimeout) }
         }
         context.write(data, promise: promise)
