@@ -42,7 +42,6 @@ final class ConnectionCount: Sendable {
     /// `release` must follow).
     func admit(limit: Int) -> Bool { open.add(1, ordering: .relaxed).newValue <= limit }
     func release() { open.subtract(1, ordering: .relaxed) }
-    var current: Int { open.load(ordering: .relaxed) }
 }
 
 /// One per connection, right after the HTTP/1 codec: enforces `ConnectionLimits`.
