@@ -1,24 +1,46 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The module graph is drawn and explained in docs/ARCHITECTURE.md; Scripts/check-architecture.py holds every
+// `import` in Sources/ to it. Keep the three in step.
+
+/// As Hummingbird builds: existentials spelled `any`, members visible only from modules a file imports,
+/// and imports internal unless a file says `public import` (so a module's API names what it exposes).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let grdb: [Target.Dependency] = [
+    .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+]
+
 /// One executable per parser that takes outside bytes: name, directory under Sources/Fuzz, dependencies.
 let fuzzTargets: [Target] = [
-    ("fuzz-json", "JSON", ["ProbityCore"]), ("fuzz-event", "Event", ["ProbityCore"]), ("fuzz-note", "Note", ["ProbityCore"]),
-    ("fuzz-zip", "Zip", ["ProbityZip"]), ("fuzz-email", "Email", ["ProbityImport"]), ("fuzz-csv", "CSV", ["ProbityImport"]),
-    ("fuzz-exports", "Exports", ["ProbityImport"]), ("fuzz-query", "Query", ["ProbityCore"]),
+    ("fuzz-json", "JSON", ["ProbityLog"]), ("fuzz-event", "Event", ["ProbityLog", "ProbityDomain"]),
+    ("fuzz-note", "Note", ["ProbityLog"]), ("fuzz-zip", "Zip", ["ProbityEvidence"]),
+    ("fuzz-email", "Email", ["ProbityImport"]), ("fuzz-csv", "CSV", ["ProbityImport"]),
+    ("fuzz-exports", "Exports", ["ProbityImport"]), ("fuzz-query", "Query", ["ProbityLog"]),
 ].map { name, directory, dependencies in
-    .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies.map { .target(name: $0) }, path: "Sources/Fuzz/\(directory)",
-                      swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+    .executableTarget(
+        name: name, dependencies: ["FuzzSupport"] + dependencies.map { .target(name: $0) },
+        path: "Sources/Fuzz/\(directory)", swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])])
 }
 
 let package = Package(
     name: "Probity",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "probity", targets: ["probity"]),
         .executable(name: "probityd", targets: ["probityd"]),
-        .library(name: "ProbityCore", targets: ["ProbityCore"]),
+        // The libraries the benchmarks (Benchmarks/, a package of its own) are built on.
+        .library(name: "ProbityLog", targets: ["ProbityLog"]),
+        .library(name: "ProbityDomain", targets: ["ProbityDomain"]),
         .library(name: "ProbityStore", targets: ["ProbityStore"]),
+        .library(name: "ProbityImport", targets: ["ProbityImport"]),
+        .library(name: "ProbityHTTP", targets: ["ProbityHTTP"]),
+        .library(name: "ProbityClient", targets: ["ProbityClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -33,76 +55,121 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
-        .systemLibrary(
-            name: "COpenSSL",
-            pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"])]
-        ),
-        .target(name: "ProbityCore", dependencies: ["COpenSSL"]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Pure layers: bytes in, values out; the clock and randomness come from the caller.
+        // The log itself: canonical entries, Merkle tree, signed notes, checkpoints, proofs, the verifier.
+        .target(name: "ProbityLog", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        // The procurement domain: the event catalogue, reference rules, projections and findings.
+        .target(name: "ProbityDomain", dependencies: ["ProbityLog"], swiftSettings: swiftSettings),
+        // Evidence for auditors and courts: timelines, bundles (ZIP), both bundle verifiers.
         .target(
-            name: "ProbityStore",
-            dependencies: [
-                "ProbityCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            ]
-        ),
-        // The daemon's library: HTTP API, group commit, access control, systemd integration.
+            name: "ProbityEvidence", dependencies: ["ProbityLog", "ProbityDomain"],
+            resources: [.embedInCode("Resources/verify_bundle.py")], swiftSettings: swiftSettings),
+        // Readers of platform exports: messages and per-record rejections out.
+        .target(name: "ProbityImport", dependencies: ["ProbityLog", "ProbityDomain"], swiftSettings: swiftSettings),
+        // What travels between probityd and its clients: request bodies, receipts, error bodies.
+        .target(name: "ProbityWire", dependencies: ["ProbityLog", "ProbityDomain"], swiftSettings: swiftSettings),
+
+        // I/O layers.
+        // The SQLite store: schema, the single writer and its group committer, readers, evidence reads.
+        .target(
+            name: "ProbityStore", dependencies: ["COpenSSL", "ProbityLog", "ProbityDomain", "ProbityEvidence"] + grdb,
+            swiftSettings: swiftSettings),
+        // A small blocking HTTP/1.1 client (Unix socket or TCP), for the daemon client and the TSA client.
+        .target(name: "ProbityHTTP", swiftSettings: swiftSettings),
+        // The CLI's client of probityd's API.
+        .target(
+            name: "ProbityClient", dependencies: ["ProbityLog", "ProbityDomain", "ProbityWire", "ProbityHTTP"],
+            swiftSettings: swiftSettings),
+        // An RFC 3161 timestamp authority reached over HTTP.
+        .target(name: "ProbityTSA", dependencies: ["ProbityLog", "ProbityHTTP"], swiftSettings: swiftSettings),
+        // The daemon's library: HTTP API, access control, limits, systemd integration.
         .target(
             name: "ProbityServer",
             dependencies: [
-                "ProbityCore", "ProbityStore", "ProbityExport", "ProbityClient",
+                "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityWire", "ProbityStore", "ProbityTSA",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
-        // Readers of platform exports (pure: bytes in, messages and per-record rejections out).
-        .target(name: "ProbityImport", dependencies: ["ProbityCore"]),
-        // The one ZIP form evidence bundles use: a writer, and a reader that refuses every other form (pure).
-        .target(name: "ProbityZip", dependencies: ["ProbityCore"]),
-        // Timelines and evidence bundles: pure renderers and verifier, and the store reads they need.
-        .target(name: "ProbityExport", dependencies: ["ProbityCore", "ProbityStore", "ProbityZip"]),
-        // A small blocking HTTP/1.1 client for the CLI, the tests and the benchmark (Unix socket or TCP).
-        .target(name: "ProbityClient", dependencies: ["ProbityCore"]),
+
+        // Executables.
         .executableTarget(
             name: "probityd",
             dependencies: [
-                "ProbityServer", "ProbityStore", "ProbityCore",
+                "ProbityServer", "ProbityStore", "ProbityLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "probity",
             dependencies: [
-                "ProbityCore", "ProbityStore", "ProbityClient", "ProbityImport", "ProbityExport",
+                "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityImport", "ProbityWire", "ProbityStore",
+                "ProbityHTTP", "ProbityClient", "ProbityTSA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
-        .target(name: "BenchSupport", dependencies: ["ProbityCore"]),
-        .executableTarget(name: "probity-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "BenchSupport"], path: "Sources/probity-bench"),
-        .executableTarget(name: "probity-domain-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityImport", "BenchSupport"], path: "Sources/probity-domain-bench"),
-        .executableTarget(name: "probityd-bench", dependencies: ["ProbityCore", "ProbityStore", "ProbityClient", "BenchSupport"], path: "Sources/probityd-bench"),
         // Fuzz targets (Scripts/fuzz.sh builds them with libFuzzer; built as usual, they replay a corpus).
-        .target(name: "FuzzSupport", path: "Sources/Fuzz/Support"),
+        .target(name: "FuzzSupport", path: "Sources/Fuzz/Support", swiftSettings: swiftSettings),
     ] + fuzzTargets + [
-        .testTarget(name: "ProbityCoreTests", dependencies: ["ProbityCore"]),
-        .testTarget(name: "ProbityStoreTests", dependencies: ["ProbityCore", "ProbityStore"]),
+        // Tests: one target per module, an end-to-end target that runs the built executables, and the
+        // fixtures they share.
+        .target(
+            name: "ProbityFixtures", dependencies: ["ProbityLog", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/ProbityFixtures", swiftSettings: swiftSettings),
+        .testTarget(name: "ProbityLogTests", dependencies: ["ProbityLog", "ProbityFixtures"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "ProbityCLITests",
+            name: "ProbityDomainTests", dependencies: ["ProbityLog", "ProbityDomain", "ProbityFixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityEvidenceTests",
+            dependencies: ["ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityFixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityImportTests", dependencies: ["ProbityLog", "ProbityDomain", "ProbityImport", "ProbityFixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityWireTests",
+            dependencies: ["ProbityLog", "ProbityDomain", "ProbityWire", "ProbityStore", "ProbityFixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityStoreTests", dependencies: ["ProbityLog", "ProbityDomain", "ProbityStore", "ProbityFixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityClientTests",
             dependencies: [
-                "ProbityCore", "ProbityStore", "ProbityClient", "ProbityExport", "ProbityZip",
+                "ProbityLog", "ProbityDomain", "ProbityWire", "ProbityHTTP", "ProbityClient", "ProbityFixtures",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityServerTests",
+            dependencies: [
+                "ProbityLog", "ProbityDomain", "ProbityStore", "ProbityServer", "ProbityFixtures",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityStore", "ProbityHTTP", "ProbityClient",
+                "ProbityFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ]
-        ),
-        .testTarget(name: "ProbityImportTests", dependencies: ["ProbityCore", "ProbityImport"]),
-        .testTarget(name: "ProbityServerTests", dependencies: ["ProbityCore", "ProbityStore", "ProbityServer"]),
-
+            ],
+            swiftSettings: swiftSettings),
     ]
 )

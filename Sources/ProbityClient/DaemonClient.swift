@@ -1,4 +1,6 @@
-import ProbityCore
+public import ProbityHTTP
+public import ProbityLog
+import ProbityWire
 
 /// A client of `probityd`'s API (docs/API.md) over one kept-alive connection. Not thread-safe.
 public final class DaemonClient {
@@ -37,24 +39,7 @@ public final class DaemonClient {
     }
 
     public static func failure(_ response: HTTPResponse) -> APIFailure {
-        if let value = try? JSONParser.parse(response.body), case .object(let error)? = value["error"] {
-            return APIFailure(status: response.status, code: error["code"]?.stringValue ?? "?", message: error["message"]?.stringValue ?? response.text)
-        }
-        return APIFailure(status: response.status, code: "http_\(response.status)", message: String(response.text.prefix(300)))
-    }
-
-    /// The body of `POST /v1/events` for `events`: `{"events": [...]}` with each event's data and payload
-    /// as validated (canonical) bytes.
-    public static func eventsBody(_ events: some Collection<EventInput>) -> [UInt8] {
-        var body: [UInt8] = Array(#"{"events":["#.utf8)
-        for (index, event) in events.enumerated() {
-            if index > 0 { body.append(UInt8(ascii: ",")) }
-            body += Array(#"{"type":"#.utf8) + CanonicalJSON.encode(.string(event.type))
-            body += Array(#","data":"#.utf8) + event.dataBytes
-            if let payload = event.payload { body += Array(#","payload":"#.utf8) + payload }
-            body.append(UInt8(ascii: "}"))
-        }
-        body += Array("]}".utf8)
-        return body
+        let error = WireError(status: response.status, body: response.body)
+        return APIFailure(status: error.status, code: error.code, message: error.message)
     }
 }

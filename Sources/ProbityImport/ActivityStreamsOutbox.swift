@@ -1,4 +1,5 @@
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// An ActivityStreams 2.0 / ActivityPub outbox (Mastodon's `outbox.json` in its archive): an
 /// `OrderedCollection` whose `orderedItems` are activities. Each `Create` of a `Note` is a message;

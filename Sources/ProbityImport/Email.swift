@@ -1,4 +1,6 @@
-import ProbityCore
+import Foundation
+import ProbityLog
+import ProbityDomain
 
 /// RFC 5322 messages (`.eml`) and mbox files, with the MIME an auditor meets in practice: multipart
 /// bodies with attachments, quoted-printable and base64 transfer encodings, RFC 2047 encoded words in

@@ -1,4 +1,5 @@
-import ProbityCore
+import ProbityLog
+public import ProbityDomain
 
 /// Which party each platform account is: the mapping file `probity import --mapping` reads.
 ///

@@ -1,4 +1,5 @@
-import ProbityCore
+public import ProbityLog
+import ProbityDomain
 
 /// A message read from a platform export, before it is mapped to parties and recorded as an
 /// `exchange.recorded` event. Its `raw` record is kept whole, for the payload.

@@ -1,4 +1,5 @@
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// LinkedIn's `messages.csv` (Settings → Data privacy → Get a copy of your data). Columns are found by
 /// name, so both layouts read: CONVERSATION ID, CONVERSATION TITLE, FROM, SENDER PROFILE URL, TO,

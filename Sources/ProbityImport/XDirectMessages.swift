@@ -1,4 +1,5 @@
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// The X (Twitter) archive's `data/direct-messages.js`: JavaScript that assigns a JSON array,
 /// `window.YTD.direct_messages.part0 = [ … ]`. Each element is a `dmConversation` with its

@@ -1,7 +1,10 @@
-import Hummingbird
+import Logging
+public import Hummingbird
 import NIOCore
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
+import ProbityWire
 
 /// An API error: an HTTP status, a stable machine-readable code, a message that says what is wrong and
 /// what to do, and the offending field when there is one. Sent as
@@ -21,11 +24,12 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
-    var json: JSONValue {
-        var error: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
-        if let field { error["field"] = .string(field) }
-        return .object(["error": .object(error)])
+    /// A request error found by the wire formats (a malformed body), with the status they chose.
+    init(_ error: WireError) {
+        self.init(HTTPResponse.Status(code: error.status), error.code, error.message, field: error.field)
     }
+
+    var json: JSONValue { WireError(status.code, code, message, field: field).json }
 
     static func badParameter(_ name: String, _ message: String) -> APIError {
         APIError(.badRequest, "bad_parameter", "\(name): \(message)", field: name)

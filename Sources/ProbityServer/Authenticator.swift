@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
 import Synchronization
 

@@ -1,7 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import NIOHTTPTypes
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// The limits every connection of a listener is held to, so that slow or numerous clients cannot take

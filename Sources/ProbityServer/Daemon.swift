@@ -1,8 +1,10 @@
-import Foundation
+import UnixSignals
+public import Foundation
 import Hummingbird
-import Logging
-import ProbityClient
-import ProbityCore
+public import Logging
+import ProbityLog
+import ProbityTSA
+import ProbityDomain
 import ProbityStore
 import ServiceLifecycle
 

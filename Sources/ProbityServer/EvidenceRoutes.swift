@@ -1,8 +1,10 @@
+import ProbityWire
 import Foundation
 import Hummingbird
 import NIOCore
-import ProbityCore
-import ProbityExport
+import ProbityLog
+import ProbityDomain
+import ProbityEvidence
 import ProbityStore
 
 /// Evidence for legal teams (docs/API.md): timeline exports and evidence bundles for the `export` role,

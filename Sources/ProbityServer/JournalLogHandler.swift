@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+public import Logging
 
 /// Writes one line per message to stderr with the `<N>` priority prefix journald reads (sd-daemon(3)),
 /// so that `journalctl -p warning -u probityd` works. Metadata follows as key=value pairs.

@@ -1,8 +1,11 @@
+import Prometheus
 import Foundation
 import Hummingbird
 import NIOCore
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
+import ProbityWire
 
 /// The HTTP API (docs/API.md): routes, access control and the mapping of store results to JSON.
 struct ProbityAPI: Sendable {
@@ -73,9 +76,13 @@ struct ProbityAPI: Sendable {
         }
     }
 
+    private func parseEvents(_ body: [UInt8]) throws(APIError) -> [EventInput] {
+        do { return try EventsRequest.parse(body, maxEvents: maxBatchEvents) } catch { throw APIError(error) }
+    }
+
     private func append(_ request: Request) async throws -> Response {
         let token = try auth.authorize(request, for: .append)
-        let events = try EventsRequest.parse(try await body(request), maxEvents: maxBatchEvents)
+        let events = try parseEvents(try await body(request))
         let batch: LogWriter.Batch
         do {
             batch = try await committer.submit(LogWriter.Submission(events: events, by: "token:\(token.name)"))
@@ -90,7 +97,7 @@ struct ProbityAPI: Sendable {
     /// Validates events as `POST /v1/events` would, and appends nothing.
     private func validate(_ request: Request) async throws -> Response {
         _ = try auth.authorize(request, for: .append)
-        let events = try EventsRequest.parse(try await body(request), maxEvents: maxBatchEvents)
+        let events = try parseEvents(try await body(request))
         // References are checked against the log as it is now; an append later may still find it changed.
         if let rejection = try reader.checkReferences(events) { throw APIError.rejected(rejection, inBatch: events.count > 1) }
         return .json(.object(["valid": .number(Double(events.count))]))

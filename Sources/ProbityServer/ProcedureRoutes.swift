@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
 
 /// Read-only routes over the procurement projections (`read` role and above): procedures, their

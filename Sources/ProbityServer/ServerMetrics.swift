@@ -1,4 +1,5 @@
-import Prometheus
+public import Prometheus
+public import ProbityStore
 
 /// The daemon's Prometheus metrics, served at `GET /metrics`. The registry is owned here and passed
 /// around, rather than bootstrapped into the global MetricsSystem, so tests can run several servers.
@@ -33,4 +34,17 @@ public final class ServerMetrics: Sendable {
         registry.makeCounter(descriptor: Self.name("rejected_requests", "total", "Requests answered with an error, by error code."),
                              labels: [("reason", reason)]).increment()
     }
+}
+
+extension ServerMetrics: CommitObserver {
+    public func committed(appended: Int, duplicates: Int, latency: Duration) {
+        self.appended.increment(by: Int64(appended))
+        self.duplicates.increment(by: Int64(duplicates))
+        if appended + duplicates > 0 { batchEvents.record(Double(appended + duplicates)) }
+        commitLatency.record(latency)
+    }
+
+    public func commitFailed() { commitFailures.increment() }
+
+    public func treeSizeChanged(_ size: UInt64) { treeSize.set(Double(size)) }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+public import Foundation
 
 /// sd_notify(3) without libsystemd: one datagram per message to the socket systemd names in
 /// `$NOTIFY_SOCKET` (a path, or an abstract name written with a leading `@`). Without that variable

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-import ProbityClient
-import ProbityCore
+import ProbityLog
+import ProbityTSA
+import ProbityDomain
 import ProbityStore
 import ServiceLifecycle
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ProbityCore
+import ProbityLog
+public import ProbityDomain
 
 /// The domain projections of a store (`DomainState`): rebuilt from the entries by `probity replay`, which
 /// saves a snapshot; readers load the snapshot and apply the entries appended since. Nothing here is

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// The open legal holds that protect an entry, read inside the writer's transaction so that no hold can
 /// be placed between the check and the redaction.

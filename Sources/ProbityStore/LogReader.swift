@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ProbityCore
+public import ProbityLog
+import ProbityDomain
 
 /// Read access to a store: entries, checkpoints and proofs. Opening for reading never takes the writer
 /// lock, so auditors can read while `probity append` or `probityd` writes (WAL gives them a snapshot).

@@ -1,7 +1,8 @@
-import Foundation
+public import Foundation
 import GRDB
 import GRDBSQLite
-import ProbityCore
+public import ProbityLog
+public import ProbityDomain
 
 /// The single writer of a store. Holds the writer lock for its lifetime.
 ///
@@ -146,36 +147,8 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         public let bytes: [UInt8]
     }
 
-    /// What one event got: its entry's seq and leaf hash, and a `.tlog-proof` against the checkpoint that
-    /// first covered it. For a duplicate (an exchange whose source the log already holds) that is the
-    /// original entry's receipt, and nothing was appended.
-    public struct Receipt: Sendable {
-        public let seq: UInt64
-        public let leafHash: Merkle.Hash
-        public let proof: TlogProof
-        public let duplicate: Bool
-
-        public init(seq: UInt64, leafHash: Merkle.Hash, proof: TlogProof, duplicate: Bool) {
-            self.seq = seq
-            self.leafHash = leafHash
-            self.proof = proof
-            self.duplicate = duplicate
-        }
-
-        var asDuplicate: Receipt { Receipt(seq: seq, leafHash: leafHash, proof: proof, duplicate: true) }
-
-        /// The receipt as `probity append --json` prints it and `probityd` returns it.
-        public var json: JSONValue {
-            var members: [String: JSONValue] = [
-                "seq": .number(Double(seq)),
-                "leaf_hash": .string(Hex.encode(leafHash)),
-                "checkpoint": .string(proof.checkpoint.encoded),
-                "proof": .string(proof.encoded),
-            ]
-            if duplicate { members["duplicate"] = .bool(true) }
-            return .object(members)
-        }
-    }
+    /// What one event got (see `Receipt`).
+    public typealias Receipt = ProbityLog.Receipt
 
     /// One client's events, appended together (all or none) under one principal.
     public struct Submission: Sendable {

@@ -1,5 +1,6 @@
 import GRDB
-import ProbityCore
+import ProbityLog
+public import ProbityDomain
 
 /// Decides, before anything is written, what becomes of each event of a submission: a duplicate of an
 /// exchange already stored (its seq), or new — after checking its references against the ledger as it

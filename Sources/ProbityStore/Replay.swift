@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ProbityCore
+public import ProbityLog
+public import ProbityDomain
 
 /// The outcome of `probity replay`.
 public struct ReplayReport: Sendable {

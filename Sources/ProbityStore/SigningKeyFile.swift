@@ -1,5 +1,6 @@
 import Foundation
-import ProbityCore
+public import ProbityLog
+import ProbityDomain
 
 /// Reading the log's private key from disk, refusing a file that group or others may read: a key that
 /// others could copy proves nothing about who signed.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// What `verify` checks beyond the entries: every table the writer trusts must agree with them, or with
 /// the schema Probity creates. The writer links new entries to the `streams` heads, counts into

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ProbityCore
+public import ProbityLog
+import ProbityDomain
 
 /// The check of one `checkpoint.timestamped` entry: which checkpoint a TSA dated, when, and whether the
 /// token holds (its SHA-256, the stamped checkpoint, the signature, the chain when a CA is given).

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// What a token may do. One role per token; `admin` may do everything.
 public enum Role: String, CaseIterable, Sendable, Codable {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ProbityCore
+public import ProbityLog
+import ProbityDomain
 
 /// The outcome of `probity verify`.
 public struct VerifyReport: Sendable {

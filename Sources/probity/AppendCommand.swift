@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
+import ProbityHTTP
 import ProbityClient
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
+import ProbityWire
 
 struct AppendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -102,7 +105,7 @@ struct AppendCommand: ParsableCommand {
                 bytes += events[end].dataBytes.count + (events[end].payload?.count ?? 0) + 64
                 end += 1
             }
-            let response = try requesting { try daemon.json("POST", "/v1/events", body: DaemonClient.eventsBody(events[sent..<end])) }
+            let response = try requesting { try daemon.json("POST", "/v1/events", body: EventsRequest.body(events[sent..<end])) }
             guard case .array(let receipts) = try response.required("receipts") else { throw CLIError.usage("probityd's receipts are not an array") }
             sent = end
             if events.count > Self.requestEvents { bar.update(UInt64(sent), UInt64(events.count)) }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
+import ProbityWire
 
 /// An error the CLI reports and exits on: 1 for integrity failures, 2 for usage and I/O errors.
 struct CLIError: Error {
@@ -156,5 +158,5 @@ func logNumberArgument(_ text: String) throws -> UInt64 {
 
 /// The receipt of one entry, as `append` prints it.
 func receiptJSON(seq: UInt64, leafHash: Merkle.Hash, proof: TlogProof) -> JSONValue {
-    LogWriter.Receipt(seq: seq, leafHash: leafHash, proof: proof, duplicate: false).json
+    Receipt(seq: seq, leafHash: leafHash, proof: proof, duplicate: false).json
 }

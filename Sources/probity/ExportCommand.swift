@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
-import ProbityCore
-import ProbityExport
+import ProbityLog
+import ProbityDomain
+import ProbityEvidence
 import ProbityStore
+import ProbityWire
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

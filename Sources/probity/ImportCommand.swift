@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityImport
 import ProbityStore
+import ProbityWire
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import ProbityHTTP
 import ProbityClient
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// Where a command finds the log: a store file (`--db`), or a running probityd (`--socket`, `--url`).
 struct LogTarget: ParsableArguments {

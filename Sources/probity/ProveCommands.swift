@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
+import ProbityHTTP
 import ProbityClient
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
+import ProbityWire
 
 struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

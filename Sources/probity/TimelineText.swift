@@ -1,5 +1,6 @@
 import Foundation
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// The terminal rendering of a timeline: a header, then the records grouped by day, in the reader's
 /// time zone and language.

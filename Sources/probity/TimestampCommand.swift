@@ -1,8 +1,12 @@
 import ArgumentParser
 import Foundation
+import ProbityHTTP
 import ProbityClient
-import ProbityCore
+import ProbityLog
+import ProbityTSA
+import ProbityDomain
 import ProbityStore
+import ProbityWire
 
 struct TimestampCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
+import ProbityWire
 
 struct TokensCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

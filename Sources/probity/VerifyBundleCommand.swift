@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import ProbityCore
-import ProbityExport
+import ProbityLog
+import ProbityDomain
+import ProbityEvidence
 
 struct VerifyBundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

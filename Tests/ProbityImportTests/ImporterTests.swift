@@ -1,5 +1,6 @@
 import Foundation
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 @testable import ProbityImport
 import Testing
 

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 import Testing
-@testable import ProbityCore
+@testable import ProbityLog
+@testable import ProbityDomain
 @testable import ProbityStore
 
 @Suite("The store")

@@ -1,5 +1,6 @@
 import FuzzSupport
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// Event validation: an appended line (JSON, exact numbers) through the catalogue's schemas, the stream rule
 /// and the entry encoder. Invariants: an accepted event encodes to a canonical entry that `Entry` and

@@ -1,5 +1,5 @@
 import FuzzSupport
-import ProbityCore
+import ProbityLog
 
 /// The JSON parser and the canonical (RFC 8785) checker. Invariants: whatever parses encodes canonically,
 /// the encoding parses back to the same value and is recognised as canonical; the exact-number mode

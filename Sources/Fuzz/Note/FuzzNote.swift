@@ -1,5 +1,5 @@
 import FuzzSupport
-import ProbityCore
+import ProbityLog
 
 /// Signed notes, checkpoints, tlog-proofs (and the proof checks, with the index and sizes they carry),
 /// stream heads. Invariants: what parses re-encodes to text that parses to the same value.

@@ -1,5 +1,5 @@
 import FuzzSupport
-import ProbityCore
+import ProbityLog
 
 /// What query parameters, path segments and CLI arguments go through: log numbers, identifiers and stream
 /// names, RFC 3339 and entry times. Invariants: a log number is at most 2^63 − 1 and prints back to its

@@ -1,5 +1,5 @@
 import FuzzSupport
-import ProbityZip
+import ProbityEvidence
 
 /// The bundle archive reader. Invariants: an accepted archive's members lie end to end inside the file,
 /// their names are unique, and reading each either gives its declared size or a CRC error.

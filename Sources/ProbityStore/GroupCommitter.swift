@@ -1,0 +1,223 @@
+import Foundation
+public import ProbityLog
+import ProbityDomain
+
+/// Group commit: appends that arrive while a transaction is being made durable wait, and then go
+/// together into the next transaction, under one signed checkpoint. Each submitter is resumed only
+/// after its transaction committed (WAL + `synchronous=FULL`: fsynced), so an acknowledged event is
+/// never lost.
+///
+/// The store is written from one dedicated thread, the only thread Probity starts itself (see "Concurrency"
+/// in docs/ARCHITECTURE.md): SQLite and fsync block, and must not hold up the server's event loops or
+/// Swift's cooperative thread pool. The thread owns the writer; other threads reach it only through the
+/// queue below, so the writer needs no lock of its own.
+public final class GroupCommitter: @unchecked Sendable {
+    public struct Limits: Sendable {
+        /// Most events in one transaction (a single submission may exceed it; it is never split).
+        public var maxBatchEvents: Int
+        /// How long the writer waits for more submissions before committing; 0 commits at once
+        /// (submissions still group while the previous commit is being fsynced).
+        public var window: Duration
+        public init(maxBatchEvents: Int = 10_000, window: Duration = .zero) {
+            self.maxBatchEvents = maxBatchEvents
+            self.window = window
+        }
+    }
+
+    /// Raised to submitters once shutdown has begun.
+    public struct ShuttingDown: Error, CustomStringConvertible {
+        public var description: String { "probityd is shutting down; retry once it is back" }
+    }
+
+    private struct Pending {
+        let submission: LogWriter.Submission
+        let continuation: CheckedContinuation<LogWriter.Batch, any Error>
+        let queued: ContinuousClock.Instant
+    }
+
+    /// nil while the store cannot be opened for writing; re-opened (by the writer thread) before the
+    /// next commit. Guarded by `condition`.
+    private var writer: LogWriter?
+    private let openWriter: @Sendable () throws -> LogWriter
+    private let limits: Limits
+    private let metrics: any CommitObserver
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var queue: [Pending] = []
+    /// Work that must see the store between two commits (a redaction checks legal holds, then writes).
+    private var exclusiveJobs: [(Result<LogWriter, any Error>) -> Void] = []
+    private var stopping = false
+    private var stopped: [CheckedContinuation<Void, Never>] = []
+    private var finished = false
+    private var commitStarted: ContinuousClock.Instant?
+    private var lastFailure: String?
+
+    /// `writer` is the open writer, or nil if it could not be opened (yet); `openWriter` opens a new one
+    /// after a failure, so that the daemon recovers once the store is writable again.
+    public init(writer: LogWriter?, openWriter: @escaping @Sendable () throws -> LogWriter, limits: Limits, metrics: any CommitObserver,
+                openFailure: String? = nil) {
+        self.writer = writer
+        lastFailure = openFailure
+        self.openWriter = openWriter
+        self.limits = limits
+        self.metrics = metrics
+        if let size = try? writer?.size() { metrics.treeSizeChanged(size) }
+    }
+
+    /// Starts the writer thread.
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "probity-writer"
+        thread.start()
+    }
+
+    /// Appends `submission` in the next group commit; returns once it is durable.
+    public func submit(_ submission: LogWriter.Submission) async throws -> LogWriter.Batch {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopping else { return continuation.resume(throwing: ShuttingDown()) }
+            queue.append(Pending(submission: submission, continuation: continuation, queued: .now))
+            condition.signal()
+        }
+    }
+
+    /// Runs `work` on the writer thread between two group commits, with the writer: nothing is appended
+    /// while it runs, so what it reads is still true when it writes.
+    public func exclusive<T: Sendable>(_ work: @escaping @Sendable (LogWriter) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopping else { return continuation.resume(throwing: ShuttingDown()) }
+            exclusiveJobs.append { writer in continuation.resume(with: Result { try work(writer.get()) }) }
+            condition.signal()
+        }
+    }
+
+    /// Stops taking submissions, commits those already queued, and returns when the writer thread is done.
+    public func shutdown() async {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            stopping = true
+            if finished { return continuation.resume() }
+            stopped.append(continuation)
+            condition.broadcast()
+        }
+    }
+
+    /// A stream-head note signed with the log key (the writer's connection serializes it with commits).
+    public func signedStreamHead(_ stream: String) throws -> SignedNote {
+        condition.lock()
+        let writer = self.writer
+        condition.unlock()
+        guard let writer else { throw StoreError(.readOnly, "the store cannot be opened for writing now (\(failure ?? "unknown error")); retry later") }
+        return try writer.signedStreamHead(stream)
+    }
+
+    /// Whether the writer is idle or has been committing for less than `limit` (for the watchdog: a
+    /// commit stuck on a dead disk must not be hidden from systemd).
+    public func isResponsive(within limit: Duration) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let started = commitStarted else { return true }
+        return ContinuousClock.now - started < limit
+    }
+
+    /// The error of the last commit, if it failed (cleared by the next successful one).
+    public var failure: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        return lastFailure
+    }
+
+    private enum Work {
+        case group([Pending])
+        case exclusive((Result<LogWriter, any Error>) -> Void)
+    }
+
+    private func nextWork() -> Work? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && exclusiveJobs.isEmpty && !stopping { condition.wait() }
+        if !exclusiveJobs.isEmpty { return .exclusive(exclusiveJobs.removeFirst()) }
+        if queue.isEmpty { return nil }
+        if limits.window > .zero && !stopping && queue.reduce(0, { $0 + $1.submission.events.count }) < limits.maxBatchEvents {
+            let deadline = Date().addingTimeInterval(Double(limits.window.components.attoseconds) / 1e18 + Double(limits.window.components.seconds))
+            while !stopping && condition.wait(until: deadline) {}
+        }
+        var events = 0
+        var count = 0
+        for pending in queue {
+            if count > 0 && events + pending.submission.events.count > limits.maxBatchEvents { break }
+            events += pending.submission.events.count
+            count += 1
+        }
+        let group = Array(queue.prefix(count))
+        queue.removeFirst(count)
+        commitStarted = .now
+        return .group(group)
+    }
+
+    /// The writer, opened anew if the last one failed.
+    private func currentWriter() throws -> LogWriter {
+        condition.lock()
+        let current = writer
+        condition.unlock()
+        if let current { return current }
+        let opened = try openWriter()
+        condition.lock()
+        writer = opened
+        condition.unlock()
+        return opened
+    }
+
+    private func run() {
+        while let work = nextWork() {
+            guard case .group(let group) = work else {
+                if case .exclusive(let job) = work { job(Result { try currentWriter() }) }
+                continue
+            }
+            let outcome = Result { try currentWriter().append(group.map(\.submission)) }
+            condition.lock()
+            commitStarted = nil
+            switch outcome {
+            case .success: lastFailure = nil
+            case .failure(let error):
+                lastFailure = "\(error)"
+                // After an I/O failure, start again from a fresh connection: it re-reads the tail and
+                // notices a store that became writable again.
+                if let error = error as? StoreError, [.io, .readOnly, .diskFull, .durability].contains(error.code) { writer = nil }
+            }
+            condition.unlock()
+            switch outcome {
+            case .success(let outcomes):
+                let batches = outcomes.compactMap { try? $0.get() }
+                let appended = batches.reduce(0) { $0 + $1.entries.count }
+                let received = batches.reduce(0) { $0 + $1.receipts.count }
+                metrics.committed(appended: appended, duplicates: received - appended, latency: ContinuousClock.now - group[0].queued)
+                if let size = batches.first?.checkpoint?.checkpoint.size { metrics.treeSizeChanged(size) }
+                for (pending, outcome) in zip(group, outcomes) { pending.continuation.resume(with: outcome.mapError { $0 as any Error }) }
+            case .failure(let error):
+                metrics.commitFailed()
+                for pending in group { pending.continuation.resume(throwing: error) }
+            }
+        }
+        condition.lock()
+        finished = true
+        let waiting = stopped
+        stopped = []
+        condition.unlock()
+        for continuation in waiting { continuation.resume() }
+    }
+}
+
+/// What the group committer reports after each commit (probityd's metrics); called on the writer thread.
+public protocol CommitObserver: Sendable {
+    /// A commit made durable: events appended, events found to be duplicates, time since the first was queued.
+    func committed(appended: Int, duplicates: Int, latency: Duration)
+    /// A commit failed; nothing of it was appended.
+    func commitFailed()
+    /// The log's size, once known and after each commit that grew it.
+    func treeSizeChanged(_ size: UInt64)
+}
