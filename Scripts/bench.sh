@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
-swift build -c release --product probity-bench
-.build/release/probity-bench --dir var/bench "$@"
+# The product (this package) and the benchmarks (Benchmarks/, a package of its own), both release builds.
 swift build -c release --product probity
+swift build -c release --product probityd
+swift build -c release --package-path Benchmarks
+bench=Benchmarks/.build/release
+$bench/probity-bench --dir var/bench "$@"
 echo
 echo "probity verify on the same store, as a user runs it (peak memory from /proc):"
 .build/release/probity verify --db var/bench/log.sqlite &
@@ -22,14 +25,11 @@ echo "peak resident memory of probity verify: $((peak / 1024)) MiB"
 
 echo
 echo "probityd: 64 clients over the Unix socket, the route that appends nothing, the batch route, memory:"
-swift build -c release --product probityd
-swift build -c release --product probityd-bench
-.build/release/probityd-bench --dir var/bench-daemon --clients 64 --seconds 10 --events 1000000
+PROBITYD=.build/release/probityd $bench/probityd-bench --dir var/bench-daemon --clients 64 --seconds 10 --events 1000000
 
 echo
 echo "procurement domain: findings on a 100,000-event procedure, import of a 100,000-message LinkedIn export:"
-swift build -c release --product probity-domain-bench
-.build/release/probity-domain-bench --dir var/bench-domain --events 100000 --messages 100000
+$bench/probity-domain-bench --dir var/bench-domain --events 100000 --messages 100000
 
 echo
 echo "evidence bundles: export and verify the bundle of a 10,000-event procedure:"

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Probity needs to build and run; with --test, also those the test suite
 # uses (Go and golang.org/x/mod, to check Probity's notes and proofs with the Go sumdb packages; systemd,
-# for systemd-analyze on the units; chromium and DejaVu fonts, to render the HTML export headless). python3 is
+# for systemd-analyze on the units; chromium and DejaVu fonts, to render the HTML export headless; pyflakes3, to lint the bundled Python verifier). python3 is
 # always installed: evidence bundles ship a verifier written for it (and the tests run it).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils curl python3)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(golang-go golang-golang-x-mod-dev systemd chromium fonts-dejavu-core)
+  packages+=(golang-go golang-golang-x-mod-dev systemd chromium fonts-dejavu-core pyflakes3)
 fi
 missing=()
 for p in "${packages[@]}"; do

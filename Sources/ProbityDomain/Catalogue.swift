@@ -1,5 +1,5 @@
 public import ProbityLog
-/// The event catalogue (DESIGN §3, docs/EVENTS.md): the types users may append, each with the schema of
+/// The event catalogue (docs/EVENTS.md): the types users may append, each with the schema of
 /// its `data` and the references it makes to what the log already holds.
 public enum EventCatalogue {
     public enum Role: String, CaseIterable, Sendable { case buyer_org, buyer_agent, supplier_org, supplier_contact, official }
@@ -36,7 +36,7 @@ public enum EventCatalogue {
         public let references: [Reference]
     }
 
-    /// Types whose payload column in DESIGN §3 is empty: a payload on them is a mistake.
+    /// Types whose payload column in docs/EVENTS.md is empty: a payload on them is a mistake.
     static let withoutPayload: Set<String> = ["procedure.phase_changed", "procedure.candidate_joined", "legal_hold.placed", "legal_hold.released"]
 
     static func values<E: RawRepresentable & CaseIterable>(_: E.Type) -> EventSchema.Value where E.RawValue == String {

@@ -1,5 +1,5 @@
 public import ProbityLog
-/// The procurement projections (DESIGN §3): parties, procedures with their phase history, dates and
+/// The procurement projections (docs/EVENTS.md): parties, procedures with their phase history, dates and
 /// candidates, and every domain event in seq order (the timelines). A pure reducer: `apply` takes the
 /// state and one entry, and nothing else, so replaying the log from seq 0 always rebuilds the same
 /// state, and a snapshot plus the entries after it gives the same state as a full replay.

@@ -10,7 +10,7 @@ public struct EventInput: Sendable, Equatable {
     public let dataBytes: [UInt8]
     public let streams: [String]
     /// Where a recorded exchange came from: the log holds at most one `exchange.recorded` per source,
-    /// so that re-sending or re-importing an exchange appends nothing (DESIGN §3).
+    /// so that re-sending or re-importing an exchange appends nothing (docs/EVENTS.md, "Recorded once per source").
     public let source: SourceKey?
 
     public init(type: String, data: [String: JSONValue], payload: JSONValue? = nil) {

@@ -1,7 +1,7 @@
 public import ProbityLog
 import Foundation
 
-/// The shape of each catalogue type's `data` (DESIGN §3, docs/EVENTS.md): which fields it has, which are
+/// The shape of each catalogue type's `data` (docs/EVENTS.md): which fields it has, which are
 /// required, and what each may hold. Schemas are closed: a field the catalogue does not name is refused,
 /// which is also what keeps personal data (names, text, addresses) out of `data` — it belongs in the
 /// payload, which redaction can erase.

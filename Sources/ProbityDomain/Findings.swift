@@ -1,5 +1,5 @@
 public import ProbityLog
-/// A possible breach of equal treatment or transparency (DESIGN §4), with the entries that support it.
+/// A possible breach of equal treatment or transparency (docs/EVENTS.md, "Projections and findings"), with the entries that support it.
 /// Findings are signals for a person to examine, not verdicts: each names its rule, its legal basis and
 /// the seqs to read.
 public struct Finding: Sendable, Equatable {
@@ -39,7 +39,7 @@ public struct Finding: Sendable, Equatable {
     }
 }
 
-/// Rules 1–6 of DESIGN §4 over the projections. Pure: the same state gives the same findings.
+/// Rules 1–6 (docs/EVENTS.md, "Projections and findings") over the projections. Pure: the same state gives the same findings.
 public enum FindingRules {
     static let day: Int64 = 86_400_000_000
 

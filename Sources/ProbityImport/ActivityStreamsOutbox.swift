@@ -3,7 +3,7 @@ import ProbityDomain
 
 /// An ActivityStreams 2.0 / ActivityPub outbox (Mastodon's `outbox.json` in its archive): an
 /// `OrderedCollection` whose `orderedItems` are activities. Each `Create` of a `Note` is a message;
-/// boosts (`Announce`) and other activities are not. Visibility comes from the addressing (DESIGN §5):
+/// boosts (`Announce`) and other activities are not. Visibility comes from the addressing (docs/EVENTS.md, "Importing platform exports"):
 /// the Public collection in `to` → public, in `cc` → unlisted, the author's followers collection →
 /// restricted, only mentioned accounts → direct.
 public enum ActivityStreamsOutbox {

@@ -61,7 +61,7 @@ public struct UnmappedAccount: Sendable, Equatable {
 }
 
 /// Imported messages turned into events: `exchange.recorded` per message, with the original record in
-/// the payload (DESIGN §1.3: personal data in payloads only), and `party.registered` for unmapped
+/// the payload (personal data in payloads only: docs/FORMATS.md), and `party.registered` for unmapped
 /// accounts when asked to register them.
 public struct ImportPlan: Sendable {
     public var events: [EventInput] = []

@@ -1,4 +1,4 @@
-/// A log entry (DESIGN §1.1). Its RFC 8785 bytes are what the log stores, hashes and proves.
+/// A log entry (docs/FORMATS.md). Its RFC 8785 bytes are what the log stores, hashes and proves.
 public struct Entry: Sendable, Equatable {
     public static let version: UInt64 = 1
     public static let zeroHash = [UInt8](repeating: 0, count: 32)

@@ -183,7 +183,7 @@ public struct EntryHeader: Sendable {
         func id(in b: UnsafeBufferPointer<UInt8>, scanner: CanonicalScanner) -> String { "\(prefix)" + scanner.decodedString(value) }
     }
 
-    /// The members an entry may have (DESIGN §1.1).
+    /// The members an entry may have (docs/FORMATS.md).
     enum Member: Int, CaseIterable, CustomStringConvertible {
         case by, data, log, payload, prev, seq, streams, time, type, v
         var name: StaticString {

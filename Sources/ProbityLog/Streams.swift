@@ -1,4 +1,4 @@
-/// Per-procedure and per-party streams (DESIGN §1.1): hash chains inside the global chain that let an
+/// Per-procedure and per-party streams (docs/FORMATS.md): hash chains inside the global chain that let an
 /// export of one procedure or one party prove it is complete.
 public enum Streams {
     /// The streams an entry with this `data` belongs to: `procedure:<ref>` from `procedure`, and

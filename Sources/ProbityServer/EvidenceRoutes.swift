@@ -2,6 +2,7 @@ import ProbityWire
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOPosix
 import ProbityLog
 import ProbityDomain
 import ProbityEvidence
@@ -67,7 +68,7 @@ struct EvidenceRoutes: Sendable {
             throw APIError.badParameter("format", "must be jsonl, csv or html, got \"\(formatText)\"")
         }
         let (source, scope, lang, time) = try source(request)
-        let bytes = try await onThread { try source.timeline(scope, format: format, time: time, lang: lang, generatedAt: .now()) }
+        let bytes = try await blocking { try source.timeline(scope, format: format, time: time, lang: lang, generatedAt: .now()) }
         let type = ["jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8"][formatText]!
         return Self.streamed(contentType: type, filename: "timeline.\(formatText)") { write in
             for start in stride(from: 0, to: bytes.count, by: 1 << 20) { try write(Array(bytes[start..<min(start + (1 << 20), bytes.count)])) }
@@ -77,22 +78,21 @@ struct EvidenceRoutes: Sendable {
     private func bundle(_ request: Request) async throws -> Response {
         let (source, scope, lang, time) = try source(request)
         let signer = self.signer
-        let bundle = try await onThread { try source.bundle(scope, time: time, lang: lang, signer: signer, generatedAt: .now()) }
+        let bundle = try await blocking { try source.bundle(scope, time: time, lang: lang, signer: signer, generatedAt: .now()) }
         return Self.streamed(contentType: "application/zip", filename: "bundle.zip") { write in
             try bundle.write(signManifest: { try signer.sign(text: $0) }, to: write)
         }
     }
 
-    /// A response whose body `produce` writes, in chunks, from a thread of its own: the ZIP is sent as it
+    /// A response whose body `produce` writes, in chunks, from the blocking-work pool: the ZIP is sent as it
     /// is written. An error once the body has started can only cut the response short; the client's ZIP
     /// reader then fails on the missing central directory.
     static func streamed(contentType: String, filename: String, _ produce: @escaping @Sendable (_ write: @escaping ([UInt8]) throws -> Void) throws -> Void) -> Response {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .unbounded)
-        let thread = Thread {
-            do { try produce { continuation.yield(ByteBuffer(bytes: $0)) } } catch {}
+        NIOThreadPool.singleton.submit { state in
+            if state == .active { try? produce { continuation.yield(ByteBuffer(bytes: $0)) } }
             continuation.finish()
         }
-        thread.start()
         var headers = HTTPFields()
         headers[.contentType] = contentType
         headers[.contentDisposition] = "attachment; filename=\"\(filename)\""
@@ -130,9 +130,8 @@ struct EvidenceRoutes: Sendable {
     }
 }
 
-/// Runs blocking work (SQLite reads, hashing a bundle) on a thread of its own, off the cooperative pool.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
+/// Runs blocking work (SQLite reads, hashing a bundle, a TSA round trip) on NIO's blocking-work pool,
+/// off the cooperative pool and the event loops (docs/ARCHITECTURE.md, "Concurrency").
+func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive { try work() }
 }

@@ -29,7 +29,7 @@ struct TimestampService: Service {
     func stampIfGrown() async {
         let (authority, readers) = (authority, readers)
         do {
-            let token: (SignedCheckpoint, TrustedTimestamp.Token)? = try await onThread {
+            let token: (SignedCheckpoint, TrustedTimestamp.Token)? = try await blocking {
                 let reader = try readers.reader()
                 let checkpoint = try reader.checkpoint()
                 let size = checkpoint.checkpoint.size

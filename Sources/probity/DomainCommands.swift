@@ -47,7 +47,7 @@ struct FindingsCommand: ParsableCommand {
         commandName: "findings",
         abstract: "Flag possible breaches of equal treatment and transparency (rules R1–R6).",
         discussion: """
-            Replays the procurement projections and applies the rules of DESIGN §4: R1 private answer not \
+            Replays the procurement projections and applies the rules of docs/EVENTS.md: R1 private answer not \
             disclosed, R2 late information, R3 contact in the silence period, R4 undisclosed sourcing, R5 channel \
             asymmetry, R6 public post naming a candidate. Each finding gives its rule, legal reference, severity, \
             the seqs that support it (read them with `probity show`) and a plain explanation. Findings are \

@@ -3,6 +3,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityEvidence
 import Testing
+@testable import ProbityFixtures
 
 /// Both bundle verifiers must reach the same verdict on every input. The corpus is written by
 /// `Tests/Fixtures/bundles/corpus.py` from a genuine bundle (archives anyone could make of it, each

@@ -3,6 +3,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityEvidence
 import Testing
+@testable import ProbityFixtures
 import ZIPFoundation
 
 /// `probity export bundle` and both verifiers — `probity verify-bundle` and the bundle's own

@@ -1,9 +1,12 @@
+import CoreFoundation
+import Glibc
 import Foundation
 import GRDB
 import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 @Suite("probity as a user runs it")
 struct CLITests {

@@ -5,6 +5,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// The HTTP API of a real `probityd` process, over its Unix socket.
 @Suite("probityd API", .serialized)

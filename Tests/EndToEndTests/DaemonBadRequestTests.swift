@@ -5,6 +5,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// Every malformed request gets a 4xx JSON error that names the problem, appends nothing, and leaves
 /// the daemon serving.

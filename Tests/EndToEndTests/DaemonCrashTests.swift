@@ -5,6 +5,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// Nothing acknowledged is ever lost: clients append while the daemon is killed with SIGKILL and
 /// restarted; every receipt a client got must be in the log, once.

@@ -4,6 +4,7 @@ import ProbityClient
 import ProbityLog
 import ProbityDomain
 import Testing
+@testable import ProbityFixtures
 
 /// probityd's evidence routes: exports streamed to the `export` role, redactions for `admin`.
 @Suite("probityd evidence routes", .serialized)

@@ -4,6 +4,7 @@ import ProbityClient
 import ProbityLog
 import ProbityDomain
 import Testing
+@testable import ProbityFixtures
 
 /// A store made with the CLI, with one token per role, for daemon tests.
 struct DaemonStore {

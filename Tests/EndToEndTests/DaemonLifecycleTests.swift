@@ -1,3 +1,5 @@
+import CoreFoundation
+import Glibc
 import Foundation
 import ProbityHTTP
 import ProbityClient
@@ -5,6 +7,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// Start-up, configuration, systemd integration, shutdown, and an unwritable store.
 @Suite("probityd lifecycle", .serialized)

@@ -5,6 +5,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// A store that cannot be written (read-only file, full disk): appends get 503 with a clear error,
 /// nothing is corrupted, and appends work again once the cause is gone. Needs root (tests run as root

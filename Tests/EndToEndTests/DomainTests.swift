@@ -6,6 +6,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// The procurement domain as users meet it: the example scenario appended, its findings, timeline and
 /// replay from the CLI, and the same projections through probityd.

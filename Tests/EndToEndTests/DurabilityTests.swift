@@ -3,6 +3,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 @Suite("probity under crashes and concurrent readers")
 struct DurabilityTests {

@@ -4,6 +4,7 @@ import ProbityDomain
 import ProbityEvidence
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// `probity export timeline` as a legal team runs it, each format checked by a reader we did not write
 /// where there is one (Python's csv module), and by the log itself (JSONL lines hash to their leaf hashes).

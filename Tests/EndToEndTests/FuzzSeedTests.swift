@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ProbityFixtures
 
 /// Every fuzz target, built as usual (without libFuzzer), replays its committed seeds and the inputs that
 /// once crashed it (Tests/Fuzz/TARGET): a regression there is a crash or a failed invariant here.

@@ -6,6 +6,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// The defect classes of the hardening review (docs/SECURITY.md), each tried the way a hostile or clumsy
 /// user would: through the CLI and the daemon, as they are run.

@@ -3,6 +3,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// `probity import` on the hand-written exports, as a user runs it.
 @Suite("probity import")

@@ -2,6 +2,7 @@ import Foundation
 import ProbityLog
 import ProbityDomain
 import Testing
+@testable import ProbityFixtures
 
 /// Probity's checkpoints, notes and proofs checked by code Probity did not write: the Go checksum
 /// database's `golang.org/x/mod/sumdb/note` and `sumdb/tlog` packages (Debian's golang-go and

@@ -3,6 +3,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// `probity redact`: the payload goes, every proof stays, and every view says so; legal holds protect.
 @Suite("probity redact")

@@ -2,6 +2,7 @@ import Foundation
 import ProbityLog
 import ProbityDomain
 import Testing
+@testable import ProbityFixtures
 
 /// The HTML export as a reader sees it: rendered by headless Chromium (Debian's `chromium`, installed by
 /// `Scripts/install-deps.sh --test`) to a PNG and a DOM dump. The PNG is decoded with Python's standard

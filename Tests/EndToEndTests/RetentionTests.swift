@@ -2,6 +2,7 @@ import Foundation
 import ProbityLog
 import ProbityDomain
 import Testing
+@testable import ProbityFixtures
 
 /// `probity retention plan` on the scenario: signature dates from the award, sourcing documents following
 /// the procedure opened from them, works contracts kept longer, legal holds, and nothing ever deleted.

@@ -4,6 +4,7 @@ import ProbityLog
 import ProbityDomain
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 /// A real store file, built with the CLI, tampered with in each way an insider with file access could,
 /// and checked with `probity verify`: each case must exit 1 and name the seq where the log was changed.

@@ -1,7 +1,10 @@
+import ProbityHTTP
+import ProbityClient
 import Foundation
 import ProbityLog
 import ProbityDomain
 import Testing
+@testable import ProbityFixtures
 
 /// `probity timestamp` against a real local TSA — `openssl ts -reply` behind a small HTTP handler
 /// (Tests/Fixtures/tsa/tsa_server.py) with an ECDSA key and a critical timeStamping key usage — and

@@ -1,6 +1,8 @@
+import Foundation
 import ProbityLog
 import ProbityDomain
 import Testing
+@testable import ProbityFixtures
 
 @Suite("the event catalogue: schemas and references")
 struct CatalogueTests {

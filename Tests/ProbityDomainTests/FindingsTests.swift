@@ -2,6 +2,7 @@ import Foundation
 import ProbityLog
 import ProbityDomain
 import Testing
+@testable import ProbityFixtures
 
 /// Builds a procurement history event by event, as the log would hold it: each event is validated
 /// (schema and references) before it is applied to the projections.

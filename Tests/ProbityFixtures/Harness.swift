@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import ProbityLog
-import ProbityDomain
 import Testing
 
 /// Runs the built `probity` executable as a user would.

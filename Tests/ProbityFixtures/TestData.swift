@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import ProbityLog
-@testable import ProbityDomain
 
 /// Locates `../shared/testdata` beside the package. Tests that need it fail when it is missing:
 /// a vector suite that silently skips would prove nothing.

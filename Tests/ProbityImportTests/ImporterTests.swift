@@ -3,6 +3,7 @@ import ProbityLog
 import ProbityDomain
 @testable import ProbityImport
 import Testing
+@testable import ProbityFixtures
 
 func fixture(_ path: String) throws -> [UInt8] {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

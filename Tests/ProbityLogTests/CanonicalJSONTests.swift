@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ProbityFixtures
 @testable import ProbityLog
 
 @Suite("RFC 8785 canonical JSON")

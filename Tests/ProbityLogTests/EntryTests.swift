@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ProbityFixtures
 @testable import ProbityLog
 
 @Suite("Entries, streams and event input")
@@ -47,23 +48,5 @@ struct EntryTests {
         #expect(c.matches(salt: salt, payload: Array("{\"text\":\"oui\"}".utf8)))
         #expect(!c.matches(salt: salt, payload: Array("{\"text\":\"non\"}".utf8)))
         #expect(!c.matches(salt: [UInt8](repeating: 2, count: 32), payload: Array("{\"text\":\"oui\"}".utf8)))
-    }
-
-    @Test("bad events are refused naming the field", arguments: [
-        (#"{"data":{}}"#, "type"), (#"{"type":1,"data":{}}"#, "type"), (#"{"type":"nope","data":{}}"#, "type"),
-        (#"{"type":"log.created","data":{}}"#, "type"), (#"{"type":"exchange.recorded"}"#, "data"),
-        (#"{"type":"exchange.recorded","data":[]}"#, "data"), (#"{"type":"exchange.recorded","data":{"to":["a",2]}}"#, "data.to[1]"),
-        (#"{"type":"exchange.recorded","data":{"procedure":5}}"#, "data.procedure"), (#"{"type":"x-a","data":{},"payload":"x"}"#, "payload"),
-        (#"{"type":"exchange.recorded","data":{},"extra":1}"#, "extra"),
-    ])
-    func badEvents(text: String, field: String) throws {
-        let value = try JSONParser.parse(text)
-        #expect { try EventInput(json: value) } throws: { ($0 as? EventInputError)?.field == field }
-    }
-
-    @Test("extension types are accepted")
-    func extensionTypes() throws {
-        let event = try EventInput(json: JSONParser.parse(#"{"type":"x-ville.note","data":{"procedure":"p"},"payload":{"b":1,"a":2}}"#))
-        #expect(event.payload == Array(#"{"a":2,"b":1}"#.utf8))
     }
 }

@@ -1,5 +1,6 @@
 import ProbityLog
 import Testing
+@testable import ProbityFixtures
 
 /// What outside input may be: log numbers, identifiers, numbers in appended JSON, signed notes.
 @Suite("input limits")

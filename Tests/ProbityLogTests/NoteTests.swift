@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ProbityFixtures
 @testable import ProbityLog
 
 @Suite("C2SP signed notes, checkpoints, tlog-proofs and Ed25519")

@@ -1,5 +1,7 @@
+import Foundation
 @testable import ProbityServer
 import Testing
+@testable import ProbityFixtures
 
 @Suite("daemon settings")
 struct DaemonSettingsTests {

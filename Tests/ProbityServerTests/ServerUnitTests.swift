@@ -1,7 +1,9 @@
+import Logging
 import Foundation
 @testable import ProbityServer
 import ProbityStore
 import Testing
+@testable import ProbityFixtures
 
 @Suite("server parts")
 struct ServerUnitTests {
@@ -21,18 +23,6 @@ struct ServerUnitTests {
         for bad in ["", "prb_0123456789ab", valid + "0", "prb_0123456789AB_" + String(repeating: "c", count: 64),
                     "xyz_0123456789ab_" + String(repeating: "c", count: 64), "prb_0123456789ab-" + String(repeating: "c", count: 64)] {
             #expect(BearerToken(bad) == nil, "\(bad)")
-        }
-    }
-
-    @Test("events requests: one event or a batch; errors carry the field")
-    func eventsRequests() throws {
-        #expect(try EventsRequest.parse(Array(#"{"type":"x-a","data":{}}"#.utf8), maxEvents: 5).count == 1)
-        #expect(try EventsRequest.parse(Array(#"{"events":[{"type":"x-a","data":{}},{"type":"x-b","data":{}}]}"#.utf8), maxEvents: 5).map(\.type) == ["x-a", "x-b"])
-        #expect { try EventsRequest.parse(Array(#"{"events":[{"type":"x-a","data":{"to":[1]}}]}"#.utf8), maxEvents: 5) } throws: { error in
-            (error as? APIError)?.field == "events[0].data.to[0]" && (error as? APIError)?.status == .badRequest
-        }
-        #expect { try EventsRequest.parse(Array(#"{"events":[{"type":"x-a","data":{}},{"type":"x-a","data":{}}]}"#.utf8), maxEvents: 1) } throws: { error in
-            (error as? APIError)?.code == "batch_too_large" && (error as? APIError)?.status == .contentTooLarge
         }
     }
 

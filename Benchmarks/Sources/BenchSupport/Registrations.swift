@@ -1,5 +1,6 @@
 import Foundation
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 
 /// The buyer, its 50 agents, 5,000 suppliers and 1,000 procedures (`2026-0000` … `2026-0999`) that the
 /// benchmarks' synthetic exchanges refer to: appended first, since the writer checks references.

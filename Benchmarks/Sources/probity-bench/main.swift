@@ -6,7 +6,8 @@
 import BenchSupport
 import Foundation
 import GRDB
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
 
 struct Options {

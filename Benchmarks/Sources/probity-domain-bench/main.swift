@@ -8,7 +8,8 @@
 //   swift run -c release probity-domain-bench [--events N] [--messages M] [--dir PATH]
 import BenchSupport
 import Foundation
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityImport
 import ProbityStore
 

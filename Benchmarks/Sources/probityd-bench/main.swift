@@ -2,11 +2,13 @@
 // a route that validates and appends nothing (the cost of durability), the batch route, and the
 // daemon's memory after a large log. Clients and daemon share this machine's cores.
 //
-//   swift build -c release && .build/release/probityd-bench [--clients 64] [--seconds 10] [--events 1000000]
+//   swift build -c release --package-path Benchmarks && PROBITYD=.build/release/probityd Benchmarks/.build/release/probityd-bench [--clients 64] [--seconds 10] [--events 1000000]
 import BenchSupport
 import Foundation
+import ProbityHTTP
 import ProbityClient
-import ProbityCore
+import ProbityLog
+import ProbityDomain
 import ProbityStore
 
 struct Options {
@@ -64,7 +66,9 @@ do {
 let token = try TokenStore.open(path: db).create(name: "bench", role: .ingest).token.text
 let socket = dir.appendingPathComponent("probityd.sock").path
 
-let daemonBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probityd").path
+// The daemon under test: $PROBITYD (Scripts/bench.sh passes the root package's release build), else beside this binary.
+let daemonBinary = ProcessInfo.processInfo.environment["PROBITYD"]
+    ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probityd").path
 let daemon = Process()
 daemon.executableURL = URL(fileURLWithPath: daemonBinary)
 daemon.arguments = ["--store", db, "--socket", socket, "--max-batch-events", String(max(1000, options.batch)), "--log-level", "warning", "--commit-window-ms", String(options.window)]
