@@ -131,7 +131,8 @@ let package = Package(
         .target(
             name: "ProbityFixtures", dependencies: ["ProbityLog", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/ProbityFixtures", swiftSettings: swiftSettings),
-        .testTarget(name: "ProbityLogTests", dependencies: ["ProbityLog", "ProbityFixtures"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityLogTests", dependencies: ["ProbityLog", "ProbityFixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProbityDomainTests", dependencies: ["ProbityLog", "ProbityDomain", "ProbityFixtures"],
             swiftSettings: swiftSettings),
@@ -140,20 +141,21 @@ let package = Package(
             dependencies: ["ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityFixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ProbityImportTests", dependencies: ["ProbityLog", "ProbityDomain", "ProbityImport", "ProbityFixtures"],
+            name: "ProbityImportTests",
+            dependencies: ["ProbityLog", "ProbityDomain", "ProbityImport", "ProbityFixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ProbityWireTests",
             dependencies: ["ProbityLog", "ProbityDomain", "ProbityWire", "ProbityStore", "ProbityFixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ProbityStoreTests", dependencies: ["ProbityLog", "ProbityDomain", "ProbityStore", "ProbityFixtures"],
+            name: "ProbityStoreTests",
+            dependencies: ["ProbityLog", "ProbityDomain", "ProbityStore", "ProbityFixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ProbityClientTests",
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityWire", "ProbityHTTP", "ProbityClient", "ProbityFixtures",
-                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
@@ -161,7 +163,6 @@ let package = Package(
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityStore", "ProbityServer", "ProbityFixtures",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -170,7 +171,8 @@ let package = Package(
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityStore", "ProbityHTTP", "ProbityClient",
                 "ProbityFixtures",
-                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings),
     ]

@@ -13,7 +13,9 @@ let package = Package(
     targets: [
         .target(
             name: "BenchSupport",
-            dependencies: [.product(name: "ProbityLog", package: "Probity"), .product(name: "ProbityDomain", package: "Probity")]),
+            dependencies: [
+                .product(name: "ProbityLog", package: "Probity"), .product(name: "ProbityDomain", package: "Probity"),
+            ]),
         // The log: durable appends against raw SQLite, verify, proofs (in process).
         .executableTarget(
             name: "probity-bench",

@@ -25,8 +25,11 @@ public final class DaemonClient {
     }
 
     /// Sends a request; returns the response when its status is 2xx, throws `APIFailure` otherwise.
-    public func send(_ method: String, _ target: String, body: [UInt8]? = nil, contentType: String = "application/json") throws -> HTTPResponse {
-        let response = try connection.request(method, target, headers: headers + (body == nil ? [] : [("Content-Type", contentType)]), body: body)
+    public func send(
+        _ method: String, _ target: String, body: [UInt8]? = nil, contentType: String = "application/json"
+    ) throws -> HTTPResponse {
+        let response = try connection.request(
+            method, target, headers: headers + (body == nil ? [] : [("Content-Type", contentType)]), body: body)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
         return response
     }

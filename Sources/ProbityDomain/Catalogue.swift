@@ -1,17 +1,28 @@
 public import ProbityLog
+
 /// The event catalogue (docs/EVENTS.md): the types users may append, each with the schema of
 /// its `data` and the references it makes to what the log already holds.
 public enum EventCatalogue {
-    public enum Role: String, CaseIterable, Sendable { case buyer_org, buyer_agent, supplier_org, supplier_contact, official }
-    public enum ProcedureKind: String, CaseIterable, Sendable { case sourcing, open_tender, restricted_tender, adapted, negotiated, competitive_dialogue }
+    public enum Role: String, CaseIterable, Sendable {
+        case buyer_org, buyer_agent, supplier_org, supplier_contact, official
+    }
+    public enum ProcedureKind: String, CaseIterable, Sendable {
+        case sourcing, open_tender, restricted_tender, adapted, negotiated, competitive_dialogue
+    }
     /// The contract a procedure leads to; works contracts are kept longer (see `RetentionPlan`).
     public enum ContractType: String, CaseIterable, Sendable { case works, supplies, services }
-    public enum Phase: String, CaseIterable, Sendable { case sourcing, consultation, evaluation, standstill, awarded, closed, cancelled }
-    public enum Channel: String, CaseIterable, Sendable { case linkedin, x, mastodon, facebook, email, phone, meeting, platform, other }
+    public enum Phase: String, CaseIterable, Sendable {
+        case sourcing, consultation, evaluation, standstill, awarded, closed, cancelled
+    }
+    public enum Channel: String, CaseIterable, Sendable {
+        case linkedin, x, mastodon, facebook, email, phone, meeting, platform, other
+    }
     public enum ExchangeKind: String, CaseIterable, Sendable { case message, post, comment, reply, call, meeting_note }
     public enum Visibility: String, CaseIterable, Sendable { case `public`, restricted, direct }
     public enum Direction: String, CaseIterable, Sendable { case inbound, outbound, `internal` }
-    public enum UpdateReason: String, CaseIterable, Sendable { case deadline_extension, correction, clarification, suspension, other }
+    public enum UpdateReason: String, CaseIterable, Sendable {
+        case deadline_extension, correction, clarification, suspension, other
+    }
     public enum DisclosureKind: String, CaseIterable, Sendable { case answers, sourcing_report, notice }
     public enum ConflictNature: String, CaseIterable, Sendable { case family, financial, former_employment, other }
 
@@ -37,7 +48,9 @@ public enum EventCatalogue {
     }
 
     /// Types whose payload column in docs/EVENTS.md is empty: a payload on them is a mistake.
-    static let withoutPayload: Set<String> = ["procedure.phase_changed", "procedure.candidate_joined", "legal_hold.placed", "legal_hold.released"]
+    static let withoutPayload: Set<String> = [
+        "procedure.phase_changed", "procedure.candidate_joined", "legal_hold.placed", "legal_hold.released",
+    ]
 
     static func values<E: RawRepresentable & CaseIterable>(_: E.Type) -> EventSchema.Value where E.RawValue == String {
         .oneOf(E.allCases.map(\.rawValue))
@@ -49,47 +62,75 @@ public enum EventCatalogue {
         let dates = ["published_at", "questions_deadline", "tender_deadline", "standstill_end"]
         return [
             "party.registered": EventType(
-                schema: F([.field("party", .identifier, required: true), .field("role", values(Role.self), required: true),
-                           .field("org", .identifier), .field("siret", .siret), .field("time_zone", .timeZone)]),
+                schema: F([
+                    .field("party", .identifier, required: true), .field("role", values(Role.self), required: true),
+                    .field("org", .identifier), .field("siret", .siret), .field("time_zone", .timeZone),
+                ]),
                 references: [.newParty("party"), .party("org", roles: [.buyer_org, .supplier_org])]),
             "procedure.opened": EventType(
-                schema: F([.field("procedure", .identifier, required: true), .field("kind", values(ProcedureKind.self), required: true),
-                           .field("buyer", .identifier, required: true), .field("published_at", .time),
-                           .field("questions_deadline", .time), .field("tender_deadline", .time), .field("standstill_end", .time),
-                           .field("urgency", .bool), .field("sourcing", .identifier),
-                           .field("contract_type", values(ContractType.self))]) { data throws(EventInputError) in
+                schema: F([
+                    .field("procedure", .identifier, required: true),
+                    .field("kind", values(ProcedureKind.self), required: true),
+                    .field("buyer", .identifier, required: true), .field("published_at", .time),
+                    .field("questions_deadline", .time), .field("tender_deadline", .time),
+                    .field("standstill_end", .time),
+                    .field("urgency", .bool), .field("sourcing", .identifier),
+                    .field("contract_type", values(ContractType.self)),
+                ]) { data throws(EventInputError) in
                     if data["kind"]?.stringValue != ProcedureKind.sourcing.rawValue, data["tender_deadline"] == nil {
-                        throw EventInputError(field: "data.tender_deadline", "missing; every procedure but sourcing has a tender deadline")
+                        throw EventInputError(
+                            field: "data.tender_deadline", "missing; every procedure but sourcing has a tender deadline"
+                        )
                     }
                     try inOrder(data, dates)
                 },
-                references: [.newProcedure("procedure"), .party("buyer", roles: [.buyer_org, .buyer_agent]), .procedure("sourcing")]),
+                references: [
+                    .newProcedure("procedure"), .party("buyer", roles: [.buyer_org, .buyer_agent]),
+                    .procedure("sourcing"),
+                ]),
             "procedure.updated": EventType(
-                schema: F(dates.map { EventSchema.Field.field($0, .time) } + [.field("procedure", .identifier, required: true),
-                                                             .field("reason", values(UpdateReason.self), required: true)]) { data throws(EventInputError) in
+                schema: F(
+                    dates.map { EventSchema.Field.field($0, .time) } + [
+                        .field("procedure", .identifier, required: true),
+                        .field("reason", values(UpdateReason.self), required: true),
+                    ]
+                ) { data throws(EventInputError) in
                     guard dates.contains(where: { data[$0] != nil }) else {
-                        throw EventInputError(field: "data", "names no changed date; give one of \(dates.joined(separator: ", "))")
+                        throw EventInputError(
+                            field: "data", "names no changed date; give one of \(dates.joined(separator: ", "))")
                     }
                     try inOrder(data, dates)
                 },
                 references: [.procedure("procedure")]),
             "procedure.phase_changed": EventType(
-                schema: F([.field("procedure", .identifier, required: true), .field("phase", values(Phase.self), required: true),
-                           .field("awardee", .identifier), .field("effective_at", .time)]) { data throws(EventInputError) in
+                schema: F([
+                    .field("procedure", .identifier, required: true),
+                    .field("phase", values(Phase.self), required: true),
+                    .field("awardee", .identifier), .field("effective_at", .time),
+                ]) { data throws(EventInputError) in
                     if data["phase"]?.stringValue == Phase.awarded.rawValue, data["awardee"] == nil {
                         throw EventInputError(field: "data.awardee", "missing; an \"awarded\" phase names the awardee")
                     }
                 },
                 references: [.procedure("procedure"), .party("awardee", roles: [.supplier_org, .supplier_contact])]),
             "procedure.candidate_joined": EventType(
-                schema: F([.field("procedure", .identifier, required: true), .field("party", .identifier, required: true), .field("joined_at", .time)]),
+                schema: F([
+                    .field("procedure", .identifier, required: true), .field("party", .identifier, required: true),
+                    .field("joined_at", .time),
+                ]),
                 references: [.procedure("procedure"), .party("party", roles: [.supplier_org, .supplier_contact])]),
             "exchange.recorded": EventType(
-                schema: F([.field("procedure", .identifier), .field("channel", values(Channel.self), required: true),
-                           .field("kind", values(ExchangeKind.self), required: true), .field("visibility", values(Visibility.self), required: true),
-                           .field("direction", values(Direction.self)), .field("from", .identifier, required: true), .field("to", .identifiers),
-                           .field("mentions", .identifiers), .field("thread", .opaque), .field("reply_to", .source), .field("source", .source),
-                           .field("occurred_at", .time, required: true), .field("captured_at", .time), .field("attachments", .attachments)]) { data throws(EventInputError) in
+                schema: F([
+                    .field("procedure", .identifier), .field("channel", values(Channel.self), required: true),
+                    .field("kind", values(ExchangeKind.self), required: true),
+                    .field("visibility", values(Visibility.self), required: true),
+                    .field("direction", values(Direction.self)), .field("from", .identifier, required: true),
+                    .field("to", .identifiers),
+                    .field("mentions", .identifiers), .field("thread", .opaque), .field("reply_to", .source),
+                    .field("source", .source),
+                    .field("occurred_at", .time, required: true), .field("captured_at", .time),
+                    .field("attachments", .attachments),
+                ]) { data throws(EventInputError) in
                     try inOrder(data, ["occurred_at", "captured_at"])
                 },
                 references: [.procedure("procedure"), .party("from", roles: nil), .parties("to"), .parties("mentions")]),
@@ -100,22 +141,32 @@ public enum EventCatalogue {
                 schema: F([.field("source", .source, required: true), .field("observed_at", .time, required: true)]),
                 references: [.source("source")]),
             "disclosure.published": EventType(
-                schema: F([.field("procedure", .identifier, required: true), .field("kind", values(DisclosureKind.self)),
-                           .field("answers", .sources), .field("channel", values(Channel.self), required: true),
-                           .field("published_at", .time, required: true)]) { data throws(EventInputError) in
+                schema: F([
+                    .field("procedure", .identifier, required: true), .field("kind", values(DisclosureKind.self)),
+                    .field("answers", .sources), .field("channel", values(Channel.self), required: true),
+                    .field("published_at", .time, required: true),
+                ]) { data throws(EventInputError) in
                     let kind = data["kind"]?.stringValue ?? DisclosureKind.answers.rawValue
                     if kind == DisclosureKind.answers.rawValue, (data["answers"]?.arrayValue ?? []).isEmpty {
-                        throw EventInputError(field: "data.answers", "missing; a disclosure of answers names the exchanges it answers (their sources)")
+                        throw EventInputError(
+                            field: "data.answers",
+                            "missing; a disclosure of answers names the exchanges it answers (their sources)")
                     }
                 },
                 references: [.procedure("procedure"), .sources("answers")]),
             "conflict.declared": EventType(
-                schema: F([.field("procedure", .identifier, required: true), .field("party", .identifier, required: true),
-                           .field("counterpart", .identifier, required: true), .field("nature", values(ConflictNature.self), required: true)]),
+                schema: F([
+                    .field("procedure", .identifier, required: true), .field("party", .identifier, required: true),
+                    .field("counterpart", .identifier, required: true),
+                    .field("nature", values(ConflictNature.self), required: true),
+                ]),
                 references: [.procedure("procedure"), .party("party", roles: nil), .party("counterpart", roles: nil)]),
             "legal_hold.placed": EventType(
-                schema: F([.field("hold", .identifier, required: true), .field("procedure", .identifier), .field("party", .identifier),
-                           .field("reason", .code, required: true)]) { data throws(EventInputError) in
+                schema: F([
+                    .field("hold", .identifier, required: true), .field("procedure", .identifier),
+                    .field("party", .identifier),
+                    .field("reason", .code, required: true),
+                ]) { data throws(EventInputError) in
                     guard ["procedure", "party"].contains(where: { data[$0] != nil }) else {
                         throw EventInputError(field: "data", "a legal hold names its scope: a procedure or a party")
                     }
@@ -153,9 +204,13 @@ public enum EventCatalogue {
 
     /// A payload is an object, and only on types that carry personal data.
     public static func checkPayload(_ payload: JSONValue, type: String) throws(EventInputError) {
-        guard case .object = payload else { throw EventInputError(field: "payload", "must be an object, got \(payload.typeName)") }
+        guard case .object = payload else {
+            throw EventInputError(field: "payload", "must be an object, got \(payload.typeName)")
+        }
         if withoutPayload.contains(type) {
-            throw EventInputError(field: "payload", "\"\(type)\" carries no payload: it holds no personal data; put its header fields in data")
+            throw EventInputError(
+                field: "payload",
+                "\"\(type)\" carries no payload: it holds no personal data; put its header fields in data")
         }
     }
 
@@ -165,7 +220,9 @@ public enum EventCatalogue {
         for key in keys {
             guard let text = data[key]?.stringValue, let time = Timestamp(rfc3339: text) else { continue }
             if let previous, time < previous.time {
-                throw EventInputError(field: "data.\(key)", "\(text) is before \(previous.key) (\(data[previous.key]?.stringValue ?? ""))")
+                throw EventInputError(
+                    field: "data.\(key)", "\(text) is before \(previous.key) (\(data[previous.key]?.stringValue ?? ""))"
+                )
             }
             previous = (key, time)
         }

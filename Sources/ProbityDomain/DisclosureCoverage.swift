@@ -1,4 +1,5 @@
 import ProbityLog
+
 /// Disclosure coverage of a procedure: each question a supplier asked, who answered it and to whom, and
 /// whether the answer was then disclosed to all candidates — before the tender deadline or after.
 public struct QuestionCoverage: Sendable, Equatable {
@@ -41,13 +42,18 @@ public struct QuestionCoverage: Sendable, Equatable {
             for source in d.answers { disclosing[source, default: []].append(d) }
         }
         return exchanges.compactMap { question in
-            guard let asker = question.from, state.isSupplierSide(asker), let source = question.source, question.replyTo == nil else { return nil }
-            let threadReplies = question.thread.flatMap { inThread[$0] }?.filter { $0.to.contains(asker) && $0.replyTo == nil } ?? []
+            guard let asker = question.from, state.isSupplierSide(asker), let source = question.source,
+                question.replyTo == nil
+            else { return nil }
+            let threadReplies =
+                question.thread.flatMap { inThread[$0] }?.filter { $0.to.contains(asker) && $0.replyTo == nil } ?? []
             let answers = ((repliesTo[source] ?? []) + threadReplies)
                 .filter { $0.seq != question.seq && $0.at >= question.at }
                 .sorted { $0.seq < $1.seq }
             let covering = ([source] + answers.compactMap(\.source)).flatMap { disclosing[$0] ?? [] }
-            let disclosures = Dictionary(covering.map { ($0.seq, $0) }, uniquingKeysWith: { a, _ in a }).values.sorted { $0.seq < $1.seq }
+            let disclosures = Dictionary(covering.map { ($0.seq, $0) }, uniquingKeysWith: { a, _ in a }).values.sorted {
+                $0.seq < $1.seq
+            }
             let status: Status
             if answers.isEmpty {
                 status = .unanswered

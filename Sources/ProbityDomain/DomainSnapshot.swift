@@ -1,4 +1,5 @@
 import ProbityLog
+
 /// A compact binary form of `DomainState`, for the snapshot `probity replay` saves: a million records
 /// encode and decode in a fraction of the time Foundation's JSON coders take. Not a wire format: it
 /// is a cache of what the entries say, tagged with a version, and ignored (replayed) when it does not fit.
@@ -10,29 +11,43 @@ public enum DomainSnapshot {
         w.bytes = magic
         w.optional(state.lastSeq) { $0.uint($1) }
         w.array(state.parties.values.sorted { $0.id < $1.id }) { w, p in
-            w.string(p.id); w.string(p.role.rawValue); w.optional(p.org) { $0.string($1) }; w.optional(p.timeZone) { $0.string($1) }; w.uint(p.seq)
+            w.string(p.id); w.string(p.role.rawValue); w.optional(p.org) { $0.string($1) };
+            w.optional(p.timeZone) { $0.string($1) }; w.uint(p.seq)
         }
         w.array(state.procedures.values.sorted { $0.ref < $1.ref }) { w, p in
             w.string(p.ref); w.string(p.kind.rawValue); w.string(p.buyer); w.uint(p.openedSeq)
-            for t in [p.publishedAt, p.questionsDeadline, p.tenderDeadline, p.standstillEnd] { w.optional(t) { $0.time($1) } }
+            for t in [p.publishedAt, p.questionsDeadline, p.tenderDeadline, p.standstillEnd] {
+                w.optional(t) { $0.time($1) }
+            }
             w.bool(p.urgency); w.optional(p.sourcing) { $0.string($1) }
-            w.array(p.phases) { w, c in w.string(c.phase.rawValue); w.time(c.at); w.uint(c.seq); w.optional(c.awardee) { $0.string($1) } }
-            w.array(p.candidates) { w, c in w.string(c.party); w.time(c.at); w.uint(c.seq) }
-            w.array(p.dateChanges) { w, c in w.uint(c.seq); w.string(c.field); w.optional(c.from) { $0.time($1) }; w.time(c.to); w.string(c.reason) }
+            w.array(p.phases) { w, c in
+                w.string(c.phase.rawValue); w.time(c.at); w.uint(c.seq); w.optional(c.awardee) { $0.string($1) }
+            }
+            w.array(p.candidates) { w, c in
+                w.string(c.party); w.time(c.at); w.uint(c.seq)
+            }
+            w.array(p.dateChanges) { w, c in
+                w.uint(c.seq); w.string(c.field); w.optional(c.from) { $0.time($1) }; w.time(c.to); w.string(c.reason)
+            }
             w.array(p.records) { $0.uint(UInt64($1)) }
         }
         w.array(state.records) { w, r in
             w.uint(r.seq); w.string(r.type); w.time(r.loggedAt); w.time(r.at); w.optional(r.procedure) { $0.string($1) }
             w.array(r.parties) { $0.string($1) }
-            w.optional(r.channel) { $0.string($1.rawValue) }; w.optional(r.kind) { $0.string($1) }; w.optional(r.visibility) { $0.string($1.rawValue) }
+            w.optional(r.channel) { $0.string($1.rawValue) }; w.optional(r.kind) { $0.string($1) };
+            w.optional(r.visibility) { $0.string($1.rawValue) }
             w.optional(r.from) { $0.string($1) }; w.array(r.to) { $0.string($1) }; w.array(r.mentions) { $0.string($1) }
-            w.optional(r.thread) { $0.string($1) }; w.optional(r.source) { $0.source($1) }; w.optional(r.replyTo) { $0.source($1) }
+            w.optional(r.thread) { $0.string($1) }; w.optional(r.source) { $0.source($1) };
+            w.optional(r.replyTo) { $0.source($1) }
             w.optional(r.phase) { $0.string($1.rawValue) }; w.optional(r.reason) { $0.string($1) }
             w.array(r.answers) { $0.source($1) }; w.optional(r.disclosureKind) { $0.string($1.rawValue) }
         }
-        w.array(state.redactions.sorted { $0.key < $1.key }) { w, r in w.uint(r.key); w.uint(r.value) }
+        w.array(state.redactions.sorted { $0.key < $1.key }) { w, r in
+            w.uint(r.key); w.uint(r.value)
+        }
         w.array(state.holds.values.sorted { $0.id < $1.id }) { w, h in
-            w.string(h.id); w.optional(h.procedure) { $0.string($1) }; w.optional(h.party) { $0.string($1) }; w.string(h.reason)
+            w.string(h.id); w.optional(h.procedure) { $0.string($1) }; w.optional(h.party) { $0.string($1) };
+            w.string(h.reason)
             w.uint(h.placedSeq); w.optional(h.releasedSeq) { $0.uint($1) }
         }
         return w.bytes
@@ -47,28 +62,37 @@ public enum DomainSnapshot {
             let lastSeq = try r.optional { try $0.uint() }
             var parties: [String: DomainState.Party] = [:]
             for party in try r.array({ r in
-                DomainState.Party(id: try r.string(), role: try r.enumeration(), org: try r.optional { try $0.string() },
-                                  timeZone: try r.optional { try $0.string() }, seq: try r.uint())
+                DomainState.Party(
+                    id: try r.string(), role: try r.enumeration(), org: try r.optional { try $0.string() },
+                    timeZone: try r.optional { try $0.string() }, seq: try r.uint())
             }) { parties[party.id] = party }
             var procedures: [String: DomainState.Procedure] = [:]
             for p in try r.array({ r -> DomainState.Procedure in
-                var p = DomainState.Procedure(ref: try r.string(), kind: try r.enumeration(), buyer: try r.string(), openedSeq: try r.uint(),
-                                              publishedAt: try r.optional { try $0.time() }, questionsDeadline: try r.optional { try $0.time() },
-                                              tenderDeadline: try r.optional { try $0.time() }, standstillEnd: try r.optional { try $0.time() },
-                                              urgency: try r.bool(), sourcing: try r.optional { try $0.string() })
+                var p = DomainState.Procedure(
+                    ref: try r.string(), kind: try r.enumeration(), buyer: try r.string(), openedSeq: try r.uint(),
+                    publishedAt: try r.optional { try $0.time() }, questionsDeadline: try r.optional { try $0.time() },
+                    tenderDeadline: try r.optional { try $0.time() }, standstillEnd: try r.optional { try $0.time() },
+                    urgency: try r.bool(), sourcing: try r.optional { try $0.string() })
                 p.phases = try r.array { r in
-                    DomainState.PhaseChange(phase: try r.enumeration(), at: try r.time(), seq: try r.uint(), awardee: try r.optional { try $0.string() })
+                    DomainState.PhaseChange(
+                        phase: try r.enumeration(), at: try r.time(), seq: try r.uint(),
+                        awardee: try r.optional { try $0.string() })
                 }
-                p.candidates = try r.array { r in DomainState.Candidate(party: try r.string(), at: try r.time(), seq: try r.uint()) }
+                p.candidates = try r.array { r in
+                    DomainState.Candidate(party: try r.string(), at: try r.time(), seq: try r.uint())
+                }
                 p.dateChanges = try r.array { r in
-                    DomainState.DateChange(seq: try r.uint(), field: try r.string(), from: try r.optional { try $0.time() }, to: try r.time(), reason: try r.string())
+                    DomainState.DateChange(
+                        seq: try r.uint(), field: try r.string(), from: try r.optional { try $0.time() },
+                        to: try r.time(), reason: try r.string())
                 }
                 p.records = try r.array { Int(try $0.uint()) }
                 return p
             }) { procedures[p.ref] = p }
             let records = try r.array { r -> DomainState.Record in
-                var record = DomainState.Record(seq: try r.uint(), type: try r.string(), loggedAt: try r.time(), at: try r.time(),
-                                                procedure: try r.optional { try $0.string() })
+                var record = DomainState.Record(
+                    seq: try r.uint(), type: try r.string(), loggedAt: try r.time(), at: try r.time(),
+                    procedure: try r.optional { try $0.string() })
                 record.parties = try r.array { try $0.string() }
                 record.channel = try r.optional { try $0.enumeration() }
                 record.kind = try r.optional { try $0.string() }
@@ -89,11 +113,15 @@ public enum DomainSnapshot {
             for (target, by) in try r.array({ (try $0.uint(), try $0.uint()) }) { redactions[target] = by }
             var holds: [String: DomainState.Hold] = [:]
             for hold in try r.array({ r in
-                DomainState.Hold(id: try r.string(), procedure: try r.optional { try $0.string() }, party: try r.optional { try $0.string() },
-                                 reason: try r.string(), placedSeq: try r.uint(), releasedSeq: try r.optional { try $0.uint() })
+                DomainState.Hold(
+                    id: try r.string(), procedure: try r.optional { try $0.string() },
+                    party: try r.optional { try $0.string() },
+                    reason: try r.string(), placedSeq: try r.uint(), releasedSeq: try r.optional { try $0.uint() })
             }) { holds[hold.id] = hold }
             guard r.index == bytes.count else { return nil }
-            state.restore(lastSeq: lastSeq, parties: parties, procedures: procedures, records: records, redactions: redactions, holds: holds)
+            state.restore(
+                lastSeq: lastSeq, parties: parties, procedures: procedures, records: records, redactions: redactions,
+                holds: holds)
             return state
         } catch {
             return nil
@@ -112,7 +140,9 @@ public enum DomainSnapshot {
         mutating func time(_ t: Timestamp) { uint(UInt64(bitPattern: t.microseconds)) }
         mutating func string(_ s: String) {
             var s = s
-            s.withUTF8 { uint(UInt64($0.count)); bytes.append(contentsOf: $0) }
+            s.withUTF8 {
+                uint(UInt64($0.count)); bytes.append(contentsOf: $0)
+            }
         }
         mutating func source(_ s: DomainState.SourceRef) { string(s.platform); string(s.id) }
         mutating func optional<T>(_ v: T?, _ write: (inout Writer, T) -> Void) {
@@ -159,8 +189,12 @@ public enum DomainSnapshot {
             guard let value = E(rawValue: try string()) else { throw Truncated() }
             return value
         }
-        mutating func source() throws -> DomainState.SourceRef { DomainState.SourceRef(platform: try string(), id: try string()) }
-        mutating func optional<T>(_ read: (inout Reader) throws -> T) throws -> T? { try byte() == 1 ? try read(&self) : nil }
+        mutating func source() throws -> DomainState.SourceRef {
+            DomainState.SourceRef(platform: try string(), id: try string())
+        }
+        mutating func optional<T>(_ read: (inout Reader) throws -> T) throws -> T? {
+            try byte() == 1 ? try read(&self) : nil
+        }
         mutating func array<T>(_ read: (inout Reader) throws -> T) throws -> [T] {
             let n = Int(try uint())
             guard n <= bytes.count - index else { throw Truncated() }

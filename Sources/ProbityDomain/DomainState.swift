@@ -1,4 +1,5 @@
 public import ProbityLog
+
 /// The procurement projections (docs/EVENTS.md): parties, procedures with their phase history, dates and
 /// candidates, and every domain event in seq order (the timelines). A pure reducer: `apply` takes the
 /// state and one entry, and nothing else, so replaying the log from seq 0 always rebuilds the same
@@ -72,7 +73,9 @@ public struct DomainState: Sendable, Equatable {
         /// The phase the procedure was in at `time` (nil before its first phase change).
         public func phase(at time: Timestamp) -> EventCatalogue.Phase? {
             var current: EventCatalogue.Phase?
-            for change in phases.sorted(by: { ($0.at, $0.seq) < ($1.at, $1.seq) }) where change.at <= time { current = change.phase }
+            for change in phases.sorted(by: { ($0.at, $0.seq) < ($1.at, $1.seq) }) where change.at <= time {
+                current = change.phase
+            }
             return current
         }
 
@@ -143,8 +146,11 @@ public struct DomainState: Sendable, Equatable {
     public init() {}
 
     /// Sets the state read back from a snapshot (`DomainSnapshot`).
-    mutating func restore(lastSeq: UInt64?, parties: [String: Party], procedures: [String: Procedure], records: [Record], redactions: [UInt64: UInt64],
-                          holds: [String: Hold]) {
+    mutating func restore(
+        lastSeq: UInt64?, parties: [String: Party], procedures: [String: Procedure], records: [Record],
+        redactions: [UInt64: UInt64],
+        holds: [String: Hold]
+    ) {
         self.lastSeq = lastSeq
         self.holds = holds
         self.parties = parties
@@ -182,7 +188,9 @@ public struct DomainState: Sendable, Equatable {
     /// need not decode their `data`.
     public static let domainTypes: Set<String> = Set(EventCatalogue.types.keys).union(["redaction.applied"])
 
-    public mutating func apply(_ entry: Entry) { apply(seq: entry.seq, type: entry.type, time: entry.time, data: EventFields(entry.data)) }
+    public mutating func apply(_ entry: Entry) {
+        apply(seq: entry.seq, type: entry.type, time: entry.time, data: EventFields(entry.data))
+    }
 
     /// Applies one entry. Entries must come in seq order, each once; `data` is not read for types not
     /// in `domainTypes`.
@@ -196,15 +204,20 @@ public struct DomainState: Sendable, Equatable {
 
         switch type {
         case "party.registered":
-            guard let id = string("party"), let role = string("role").flatMap(EventCatalogue.Role.init(rawValue:)) else { return }
+            guard let id = string("party"), let role = string("role").flatMap(EventCatalogue.Role.init(rawValue:))
+            else { return }
             parties[id] = Party(id: id, role: role, org: string("org"), timeZone: string("time_zone"), seq: seq)
             record.parties = [id]
         case "procedure.opened":
-            guard let ref = string("procedure"), let kind = string("kind").flatMap(EventCatalogue.ProcedureKind.init(rawValue:)),
-                  let buyer = string("buyer") else { return }
-            procedures[ref] = Procedure(ref: ref, kind: kind, buyer: buyer, openedSeq: seq, publishedAt: time("published_at"),
-                                        questionsDeadline: time("questions_deadline"), tenderDeadline: time("tender_deadline"),
-                                        standstillEnd: time("standstill_end"), urgency: data.bool("urgency") == true, sourcing: string("sourcing"))
+            guard let ref = string("procedure"),
+                let kind = string("kind").flatMap(EventCatalogue.ProcedureKind.init(rawValue:)),
+                let buyer = string("buyer")
+            else { return }
+            procedures[ref] = Procedure(
+                ref: ref, kind: kind, buyer: buyer, openedSeq: seq, publishedAt: time("published_at"),
+                questionsDeadline: time("questions_deadline"), tenderDeadline: time("tender_deadline"),
+                standstillEnd: time("standstill_end"), urgency: data.bool("urgency") == true,
+                sourcing: string("sourcing"))
             record.at = time("published_at") ?? entryTime
             record.parties = [buyer]
         case "procedure.updated":
@@ -212,20 +225,26 @@ public struct DomainState: Sendable, Equatable {
             let reason = string("reason") ?? "other"
             record.reason = reason
             let dates: [(StaticString, WritableKeyPath<Procedure, Timestamp?>)] = [
-                ("published_at", \.publishedAt), ("questions_deadline", \.questionsDeadline), ("tender_deadline", \.tenderDeadline), ("standstill_end", \.standstillEnd),
+                ("published_at", \.publishedAt), ("questions_deadline", \.questionsDeadline),
+                ("tender_deadline", \.tenderDeadline), ("standstill_end", \.standstillEnd),
             ]
             for (field, path) in dates {
                 guard let new = time(field) else { continue }
-                procedure.dateChanges.append(DateChange(seq: seq, field: field.description, from: procedure[keyPath: path], to: new, reason: reason))
+                procedure.dateChanges.append(
+                    DateChange(
+                        seq: seq, field: field.description, from: procedure[keyPath: path], to: new, reason: reason))
                 procedure[keyPath: path] = new
             }
             procedures[ref] = procedure
         case "procedure.phase_changed":
-            guard let ref = string("procedure"), let phase = string("phase").flatMap(EventCatalogue.Phase.init(rawValue:)) else { return }
+            guard let ref = string("procedure"),
+                let phase = string("phase").flatMap(EventCatalogue.Phase.init(rawValue:))
+            else { return }
             record.at = time("effective_at") ?? entryTime
             record.phase = phase
             record.parties = string("awardee").map { [$0] } ?? []
-            procedures[ref]?.phases.append(PhaseChange(phase: phase, at: record.at, seq: seq, awardee: string("awardee")))
+            procedures[ref]?.phases.append(
+                PhaseChange(phase: phase, at: record.at, seq: seq, awardee: string("awardee")))
         case "procedure.candidate_joined":
             guard let ref = string("procedure"), let party = string("party") else { return }
             record.at = time("joined_at") ?? entryTime
@@ -267,13 +286,15 @@ public struct DomainState: Sendable, Equatable {
             record.reason = string("reason")
             if let id = string("hold") {
                 if type == "legal_hold.placed" {
-                    holds[id] = Hold(id: id, procedure: string("procedure"), party: string("party"), reason: string("reason") ?? "", placedSeq: seq)
+                    holds[id] = Hold(
+                        id: id, procedure: string("procedure"), party: string("party"), reason: string("reason") ?? "",
+                        placedSeq: seq)
                 } else {
                     holds[id]?.releasedSeq = seq
                 }
             }
         default:
-            return // log.created, key.rotated, timestamps, extension types: not domain events
+            return  // log.created, key.rotated, timestamps, extension types: not domain events
         }
         if let ref = record.procedure { procedures[ref]?.records.append(records.count) }
         records.append(record)
@@ -306,7 +327,10 @@ public struct DomainState: Sendable, Equatable {
         holds.values.filter { hold in
             guard hold.isOpen else { return false }
             if let procedure = hold.procedure, procedure == record.procedure { return true }
-            if let party = hold.party, record.parties.contains(where: { $0 == party || organisation(of: $0) == party }) { return true }
+            if let party = hold.party, record.parties.contains(where: { $0 == party || organisation(of: $0) == party })
+            {
+                return true
+            }
             return false
         }.sorted { $0.placedSeq < $1.placedSeq }
     }

@@ -1,8 +1,9 @@
 public import ProbityLog
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Read access to the `data` of an event, from a parsed object or straight from canonical entry bytes.
@@ -22,14 +23,20 @@ public struct EventFields: Sendable {
     public init(_ header: EntryHeader, bytes: [UInt8]) { storage = .bytes(bytes, header.dataMembers) }
 
     /// A member's value: the value itself, or its byte range.
-    private func withValue<T>(_ key: StaticString, _ fromValue: (JSONValue) -> T?, _ fromBytes: (UnsafeBufferPointer<UInt8>, Range<Int>) -> T?) -> T? {
+    private func withValue<T>(
+        _ key: StaticString, _ fromValue: (JSONValue) -> T?, _ fromBytes: (UnsafeBufferPointer<UInt8>, Range<Int>) -> T?
+    ) -> T? {
         switch storage {
         case .values(let data):
             return data[key.description].flatMap(fromValue)
         case .bytes(let bytes, let members):
             return bytes.withUnsafeBufferPointer { b in
                 let n = key.utf8CodeUnitCount
-                guard let member = members.first(where: { $0.key.count == n && memcmp(b.baseAddress! + $0.key.lowerBound, key.utf8Start, n) == 0 }) else { return nil }
+                guard
+                    let member = members.first(where: {
+                        $0.key.count == n && memcmp(b.baseAddress! + $0.key.lowerBound, key.utf8Start, n) == 0
+                    })
+                else { return nil }
                 return fromBytes(b, member.value)
             }
         }
@@ -44,7 +51,8 @@ public struct EventFields: Sendable {
     private static func source(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> DomainState.SourceRef? {
         guard let found = CanonicalScanner.idAndPlatform(b, object: r) else { return nil }
         let scanner = CanonicalScanner(b)
-        return DomainState.SourceRef(platform: scanner.decodedString(found.platform), id: scanner.decodedString(found.id))
+        return DomainState.SourceRef(
+            platform: scanner.decodedString(found.platform), id: scanner.decodedString(found.id))
     }
 
     public func string(_ key: StaticString) -> String? { withValue(key, \.stringValue, Self.string) }
@@ -59,7 +67,8 @@ public struct EventFields: Sendable {
 
     public func bool(_ key: StaticString) -> Bool? {
         withValue(key, { if case .bool(let v) = $0 { return v } else { return nil } }) { b, r in
-            r.count == 4 && b[r.lowerBound] == UInt8(ascii: "t") ? true : (r.count == 5 && b[r.lowerBound] == UInt8(ascii: "f") ? false : nil)
+            r.count == 4 && b[r.lowerBound] == UInt8(ascii: "t")
+                ? true : (r.count == 5 && b[r.lowerBound] == UInt8(ascii: "f") ? false : nil)
         }
     }
 
@@ -70,11 +79,15 @@ public struct EventFields: Sendable {
         }
     }
 
-    public func source(_ key: StaticString) -> DomainState.SourceRef? { withValue(key, DomainState.SourceRef.init, Self.source) }
+    public func source(_ key: StaticString) -> DomainState.SourceRef? {
+        withValue(key, DomainState.SourceRef.init, Self.source)
+    }
 
     public func sources(_ key: StaticString) -> [DomainState.SourceRef] {
         withValue(key, { $0.arrayValue?.compactMap(DomainState.SourceRef.init) }) { b, r in
-            guard case .array(let items)? = try? JSONParser.parse(UnsafeBufferPointer(rebasing: b[r])) else { return nil }
+            guard case .array(let items)? = try? JSONParser.parse(UnsafeBufferPointer(rebasing: b[r])) else {
+                return nil
+            }
             return items.compactMap(DomainState.SourceRef.init)
         } ?? []
     }

@@ -1,4 +1,5 @@
 public import ProbityLog
+
 /// An event as a client submits it.
 public struct EventInput: Sendable, Equatable {
     public let type: String
@@ -24,20 +25,30 @@ public struct EventInput: Sendable, Equatable {
 
     /// Validates a submitted event object. `allowReserved` is for Probity's own commands.
     public init(json value: JSONValue, allowReserved: Bool = false) throws(EventInputError) {
-        guard case .object(let m) = value else { throw EventInputError(field: nil, "an event must be a JSON object, got \(value.typeName)") }
+        guard case .object(let m) = value else {
+            throw EventInputError(field: nil, "an event must be a JSON object, got \(value.typeName)")
+        }
         if let unknown = m.keys.sorted().first(where: { !["type", "data", "payload"].contains($0) }) {
-            throw EventInputError(field: unknown, "unknown member; an event has only \"type\", \"data\" and \"payload\"")
+            throw EventInputError(
+                field: unknown, "unknown member; an event has only \"type\", \"data\" and \"payload\"")
         }
         guard let typeValue = m["type"] else { throw EventInputError(field: "type", "missing") }
-        guard case .string(let type) = typeValue else { throw EventInputError(field: "type", "must be a string, got \(typeValue.typeName)") }
+        guard case .string(let type) = typeValue else {
+            throw EventInputError(field: "type", "must be a string, got \(typeValue.typeName)")
+        }
         guard EventCatalogue.isKnown(type) else {
-            throw EventInputError(field: "type", "unknown event type \"\(type)\"; use a type from the catalogue (docs/EVENTS.md) or an \"x-\" extension type")
+            throw EventInputError(
+                field: "type",
+                "unknown event type \"\(type)\"; use a type from the catalogue (docs/EVENTS.md) or an \"x-\" extension type"
+            )
         }
         if !allowReserved, let command = EventCatalogue.reserved[type] {
             throw EventInputError(field: "type", "\"\(type)\" events are appended by `\(command)` only")
         }
         guard let dataValue = m["data"] else { throw EventInputError(field: "data", "missing") }
-        guard case .object(let data) = dataValue else { throw EventInputError(field: "data", "must be an object, got \(dataValue.typeName)") }
+        guard case .object(let data) = dataValue else {
+            throw EventInputError(field: "data", "must be an object, got \(dataValue.typeName)")
+        }
         try Self.checkStreamFields(data)
         try EventCatalogue.checkData(data, type: type)
         var payload: JSONValue?
@@ -53,13 +64,19 @@ public struct EventInput: Sendable, Equatable {
     static func checkStreamFields(_ data: [String: JSONValue]) throws(EventInputError) {
         for key in ["procedure", "party", "from"] {
             if let v = data[key] {
-                guard case .string(let s) = v, !s.isEmpty else { throw EventInputError(field: "data.\(key)", "must be a non-empty string, got \(v.typeName)") }
+                guard case .string(let s) = v, !s.isEmpty else {
+                    throw EventInputError(field: "data.\(key)", "must be a non-empty string, got \(v.typeName)")
+                }
             }
         }
         if let to = data["to"] {
-            guard case .array(let parties) = to else { throw EventInputError(field: "data.to", "must be an array of party ids, got \(to.typeName)") }
+            guard case .array(let parties) = to else {
+                throw EventInputError(field: "data.to", "must be an array of party ids, got \(to.typeName)")
+            }
             for (i, p) in parties.enumerated() {
-                guard case .string(let s) = p, !s.isEmpty else { throw EventInputError(field: "data.to[\(i)]", "must be a non-empty string, got \(p.typeName)") }
+                guard case .string(let s) = p, !s.isEmpty else {
+                    throw EventInputError(field: "data.to[\(i)]", "must be a non-empty string, got \(p.typeName)")
+                }
             }
         }
     }
@@ -81,7 +98,8 @@ public struct SourceKey: Hashable, Sendable, CustomStringConvertible {
 
     /// A source object `{"platform", "id"}` (as in `source`, `reply_to`, `answers`), if `value` is one.
     public init?(_ value: JSONValue?) {
-        guard case .object(let m)? = value, case .string(let platform)? = m["platform"], case .string(let id)? = m["id"] else { return nil }
+        guard case .object(let m)? = value, case .string(let platform)? = m["platform"], case .string(let id)? = m["id"]
+        else { return nil }
         self.init(platform: platform, id: id)
     }
 

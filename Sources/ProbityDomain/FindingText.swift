@@ -1,5 +1,5 @@
-public import ProbityLog
 import Foundation
+public import ProbityLog
 
 /// Findings told in plain language, in English or French, with their legal references.
 public enum FindingText {
@@ -12,7 +12,8 @@ public enum FindingText {
         case (.lateInformation, .en): "Information disclosed too close to the tender deadline"
         case (.lateInformation, .fr): "Information communiquée trop près de la date limite de remise des offres"
         case (.silencePeriodContact, .en): "Private contact with a candidate during evaluation or standstill"
-        case (.silencePeriodContact, .fr): "Contact privé avec un candidat pendant l'analyse des offres ou le délai de suspension"
+        case (.silencePeriodContact, .fr):
+            "Contact privé avec un candidat pendant l'analyse des offres ou le délai de suspension"
         case (.undisclosedSourcing, .en): "Sourcing exchanges not shared with the other candidates"
         case (.undisclosedSourcing, .fr): "Échanges de sourcing non partagés avec les autres candidats"
         case (.channelAsymmetry, .en): "One candidate handled through private channels"
@@ -49,34 +50,49 @@ public enum FindingText {
         let f = text
         switch (finding.rule, lang) {
         case (.privateAnswer, .en):
-            return "\(f("asker")) (\(f("candidate"))) asked a question on \(f("question_channel")) on \(f("question_at")); \(f("answerer")) answered privately on \(f("answer_channel")) on \(f("answer_at")), during the consultation. No disclosure published before the tender deadline shares this answer with the other candidates."
+            return
+                "\(f("asker")) (\(f("candidate"))) asked a question on \(f("question_channel")) on \(f("question_at")); \(f("answerer")) answered privately on \(f("answer_channel")) on \(f("answer_at")), during the consultation. No disclosure published before the tender deadline shares this answer with the other candidates."
         case (.privateAnswer, .fr):
-            return "\(f("asker")) (\(f("candidate"))) a posé une question sur \(f("question_channel")) le \(f("question_at")) ; \(f("answerer")) y a répondu en privé sur \(f("answer_channel")) le \(f("answer_at")), pendant la consultation. Aucune publication antérieure à la date limite de remise des offres ne communique cette réponse aux autres candidats."
+            return
+                "\(f("asker")) (\(f("candidate"))) a posé une question sur \(f("question_channel")) le \(f("question_at")) ; \(f("answerer")) y a répondu en privé sur \(f("answer_channel")) le \(f("answer_at")), pendant la consultation. Aucune publication antérieure à la date limite de remise des offres ne communique cette réponse aux autres candidats."
         case (.lateInformation, .en):
-            return "Information was disclosed to all candidates on \(f("published_at")), \(f("margin_days")) days before the tender deadline (\(f("deadline"))); at least \(f("minimum_days")) days are required, and the deadline was not extended to restore them (\(f("extensions")) extension(s) recorded)."
+            return
+                "Information was disclosed to all candidates on \(f("published_at")), \(f("margin_days")) days before the tender deadline (\(f("deadline"))); at least \(f("minimum_days")) days are required, and the deadline was not extended to restore them (\(f("extensions")) extension(s) recorded)."
         case (.lateInformation, .fr):
-            return "Une information a été communiquée à tous les candidats le \(f("published_at")), \(f("margin_days")) jours avant la date limite de remise des offres (\(f("deadline"))) ; il en faut au moins \(f("minimum_days")), et la date limite n'a pas été reportée pour les rétablir (\(f("extensions")) report(s) enregistré(s))."
+            return
+                "Une information a été communiquée à tous les candidats le \(f("published_at")), \(f("margin_days")) jours avant la date limite de remise des offres (\(f("deadline"))) ; il en faut au moins \(f("minimum_days")), et la date limite n'a pas été reportée pour les rétablir (\(f("extensions")) report(s) enregistré(s))."
         case (.silencePeriodContact, .en):
-            return "During the \(f("phase")) phase, on \(f("at")), \(f("from")) wrote privately to \(f("to")) on \(f("channel")), outside the procurement platform: a contact between the buyer and candidate \(f("candidate"))."
+            return
+                "During the \(f("phase")) phase, on \(f("at")), \(f("from")) wrote privately to \(f("to")) on \(f("channel")), outside the procurement platform: a contact between the buyer and candidate \(f("candidate"))."
         case (.silencePeriodContact, .fr):
-            return "Pendant la phase « \(f("phase")) », le \(f("at")), \(f("from")) a écrit en privé à \(f("to")) sur \(f("channel")), hors de la plateforme de dématérialisation : un contact entre l'acheteur et le candidat \(f("candidate"))."
+            return
+                "Pendant la phase « \(f("phase")) », le \(f("at")), \(f("from")) a écrit en privé à \(f("to")) sur \(f("channel")), hors de la plateforme de dématérialisation : un contact entre l'acheteur et le candidat \(f("candidate"))."
         case (.undisclosedSourcing, .en):
-            return "Candidate \(f("candidate")) had \(f("exchanges")) exchange(s) with the buyer while the need was being sourced (\(f("sourcing")), from \(f("first_at")), on \(f("channels"))); nothing of this sourcing was disclosed to the other candidates before the tender deadline."
+            return
+                "Candidate \(f("candidate")) had \(f("exchanges")) exchange(s) with the buyer while the need was being sourced (\(f("sourcing")), from \(f("first_at")), on \(f("channels"))); nothing of this sourcing was disclosed to the other candidates before the tender deadline."
         case (.undisclosedSourcing, .fr):
-            return "Le candidat \(f("candidate")) a eu \(f("exchanges")) échange(s) avec l'acheteur pendant le sourcing (\(f("sourcing")), à partir du \(f("first_at")), sur \(f("channels"))) ; rien de ce sourcing n'a été communiqué aux autres candidats avant la date limite de remise des offres."
+            return
+                "Le candidat \(f("candidate")) a eu \(f("exchanges")) échange(s) avec l'acheteur pendant le sourcing (\(f("sourcing")), à partir du \(f("first_at")), sur \(f("channels"))) ; rien de ce sourcing n'a été communiqué aux autres candidats avant la date limite de remise des offres."
         case (.channelAsymmetry, .en):
-            return "Candidate \(f("candidate")) was dealt with through \(f("private")) private message(s) (\(f("channels"))), while \(f("others")) used only the procurement platform."
+            return
+                "Candidate \(f("candidate")) was dealt with through \(f("private")) private message(s) (\(f("channels"))), while \(f("others")) used only the procurement platform."
         case (.channelAsymmetry, .fr):
-            return "Le candidat \(f("candidate")) a été traité par \(f("private")) message(s) privé(s) (\(f("channels"))), alors que \(f("others")) n'a utilisé que la plateforme de dématérialisation."
+            return
+                "Le candidat \(f("candidate")) a été traité par \(f("private")) message(s) privé(s) (\(f("channels"))), alors que \(f("others")) n'a utilisé que la plateforme de dématérialisation."
         case (.publicPostAboutCandidate, .en):
-            return "\(f("author")) (\(f("role"))) posted publicly on \(f("channel")) on \(f("at")), naming candidate \(f("candidate")) while the procedure was in its \(f("phase")) phase."
+            return
+                "\(f("author")) (\(f("role"))) posted publicly on \(f("channel")) on \(f("at")), naming candidate \(f("candidate")) while the procedure was in its \(f("phase")) phase."
         case (.publicPostAboutCandidate, .fr):
-            return "\(f("author")) (\(f("role"))) a publié sur \(f("channel")) le \(f("at")) un message public citant le candidat \(f("candidate")), alors que la procédure était en phase « \(f("phase")) »."
+            return
+                "\(f("author")) (\(f("role"))) a publié sur \(f("channel")) le \(f("at")) un message public citant le candidat \(f("candidate")), alors que la procédure était en phase « \(f("phase")) »."
         }
     }
 
-    static let frenchPhases = ["sourcing": "sourcing", "consultation": "consultation", "evaluation": "analyse des offres",
-                               "standstill": "délai de suspension", "awarded": "attribuée", "closed": "close", "cancelled": "déclarée sans suite"]
+    static let frenchPhases = [
+        "sourcing": "sourcing", "consultation": "consultation", "evaluation": "analyse des offres",
+        "standstill": "délai de suspension", "awarded": "attribuée", "closed": "close",
+        "cancelled": "déclarée sans suite",
+    ]
 
     public static func severity(_ severity: Finding.Severity, _ lang: Language) -> String {
         switch (severity, lang) {
@@ -97,13 +113,14 @@ public enum FindingText {
             "legal_reference": .string(legalReference(finding.rule)),
             "seqs": .array(finding.seqs.map { .number(Double($0)) }),
             "explanation": .string(explanation(finding, lang, time: time)),
-            "facts": .object(finding.facts.mapValues { fact in
-                switch fact {
-                case .text(let s): .string(s)
-                case .time(let t): .string(t.description)
-                case .number(let n): .number(n)
-                }
-            }),
+            "facts": .object(
+                finding.facts.mapValues { fact in
+                    switch fact {
+                    case .text(let s): .string(s)
+                    case .time(let t): .string(t.description)
+                    case .number(let n): .number(n)
+                    }
+                }),
         ])
     }
 }

@@ -1,4 +1,5 @@
 public import ProbityLog
+
 /// A possible breach of equal treatment or transparency (docs/EVENTS.md, "Projections and findings"), with the entries that support it.
 /// Findings are signals for a person to examine, not verdicts: each names its rule, its legal basis and
 /// the seqs to read.
@@ -45,16 +46,21 @@ public enum FindingRules {
 
     /// Findings for every procedure, or for `procedure` only, ordered by procedure, rule and first seq.
     public static func evaluate(_ state: DomainState, procedure: String? = nil) -> [Finding] {
-        let procedures = state.procedures.values.filter { procedure == nil || $0.ref == procedure }.sorted { $0.ref < $1.ref }
+        let procedures = state.procedures.values.filter { procedure == nil || $0.ref == procedure }.sorted {
+            $0.ref < $1.ref
+        }
         // Exchanges tagged with no procedure may still concern one (a direct message to a candidate).
         let untagged = state.records.filter { $0.isExchange && $0.procedure == nil }
         var findings: [Finding] = []
         for p in procedures {
             let context = Context(state: state, procedure: p, untagged: untagged)
-            findings += privateAnswers(context) + lateInformation(context) + silencePeriodContacts(context)
+            findings +=
+                privateAnswers(context) + lateInformation(context) + silencePeriodContacts(context)
                 + undisclosedSourcing(context) + channelAsymmetry(context) + publicPosts(context)
         }
-        return findings.sorted { ($0.procedure, $0.rule, $0.seqs.first ?? 0) < ($1.procedure, $1.rule, $1.seqs.first ?? 0) }
+        return findings.sorted {
+            ($0.procedure, $0.rule, $0.seqs.first ?? 0) < ($1.procedure, $1.rule, $1.seqs.first ?? 0)
+        }
     }
 
     /// What every rule asks of one procedure.
@@ -87,8 +93,12 @@ public enum FindingRules {
         /// The buyer-side party and the candidate of an exchange between the two, if it is one.
         func buyerAndCandidate(_ record: DomainState.Record) -> (buyer: String, candidate: String)? {
             guard let from = record.from else { return nil }
-            if state.isBuyerSide(from), let candidate = record.to.lazy.compactMap(self.candidate).first { return (from, candidate) }
-            if let candidate = candidate(from), let buyer = record.to.first(where: state.isBuyerSide) { return (buyer, candidate) }
+            if state.isBuyerSide(from), let candidate = record.to.lazy.compactMap(self.candidate).first {
+                return (from, candidate)
+            }
+            if let candidate = candidate(from), let buyer = record.to.first(where: state.isBuyerSide) {
+                return (buyer, candidate)
+            }
             return nil
         }
 
@@ -113,13 +123,18 @@ public enum FindingRules {
     static func privateAnswers(_ c: Context) -> [Finding] {
         QuestionCoverage.of(c.procedure, in: c.state).compactMap { coverage in
             guard coverage.status == .undisclosed || coverage.status == .disclosedLate,
-                  let answer = coverage.privateAnswer, c.inConsultation(answer.at), let asker = coverage.question.from else { return nil }
+                let answer = coverage.privateAnswer, c.inConsultation(answer.at), let asker = coverage.question.from
+            else { return nil }
             let question = coverage.question
-            return Finding(.privateAnswer, procedure: c.ref, severity: .high, seqs: [question.seq, answer.seq] + coverage.disclosures.map(\.seq), facts: [
-                "candidate": .text(c.candidate(asker) ?? c.state.organisation(of: asker)), "asker": .text(asker), "question_at": .time(question.at),
-                "question_channel": .text(question.channel?.rawValue ?? "other"), "answer_at": .time(answer.at),
-                "answer_channel": .text(answer.channel?.rawValue ?? "other"), "answerer": .text(answer.from ?? ""),
-            ])
+            return Finding(
+                .privateAnswer, procedure: c.ref, severity: .high,
+                seqs: [question.seq, answer.seq] + coverage.disclosures.map(\.seq),
+                facts: [
+                    "candidate": .text(c.candidate(asker) ?? c.state.organisation(of: asker)), "asker": .text(asker),
+                    "question_at": .time(question.at),
+                    "question_channel": .text(question.channel?.rawValue ?? "other"), "answer_at": .time(answer.at),
+                    "answer_channel": .text(answer.channel?.rawValue ?? "other"), "answerer": .text(answer.from ?? ""),
+                ])
         }
     }
 
@@ -132,11 +147,16 @@ public enum FindingRules {
             let margin = deadline.microseconds - d.at.microseconds
             guard margin < minimumDays * day else { return nil }
             let answered = d.answers.compactMap { c.state.exchange($0)?.seq }
-            return Finding(.lateInformation, procedure: c.ref, severity: .high,
-                           seqs: [d.seq, c.procedure.openedSeq] + c.procedure.dateChanges.map(\.seq) + answered, facts: [
-                "published_at": .time(d.at), "deadline": .time(deadline), "margin_days": .number(Double(margin) / Double(day)),
-                "minimum_days": .number(Double(minimumDays)), "extensions": .number(Double(c.procedure.dateChanges.filter { $0.field == "tender_deadline" }.count)),
-            ])
+            return Finding(
+                .lateInformation, procedure: c.ref, severity: .high,
+                seqs: [d.seq, c.procedure.openedSeq] + c.procedure.dateChanges.map(\.seq) + answered,
+                facts: [
+                    "published_at": .time(d.at), "deadline": .time(deadline),
+                    "margin_days": .number(Double(margin) / Double(day)),
+                    "minimum_days": .number(Double(minimumDays)),
+                    "extensions": .number(
+                        Double(c.procedure.dateChanges.filter { $0.field == "tender_deadline" }.count)),
+                ])
         }
     }
 
@@ -145,12 +165,16 @@ public enum FindingRules {
     static func silencePeriodContacts(_ c: Context) -> [Finding] {
         c.exchangesConcerned.compactMap { e in
             guard Context.isPrivate(e), e.channel != .platform,
-                  let phase = c.procedure.phase(at: e.at), phase == .evaluation || phase == .standstill,
-                  let (buyer, candidate) = c.buyerAndCandidate(e) else { return nil }
-            return Finding(.silencePeriodContact, procedure: c.ref, severity: .high, seqs: [e.seq], facts: [
-                "phase": .text(phase.rawValue), "at": .time(e.at), "channel": .text(e.channel?.rawValue ?? "other"),
-                "buyer": .text(buyer), "candidate": .text(candidate), "from": .text(e.from ?? ""), "to": .text(e.to.joined(separator: ", ")),
-            ])
+                let phase = c.procedure.phase(at: e.at), phase == .evaluation || phase == .standstill,
+                let (buyer, candidate) = c.buyerAndCandidate(e)
+            else { return nil }
+            return Finding(
+                .silencePeriodContact, procedure: c.ref, severity: .high, seqs: [e.seq],
+                facts: [
+                    "phase": .text(phase.rawValue), "at": .time(e.at), "channel": .text(e.channel?.rawValue ?? "other"),
+                    "buyer": .text(buyer), "candidate": .text(candidate), "from": .text(e.from ?? ""),
+                    "to": .text(e.to.joined(separator: ", ")),
+                ])
         }
     }
 
@@ -158,9 +182,13 @@ public enum FindingRules {
     /// sourcing was disclosed to the other candidates before the tender deadline.
     static func undisclosedSourcing(_ c: Context) -> [Finding] {
         guard c.candidates.count >= 2 else { return [] }
-        let sourcingReport = c.disclosures.contains { $0.disclosureKind == .sourcing_report && c.disclosedBeforeDeadline($0) }
+        let sourcingReport = c.disclosures.contains {
+            $0.disclosureKind == .sourcing_report && c.disclosedBeforeDeadline($0)
+        }
         if sourcingReport { return [] }
-        let linked = c.procedure.sourcing.flatMap { c.state.procedures[$0] }.map { c.state.records(of: $0).filter(\.isExchange) } ?? []
+        let linked =
+            c.procedure.sourcing.flatMap { c.state.procedures[$0] }.map { c.state.records(of: $0).filter(\.isExchange) }
+            ?? []
         let sourcing = linked + c.records.filter { $0.isExchange && c.procedure.phase(at: $0.at) == .sourcing }
         var byCandidate: [String: [DomainState.Record]] = [:]
         for e in sourcing {
@@ -171,11 +199,14 @@ public enum FindingRules {
                 c.disclosedBeforeDeadline(d) && exchanges.contains { e in e.source.map(d.answers.contains) == true }
             }
             if disclosed { return nil }
-            return Finding(.undisclosedSourcing, procedure: c.ref, severity: .medium, seqs: exchanges.map(\.seq), facts: [
-                "candidate": .text(candidate), "exchanges": .number(Double(exchanges.count)),
-                "sourcing": .text(c.procedure.sourcing ?? c.ref), "first_at": .time(exchanges[0].at),
-                "channels": .text(Set(exchanges.compactMap { $0.channel?.rawValue }).sorted().joined(separator: ", ")),
-            ])
+            return Finding(
+                .undisclosedSourcing, procedure: c.ref, severity: .medium, seqs: exchanges.map(\.seq),
+                facts: [
+                    "candidate": .text(candidate), "exchanges": .number(Double(exchanges.count)),
+                    "sourcing": .text(c.procedure.sourcing ?? c.ref), "first_at": .time(exchanges[0].at),
+                    "channels": .text(
+                        Set(exchanges.compactMap { $0.channel?.rawValue }).sorted().joined(separator: ", ")),
+                ])
         }
     }
 
@@ -194,11 +225,14 @@ public enum FindingRules {
         return privateExchanges.sorted { $0.key < $1.key }.compactMap { candidate, exchanges in
             let others = platformCandidates.filter { $0 != candidate }
             guard exchanges.count >= 2, !others.isEmpty else { return nil }
-            return Finding(.channelAsymmetry, procedure: c.ref, severity: .medium, seqs: exchanges.map(\.seq), facts: [
-                "candidate": .text(candidate), "private": .number(Double(exchanges.count)),
-                "channels": .text(Set(exchanges.compactMap { $0.channel?.rawValue }).sorted().joined(separator: ", ")),
-                "others": .text(others.joined(separator: ", ")),
-            ])
+            return Finding(
+                .channelAsymmetry, procedure: c.ref, severity: .medium, seqs: exchanges.map(\.seq),
+                facts: [
+                    "candidate": .text(candidate), "private": .number(Double(exchanges.count)),
+                    "channels": .text(
+                        Set(exchanges.compactMap { $0.channel?.rawValue }).sorted().joined(separator: ", ")),
+                    "others": .text(others.joined(separator: ", ")),
+                ])
         }
     }
 
@@ -207,15 +241,22 @@ public enum FindingRules {
         let start = c.procedure.publishedAt ?? c.procedure.phases.map(\.at).min()
         return c.exchangesConcerned.compactMap { e in
             guard e.visibility == .public, let author = e.from, let role = c.state.party(author)?.role,
-                  role == .buyer_agent || role == .buyer_org || role == .official,
-                  let start, e.at >= start, !isOver(c.procedure.phase(at: e.at)),
-                  let candidate = (e.to + e.mentions).lazy.compactMap(c.candidate).first else { return nil }
-            return Finding(.publicPostAboutCandidate, procedure: c.ref, severity: .medium, seqs: [e.seq], facts: [
-                "author": .text(author), "role": .text(role.rawValue), "candidate": .text(candidate), "at": .time(e.at),
-                "channel": .text(e.channel?.rawValue ?? "other"), "phase": .text(c.procedure.phase(at: e.at)?.rawValue ?? "consultation"),
-            ])
+                role == .buyer_agent || role == .buyer_org || role == .official,
+                let start, e.at >= start, !isOver(c.procedure.phase(at: e.at)),
+                let candidate = (e.to + e.mentions).lazy.compactMap(c.candidate).first
+            else { return nil }
+            return Finding(
+                .publicPostAboutCandidate, procedure: c.ref, severity: .medium, seqs: [e.seq],
+                facts: [
+                    "author": .text(author), "role": .text(role.rawValue), "candidate": .text(candidate),
+                    "at": .time(e.at),
+                    "channel": .text(e.channel?.rawValue ?? "other"),
+                    "phase": .text(c.procedure.phase(at: e.at)?.rawValue ?? "consultation"),
+                ])
         }
     }
 
-    static func isOver(_ phase: EventCatalogue.Phase?) -> Bool { phase == .awarded || phase == .closed || phase == .cancelled }
+    static func isOver(_ phase: EventCatalogue.Phase?) -> Bool {
+        phase == .awarded || phase == .closed || phase == .cancelled
+    }
 }

@@ -1,5 +1,5 @@
-public import ProbityLog
 public import Foundation
+public import ProbityLog
 
 /// Times as people read them: in the buyer's time zone, `2026-03-27 17:00`. Formatting only; the log
 /// keeps UTC.
@@ -44,7 +44,7 @@ public struct LocalTime: Sendable {
     /// Day of the week, 1 = Sunday … 7 = Saturday; month 1–12.
     public func weekdayAndMonth(_ time: Timestamp) -> (weekday: Int, month: Int) {
         let days = local(time).days
-        let fromSunday = (days + 4) - (days + 4).floorDiv(7) * 7 // 1970-01-01 was a Thursday
+        let fromSunday = (days + 4) - (days + 4).floorDiv(7) * 7  // 1970-01-01 was a Thursday
         return (Int(fromSunday) + 1, Int(Timestamp.civil(fromDays: days).1))
     }
 
@@ -64,7 +64,9 @@ public struct LocalTime: Sendable {
     public func dateTime(_ time: Timestamp) -> String { day(time) + " " + clock(time) }
 
     /// The zone's abbreviation at `time` (`CET`, `CEST`, `GMT`).
-    public func abbreviation(_ time: Timestamp) -> String { offsets.lookup(time.microseconds.floorDiv(1_000_000)).abbreviation }
+    public func abbreviation(_ time: Timestamp) -> String {
+        offsets.lookup(time.microseconds.floorDiv(1_000_000)).abbreviation
+    }
 }
 
 /// A zone's UTC offset and abbreviation, remembered between two transitions: asking ICU for every row of
@@ -84,7 +86,9 @@ final class ZoneOffsets: @unchecked Sendable {
         let date = Date(timeIntervalSince1970: Double(utcSeconds))
         let offset = Int64(zone.secondsFromGMT(for: date))
         let abbreviation = zone.abbreviation(for: date) ?? zone.identifier
-        let end = zone.nextDaylightSavingTimeTransition(after: date).map { Int64($0.timeIntervalSince1970.rounded(.down)) } ?? .max
+        let end =
+            zone.nextDaylightSavingTimeTransition(after: date).map { Int64($0.timeIntervalSince1970.rounded(.down)) }
+            ?? .max
         cached = (utcSeconds, max(end, utcSeconds + 1), offset, abbreviation)
         return (offset, abbreviation)
     }

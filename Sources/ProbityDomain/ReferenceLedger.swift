@@ -1,4 +1,5 @@
 import ProbityLog
+
 /// What the log holds that events may refer to: registered parties (with their roles), opened
 /// procedures and legal holds. The single writer keeps one and checks every event against it before
 /// the event gets a seq, so that an entry never names a party or procedure the log does not know.
@@ -16,7 +17,7 @@ public struct ReferenceLedger: Sendable {
 
     private var parties: [String: EventCatalogue.Role] = [:]
     private var procedures: Set<String> = []
-    private var holds: [String: Bool] = [:] // hold id → still open
+    private var holds: [String: Bool] = [:]  // hold id → still open
 
     public init() {}
 
@@ -36,16 +37,24 @@ public struct ReferenceLedger: Sendable {
     /// `sourceExists` answers whether the log (or the batch being built) holds an exchange. Facts are looked
     /// up newest first: `pending` (introduced earlier in the same submission, not yet learnt), this ledger,
     /// then `stored` (the store, for a reader that does not load every fact). Nothing is copied.
-    public func check(_ event: EventInput, sourceExists: (SourceKey) -> Bool,
-                      pending: (Fact.Kind, String) -> String? = { _, _ in nil },
-                      stored: (Fact.Kind, String) -> String? = { _, _ in nil }) throws(EventInputError) {
+    public func check(
+        _ event: EventInput, sourceExists: (SourceKey) -> Bool,
+        pending: (Fact.Kind, String) -> String? = { _, _ in nil },
+        stored: (Fact.Kind, String) -> String? = { _, _ in nil }
+    ) throws(EventInputError) {
         guard let type = EventCatalogue.types[event.type] else { return }
-        func fact(_ kind: Fact.Kind, _ id: String, known: String?) -> String? { pending(kind, id) ?? known ?? stored(kind, id) }
+        func fact(_ kind: Fact.Kind, _ id: String, known: String?) -> String? {
+            pending(kind, id) ?? known ?? stored(kind, id)
+        }
         func role(_ id: String) -> EventCatalogue.Role? {
             fact(.party, id, known: parties[id]?.rawValue).map { EventCatalogue.Role(rawValue: $0) ?? .official }
         }
-        func procedureExists(_ ref: String) -> Bool { fact(.procedure, ref, known: procedures.contains(ref) ? "" : nil) != nil }
-        func holdIsOpen(_ id: String) -> Bool? { fact(.hold, id, known: holds[id].map { $0 ? "open" : "released" }).map { $0 == "open" } }
+        func procedureExists(_ ref: String) -> Bool {
+            fact(.procedure, ref, known: procedures.contains(ref) ? "" : nil) != nil
+        }
+        func holdIsOpen(_ id: String) -> Bool? {
+            fact(.hold, id, known: holds[id].map { $0 ? "open" : "released" }).map { $0 == "open" }
+        }
         let data = event.data
         for reference in type.references {
             switch reference {
@@ -58,7 +67,9 @@ public struct ReferenceLedger: Sendable {
                 try Self.checkParty(id, role(id), field: "data.\(field)", roles: roles)
             case .parties(let field):
                 for (i, item) in (data[field]?.arrayValue ?? []).enumerated() {
-                    if let id = item.stringValue { try Self.checkParty(id, role(id), field: "data.\(field)[\(i)]", roles: nil) }
+                    if let id = item.stringValue {
+                        try Self.checkParty(id, role(id), field: "data.\(field)[\(i)]", roles: nil)
+                    }
                 }
             case .newProcedure(let field):
                 if let ref = data[field]?.stringValue, procedureExists(ref) {
@@ -66,7 +77,9 @@ public struct ReferenceLedger: Sendable {
                 }
             case .procedure(let field):
                 if let ref = data[field]?.stringValue, !procedureExists(ref) {
-                    throw EventInputError(field: "data.\(field)", "procedure \"\(ref)\" is not in the log; append its procedure.opened first")
+                    throw EventInputError(
+                        field: "data.\(field)",
+                        "procedure \"\(ref)\" is not in the log; append its procedure.opened first")
                 }
             case .source(let field):
                 if let key = SourceKey(data[field]), !sourceExists(key) {
@@ -75,27 +88,35 @@ public struct ReferenceLedger: Sendable {
             case .sources(let field):
                 for (i, item) in (data[field]?.arrayValue ?? []).enumerated() {
                     if let key = SourceKey(item), !sourceExists(key) {
-                        throw EventInputError(field: "data.\(field)[\(i)]", "no exchange from \(key) is recorded in the log")
+                        throw EventInputError(
+                            field: "data.\(field)[\(i)]", "no exchange from \(key) is recorded in the log")
                     }
                 }
             case .newHold(let field):
                 if let id = data[field]?.stringValue, holdIsOpen(id) != nil {
-                    throw EventInputError(field: "data.\(field)", "legal hold \"\(id)\" was already placed; choose a new id")
+                    throw EventInputError(
+                        field: "data.\(field)", "legal hold \"\(id)\" was already placed; choose a new id")
                 }
             case .openHold(let field):
                 if let id = data[field]?.stringValue, case let open = holdIsOpen(id), open != true {
-                    throw EventInputError(field: "data.\(field)", open == nil ? "no legal hold \"\(id)\" was placed" : "legal hold \"\(id)\" is already released")
+                    throw EventInputError(
+                        field: "data.\(field)",
+                        open == nil ? "no legal hold \"\(id)\" was placed" : "legal hold \"\(id)\" is already released")
                 }
             }
         }
     }
 
-    private static func checkParty(_ id: String, _ role: EventCatalogue.Role?, field: String, roles: [EventCatalogue.Role]?) throws(EventInputError) {
+    private static func checkParty(
+        _ id: String, _ role: EventCatalogue.Role?, field: String, roles: [EventCatalogue.Role]?
+    ) throws(EventInputError) {
         guard let role else {
             throw EventInputError(field: field, "party \"\(id)\" is not registered; append its party.registered first")
         }
         if let roles, !roles.contains(role) {
-            throw EventInputError(field: field, "party \"\(id)\" is a \(role.rawValue); expected \(roles.map(\.rawValue).joined(separator: " or "))")
+            throw EventInputError(
+                field: field,
+                "party \"\(id)\" is a \(role.rawValue); expected \(roles.map(\.rawValue).joined(separator: " or "))")
         }
     }
 

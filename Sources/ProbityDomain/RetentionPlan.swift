@@ -1,5 +1,5 @@
-public import ProbityLog
 import Foundation
+public import ProbityLog
 
 /// Which payloads are past their retention period (GDPR storage limitation): a procedure's documents are
 /// kept `years` after the contract's signature, `worksYears` for works contracts. The signature date is
@@ -36,18 +36,23 @@ public struct RetentionPlan: Sendable {
 
     /// `payloadSeqs`: the entries whose payload is still stored; `contractTypes`: each procedure's
     /// `contract_type`, where its `procedure.opened` gives one.
-    public init(state: DomainState, payloadSeqs: [UInt64], contractTypes: [String: EventCatalogue.ContractType],
-                policy: Policy, asOf: Timestamp) {
+    public init(
+        state: DomainState, payloadSeqs: [UInt64], contractTypes: [String: EventCatalogue.ContractType],
+        policy: Policy, asOf: Timestamp
+    ) {
         self.asOf = asOf
         items = payloadSeqs.sorted().compactMap { seq -> Item? in
-            guard let record = state.record(seq: seq) else { return nil } // not a domain event (a timestamp token): kept
+            // Not a domain event (a timestamp token): kept.
+            guard let record = state.record(seq: seq) else { return nil }
             let status: Status
             if let hold = state.openHolds(covering: record).first {
                 status = .held(hold: hold.id)
             } else if let ref = record.procedure, let procedure = state.procedures[ref] {
                 // A sourcing procedure's documents belong to the procedures that follow it.
                 let governing = [procedure] + state.procedures.values.filter { $0.sourcing == ref }
-                let signatures = governing.compactMap { p in p.phases.filter { $0.phase == .awarded }.map(\.at).min().map { (p.ref, $0) } }
+                let signatures = governing.compactMap { p in
+                    p.phases.filter { $0.phase == .awarded }.map(\.at).min().map { (p.ref, $0) }
+                }
                 if let (signedRef, signed) = signatures.min(by: { $0.1 < $1.1 }) {
                     let works = contractTypes[signedRef] == .works
                     let end = Self.adding(years: works ? policy.worksYears : policy.years, to: signed)

@@ -1,6 +1,5 @@
-import ProbityLog
 import ProbityDomain
-import ProbityEvidence
+import ProbityLog
 
 /// The members of a bundle, read only when asked for: from an archive (through `ZipReader`, whose
 /// directory was checked whole before this exists) or from memory.
@@ -32,7 +31,9 @@ public struct BundleFiles: @unchecked Sendable {
         sizes = Dictionary(uniqueKeysWithValues: zip.members.map { ($0.name, $0.size) })
         reader = { name throws(BundleVerificationError) in
             withExtendedLifetime(owner) {}
-            do throws(ZipFormatError) { return try ZipReader.data(of: zip.member(named: name)!, in: bytes) } catch { throw .init(error.message) }
+            do throws(ZipFormatError) { return try ZipReader.data(of: zip.member(named: name)!, in: bytes) } catch {
+                throw .init(error.message)
+            }
         }
     }
 }

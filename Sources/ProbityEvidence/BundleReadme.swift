@@ -1,5 +1,5 @@
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 
 /// `00_README_LISEZMOI.txt`: what the bundle proves and how a court expert checks it, in English then in
 /// French, whatever the export language (the bundle may travel).
@@ -13,12 +13,20 @@ enum BundleReadme {
         let utc = LocalTime.utc
         let (scopeEN, scopeFR) = (bundle.scope.title(.en, time: utc), bundle.scope.title(.fr, time: utc))
         let stamp = bundle.timestamps.first?.checkpoint.checkpoint.size
-        let datingEN = stamp.map { "\n- timestamps/: an RFC 3161 token from a Time Stamping Authority (in the payload of a\n  checkpoint.timestamped entry) dates the checkpoint of size \($0); the consistency proof beside it shows\n  the bundle's checkpoint extends it. Every entry below that size existed at the TSA's time." } ?? ""
-        let datingFR = stamp.map { "\n- timestamps/ : un jeton RFC 3161 d'une autorité d'horodatage (contenu d'une entrée\n  checkpoint.timestamped) date le point de contrôle de taille \($0) ; la preuve de cohérence jointe montre\n  que celui du dossier le prolonge. Toute entrée de numéro inférieur existait à l'heure de l'autorité." } ?? ""
-        let completenessEN = streams.isEmpty
+        let datingEN =
+            stamp.map {
+                "\n- timestamps/: an RFC 3161 token from a Time Stamping Authority (in the payload of a\n  checkpoint.timestamped entry) dates the checkpoint of size \($0); the consistency proof beside it shows\n  the bundle's checkpoint extends it. Every entry below that size existed at the TSA's time."
+            } ?? ""
+        let datingFR =
+            stamp.map {
+                "\n- timestamps/ : un jeton RFC 3161 d'une autorité d'horodatage (contenu d'une entrée\n  checkpoint.timestamped) date le point de contrôle de taille \($0) ; la preuve de cohérence jointe montre\n  que celui du dossier le prolonge. Toute entrée de numéro inférieur existait à l'heure de l'autorité."
+            } ?? ""
+        let completenessEN =
+            streams.isEmpty
             ? "Completeness: the entries of the period are a contiguous range of seqs, each linked to the previous one by its `prev` hash; the entries just before and just after the range are included and lie outside the period. Since the log's time never decreases along seq, no entry of the period can have been left out."
             : "Completeness: for each stream listed (\(streams.joined(separator: ", "))), every entry of the stream names the previous one by its hash, and a note signed with the log key states the stream's last entry at tree size \(cp.size). A missing entry breaks the chain; a cut tail contradicts the signed note."
-        let completenessFR = streams.isEmpty
+        let completenessFR =
+            streams.isEmpty
             ? "Exhaustivité : les entrées de la période forment une suite continue de numéros (seq), chacune liée à la précédente par son empreinte `prev` ; les entrées juste avant et juste après sont jointes et sont hors de la période. L'heure du journal ne décroissant jamais, aucune entrée de la période n'a pu être omise."
             : "Exhaustivité : pour chaque flux listé (\(streams.joined(separator: ", "))), chaque entrée désigne la précédente du flux par son empreinte, et une note signée par la clé du journal indique la dernière entrée du flux à la taille \(cp.size). Une entrée manquante rompt la chaîne ; une fin tronquée contredit la note signée."
         return """

@@ -1,6 +1,5 @@
-public import ProbityLog
 import ProbityDomain
-import ProbityEvidence
+public import ProbityLog
 
 /// An evidence bundle: what a court expert needs to check, offline, that the exchanges of a procedure, a
 /// party or a period are authentic and complete. Pure: the collector reads the store, this type lays the
@@ -77,8 +76,12 @@ public struct EvidenceBundle: Sendable {
         public var payload: (salt: [UInt8], bytes: [UInt8])?
         public var redactedBy: UInt64?
 
-        public init(seq: UInt64, role: Role, entryBytes: [UInt8], proof: [Merkle.Hash], payload: (salt: [UInt8], bytes: [UInt8])?, redactedBy: UInt64?) {
-            self.seq = seq; self.role = role; self.entryBytes = entryBytes; self.proof = proof; self.payload = payload; self.redactedBy = redactedBy
+        public init(
+            seq: UInt64, role: Role, entryBytes: [UInt8], proof: [Merkle.Hash],
+            payload: (salt: [UInt8], bytes: [UInt8])?, redactedBy: UInt64?
+        ) {
+            self.seq = seq; self.role = role; self.entryBytes = entryBytes; self.proof = proof; self.payload = payload;
+            self.redactedBy = redactedBy
         }
     }
 
@@ -103,14 +106,18 @@ public struct EvidenceBundle: Sendable {
     public var timelineCSV: [UInt8]
     public var timelineHTML: [UInt8]
 
-    public init(scope: ExportScope, generatedAt: Timestamp, checkpoint: SignedCheckpoint, earlierCheckpoint: SignedCheckpoint,
-                consistencyProof: [Merkle.Hash], verifierKeys: [String], publicKeyPEM: String,
-                streamHeads: [(stream: String, note: SignedNote)], range: (first: UInt64, count: UInt64)?,
-                exhibits: [Exhibit], timestamps: [LinkedCheckpoint], rotations: [LinkedCheckpoint], timelineCSV: [UInt8], timelineHTML: [UInt8]) {
+    public init(
+        scope: ExportScope, generatedAt: Timestamp, checkpoint: SignedCheckpoint, earlierCheckpoint: SignedCheckpoint,
+        consistencyProof: [Merkle.Hash], verifierKeys: [String], publicKeyPEM: String,
+        streamHeads: [(stream: String, note: SignedNote)], range: (first: UInt64, count: UInt64)?,
+        exhibits: [Exhibit], timestamps: [LinkedCheckpoint], rotations: [LinkedCheckpoint], timelineCSV: [UInt8],
+        timelineHTML: [UInt8]
+    ) {
         self.scope = scope; self.generatedAt = generatedAt; self.checkpoint = checkpoint
         self.earlierCheckpoint = earlierCheckpoint; self.consistencyProof = consistencyProof
         self.verifierKeys = verifierKeys; self.publicKeyPEM = publicKeyPEM; self.streamHeads = streamHeads
-        self.range = range; self.exhibits = exhibits; self.timestamps = timestamps; self.rotations = rotations; self.timelineCSV = timelineCSV; self.timelineHTML = timelineHTML
+        self.range = range; self.exhibits = exhibits; self.timestamps = timestamps; self.rotations = rotations;
+        self.timelineCSV = timelineCSV; self.timelineHTML = timelineHTML
     }
 
     public var origin: String { checkpoint.checkpoint.origin }
@@ -121,7 +128,11 @@ public struct EvidenceBundle: Sendable {
     }
 
     static func streamFileName(number: Int, stream: String) -> String {
-        let safe = String(stream.unicodeScalars.map { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" ? Character($0) : "_" })
+        let safe = String(
+            stream.unicodeScalars.map {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-"
+                    ? Character($0) : "_"
+            })
         return "streams/S" + String(number).leftPadded(to: 2) + "_" + safe.prefix(50) + ".txt"
     }
 
@@ -142,7 +153,13 @@ public struct EvidenceBundle: Sendable {
             (Names.verifierKeys, Array((verifierKeys.joined(separator: "\n") + "\n").utf8)),
             (Names.publicKey, Array(publicKeyPEM.utf8)),
             (Names.earlierCheckpoint, Array(earlierCheckpoint.encoded.utf8)),
-            (Names.consistencyProof, Array(Self.consistencyText(old: earlierCheckpoint.checkpoint.size, new: checkpoint.checkpoint.size, proof: consistencyProof).utf8)),
+            (
+                Names.consistencyProof,
+                Array(
+                    Self.consistencyText(
+                        old: earlierCheckpoint.checkpoint.size, new: checkpoint.checkpoint.size, proof: consistencyProof
+                    ).utf8)
+            ),
             (Names.timelineCSV, timelineCSV),
             (Names.timelineHTML, timelineHTML),
             (Names.script, BundleVerifierScript.source),
@@ -155,10 +172,23 @@ public struct EvidenceBundle: Sendable {
         }
         func linked(_ links: [LinkedCheckpoint], prefix: String) -> [JSONValue] {
             links.enumerated().map { i, link in
-                let stem = prefix + String(i + 1).leftPadded(to: 2) + "_seq\(link.entrySeq)_size\(link.checkpoint.checkpoint.size)"
+                let stem =
+                    prefix + String(i + 1).leftPadded(to: 2)
+                    + "_seq\(link.entrySeq)_size\(link.checkpoint.checkpoint.size)"
                 body.append((stem + "_checkpoint.txt", Array(link.checkpoint.encoded.utf8)))
-                body.append((stem + "_consistency.txt", Array(Self.consistencyText(old: link.checkpoint.checkpoint.size, new: checkpoint.checkpoint.size, proof: link.consistencyProof).utf8)))
-                return .object(["entry_seq": .number(Double(link.entrySeq)), "checkpoint": .string(stem + "_checkpoint.txt"), "consistency": .string(stem + "_consistency.txt")])
+                body.append(
+                    (
+                        stem + "_consistency.txt",
+                        Array(
+                            Self.consistencyText(
+                                old: link.checkpoint.checkpoint.size, new: checkpoint.checkpoint.size,
+                                proof: link.consistencyProof
+                            ).utf8)
+                    ))
+                return .object([
+                    "entry_seq": .number(Double(link.entrySeq)), "checkpoint": .string(stem + "_checkpoint.txt"),
+                    "consistency": .string(stem + "_consistency.txt"),
+                ])
             }
         }
         let timestampsJSON = linked(timestamps, prefix: "timestamps/T")
@@ -168,7 +198,8 @@ public struct EvidenceBundle: Sendable {
             let stem = Self.exhibitStem(number: i + 1, seq: exhibit.seq)
             var item: [String: JSONValue] = [
                 "exhibit": .string("E" + String(i + 1).leftPadded(to: 5)), "seq": .number(Double(exhibit.seq)),
-                "role": .string(exhibit.role.rawValue), "entry": .string(stem + ".json"), "proof": .string(stem + ".tlog-proof"),
+                "role": .string(exhibit.role.rawValue), "entry": .string(stem + ".json"),
+                "proof": .string(stem + ".tlog-proof"),
             ]
             body.append((stem + ".json", exhibit.entryBytes))
             if let payload = exhibit.payload {
@@ -177,7 +208,11 @@ public struct EvidenceBundle: Sendable {
                 item["salt"] = .string(Hex.encode(payload.salt))
             }
             if let by = exhibit.redactedBy { item["redacted_by"] = .number(Double(by)) }
-            body.append((stem + ".tlog-proof", Array(TlogProof(index: exhibit.seq, proof: exhibit.proof, checkpoint: checkpoint).encoded.utf8)))
+            body.append(
+                (
+                    stem + ".tlog-proof",
+                    Array(TlogProof(index: exhibit.seq, proof: exhibit.proof, checkpoint: checkpoint).encoded.utf8)
+                ))
             exhibitsJSON.append(.object(item))
         }
         let readme = BundleReadme.text(self)
@@ -188,26 +223,45 @@ public struct EvidenceBundle: Sendable {
             "origin": .string(origin),
             "generated_at": .string(generatedAt.description),
             "scope": scopeJSON,
-            "checkpoint": .object(["file": .string(Names.checkpoint), "size": .number(Double(checkpoint.checkpoint.size))]),
-            "keys": .object(["verifier_keys": .string(Names.verifierKeys), "public_key": .string(Names.publicKey), "rotations": .array(rotationsJSON)]),
-            "consistency": .object(["checkpoint": .string(Names.earlierCheckpoint), "proof": .string(Names.consistencyProof),
-                                    "old_size": .number(Double(earlierCheckpoint.checkpoint.size))]),
+            "checkpoint": .object([
+                "file": .string(Names.checkpoint), "size": .number(Double(checkpoint.checkpoint.size)),
+            ]),
+            "keys": .object([
+                "verifier_keys": .string(Names.verifierKeys), "public_key": .string(Names.publicKey),
+                "rotations": .array(rotationsJSON),
+            ]),
+            "consistency": .object([
+                "checkpoint": .string(Names.earlierCheckpoint), "proof": .string(Names.consistencyProof),
+                "old_size": .number(Double(earlierCheckpoint.checkpoint.size)),
+            ]),
             "streams": .array(streams),
             "timestamps": .array(timestampsJSON),
             "entries": .array(exhibitsJSON),
-            "files": .array(body.map { .object(["name": .string($0.name), "sha256": .string(Hex.encode(SHA256.hash($0.bytes))), "size": .number(Double($0.bytes.count))]) }),
+            "files": .array(
+                body.map {
+                    .object([
+                        "name": .string($0.name), "sha256": .string(Hex.encode(SHA256.hash($0.bytes))),
+                        "size": .number(Double($0.bytes.count)),
+                    ])
+                }),
         ]
-        if let range { manifest["range"] = .object(["first": .number(Double(range.first)), "count": .number(Double(range.count))]) }
+        if let range {
+            manifest["range"] = .object(["first": .number(Double(range.first)), "count": .number(Double(range.count))])
+        }
         let manifestBytes = CanonicalJSON.encode(.object(manifest))
-        let signature = try signManifest(Self.manifestSignatureText(origin: origin, treeSize: checkpoint.checkpoint.size, manifestSHA256: SHA256.hash(manifestBytes)))
-        return [body[0], (Names.manifest, manifestBytes), (Names.manifestSignature, Array(signature.encoded.utf8))] + body.dropFirst()
+        let signature = try signManifest(
+            Self.manifestSignatureText(
+                origin: origin, treeSize: checkpoint.checkpoint.size, manifestSHA256: SHA256.hash(manifestBytes)))
+        return [body[0], (Names.manifest, manifestBytes), (Names.manifestSignature, Array(signature.encoded.utf8))]
+            + body.dropFirst()
     }
 
     var scopeJSON: JSONValue {
         switch scope {
         case .procedure(let ref): .object(["kind": .string("procedure"), "procedure": .string(ref)])
         case .party(let id): .object(["kind": .string("party"), "party": .string(id)])
-        case .period(let from, let to): .object(["kind": .string("period"), "from": .string(from.description), "to": .string(to.description)])
+        case .period(let from, let to):
+            .object(["kind": .string("period"), "from": .string(from.description), "to": .string(to.description)])
         }
     }
 
@@ -220,5 +274,7 @@ public struct EvidenceBundle: Sendable {
 }
 
 extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }

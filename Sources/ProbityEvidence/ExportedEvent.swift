@@ -1,5 +1,5 @@
-public import ProbityLog
 public import ProbityDomain
+public import ProbityLog
 
 /// One event of an export: its entry verbatim, what the projections know of it, and its payload if it is
 /// still there. The renderers (JSONL, CSV, HTML) take these and nothing else: no I/O.
@@ -12,7 +12,9 @@ public struct ExportedEvent: Sendable {
     /// The seq of the `redaction.applied` that erased the payload, if any.
     public let redactedBy: UInt64?
 
-    public init(record: DomainState.Record, entryBytes: [UInt8], leafHash: Merkle.Hash, payload: JSONValue?, redactedBy: UInt64?) {
+    public init(
+        record: DomainState.Record, entryBytes: [UInt8], leafHash: Merkle.Hash, payload: JSONValue?, redactedBy: UInt64?
+    ) {
         self.record = record
         self.entryBytes = entryBytes
         self.leafHash = leafHash

@@ -1,6 +1,6 @@
 import Foundation
-public import ProbityLog
 public import ProbityDomain
+public import ProbityLog
 
 /// One self-contained HTML page: inline CSS, no script, no fetch; prints on A4. A chronology by day,
 /// public and private exchanges told apart, redacted entries shown as such, the findings, and the signed
@@ -15,7 +15,10 @@ public enum TimelineHTML {
         public var verifierKey: String
         public var generatedAt: Timestamp
 
-        public init(scope: ExportScope, events: [ExportedEvent], findings: [Finding], checkpoint: String, verifierKey: String, generatedAt: Timestamp) {
+        public init(
+            scope: ExportScope, events: [ExportedEvent], findings: [Finding], checkpoint: String, verifierKey: String,
+            generatedAt: Timestamp
+        ) {
             self.scope = scope; self.events = events; self.findings = findings
             self.checkpoint = checkpoint; self.verifierKey = verifierKey; self.generatedAt = generatedAt
         }
@@ -40,8 +43,13 @@ public enum TimelineHTML {
         var h = "<!DOCTYPE html>\n<html lang=\"\(lang.rawValue)\"><head><meta charset=\"utf-8\">"
         h += "<title>\(escape(doc.scope.title(lang, time: time)))</title><style>\(style)</style></head><body>\n"
         h += "<h1>\(escape(doc.scope.title(lang, time: time)))</h1>\n"
-        h += "<p class=\"meta\">" + escape(fr ? "Chronologie exportée du journal Probity le \(time.dateTime(doc.generatedAt)) — \(doc.events.count) entrées, heures \(time.zone.identifier)."
-                                            : "Timeline exported from the Probity log on \(time.dateTime(doc.generatedAt)) — \(doc.events.count) entries, times \(time.zone.identifier).") + "</p>\n"
+        h +=
+            "<p class=\"meta\">"
+            + escape(
+                fr
+                    ? "Chronologie exportée du journal Probity le \(time.dateTime(doc.generatedAt)) — \(doc.events.count) entrées, heures \(time.zone.identifier)."
+                    : "Timeline exported from the Probity log on \(time.dateTime(doc.generatedAt)) — \(doc.events.count) entries, times \(time.zone.identifier)."
+            ) + "</p>\n"
         h += "<h2>\(fr ? "Chronologie" : "Chronology")</h2>\n"
         var day = ""
         for event in doc.events.sorted(by: { ($0.record.at, $0.seq) < ($1.record.at, $1.seq) }) {
@@ -51,18 +59,26 @@ public enum TimelineHTML {
                 h += "<h3>\(escape(day))</h3>\n"
             }
             let isPublic = r.visibility == .public
-            let classes = ["event", r.isExchange ? (isPublic ? "public" : "private") : "", event.redactedBy != nil ? "redacted" : ""].filter { !$0.isEmpty }
-            h += "<div class=\"\(classes.joined(separator: " "))\"><span class=\"seq\">seq \(r.seq) · \(escape(time.clock(r.at)))</span> "
+            let classes = [
+                "event", r.isExchange ? (isPublic ? "public" : "private") : "",
+                event.redactedBy != nil ? "redacted" : "",
+            ].filter { !$0.isEmpty }
+            h +=
+                "<div class=\"\(classes.joined(separator: " "))\"><span class=\"seq\">seq \(r.seq) · \(escape(time.clock(r.at)))</span> "
             if r.isExchange {
                 let visibility = isPublic ? (fr ? "public" : "public") : (fr ? "privé" : "private")
-                h += "<span class=\"badge vis\">\(visibility)</span><span class=\"badge\">\(escape(r.channel?.rawValue ?? "?"))</span>"
-                h += "<b>\(escape(r.from ?? "?"))</b>" + ((r.to + r.mentions).isEmpty ? "" : " → " + escape((r.to + r.mentions).joined(separator: ", ")))
+                h +=
+                    "<span class=\"badge vis\">\(visibility)</span><span class=\"badge\">\(escape(r.channel?.rawValue ?? "?"))</span>"
+                h +=
+                    "<b>\(escape(r.from ?? "?"))</b>"
+                    + ((r.to + r.mentions).isEmpty ? "" : " → " + escape((r.to + r.mentions).joined(separator: ", ")))
             } else {
                 h += "<span class=\"badge\">\(escape(r.type))</span>" + escape(r.parties.joined(separator: ", "))
                 if let phase = r.phase { h += " " + escape(phase.rawValue) }
             }
             if let by = event.redactedBy {
-                h += "<div class=\"text\">\(escape(fr ? "[caviardé — voir l'entrée \(by)]" : "[redacted — see entry \(by)]"))</div>"
+                h +=
+                    "<div class=\"text\">\(escape(fr ? "[caviardé — voir l'entrée \(by)]" : "[redacted — see entry \(by)]"))</div>"
             } else if let text = event.text {
                 h += "<div class=\"text\">\(escape(text))</div>"
             }
@@ -71,15 +87,21 @@ public enum TimelineHTML {
         h += "<h2>\(fr ? "Signalements" : "Findings")</h2>\n"
         if doc.findings.isEmpty { h += "<p>\(fr ? "Aucun signalement." : "No findings.")</p>\n" }
         for finding in doc.findings {
-            h += "<div class=\"finding \(finding.severity.rawValue)\"><b>[\(finding.rule.rawValue)] \(escape(FindingText.title(finding.rule, lang)))</b>"
-            h += "<div class=\"meta\">\(escape(FindingText.legalReference(finding.rule))) · seqs \(finding.seqs.map(String.init).joined(separator: ", "))</div>"
+            h +=
+                "<div class=\"finding \(finding.severity.rawValue)\"><b>[\(finding.rule.rawValue)] \(escape(FindingText.title(finding.rule, lang)))</b>"
+            h +=
+                "<div class=\"meta\">\(escape(FindingText.legalReference(finding.rule))) · seqs \(finding.seqs.map(String.init).joined(separator: ", "))</div>"
             h += "<div>\(escape(FindingText.explanation(finding, lang, time: time)))</div></div>\n"
         }
         h += "<h2>\(fr ? "Point de contrôle signé et vérification" : "Signed checkpoint and how to verify it")</h2>\n"
         h += "<pre>\(escape(doc.checkpoint))</pre>\n"
-        h += "<p>" + escape(fr
-            ? "Chaque entrée est une ligne du fichier JSONL de l'export ; son empreinte (leaf hash) figure dans le fichier CSV. Avec la clé de vérification du journal, obtenue par un autre canal, vérifiez le journal (probity verify --db JOURNAL --vkey CLÉ) ou une entrée (probity prove inclusion puis probity verify-proof). Clé de vérification :"
-            : "Each entry is a line of the export's JSONL file; its leaf hash is in the CSV file. With the log's verifier key, obtained out of band, verify the log (probity verify --db LOG --vkey KEY) or an entry (probity prove inclusion, then probity verify-proof). Verifier key:") + "</p>\n"
+        h +=
+            "<p>"
+            + escape(
+                fr
+                    ? "Chaque entrée est une ligne du fichier JSONL de l'export ; son empreinte (leaf hash) figure dans le fichier CSV. Avec la clé de vérification du journal, obtenue par un autre canal, vérifiez le journal (probity verify --db JOURNAL --vkey CLÉ) ou une entrée (probity prove inclusion puis probity verify-proof). Clé de vérification :"
+                    : "Each entry is a line of the export's JSONL file; its leaf hash is in the CSV file. With the log's verifier key, obtained out of band, verify the log (probity verify --db LOG --vkey KEY) or an entry (probity prove inclusion, then probity verify-proof). Verifier key:"
+            ) + "</p>\n"
         h += "<pre>\(escape(doc.verifierKey))</pre>\n</body></html>\n"
         return Array(h.utf8)
     }

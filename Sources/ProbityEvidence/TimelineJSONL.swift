@@ -1,5 +1,5 @@
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 
 /// JSONL: one line per event, `{"entry": <the entry bytes verbatim>, "leaf_hash", "payload"?, "redacted_by"?, "seq"}`.
 /// The entry is spliced in byte for byte (it is canonical JSON), so each line's `entry` hashes to its leaf hash.

@@ -44,12 +44,16 @@ public struct ZipReader: Sendable {
         guard count >= 22 else { throw ZipFormatError("the file is too short to be a ZIP archive (\(count) bytes)") }
         let end = count - 22
         guard file.u32(end) == 0x0605_4B50 else {
-            throw ZipFormatError("no end-of-central-directory record at the end of the file (an archive comment, trailing data, or not a ZIP archive)")
+            throw ZipFormatError(
+                "no end-of-central-directory record at the end of the file (an archive comment, trailing data, or not a ZIP archive)"
+            )
         }
         guard file.u16(end + 4) == 0, file.u16(end + 6) == 0 else { throw ZipFormatError("a multi-disk archive") }
         guard file.u16(end + 20) == 0 else { throw ZipFormatError("the archive has a comment") }
         var entries = UInt64(file.u16(end + 10))
-        guard UInt64(file.u16(end + 8)) == entries else { throw ZipFormatError("the end record's two member counts differ") }
+        guard UInt64(file.u16(end + 8)) == entries else {
+            throw ZipFormatError("the end record's two member counts differ")
+        }
         let centralSize = UInt64(file.u32(end + 12))
         let centralOffset = UInt64(file.u32(end + 16))
         var centralEnd = end
@@ -57,18 +61,22 @@ public struct ZipReader: Sendable {
             // ZIP64 end record (56 bytes) and locator (20 bytes), right before the end record.
             guard end >= 76 else { throw ZipFormatError("the ZIP64 end records are missing") }
             let locator = end - 20, record = end - 76
-            guard file.u32(locator) == 0x0706_4B50, file.u32(locator + 4) == 0, file.u64(locator + 8) == UInt64(record), file.u32(locator + 16) == 1
+            guard file.u32(locator) == 0x0706_4B50, file.u32(locator + 4) == 0, file.u64(locator + 8) == UInt64(record),
+                file.u32(locator + 16) == 1
             else { throw ZipFormatError("the ZIP64 end locator is missing or does not point at the record before it") }
-            guard file.u32(record) == 0x0606_4B50, file.u64(record + 4) == 44, file.u32(record + 16) == 0, file.u32(record + 20) == 0
+            guard file.u32(record) == 0x0606_4B50, file.u64(record + 4) == 44, file.u32(record + 16) == 0,
+                file.u32(record + 20) == 0
             else { throw ZipFormatError("the ZIP64 end record at offset \(record) is malformed") }
             entries = file.u64(record + 24)
             guard file.u64(record + 32) == entries, entries > 0xFFFE,
-                  file.u64(record + 40) == centralSize, file.u64(record + 48) == centralOffset
+                file.u64(record + 40) == centralSize, file.u64(record + 48) == centralOffset
             else { throw ZipFormatError("the ZIP64 end record disagrees with the end record") }
             centralEnd = record
         }
         guard centralOffset <= UInt64(centralEnd), centralOffset + centralSize == UInt64(centralEnd) else {
-            throw ZipFormatError("the central directory (offset \(centralOffset), \(centralSize) bytes) does not end where the end records start (\(centralEnd))")
+            throw ZipFormatError(
+                "the central directory (offset \(centralOffset), \(centralSize) bytes) does not end where the end records start (\(centralEnd))"
+            )
         }
         // Each central-directory record takes at least 46 bytes: the count cannot exceed what fits.
         guard entries <= centralSize / 46, entries <= UInt64(Self.maxMembers) else {
@@ -79,7 +87,7 @@ public struct ZipReader: Sendable {
         members.reserveCapacity(Int(entries))
         var byName: [String: Int] = [:]
         var position = Int(centralOffset)
-        var expectedLocal = 0 // where the next member's local header must start
+        var expectedLocal = 0  // where the next member's local header must start
         for index in 0..<Int(entries) {
             let at = position
             guard at + 46 <= centralEnd, file.u32(at) == 0x0201_4B50 else {
@@ -89,36 +97,54 @@ public struct ZipReader: Sendable {
             let compressed = file.u32(at + 20), size = file.u32(at + 24)
             let nameLength = Int(file.u16(at + 28)), extraLength = file.u16(at + 30), commentLength = file.u16(at + 32)
             let localOffset = Int(file.u32(at + 42))
-            guard at + 46 + nameLength <= centralEnd else { throw ZipFormatError("central-directory record \(index + 1) runs past the directory") }
+            guard at + 46 + nameLength <= centralEnd else {
+                throw ZipFormatError("central-directory record \(index + 1) runs past the directory")
+            }
             let nameBytes = file.bytes(at + 46, nameLength)
             let name = try Self.name(nameBytes, index: index)
-            guard flags == 0 else { throw ZipFormatError("\(name): flags \(flags) (encrypted, or a data descriptor): not written by Probity") }
-            guard method == 0 else { throw ZipFormatError("\(name): compression method \(method); bundle members are stored, never compressed") }
-            guard compressed == size, size != 0xFFFF_FFFF else { throw ZipFormatError("\(name): its stored and compressed sizes differ, or need ZIP64") }
+            guard flags == 0 else {
+                throw ZipFormatError(
+                    "\(name): flags \(flags) (encrypted, or a data descriptor): not written by Probity")
+            }
+            guard method == 0 else {
+                throw ZipFormatError(
+                    "\(name): compression method \(method); bundle members are stored, never compressed")
+            }
+            guard compressed == size, size != 0xFFFF_FFFF else {
+                throw ZipFormatError("\(name): its stored and compressed sizes differ, or need ZIP64")
+            }
             guard extraLength == 0, commentLength == 0, file.u16(at + 34) == 0 else {
                 throw ZipFormatError("\(name): an extra field, comment or disk number that Probity does not write")
             }
             guard byName[name] == nil else { throw ZipFormatError("the archive holds two members named \(name)") }
             // The local header: right after the previous member, the same name, sizes and checksum.
             guard localOffset == expectedLocal else {
-                throw ZipFormatError("\(name): its local header is at offset \(localOffset), not at \(expectedLocal) where the previous member ends (overlapping or hidden data)")
+                throw ZipFormatError(
+                    "\(name): its local header is at offset \(localOffset), not at \(expectedLocal) where the previous member ends (overlapping or hidden data)"
+                )
             }
             let dataOffset = localOffset + 30 + nameLength
             guard dataOffset <= Int(centralOffset), Int(size) <= Int(centralOffset) - dataOffset else {
                 throw ZipFormatError("\(name): its \(size) bytes run past the start of the central directory")
             }
             guard file.u32(localOffset) == 0x0403_4B50, file.u16(localOffset + 6) == 0, file.u16(localOffset + 8) == 0,
-                  file.u32(localOffset + 14) == crc, file.u32(localOffset + 18) == size, file.u32(localOffset + 22) == size,
-                  Int(file.u16(localOffset + 26)) == nameLength, file.u16(localOffset + 28) == 0,
-                  file.bytes(localOffset + 30, nameLength).elementsEqual(nameBytes)
-            else { throw ZipFormatError("\(name): its local header at offset \(localOffset) does not match its central-directory record") }
+                file.u32(localOffset + 14) == crc, file.u32(localOffset + 18) == size,
+                file.u32(localOffset + 22) == size,
+                Int(file.u16(localOffset + 26)) == nameLength, file.u16(localOffset + 28) == 0,
+                file.bytes(localOffset + 30, nameLength).elementsEqual(nameBytes)
+            else {
+                throw ZipFormatError(
+                    "\(name): its local header at offset \(localOffset) does not match its central-directory record")
+            }
             byName[name] = members.count
             members.append(Member(name: name, dataOffset: dataOffset, size: Int(size), crc32: crc))
             expectedLocal = dataOffset + Int(size)
             position = at + 46 + nameLength
         }
         guard expectedLocal == Int(centralOffset), position == centralEnd else {
-            throw ZipFormatError("the archive holds bytes that belong to no member (between offset \(expectedLocal) and the central directory, or after it)")
+            throw ZipFormatError(
+                "the archive holds bytes that belong to no member (between offset \(expectedLocal) and the central directory, or after it)"
+            )
         }
         self.members = members
         self.byName = byName
@@ -129,14 +155,18 @@ public struct ZipReader: Sendable {
     /// The member's bytes, after checking their CRC-32.
     public static func data(of member: Member, in bytes: UnsafeRawBufferPointer) throws(ZipFormatError) -> [UInt8] {
         let data = [UInt8](bytes[member.dataOffset..<(member.dataOffset + member.size)])
-        guard CRC32.checksum(data) == member.crc32 else { throw ZipFormatError("\(member.name): its CRC-32 does not match (the archive is damaged or was edited)") }
+        guard CRC32.checksum(data) == member.crc32 else {
+            throw ZipFormatError("\(member.name): its CRC-32 does not match (the archive is damaged or was edited)")
+        }
         return data
     }
 
     /// Member names are what `ZipWriter` writes: printable ASCII, 1–255 bytes, not a directory, no `..`
     /// component, not absolute. Two tools can then only see the same names.
     static func name(_ bytes: some Collection<UInt8>, index: Int) throws(ZipFormatError) -> String {
-        guard (1...255).contains(bytes.count), bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "\\") }) else {
+        guard (1...255).contains(bytes.count),
+            bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "\\") })
+        else {
             throw ZipFormatError("member \(index + 1) has a name that is not printable ASCII without spaces")
         }
         let name = String(decoding: bytes, as: UTF8.self)

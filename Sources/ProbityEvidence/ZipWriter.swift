@@ -1,5 +1,5 @@
-public import ProbityLog
 import ProbityDomain
+public import ProbityLog
 
 /// Writes a ZIP archive (APPNOTE 6.3) of stored (uncompressed) files in one pass, to any byte sink: a
 /// file or an HTTP response body.
@@ -38,9 +38,9 @@ public struct ZipWriter {
         guard offset + UInt64(bytes.count) + 30 + UInt64(nameBytes.count) < UInt64(UInt32.max) else { throw TooLarge() }
         var local: [UInt8] = []
         local.le32(0x0403_4B50)
-        local.le16(10) // version needed: 1.0, stored
-        local.le16(0) // flags
-        local.le16(0) // method: stored
+        local.le16(10)  // version needed: 1.0, stored
+        local.le16(0)  // flags
+        local.le16(0)  // method: stored
         local.le16(dosTime); local.le16(dosDate)
         local.le32(crc)
         local.le32(UInt32(bytes.count)); local.le32(UInt32(bytes.count))
@@ -48,14 +48,14 @@ public struct ZipWriter {
         local += nameBytes
 
         central.le32(0x0201_4B50)
-        central.le16(0x031E) // made by: Unix, 3.0
+        central.le16(0x031E)  // made by: Unix, 3.0
         central.le16(10); central.le16(0); central.le16(0)
         central.le16(dosTime); central.le16(dosDate)
         central.le32(crc)
         central.le32(UInt32(bytes.count)); central.le32(UInt32(bytes.count))
         central.le16(UInt16(nameBytes.count))
-        central.le16(0); central.le16(0); central.le16(0); central.le16(0) // extra, comment, disk, internal attributes
-        central.le32(0o100644 << 16) // external attributes: a regular file, rw-r--r--
+        central.le16(0); central.le16(0); central.le16(0); central.le16(0)  // extra, comment, disk, internal attributes
+        central.le32(0o100644 << 16)  // external attributes: a regular file, rw-r--r--
         central.le32(UInt32(offset))
         central += nameBytes
 
@@ -76,12 +76,12 @@ public struct ZipWriter {
         if needsZip64 {
             let zip64Start = centralStart + UInt64(end.count)
             end.le32(0x0606_4B50)
-            end.le64(44) // size of the rest of this record
+            end.le64(44)  // size of the rest of this record
             end.le16(0x031E); end.le16(45)
             end.le32(0); end.le32(0)
             end.le64(count); end.le64(count)
             end.le64(UInt64(zip64Start - centralStart)); end.le64(centralStart)
-            end.le32(0x0706_4B50) // locator
+            end.le32(0x0706_4B50)  // locator
             end.le32(0); end.le64(zip64Start); end.le32(1)
         }
         let centralSize = UInt32(needsZip64 ? (end.count - 76) : end.count)
@@ -100,7 +100,7 @@ public struct ZipWriter {
         let seconds = t.microseconds / 1_000_000
         let days = seconds / 86_400, secondOfDay = seconds % 86_400
         let (y, m, d) = Timestamp.civil(fromDays: days)
-        guard y >= 1980 else { return (0x21, 0) } // 1980-01-01, ZIP's epoch
+        guard y >= 1980 else { return (0x21, 0) }  // 1980-01-01, ZIP's epoch
         let date = UInt16((y - 1980) << 9 | m << 5 | d)
         let time = UInt16(secondOfDay / 3600) << 11 | UInt16(secondOfDay / 60 % 60) << 5 | UInt16(secondOfDay % 60 / 2)
         return (date, time)

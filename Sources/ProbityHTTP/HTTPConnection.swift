@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where `probityd` listens: its Unix socket, or a TCP address.
@@ -18,7 +18,8 @@ public enum Endpoint: Sendable, Equatable, CustomStringConvertible {
             return
         }
         guard url.hasPrefix("http://") else {
-            throw ClientError("the URL \(url) must start with http:// (probityd serves plain HTTP on loopback) or unix:")
+            throw ClientError(
+                "the URL \(url) must start with http:// (probityd serves plain HTTP on loopback) or unix:")
         }
         var authority = url.dropFirst(7)
         if let slash = authority.firstIndex(of: "/") { authority = authority[..<slash] }
@@ -32,7 +33,9 @@ public enum Endpoint: Sendable, Equatable, CustomStringConvertible {
             }
         } else if let colon = authority.lastIndex(of: ":") {
             host = authority[..<colon]
-            guard let p = UInt16(authority[authority.index(after: colon)...]) else { throw ClientError("the URL \(url) has an invalid port") }
+            guard let p = UInt16(authority[authority.index(after: colon)...]) else {
+                throw ClientError("the URL \(url) has an invalid port")
+            }
             port = p
         }
         guard !host.isEmpty else { throw ClientError("the URL \(url) names no host") }
@@ -124,12 +127,16 @@ public final class HTTPConnection {
                 raw[bytes.count] = 0
             }
             let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
             }
             guard result == 0 else {
                 let reason = errnoText()
                 close()
-                throw ClientError("cannot connect to probityd at \(path): \(reason); is the daemon running, and may you use its socket?")
+                throw ClientError(
+                    "cannot connect to probityd at \(path): \(reason); is the daemon running, and may you use its socket?"
+                )
             }
         case .tcp(let host, let port):
             var hints = addrinfo()
@@ -161,7 +168,9 @@ public final class HTTPConnection {
 
     /// Sends one request and reads its response. A kept-alive connection the server has closed since
     /// the last request is re-opened once, before anything of the new request was answered.
-    public func request(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws(ClientError) -> HTTPResponse {
+    public func request(
+        _ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+    ) throws(ClientError) -> HTTPResponse {
         let reused = fd >= 0
         if !reused { try connect() }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
@@ -181,7 +190,9 @@ public final class HTTPConnection {
         } catch let error as ConnectionClosed {
             close()
             // The server may close an idle keep-alive connection; only then is a retry safe.
-            guard reused, error.beforeResponse else { throw ClientError("the connection to probityd at \(endpoint) was closed: \(error.reason)") }
+            guard reused, error.beforeResponse else {
+                throw ClientError("the connection to probityd at \(endpoint) was closed: \(error.reason)")
+            }
             return try request(method, target, headers: headers, body: body)
         } catch let error as ClientError {
             close()
@@ -200,7 +211,9 @@ public final class HTTPConnection {
     private func write(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes {
+                send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw ConnectionClosed(reason: errnoText(), beforeResponse: true)
@@ -216,7 +229,9 @@ public final class HTTPConnection {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n < 0 {
                 if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { throw ClientError("probityd at \(endpoint) did not answer within \(timeout) s") }
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    throw ClientError("probityd at \(endpoint) did not answer within \(timeout) s")
+                }
                 throw ConnectionClosed(reason: errnoText(), beforeResponse: buffer.count == bufferStart)
             }
             if n == 0 { return false }
@@ -233,7 +248,10 @@ public final class HTTPConnection {
                 bufferStart = end + 1
                 return String(decoding: line, as: UTF8.self)
             }
-            guard try fill() else { throw ConnectionClosed(reason: "end of stream", beforeResponse: beforeResponse && buffer.count == bufferStart) }
+            guard try fill() else {
+                throw ConnectionClosed(
+                    reason: "end of stream", beforeResponse: beforeResponse && buffer.count == bufferStart)
+            }
         }
     }
 
@@ -255,10 +273,15 @@ public final class HTTPConnection {
         while true {
             let line = try readLine(beforeResponse: false)
             if line.isEmpty { break }
-            guard let colon = line.firstIndex(of: ":") else { throw ClientError("probityd sent an invalid header line: \(line.prefix(80))") }
-            headers.append((line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingOptionalWhitespace()))
+            guard let colon = line.firstIndex(of: ":") else {
+                throw ClientError("probityd sent an invalid header line: \(line.prefix(80))")
+            }
+            headers.append(
+                (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingOptionalWhitespace()))
         }
-        let response = { (body: [UInt8]) in HTTPResponse(status: status, headers: headers.map { (name: $0.0, value: $0.1) }, body: body) }
+        let response = { (body: [UInt8]) in
+            HTTPResponse(status: status, headers: headers.map { (name: $0.0, value: $0.1) }, body: body)
+        }
         let value = { (name: String) in headers.first { $0.0 == name }?.1 }
         var body: [UInt8] = []
         if head || status == 204 || status == 304 || (100..<200).contains(status) {
@@ -277,7 +300,9 @@ public final class HTTPConnection {
                 _ = try readLine(beforeResponse: false)
             }
         } else if let length = value("content-length") {
-            guard let count = Int(length), count >= 0 else { throw ClientError("probityd sent an invalid Content-Length: \(length)") }
+            guard let count = Int(length), count >= 0 else {
+                throw ClientError("probityd sent an invalid Content-Length: \(length)")
+            }
             body = try readBytes(count)
         } else {
             while try fill() {}

@@ -1,5 +1,5 @@
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 
 /// An ActivityStreams 2.0 / ActivityPub outbox (Mastodon's `outbox.json` in its archive): an
 /// `OrderedCollection` whose `orderedItems` are activities. Each `Create` of a `Note` is a message;
@@ -16,36 +16,51 @@ public enum ActivityStreamsOutbox {
             throw ImportFormatError("not JSON: line \(error.line), column \(error.column): \(error.message)")
         }
         guard case .array(let items)? = value["orderedItems"] ?? value["items"] else {
-            throw ImportFormatError("not an ActivityStreams collection: no orderedItems (expected the archive's outbox.json)")
+            throw ImportFormatError(
+                "not an ActivityStreams collection: no orderedItems (expected the archive's outbox.json)")
         }
         var result = ImportResult()
         for (index, item) in items.enumerated() {
             let position = index + 1
             guard item["type"]?.stringValue == "Create" else { continue }
-            guard case .object(let note)? = item["object"], ["Note", "Article", "Question"].contains(note["type"]?.stringValue ?? "") else {
-                result.rejections.append(ImportRejection(position: position, reason: "a Create whose object is not an embedded Note")); continue
+            guard case .object(let note)? = item["object"],
+                ["Note", "Article", "Question"].contains(note["type"]?.stringValue ?? "")
+            else {
+                result.rejections.append(
+                    ImportRejection(position: position, reason: "a Create whose object is not an embedded Note"));
+                continue
             }
             guard let id = note["id"]?.stringValue, !id.isEmpty else {
                 result.rejections.append(ImportRejection(position: position, reason: "the Note has no id")); continue
             }
-            guard let published = (note["published"] ?? item["published"])?.stringValue, Timestamp(rfc3339: published) != nil else {
-                result.rejections.append(ImportRejection(position: position, reason: "\(id): published is missing or not an RFC 3339 time")); continue
+            guard let published = (note["published"] ?? item["published"])?.stringValue,
+                Timestamp(rfc3339: published) != nil
+            else {
+                result.rejections.append(
+                    ImportRejection(position: position, reason: "\(id): published is missing or not an RFC 3339 time"));
+                continue
             }
             guard let actor = (note["attributedTo"] ?? item["actor"])?.stringValue else {
-                result.rejections.append(ImportRejection(position: position, reason: "\(id): no actor or attributedTo")); continue
+                result.rejections.append(
+                    ImportRejection(position: position, reason: "\(id): no actor or attributedTo"));
+                continue
             }
             let to = strings(note["to"] ?? item["to"]), cc = strings(note["cc"] ?? item["cc"])
             var mentions: [ImportedMessage.Account] = []
             for tag in note["tag"]?.arrayValue ?? [] where tag["type"]?.stringValue == "Mention" {
-                if let href = tag["href"]?.stringValue { mentions.append(.init(name: tag["name"]?.stringValue, id: href)) }
+                if let href = tag["href"]?.stringValue {
+                    mentions.append(.init(name: tag["name"]?.stringValue, id: href))
+                }
             }
             // Addressees that are accounts, not collections, and not already among the mentions.
             let collections = publicCollection.union([actor + "/followers"])
-            for address in to + cc where !collections.contains(address) && !mentions.contains(where: { $0.id == address }) {
+            for address in to + cc
+            where !collections.contains(address) && !mentions.contains(where: { $0.id == address }) {
                 mentions.append(.init(name: nil, id: address))
             }
             var message = ImportedMessage(
-                platform: platform, sourceID: id, conversation: note["conversation"]?.stringValue ?? note["context"]?.stringValue,
+                platform: platform, sourceID: id,
+                conversation: note["conversation"]?.stringValue ?? note["context"]?.stringValue,
                 from: .init(name: nil, id: actor), to: mentions, occurredAt: published,
                 subject: note["summary"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
                 text: HTMLText.plain(note["content"]?.stringValue ?? ""), position: position, raw: note)
@@ -82,7 +97,8 @@ enum HTMLText {
             if inTag {
                 if c == ">" {
                     inTag = false
-                    let name = tag.lowercased().split(whereSeparator: { $0 == " " || $0 == "/" }).first.map(String.init) ?? ""
+                    let name =
+                        tag.lowercased().split(whereSeparator: { $0 == " " || $0 == "/" }).first.map(String.init) ?? ""
                     if name == "br" || (tag.hasPrefix("/") && tag.lowercased().hasPrefix("/p")) { out += "\n" }
                     tag = ""
                 } else {
@@ -97,7 +113,9 @@ enum HTMLText {
         return decodeEntities(out).trimmingSpaces()
     }
 
-    static let named: [String: String] = ["amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": "\u{A0}"]
+    static let named: [String: String] = [
+        "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": "\u{A0}",
+    ]
 
     static func decodeEntities(_ text: String) -> String {
         guard text.contains("&") else { return text }

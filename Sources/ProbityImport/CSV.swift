@@ -34,7 +34,7 @@ public enum CSV {
             field.removeAll(keepingCapacity: true)
         }
         func endRecord() {
-            let blank = fields.isEmpty && field.isEmpty && !fieldStarted // a blank line is no record
+            let blank = fields.isEmpty && field.isEmpty && !fieldStarted  // a blank line is no record
             endField()
             if !blank { records.append(Record(fields: fields, line: recordLine)) }
             fields = []; fieldStarted = false; afterQuote = false
@@ -45,7 +45,11 @@ public enum CSV {
             i += 1
             if quoted {
                 if c == quote {
-                    if i < input.endIndex, input[i] == quote { field.append(quote); i += 1 } else { quoted = false; afterQuote = true }
+                    if i < input.endIndex, input[i] == quote {
+                        field.append(quote); i += 1
+                    } else {
+                        quoted = false; afterQuote = true
+                    }
                 } else {
                     if c == lf { line += 1 }
                     field.append(c)
@@ -56,7 +60,9 @@ public enum CSV {
             case comma:
                 endField(); afterQuote = false; fieldStarted = true
             case cr:
-                guard i < input.endIndex, input[i] == lf else { throw ParseError(line: line, message: "a carriage return not followed by a line feed") }
+                guard i < input.endIndex, input[i] == lf else {
+                    throw ParseError(line: line, message: "a carriage return not followed by a line feed")
+                }
                 i += 1
                 endRecord(); line += 1; recordLine = line
             case lf:
@@ -64,7 +70,9 @@ public enum CSV {
             case quote where field.isEmpty && !afterQuote:
                 quoted = true; fieldStarted = true
             default:
-                guard !afterQuote else { throw ParseError(line: line, message: "text after the closing quote of a field") }
+                guard !afterQuote else {
+                    throw ParseError(line: line, message: "text after the closing quote of a field")
+                }
                 field.append(c); fieldStarted = true
             }
         }

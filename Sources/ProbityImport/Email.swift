@@ -1,6 +1,6 @@
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 
 /// RFC 5322 messages (`.eml`) and mbox files, with the MIME an auditor meets in practice: multipart
 /// bodies with attachments, quoted-printable and base64 transfer encodings, RFC 2047 encoded words in
@@ -53,7 +53,8 @@ public enum Email {
             // mboxrd: one ">" is removed from lines of the form >+From.
             var unescaped = line
             if let first = line.firstIndex(where: { $0 != UInt8(ascii: ">") }), first > line.startIndex,
-               line[first...].starts(with: Array("From ".utf8)) {
+                line[first...].starts(with: Array("From ".utf8))
+            {
                 unescaped = line.dropFirst()
             }
             current.append(unescaped)
@@ -77,32 +78,41 @@ public enum Email {
 
     static func parse(_ bytes: ArraySlice<UInt8>, position: Int) -> Result<ImportedMessage, ImportRejection> {
         let part = splitHeaders(bytes)
-        guard !part.headers.isEmpty else { return .failure(ImportRejection(position: position, reason: "no header lines")) }
+        guard !part.headers.isEmpty else {
+            return .failure(ImportRejection(position: position, reason: "no header lines"))
+        }
         guard let fromHeader = part.header("from"), let from = addresses(decodeWords(fromHeader)).first else {
             return .failure(ImportRejection(position: position, reason: "no From header"))
         }
         guard let dateHeader = part.header("date"), let date = utcDate(dateHeader) else {
-            return .failure(ImportRejection(position: position, reason: "Date \"\(part.header("date") ?? "")\" is missing or not an RFC 5322 date"))
+            return .failure(
+                ImportRejection(
+                    position: position,
+                    reason: "Date \"\(part.header("date") ?? "")\" is missing or not an RFC 5322 date"))
         }
         let to = addresses(decodeWords(part.header("to") ?? "")) + addresses(decodeWords(part.header("cc") ?? ""))
         var text: String?
         var html: String?
         var attachments: [JSONValue] = []
         do { try collect(part, depth: 1, text: &text, html: &html, attachments: &attachments) } catch {
-            return .failure(ImportRejection(position: position, reason: "MIME parts nested deeper than \(maxNesting) levels"))
+            return .failure(
+                ImportRejection(position: position, reason: "MIME parts nested deeper than \(maxNesting) levels"))
         }
         let messageID = part.header("message-id")?.trimmingSpaces()
-        let references = (part.header("references") ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        let references = (part.header("references") ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" }).map(
+            String.init)
         let inReplyTo = part.header("in-reply-to")?.trimmingSpaces()
         var raw: [String: JSONValue] = [:]
         for (name, value) in part.headers where raw[name] == nil { raw[name] = .string(value) }
         if !attachments.isEmpty { raw["attachments"] = .array(attachments) }
-        let id = messageID.flatMap { $0.isEmpty ? nil : $0 }
+        let id =
+            messageID.flatMap { $0.isEmpty ? nil : $0 }
             ?? "sha256:" + Hex.encode(Array(SHA256.hash(Array(bytes)).prefix(16)))
-        return .success(ImportedMessage(
-            platform: platform, sourceID: id, conversation: references.first ?? inReplyTo,
-            from: from, to: to, occurredAt: date, subject: part.header("subject").map(decodeWords),
-            text: text ?? html.map(HTMLText.plain) ?? "", position: position, raw: raw))
+        return .success(
+            ImportedMessage(
+                platform: platform, sourceID: id, conversation: references.first ?? inReplyTo,
+                from: from, to: to, occurredAt: date, subject: part.header("subject").map(decodeWords),
+                text: text ?? html.map(HTMLText.plain) ?? "", position: position, raw: raw))
     }
 
     /// Headers (unfolded, names lowercased) and the body after the first blank line.
@@ -119,7 +129,8 @@ public enum Email {
             if line.first == 0x20 || line.first == 0x09 {
                 if !headers.isEmpty { headers[headers.count - 1].1 += " " + text.trimmingSpaces() }
             } else if let colon = text.firstIndex(of: ":") {
-                headers.append((text[..<colon].lowercased().trimmingSpaces(), text[text.index(after: colon)...].trimmingSpaces()))
+                headers.append(
+                    (text[..<colon].lowercased().trimmingSpaces(), text[text.index(after: colon)...].trimmingSpaces()))
             }
         }
         return Part(headers: headers, body: bytes[index...])
@@ -133,7 +144,9 @@ public enum Email {
 
     /// Walks a MIME tree: the first text/plain and text/html bodies, and every attachment's name, type,
     /// size and SHA-256. Throws `TooDeep` past `maxNesting` levels.
-    static func collect(_ part: Part, depth: Int, text: inout String?, html: inout String?, attachments: inout [JSONValue]) throws(TooDeep) {
+    static func collect(
+        _ part: Part, depth: Int, text: inout String?, html: inout String?, attachments: inout [JSONValue]
+    ) throws(TooDeep) {
         let (type, parameters) = contentType(part.header("content-type") ?? "text/plain")
         if type.hasPrefix("multipart/"), let boundary = parameters["boundary"] {
             guard depth < maxNesting else { throw TooDeep() }
@@ -146,10 +159,11 @@ public enum Email {
         let disposition = part.header("content-disposition").map(contentType)
         let filename = disposition?.1["filename"] ?? parameters["name"]
         if disposition?.0 == "attachment" || filename != nil || !type.hasPrefix("text/") {
-            attachments.append(.object([
-                "filename": filename.map { .string(decodeWords($0)) } ?? .null, "media_type": .string(type),
-                "size": .number(Double(decoded.count)), "sha256": .string(Hex.encode(SHA256.hash(decoded))),
-            ]))
+            attachments.append(
+                .object([
+                    "filename": filename.map { .string(decodeWords($0)) } ?? .null, "media_type": .string(type),
+                    "size": .number(Double(decoded.count)), "sha256": .string(Hex.encode(SHA256.hash(decoded))),
+                ]))
             return
         }
         let body = decodeCharset(decoded, charset: parameters["charset"] ?? "us-ascii")
@@ -213,7 +227,7 @@ public enum Email {
             let byte = bytes[index]
             if byte == UInt8(ascii: "=") {
                 let rest = bytes[(index + 1)...]
-                if rest.first == 0x0A { index += 2; continue }                              // soft line break
+                if rest.first == 0x0A { index += 2; continue }  // soft line break
                 if rest.starts(with: [0x0D, 0x0A]) { index += 3; continue }
                 if rest.count >= 2, let value = UInt8(String(decoding: rest.prefix(2), as: UTF8.self), radix: 16) {
                     out.append(value); index += 3; continue
@@ -253,7 +267,9 @@ public enum Email {
             }
             if !(lastWasEncoded && gap.allSatisfy(\.isWhitespace)) { out += gap }
             let payload = Array(pieces[2].utf8)
-            let bytes = pieces[1].lowercased() == "b" ? (Base64.decode(String(pieces[2])) ?? payload) : quotedPrintable(payload[...], underscoreIsSpace: true)
+            let bytes =
+                pieces[1].lowercased() == "b"
+                ? (Base64.decode(String(pieces[2])) ?? payload) : quotedPrintable(payload[...], underscoreIsSpace: true)
             out += decodeCharset(bytes, charset: String(pieces[0]))
             rest = pieces[3].dropFirst()
             lastWasEncoded = true
@@ -268,8 +284,11 @@ public enum Email {
             guard !text.isEmpty else { return nil }
             if let open = text.lastIndex(of: "<"), let close = text.lastIndex(of: ">"), open < close {
                 var name = text[..<open].trimmingSpaces()
-                if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
-                return ImportedMessage.Account(name: name.isEmpty ? nil : name, id: text[text.index(after: open)..<close].lowercased())
+                if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 {
+                    name = String(name.dropFirst().dropLast())
+                }
+                return ImportedMessage.Account(
+                    name: name.isEmpty ? nil : name, id: text[text.index(after: open)..<close].lowercased())
             }
             return ImportedMessage.Account(name: nil, id: text.lowercased())
         }
@@ -288,16 +307,21 @@ public enum Email {
         return parts
     }
 
-    static let months = ["jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12]
+    static let months = [
+        "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11,
+        "dec": 12,
+    ]
 
     /// RFC 5322 §3.3 (`Tue, 10 Mar 2026 09:14:00 +0100`, day name and seconds optional, obsolete zone
     /// names GMT/UT/Z) → UTC RFC 3339.
     static func utcDate(_ value: String) -> String? {
         var text = value
-        if let paren = text.firstIndex(of: "(") { text = String(text[..<paren]) } // a trailing comment: (CET)
+        if let paren = text.firstIndex(of: "(") { text = String(text[..<paren]) }  // a trailing comment: (CET)
         var tokens = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         if let first = tokens.first, first.hasSuffix(",") { tokens.removeFirst() }
-        guard tokens.count == 5, let day = Int(tokens[0]), let month = months[tokens[1].prefix(3).lowercased()], let year = Int(tokens[2]) else { return nil }
+        guard tokens.count == 5, let day = Int(tokens[0]), let month = months[tokens[1].prefix(3).lowercased()],
+            let year = Int(tokens[2])
+        else { return nil }
         let time = tokens[3].split(separator: ":").map { Int($0) }
         guard time.count == 2 || time.count == 3, time.allSatisfy({ $0 != nil }) else { return nil }
         let (hour, minute, second) = (time[0]!, time[1]!, time.count == 3 ? time[2]! : 0)
@@ -306,13 +330,14 @@ public enum Email {
         case "GMT", "UT", "UTC", "Z": offset = 0
         default:
             let zone = tokens[4]
-            guard zone.count == 5, let sign = zone.first, sign == "+" || sign == "-", let hhmm = Int(zone.dropFirst()) else { return nil }
+            guard zone.count == 5, let sign = zone.first, sign == "+" || sign == "-", let hhmm = Int(zone.dropFirst())
+            else { return nil }
             offset = (hhmm / 100 * 60 + hhmm % 100) * (sign == "-" ? -1 : 1)
         }
         let local = String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day, hour, minute, second)
         guard let parsed = Timestamp(rfc3339: local) else { return nil }
         let utc = Timestamp(microsecondsSinceEpoch: parsed.microseconds - Int64(offset) * 60_000_000)
-        let full = utc.description // YYYY-MM-DDTHH:MM:SS.ffffffZ
+        let full = utc.description  // YYYY-MM-DDTHH:MM:SS.ffffffZ
         return String(full.prefix(19)) + "Z"
     }
 }

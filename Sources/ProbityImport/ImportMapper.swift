@@ -1,5 +1,5 @@
-import ProbityLog
 public import ProbityDomain
+import ProbityLog
 
 /// Which party each platform account is: the mapping file `probity import --mapping` reads.
 ///
@@ -22,17 +22,25 @@ public struct PartyMapping: Sendable {
     public init(json bytes: [UInt8], file: String) throws(ImportFormatError) {
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch {
-            throw ImportFormatError("\(file): invalid JSON at line \(error.line), column \(error.column): \(error.message)")
+            throw ImportFormatError(
+                "\(file): invalid JSON at line \(error.line), column \(error.column): \(error.message)")
         }
-        guard case .object(let members) = value else { throw ImportFormatError("\(file): the mapping must be a JSON object") }
+        guard case .object(let members) = value else {
+            throw ImportFormatError("\(file): the mapping must be a JSON object")
+        }
         for key in members.keys where !["accounts", "names", "buyers"].contains(key) {
-            throw ImportFormatError("\(file): unknown member \"\(key)\"; a mapping has \"accounts\", \"names\" and \"buyers\"")
+            throw ImportFormatError(
+                "\(file): unknown member \"\(key)\"; a mapping has \"accounts\", \"names\" and \"buyers\"")
         }
         for key in ["accounts", "names"] {
             guard let table = members[key] else { continue }
-            guard case .object(let pairs) = table else { throw ImportFormatError("\(file): \"\(key)\" must be an object of account → party id") }
+            guard case .object(let pairs) = table else {
+                throw ImportFormatError("\(file): \"\(key)\" must be an object of account → party id")
+            }
             for (account, party) in pairs {
-                guard let id = party.stringValue, !id.isEmpty else { throw ImportFormatError("\(file): \(key)[\"\(account)\"] must be a party id (a non-empty string)") }
+                guard let id = party.stringValue, !id.isEmpty else {
+                    throw ImportFormatError("\(file): \(key)[\"\(account)\"] must be a party id (a non-empty string)")
+                }
                 if key == "accounts" { accounts[account.lowercased()] = id } else { names[account] = id }
             }
         }
@@ -75,8 +83,10 @@ public enum ImportMapper {
     /// `register`: the role given to unmapped accounts, which are then registered as parties; nil to
     /// reject their messages (and list the accounts). `isRegistered` tells a party the log already has
     /// (an earlier import registered it), which is used rather than registered again.
-    public static func plan(_ result: ImportResult, procedure: String?, mapping: PartyMapping, register role: String?, capturedAt: String,
-                            isRegistered: (String) throws -> Bool = { _ in false }) rethrows -> ImportPlan {
+    public static func plan(
+        _ result: ImportResult, procedure: String?, mapping: PartyMapping, register role: String?, capturedAt: String,
+        isRegistered: (String) throws -> Bool = { _ in false }
+    ) rethrows -> ImportPlan {
         var plan = ImportPlan()
         plan.rejections = result.rejections
         var mapping = mapping
@@ -87,36 +97,63 @@ public enum ImportMapper {
             let proposed = partyID(for: account, platform: platform)
             if !unmappedKeys.contains(key) {
                 unmappedKeys.insert(key)
-                plan.unmapped.append(UnmappedAccount(platform: platform, account: account, firstPosition: position, proposedParty: proposed))
+                plan.unmapped.append(
+                    UnmappedAccount(
+                        platform: platform, account: account, firstPosition: position, proposedParty: proposed))
                 if let role, try !isRegistered(proposed) {
-                    var payload: [String: JSONValue] = ["handles": .object([platform: account.id.map { .string($0) } ?? .null])]
+                    var payload: [String: JSONValue] = [
+                        "handles": .object([platform: account.id.map { .string($0) } ?? .null])
+                    ]
                     if let name = account.name { payload["name"] = .string(name) }
-                    plan.events.append(EventInput(type: "party.registered", data: ["party": .string(proposed), "role": .string(role)], payload: .object(payload)))
+                    plan.events.append(
+                        EventInput(
+                            type: "party.registered", data: ["party": .string(proposed), "role": .string(role)],
+                            payload: .object(payload)))
                     plan.positions.append(nil)
                 }
             }
             guard role != nil else { return nil }
-            if let id = account.id { mapping.accounts["\(platform):\(id.lowercased())"] = proposed } else if let name = account.name { mapping.names[name] = proposed }
+            if let id = account.id {
+                mapping.accounts["\(platform):\(id.lowercased())"] = proposed
+            } else if let name = account.name {
+                mapping.names[name] = proposed
+            }
             return proposed
         }
         for message in result.messages {
             let sender = try party(message.from, message.platform, message.position)
             let recipients = try message.to.map { try party($0, message.platform, message.position) }
             guard let from = sender else {
-                plan.rejections.append(ImportRejection(position: message.position, reason: "the sender \(describe(message.from)) is not mapped to a party (add it to the mapping, or use --register)"))
+                plan.rejections.append(
+                    ImportRejection(
+                        position: message.position,
+                        reason:
+                            "the sender \(describe(message.from)) is not mapped to a party (add it to the mapping, or use --register)"
+                    ))
                 continue
             }
             if let missing = zip(message.to, recipients).first(where: { $0.1 == nil }) {
-                plan.rejections.append(ImportRejection(position: message.position, reason: "the recipient \(describe(missing.0)) is not mapped to a party (add it to the mapping, or use --register)"))
+                plan.rejections.append(
+                    ImportRejection(
+                        position: message.position,
+                        reason:
+                            "the recipient \(describe(missing.0)) is not mapped to a party (add it to the mapping, or use --register)"
+                    ))
                 continue
             }
-            plan.events.append(event(for: message, from: from, to: recipients.compactMap { $0 }, procedure: procedure, buyers: mapping.buyers, capturedAt: capturedAt))
+            plan.events.append(
+                event(
+                    for: message, from: from, to: recipients.compactMap { $0 }, procedure: procedure,
+                    buyers: mapping.buyers, capturedAt: capturedAt))
             plan.positions.append(message.position)
         }
         return plan
     }
 
-    static func event(for message: ImportedMessage, from: String, to: [String], procedure: String?, buyers: Set<String>, capturedAt: String) -> EventInput {
+    static func event(
+        for message: ImportedMessage, from: String, to: [String], procedure: String?, buyers: Set<String>,
+        capturedAt: String
+    ) -> EventInput {
         let replyTo = message.raw["inReplyTo"]?.stringValue ?? message.raw["in-reply-to"]?.stringValue
         let visibility: String
         switch message.visibility {
@@ -137,7 +174,13 @@ public enum ImportMapper {
         if let thread = message.conversation { data["thread"] = .string(thread) }
         if let attachments = message.raw["attachments"]?.arrayValue, !attachments.isEmpty {
             // Attachment digests are not personal data; their names are, and stay in the payload.
-            data["attachments"] = .array(attachments.map { .object(["sha256": $0["sha256"] ?? .null, "size": $0["size"] ?? .null, "media_type": $0["media_type"] ?? .null]) })
+            data["attachments"] = .array(
+                attachments.map {
+                    .object([
+                        "sha256": $0["sha256"] ?? .null, "size": $0["size"] ?? .null,
+                        "media_type": $0["media_type"] ?? .null,
+                    ])
+                })
         }
         var payload: [String: JSONValue] = ["text": .string(message.text), "record": .object(message.raw)]
         if let subject = message.subject { payload["subject"] = .string(subject) }
@@ -159,7 +202,9 @@ public enum ImportMapper {
     static func partyID(for account: ImportedMessage.Account, platform: String) -> String {
         var basis = account.id ?? account.name ?? "unknown"
         if basis.hasPrefix("http"), let last = basis.split(separator: "/").last { basis = String(last) }
-        let slug = basis.lowercased().unicodeScalars.map { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." ? Character($0) : "-" }
+        let slug = basis.lowercased().unicodeScalars.map {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." ? Character($0) : "-"
+        }
         return "\(platform)-" + String(slug).split(separator: "-").joined(separator: "-")
     }
 }

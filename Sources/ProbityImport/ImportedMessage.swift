@@ -1,5 +1,5 @@
-public import ProbityLog
 import ProbityDomain
+public import ProbityLog
 
 /// A message read from a platform export, before it is mapped to parties and recorded as an
 /// `exchange.recorded` event. Its `raw` record is kept whole, for the payload.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// RFC 8785 (JSON Canonicalization Scheme) serialization.
@@ -78,10 +78,12 @@ public enum CanonicalJSON {
         var a = a, b = b
         let ascii = a.withUTF8 { x in b.withUTF8 { y in x.allSatisfy { $0 < 0x80 } && y.allSatisfy { $0 < 0x80 } } }
         guard ascii else { return a.utf16.lexicographicallyPrecedes(b.utf16) }
-        return a.withUTF8 { x in b.withUTF8 { y in
-            let n = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
-            return n != 0 ? n < 0 : x.count < y.count
-        } }
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
+                return n != 0 ? n < 0 : x.count < y.count
+            }
+        }
     }
 
     static func isASCII(_ s: String) -> Bool {
@@ -109,7 +111,9 @@ public enum CanonicalJSON {
                 case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
                 case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
                 default:
-                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+                    out.append(contentsOf: [
+                        0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)],
+                    ])
                 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A one-pass checker that JSON bytes are in RFC 8785 canonical form, without building a value tree.
@@ -31,7 +31,9 @@ package struct CanonicalScanner {
 
     /// Checks the whole buffer is one canonical object; returns the members of the top-level object and
     /// of the objects directly inside it (keyed by the member's value start).
-    static func indexObject(_ bytes: UnsafeBufferPointer<UInt8>) throws(Refused) -> (top: [Member], nested: [(start: Int, members: [Member])]) {
+    static func indexObject(
+        _ bytes: UnsafeBufferPointer<UInt8>
+    ) throws(Refused) -> (top: [Member], nested: [(start: Int, members: [Member])]) {
         var scanner = CanonicalScanner(bytes)
         var nested: [(start: Int, members: [Member])] = []
         guard scanner.index < bytes.count, bytes[0] == UInt8(ascii: "{") else { throw Refused() }
@@ -58,11 +60,15 @@ package struct CanonicalScanner {
 
     private mutating func literal(_ text: StaticString) throws(Refused) {
         let n = text.utf8CodeUnitCount
-        guard index + n <= bytes.count, memcmp(bytes.baseAddress! + index, text.utf8Start, n) == 0 else { throw Refused() }
+        guard index + n <= bytes.count, memcmp(bytes.baseAddress! + index, text.utf8Start, n) == 0 else {
+            throw Refused()
+        }
         index += n
     }
 
-    private mutating func object(depth: Int, nested: inout [(start: Int, members: [Member])]) throws(Refused) -> [Member] {
+    private mutating func object(
+        depth: Int, nested: inout [(start: Int, members: [Member])]
+    ) throws(Refused) -> [Member] {
         index += 1
         var members: [Member] = []
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return members }
@@ -117,12 +123,13 @@ package struct CanonicalScanner {
                 guard index + 1 < bytes.count else { throw Refused() }
                 switch bytes[index + 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 2
                 case UInt8(ascii: "u"):
                     // Only control characters without a short form are written \u00xx, in lowercase.
                     guard index + 5 < bytes.count, bytes[index + 2] == 0x30, bytes[index + 3] == 0x30,
-                          bytes[index + 4] == 0x30 || bytes[index + 4] == 0x31 else { throw Refused() }
+                        bytes[index + 4] == 0x30 || bytes[index + 4] == 0x31
+                    else { throw Refused() }
                     let low = bytes[index + 5]
                     let nibble: UInt8
                     switch low {
@@ -158,7 +165,9 @@ package struct CanonicalScanner {
         case 0xF4: length = 4; upperBound = 0x8F
         default: throw Refused()
         }
-        guard index + length <= bytes.count, (lowerBound...upperBound).contains(bytes[index + 1]) else { throw Refused() }
+        guard index + length <= bytes.count, (lowerBound...upperBound).contains(bytes[index + 1]) else {
+            throw Refused()
+        }
         for k in 2..<length where !(0x80...0xBF).contains(bytes[index + k]) { throw Refused() }
         index += length
     }
@@ -180,7 +189,9 @@ package struct CanonicalScanner {
             return
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let value = try? JSONParser.parse(text), case .number(let d) = value, CanonicalJSON.formatNumber(d) == text else { throw Refused() }
+        guard let value = try? JSONParser.parse(text), case .number(let d) = value,
+            CanonicalJSON.formatNumber(d) == text
+        else { throw Refused() }
     }
 
     private func isNumberByte(_ b: UInt8) -> Bool {
@@ -213,25 +224,32 @@ package struct CanonicalScanner {
             } else if (try? scanner.value(depth: 1, nested: &unused)) == nil {
                 return strings
             }
-            scanner.index += 1 // past ',' or the closing ']'
+            scanner.index += 1  // past ',' or the closing ']'
         }
         return strings
     }
 
     /// The string value of already-scanned string contents (unescaping when needed).
     /// The two strings of a canonical `{"id":"…","platform":"…"}` at `range` (contents, without quotes).
-    package static func idAndPlatform(_ bytes: UnsafeBufferPointer<UInt8>, object range: Range<Int>) -> (id: Range<Int>, platform: Range<Int>)? {
+    package static func idAndPlatform(
+        _ bytes: UnsafeBufferPointer<UInt8>, object range: Range<Int>
+    ) -> (id: Range<Int>, platform: Range<Int>)? {
         let idKey: StaticString = "{\"id\":", platformKey: StaticString = ",\"platform\":"
         func at(_ i: Int, _ text: StaticString) -> Bool {
-            i + text.utf8CodeUnitCount <= range.upperBound && memcmp(bytes.baseAddress! + i, text.utf8Start, text.utf8CodeUnitCount) == 0
+            i + text.utf8CodeUnitCount <= range.upperBound
+                && memcmp(bytes.baseAddress! + i, text.utf8Start, text.utf8CodeUnitCount) == 0
         }
         var scanner = CanonicalScanner(bytes)
         guard at(range.lowerBound, idKey) else { return nil }
         scanner.index = range.lowerBound + idKey.utf8CodeUnitCount
-        guard scanner.index < range.upperBound, bytes[scanner.index] == UInt8(ascii: "\""), let id = try? scanner.string(), at(scanner.index, platformKey) else { return nil }
+        guard scanner.index < range.upperBound, bytes[scanner.index] == UInt8(ascii: "\""),
+            let id = try? scanner.string(), at(scanner.index, platformKey)
+        else { return nil }
         scanner.index += platformKey.utf8CodeUnitCount
-        guard scanner.index < range.upperBound, bytes[scanner.index] == UInt8(ascii: "\""), let platform = try? scanner.string(),
-              scanner.index == range.upperBound - 1, bytes[scanner.index] == UInt8(ascii: "}") else { return nil }
+        guard scanner.index < range.upperBound, bytes[scanner.index] == UInt8(ascii: "\""),
+            let platform = try? scanner.string(),
+            scanner.index == range.upperBound - 1, bytes[scanner.index] == UInt8(ascii: "}")
+        else { return nil }
         return (id, platform)
     }
 

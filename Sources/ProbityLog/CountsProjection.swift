@@ -42,7 +42,9 @@ public struct CountsProjection: Sendable, Equatable {
         for kind in Kind.allCases {
             let expected = counts[kind] ?? [:], actual = storedCounts[kind] ?? [:]
             for key in Set(expected.keys).union(actual.keys).sorted() where expected[key] != actual[key] {
-                lines.append("\(kind.rawValue) \"\(key)\": replay counts \(expected[key] ?? 0), the store holds \(actual[key] ?? 0)")
+                lines.append(
+                    "\(kind.rawValue) \"\(key)\": replay counts \(expected[key] ?? 0), the store holds \(actual[key] ?? 0)"
+                )
             }
         }
         return lines

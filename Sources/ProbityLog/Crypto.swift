@@ -6,7 +6,9 @@ public import Foundation
 public enum ConstantTime {
     public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, a.count) == 0 } }
+        return a.withUnsafeBytes { pa in
+            b.withUnsafeBytes { pb in CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, a.count) == 0 }
+        }
     }
 }
 
@@ -84,9 +86,11 @@ public struct Ed25519PublicKey: Sendable, Equatable {
 
     public init(raw: [UInt8]) throws {
         guard raw.count == 32 else { throw CryptoError(.badKey, "an Ed25519 public key is 32 bytes, got \(raw.count)") }
-        guard let pkey = raw.withUnsafeBufferPointer({
-            EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, 32)
-        }) else { throw CryptoError(.badKey, "OpenSSL rejected the public key: \(openSSLErrorString())") }
+        guard
+            let pkey = raw.withUnsafeBufferPointer({
+                EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, 32)
+            })
+        else { throw CryptoError(.badKey, "OpenSSL rejected the public key: \(openSSLErrorString())") }
         self.raw = raw
         self.key = EVPKey(pkey)
     }
@@ -96,7 +100,9 @@ public struct Ed25519PublicKey: Sendable, Equatable {
         let pkey: OpaquePointer? = withMemoryBIO(pem) { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
         guard let pkey else { throw CryptoError(.badPEM, "not a PEM public key: \(openSSLErrorString())") }
         let owned = EVPKey(pkey)
-        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else { throw CryptoError(.badKey, "the PEM key is not Ed25519") }
+        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else {
+            throw CryptoError(.badKey, "the PEM key is not Ed25519")
+        }
         try self.init(raw: rawPublicKey(owned.pointer))
     }
 
@@ -141,7 +147,9 @@ public struct Ed25519PrivateKey: Sendable {
     }
 
     private init(owning key: EVPKey) throws {
-        guard EVP_PKEY_get_id(key.pointer) == EVP_PKEY_ED25519 else { throw CryptoError(.badKey, "the key is not Ed25519") }
+        guard EVP_PKEY_get_id(key.pointer) == EVP_PKEY_ED25519 else {
+            throw CryptoError(.badKey, "the key is not Ed25519")
+        }
         self.key = key
         self.publicKey = try Ed25519PublicKey(raw: rawPublicKey(key.pointer))
     }
@@ -161,7 +169,7 @@ public struct Ed25519PrivateKey: Sendable {
         var signature = [UInt8](repeating: 0, count: 64)
         var length = 64
         guard EVP_DigestSignInit(ctx, nil, nil, nil, key.pointer) == 1,
-              EVP_DigestSign(ctx, &signature, &length, message, message.count) == 1, length == 64
+            EVP_DigestSign(ctx, &signature, &length, message, message.count) == 1, length == 64
         else { throw CryptoError(.signing, "signing failed: \(openSSLErrorString())") }
         return signature
     }

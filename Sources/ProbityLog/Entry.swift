@@ -15,8 +15,10 @@ public struct Entry: Sendable, Equatable {
     /// For each stream the entry belongs to, the leaf hash of the stream's previous entry.
     public var streams: [String: Merkle.Hash]
 
-    public init(log: String, seq: UInt64, prev: Merkle.Hash, time: Timestamp, type: String, by: String,
-                data: [String: JSONValue], payload: PayloadCommitment? = nil, streams: [String: Merkle.Hash] = [:]) {
+    public init(
+        log: String, seq: UInt64, prev: Merkle.Hash, time: Timestamp, type: String, by: String,
+        data: [String: JSONValue], payload: PayloadCommitment? = nil, streams: [String: Merkle.Hash] = [:]
+    ) {
         self.log = log; self.seq = seq; self.prev = prev; self.time = time; self.type = type; self.by = by
         self.data = data; self.payload = payload; self.streams = streams
     }
@@ -33,7 +35,9 @@ public struct Entry: Sendable, Equatable {
             "data": .object(data),
         ]
         if let payload {
-            members["payload"] = .object(["sha256": .string(Hex.encode(payload.sha256)), "size": .number(Double(payload.size))])
+            members["payload"] = .object([
+                "sha256": .string(Hex.encode(payload.sha256)), "size": .number(Double(payload.size)),
+            ])
         }
         if !streams.isEmpty {
             members["streams"] = .object(streams.mapValues { .string(Hex.encode($0)) })
@@ -43,16 +47,19 @@ public struct Entry: Sendable, Equatable {
 
     /// The RFC 8785 bytes; equal to `CanonicalJSON.encode(jsonValue)`.
     public var canonicalBytes: [UInt8] {
-        Self.encode(log: log, seq: seq, prev: prev, time: time.entryBytes, type: type, by: by,
-                    data: CanonicalJSON.encode(.object(data)), payload: payload,
-                    streams: CanonicalJSON.sortedKeys(streams).map { ($0, streams[$0]!) })
+        Self.encode(
+            log: log, seq: seq, prev: prev, time: time.entryBytes, type: type, by: by,
+            data: CanonicalJSON.encode(.object(data)), payload: payload,
+            streams: CanonicalJSON.sortedKeys(streams).map { ($0, streams[$0]!) })
     }
 
     /// Writes entry bytes member by member in their canonical (ASCII, so byte) order, from parts already
     /// encoded: the writer calls this on every append, with `data` encoded when the event was accepted
     /// (off the single-writer path) and `time` once per batch. `streams` must be in canonical order.
-    public static func encode(log: String, seq: UInt64, prev: Merkle.Hash, time: [UInt8], type: String, by: String,
-                              data: [UInt8], payload: PayloadCommitment?, streams: [(id: String, previous: Merkle.Hash)]) -> [UInt8] {
+    public static func encode(
+        log: String, seq: UInt64, prev: Merkle.Hash, time: [UInt8], type: String, by: String,
+        data: [UInt8], payload: PayloadCommitment?, streams: [(id: String, previous: Merkle.Hash)]
+    ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + data.count + streams.count * 100)
         func key(_ name: StaticString, first: Bool = false) {
@@ -101,8 +108,10 @@ public struct Entry: Sendable, Equatable {
         guard case .object(let data)? = try? JSONParser.parse(bytes[header.dataRange]) else {
             throw EntryFormatError(.badMember, "member \"data\" is not an object")
         }
-        self.init(log: header.log, seq: header.seq, prev: header.prev, time: header.time, type: header.type, by: header.by,
-                  data: data, payload: header.payload, streams: Dictionary(uniqueKeysWithValues: header.streams.map { ($0.id, $0.previous) }))
+        self.init(
+            log: header.log, seq: header.seq, prev: header.prev, time: header.time, type: header.type, by: header.by,
+            data: data, payload: header.payload,
+            streams: Dictionary(uniqueKeysWithValues: header.streams.map { ($0.id, $0.previous) }))
     }
 }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What verification and replay need of an entry, decoded from its bytes in one pass that also proves
@@ -53,11 +53,14 @@ public struct EntryHeader: Sendable {
             isString(r) ? scanner.decodedString((r.lowerBound + 1)..<(r.upperBound - 1)) : nil
         }
         func integer(_ r: Range<Int>) -> UInt64? {
-            guard !r.isEmpty, r.count <= 16, b[r].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+            guard !r.isEmpty, r.count <= 16, b[r].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            else { return nil }
             return UInt64(text(r)).flatMap { $0 <= 9_007_199_254_740_991 ? $0 : nil }
         }
         func hash(_ r: Range<Int>, _ what: String) throws(EntryFormatError) -> Merkle.Hash {
-            guard r.count == 66, isString(r), let h = Hex.decode(UnsafeBufferPointer(rebasing: b[(r.lowerBound + 1)..<(r.upperBound - 1)])) else {
+            guard r.count == 66, isString(r),
+                let h = Hex.decode(UnsafeBufferPointer(rebasing: b[(r.lowerBound + 1)..<(r.upperBound - 1)]))
+            else {
                 throw EntryFormatError(.badMember, "\(what) is not 64 lowercase hex digits")
             }
             return h
@@ -80,30 +83,46 @@ public struct EntryHeader: Sendable {
             return r
         }
         func requiredString(_ key: Member) throws(EntryFormatError) -> String {
-            guard let s = stringValue(try required(key)) else { throw EntryFormatError(.badMember, "member \"\(key)\" is not a string") }
+            guard let s = stringValue(try required(key)) else {
+                throw EntryFormatError(.badMember, "member \"\(key)\" is not a string")
+            }
             return s
         }
-        guard integer(try required(.v)) == Entry.version else { throw EntryFormatError(.badMember, "member \"v\" is not 1") }
-        guard let seq = integer(try required(.seq)) else { throw EntryFormatError(.badMember, "member \"seq\" is not a non-negative integer") }
+        guard integer(try required(.v)) == Entry.version else {
+            throw EntryFormatError(.badMember, "member \"v\" is not 1")
+        }
+        guard let seq = integer(try required(.seq)) else {
+            throw EntryFormatError(.badMember, "member \"seq\" is not a non-negative integer")
+        }
         let timeRange = try required(.time)
-        guard isString(timeRange), let time = Timestamp(entryTime: UnsafeBufferPointer(rebasing: b[(timeRange.lowerBound + 1)..<(timeRange.upperBound - 1)])) else {
+        guard isString(timeRange),
+            let time = Timestamp(
+                entryTime: UnsafeBufferPointer(rebasing: b[(timeRange.lowerBound + 1)..<(timeRange.upperBound - 1)]))
+        else {
             throw EntryFormatError(.badMember, "member \"time\" is not YYYY-MM-DDTHH:MM:SS.ffffffZ: \(text(timeRange))")
         }
         let dataRange = try required(.data)
-        func nested(_ r: Range<Int>) -> [CanonicalScanner.Member]? { index.nested.first { $0.start == r.lowerBound }?.members }
-        guard let data = nested(dataRange) else { throw EntryFormatError(.badMember, "member \"data\" is not an object") }
+        func nested(_ r: Range<Int>) -> [CanonicalScanner.Member]? {
+            index.nested.first { $0.start == r.lowerBound }?.members
+        }
+        guard let data = nested(dataRange) else {
+            throw EntryFormatError(.badMember, "member \"data\" is not an object")
+        }
 
         var payload: PayloadCommitment?
         if let r = member(.payload) {
             guard let pm = nested(r), pm.count == 2, keyIs(pm[0].key, "sha256"), keyIs(pm[1].key, "size"),
-                  let size = integer(pm[1].value) else {
+                let size = integer(pm[1].value)
+            else {
                 throw EntryFormatError(.badMember, "member \"payload\" is not {\"sha256\": hex, \"size\": integer}")
             }
             payload = PayloadCommitment(sha256: try hash(pm[0].value, "payload.sha256"), size: size)
         }
         var streams: [(id: String, previous: Merkle.Hash)] = []
         if let r = member(.streams) {
-            guard let sm = nested(r), !sm.isEmpty else { throw EntryFormatError(.badMember, "member \"streams\" is not a non-empty object") }
+            guard let sm = nested(r), !sm.isEmpty else {
+                throw EntryFormatError(.badMember, "member \"streams\" is not a non-empty object")
+            }
             streams.reserveCapacity(sm.count)
             for m in sm {
                 let id = scanner.decodedString(m.key)
@@ -166,7 +185,9 @@ public struct EntryHeader: Sendable {
         let prefix: StaticString
         let value: Range<Int>
 
-        var prefixBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount) }
+        var prefixBytes: UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        }
 
         /// Whether the raw member name at `key` spells this id. Escaped text never matches here; such
         /// entries take the string comparison.
@@ -180,7 +201,9 @@ public struct EntryHeader: Sendable {
             prefixBytes.elementsEqual(other.prefixBytes) && b[value].elementsEqual(b[other.value])
         }
 
-        func id(in b: UnsafeBufferPointer<UInt8>, scanner: CanonicalScanner) -> String { "\(prefix)" + scanner.decodedString(value) }
+        func id(in b: UnsafeBufferPointer<UInt8>, scanner: CanonicalScanner) -> String {
+            "\(prefix)" + scanner.decodedString(value)
+        }
     }
 
     /// The members an entry may have (docs/FORMATS.md).

@@ -11,7 +11,8 @@ public enum Identifier {
     public static let maxScalars = 100
 
     /// The documented rule, for error messages.
-    public static let rule = "1–100 characters in Unicode NFC; no spaces, control or bidirectional formatting characters, no \"@\""
+    public static let rule =
+        "1–100 characters in Unicode NFC; no spaces, control or bidirectional formatting characters, no \"@\""
 
     public static func isValid(_ s: String) -> Bool {
         let scalars = s.unicodeScalars
@@ -19,7 +20,9 @@ public enum Identifier {
         for scalar in scalars {
             if scalar == "@" || scalar.properties.isWhitespace { return false }
             switch scalar.properties.generalCategory {
-            case .control, .format, .unassigned, .privateUse, .surrogate, .lineSeparator, .paragraphSeparator, .spaceSeparator: return false
+            case .control, .format, .unassigned, .privateUse, .surrogate, .lineSeparator, .paragraphSeparator,
+                .spaceSeparator:
+                return false
             default: continue
             }
         }

@@ -21,7 +21,9 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 
     /// The value as a non-negative integer, if it is one exactly (and below 2^53, where doubles stay exact).
     public var uint64Value: UInt64? {
-        guard case .number(let d) = self, d >= 0, d <= 9_007_199_254_740_991, d.rounded(.towardZero) == d else { return nil }
+        guard case .number(let d) = self, d >= 0, d <= 9_007_199_254_740_991, d.rounded(.towardZero) == d else {
+            return nil
+        }
         return UInt64(d)
     }
 
@@ -67,7 +69,9 @@ public struct JSONParser {
 
     private var numbers = Numbers.nearestDouble
 
-    public static func parse(_ input: some Collection<UInt8>, numbers: Numbers = .nearestDouble) throws(JSONParseError) -> JSONValue {
+    public static func parse(
+        _ input: some Collection<UInt8>, numbers: Numbers = .nearestDouble
+    ) throws(JSONParseError) -> JSONValue {
         let array = Array(input)
         do {
             return try array.withUnsafeBufferPointer { buffer in
@@ -129,7 +133,9 @@ public struct JSONParser {
     private mutating func expectLiteral(_ literal: String) throws {
         let start = index
         for expected in literal.utf8 {
-            guard index < bytes.count, bytes[index] == expected else { throw error("invalid literal, expected \(literal)", at: start) }
+            guard index < bytes.count, bytes[index] == expected else {
+                throw error("invalid literal, expected \(literal)", at: start)
+            }
             index += 1
         }
     }
@@ -147,15 +153,21 @@ public struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name in double quotes") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw error("expected a member name in double quotes")
+            }
             let keyStart = index
             let key = try parseString()
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after member name \"\(key)\"") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw error("expected ':' after member name \"\(key)\"")
+            }
             index += 1
             skipWhitespace()
             let value = try parseValue()
-            if members.updateValue(value, forKey: key) != nil { throw error("duplicate member name \"\(key)\"", at: keyStart) }
+            if members.updateValue(value, forKey: key) != nil {
+                throw error("duplicate member name \"\(key)\"", at: keyStart)
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input inside an object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -190,7 +202,9 @@ public struct JSONParser {
             let b = bytes[scan]
             if b == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[index..<scan])
-                guard let s = String(validating: slice, as: UTF8.self) else { throw error("invalid UTF-8 in a string", at: start) }
+                guard let s = String(validating: slice, as: UTF8.self) else {
+                    throw error("invalid UTF-8 in a string", at: start)
+                }
                 index = scan + 1
                 return s
             }
@@ -222,12 +236,16 @@ public struct JSONParser {
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
                 if (0xD800...0xDBFF).contains(scalar) {
-                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    else {
                         throw error("lone high surrogate \\u\(String(scalar, radix: 16))")
                     }
                     index += 2
                     let low = try parseHex4()
-                    guard (0xDC00...0xDFFF).contains(low) else { throw error("high surrogate not followed by a low surrogate") }
+                    guard (0xDC00...0xDFFF).contains(low) else {
+                        throw error("high surrogate not followed by a low surrogate")
+                    }
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 } else if (0xDC00...0xDFFF).contains(scalar) {
                     throw error("lone low surrogate \\u\(String(scalar, radix: 16))")
@@ -236,7 +254,9 @@ public struct JSONParser {
             default: throw error("invalid escape sequence '\\\(Character(UnicodeScalar(e)))'", at: index - 2)
             }
         }
-        guard let s = String(validating: out, as: UTF8.self) else { throw error("invalid UTF-8 in a string", at: start) }
+        guard let s = String(validating: out, as: UTF8.self) else {
+            throw error("invalid UTF-8 in a string", at: start)
+        }
         return s
     }
 
@@ -281,14 +301,19 @@ public struct JSONParser {
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits() > 0 else { throw error("expected digits in the exponent", at: start) }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let value = Double(text), value.isFinite else { throw error("number \(text) is out of the IEEE 754 double range", at: start) }
+        guard let value = Double(text), value.isFinite else {
+            throw error("number \(text) is out of the IEEE 754 double range", at: start)
+        }
         if numbers == .exact, DecimalDigits(text) != DecimalDigits(CanonicalJSON.formatNumber(value)) {
-            throw error("number \(text) would be recorded as \(CanonicalJSON.formatNumber(value)) (JSON numbers are IEEE 754 doubles, RFC 8785); "
-                        + "send it as a string to keep it exact", at: start)
+            throw error(
+                "number \(text) would be recorded as \(CanonicalJSON.formatNumber(value)) (JSON numbers are IEEE 754 doubles, RFC 8785); "
+                    + "send it as a string to keep it exact", at: start)
         }
         return value
     }
@@ -310,7 +335,9 @@ struct DecimalDigits: Equatable {
         var exponentPart = 0
         if let e = utf8.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
             mantissa = utf8[..<e]
-            exponentPart = Int(String(decoding: utf8[utf8.index(after: e)...].filter { $0 != UInt8(ascii: "+") }, as: UTF8.self)) ?? 0
+            exponentPart =
+                Int(String(decoding: utf8[utf8.index(after: e)...].filter { $0 != UInt8(ascii: "+") }, as: UTF8.self))
+                ?? 0
         }
         var all: [UInt8] = []
         var pointPosition: Int?

@@ -42,7 +42,9 @@ public struct LogVerifier {
         public let seq: UInt64
         public let message: String
         public var description: String { "seq \(seq): \(kind.rawValue): \(message)" }
-        public init(kind: Kind, seq: UInt64, message: String) { self.kind = kind; self.seq = seq; self.message = message }
+        public init(kind: Kind, seq: UInt64, message: String) {
+            self.kind = kind; self.seq = seq; self.message = message
+        }
     }
 
     public enum Trust: Sendable {
@@ -81,13 +83,17 @@ public struct LogVerifier {
     /// - Parameters:
     ///   - checkpoints: every checkpoint the store holds.
     ///   - auditorCheckpoints: checkpoints kept from earlier, to catch truncation, rollback and forks.
-    public init(origin: String, trust: Trust, checkpoints: [SignedCheckpoint], auditorCheckpoints: [SignedCheckpoint] = []) {
+    public init(
+        origin: String, trust: Trust, checkpoints: [SignedCheckpoint], auditorCheckpoints: [SignedCheckpoint] = []
+    ) {
         self.origin = origin
         self.trust = trust
         self.checkpoints = Dictionary(grouping: checkpoints, by: { $0.checkpoint.size })
         self.auditorCheckpoints = Dictionary(grouping: auditorCheckpoints, by: { $0.checkpoint.size })
         for (size, cps) in self.checkpoints where size == 0 || cps.count > 1 {
-            record(.checkpointRoot, seq: size == 0 ? 0 : size - 1, "the store holds \(cps.count) checkpoints of size \(size)")
+            record(
+                .checkpointRoot, seq: size == 0 ? 0 : size - 1,
+                "the store holds \(cps.count) checkpoints of size \(size)")
         }
     }
 
@@ -117,14 +123,18 @@ public struct LogVerifier {
             lastLeafHash = checked.leafHash
             let created = range.append(checked.leafHash)
             for (i, node) in created.enumerated() where i >= storedNodes.count || storedNodes[i] != node.hash {
-                record(.storedNodeMismatch, seq: node.node.index << node.node.level,
-                       "the stored Merkle node (level \(node.node.level), index \(node.node.index)) differs from the one the entries give")
+                record(
+                    .storedNodeMismatch, seq: node.node.index << node.node.level,
+                    "the stored Merkle node (level \(node.node.level), index \(node.node.index)) differs from the one the entries give"
+                )
             }
             size += 1
             checkCheckpoints(atSize: size)
         }
         if checked.storedLeafHash != checked.leafHash {
-            record(.storedHashMismatch, seq: seq, "the entry bytes do not hash to the stored leaf hash: the entry or its stored hash was changed")
+            record(
+                .storedHashMismatch, seq: seq,
+                "the entry bytes do not hash to the stored leaf hash: the entry or its stored hash was changed")
         }
         let entry: EntryHeader
         switch checked.entry {
@@ -135,14 +145,22 @@ public struct LogVerifier {
         }
         if entry.seq != seq {
             // A row holding another seq's entry: an entry was inserted, deleted or moved here.
-            record(.sequence, seq: min(seq, entry.seq),
-                   "position \(seq) holds the entry for seq \(entry.seq): an entry was \(entry.seq < seq ? "inserted" : "removed") or moved")
+            record(
+                .sequence, seq: min(seq, entry.seq),
+                "position \(seq) holds the entry for seq \(entry.seq): an entry was \(entry.seq < seq ? "inserted" : "removed") or moved"
+            )
         }
-        if entry.log != origin { record(.wrongLog, seq: seq, "the entry belongs to log \"\(entry.log)\", not \"\(origin)\"") }
+        if entry.log != origin {
+            record(.wrongLog, seq: seq, "the entry belongs to log \"\(entry.log)\", not \"\(origin)\"")
+        }
         // A displaced entry (sequence failure above) breaks the chain by construction; report the cause only.
         if entry.prev != lastLeafHash && entry.seq == seq {
-            record(.chain, seq: seq == 0 ? 0 : seq - 1,
-                   seq == 0 ? "seq 0 must have an all-zero prev" : "seq \(seq) links to \(Hex.encode(entry.prev).prefix(16))…, not to the leaf hash of seq \(seq - 1): seq \(seq - 1) was changed or replaced")
+            record(
+                .chain, seq: seq == 0 ? 0 : seq - 1,
+                seq == 0
+                    ? "seq 0 must have an all-zero prev"
+                    : "seq \(seq) links to \(Hex.encode(entry.prev).prefix(16))…, not to the leaf hash of seq \(seq - 1): seq \(seq - 1) was changed or replaced"
+            )
         }
         if let lastTime, entry.time < lastTime {
             record(.time, seq: seq, "time goes backwards: \(entry.time) is before \(lastTime) of the previous entry")
@@ -152,7 +170,9 @@ public struct LogVerifier {
         typeCounts[entry.type, default: 0] += 1
         switch checked.payload {
         case .absent where entry.payload != nil: missingPayloads.append(seq)
-        case .mismatch: record(.payloadMismatch, seq: seq, "the stored payload or salt does not match the entry's payload commitment")
+        case .mismatch:
+            record(
+                .payloadMismatch, seq: seq, "the stored payload or salt does not match the entry's payload commitment")
         case .orphan: record(.payloadMismatch, seq: seq, "a payload is stored for an entry that commits to none")
         default: break
         }
@@ -164,7 +184,11 @@ public struct LogVerifier {
     /// as usual: its links across the gap fail too, and the checkpoints after it no longer match.
     public mutating func missing(seq: UInt64, nextPresent: UInt64) {
         guard nextPresent > seq else { return }
-        record(.sequence, seq: seq, nextPresent == seq + 1 ? "seq \(seq) is missing: the entry was deleted" : "seqs \(seq)…\(nextPresent - 1) are missing: entries were deleted")
+        record(
+            .sequence, seq: seq,
+            nextPresent == seq + 1
+                ? "seq \(seq) is missing: the entry was deleted"
+                : "seqs \(seq)…\(nextPresent - 1) are missing: entries were deleted")
     }
 
     private mutating func checkStreams(_ entry: EntryHeader, seq: UInt64, leafHash: Merkle.Hash) {
@@ -172,16 +196,21 @@ public struct LogVerifier {
             let implied = entry.impliedStreams
             let ids = Set(entry.streams.map(\.id))
             let extra = ids.subtracting(implied).sorted(), absent = Set(implied).subtracting(ids).sorted()
-            record(.stream, seq: seq, "the entry is not in exactly the streams its data implies"
-                   + (absent.isEmpty ? "" : "; missing from \(absent.joined(separator: ", "))")
-                   + (extra.isEmpty ? "" : "; wrongly in \(extra.joined(separator: ", "))"))
+            record(
+                .stream, seq: seq,
+                "the entry is not in exactly the streams its data implies"
+                    + (absent.isEmpty ? "" : "; missing from \(absent.joined(separator: ", "))")
+                    + (extra.isEmpty ? "" : "; wrongly in \(extra.joined(separator: ", "))"))
         }
         for (stream, previous) in entry.streams {
             // One look-up per stream: the head is read, checked and replaced in place.
             let previousHead = streamHeads[stream]
             if previous != (previousHead?.hash ?? Entry.zeroHash) {
                 let expected = previousHead.map { "seq \($0.seq)" } ?? "nothing (it would be the stream's first entry)"
-                record(.stream, seq: seq, "in stream \(stream) the entry links to \(Hex.encode(previous).prefix(16))…, but the stream's previous entry is \(expected): a gap or a fork")
+                record(
+                    .stream, seq: seq,
+                    "in stream \(stream) the entry links to \(Hex.encode(previous).prefix(16))…, but the stream's previous entry is \(expected): a gap or a fork"
+                )
             }
             streamHeads[stream] = (seq, leafHash, (previousHead?.count ?? 0) + 1)
         }
@@ -197,14 +226,18 @@ public struct LogVerifier {
                 record(.keyChain, seq: 0, "log.created does not carry a valid verifier_key")
                 return
             }
-            if verifier.name != origin { record(.keyChain, seq: 0, "the key in log.created is named \(verifier.name), not the origin \(origin)") }
+            if verifier.name != origin {
+                record(.keyChain, seq: 0, "the key in log.created is named \(verifier.name), not the origin \(origin)")
+            }
             switch trust {
             case .verifier(let trusted) where trusted != verifier:
                 record(.keyChain, seq: 0, "log.created carries key \(verifier), not the key you trust (\(trusted))")
             case .publicKey(let trusted) where trusted != verifier.publicKey:
                 record(.keyChain, seq: 0, "log.created carries another public key than the PEM you gave")
             case .firstUse:
-                warnings.append("no key given: trusting the key in log.created (\(verifier)); pass --vkey with a key obtained out of band")
+                warnings.append(
+                    "no key given: trusting the key in log.created (\(verifier)); pass --vkey with a key obtained out of band"
+                )
             default: break
             }
             keys.append((0, verifier))
@@ -237,18 +270,26 @@ public struct LogVerifier {
                 continue
             }
             guard cp.checkpoint.origin == origin, cp.isSigned(by: key) else {
-                record(.checkpointSignature, seq: firstUnproven,
-                       "the checkpoint of size \(size) is not signed by the log's key \(key.name)+\(String(key.keyID, radix: 16)): entries from seq \(firstUnproven) on are not vouched for")
+                record(
+                    .checkpointSignature, seq: firstUnproven,
+                    "the checkpoint of size \(size) is not signed by the log's key \(key.name)+\(String(key.keyID, radix: 16)): entries from seq \(firstUnproven) on are not vouched for"
+                )
                 continue
             }
             guard cp.checkpoint.root == root else {
-                record(.checkpointRoot, seq: firstUnproven, "the signed checkpoint of size \(size) has another root than the entries give: entries in \(firstUnproven)…\(size - 1) were changed")
+                record(
+                    .checkpointRoot, seq: firstUnproven,
+                    "the signed checkpoint of size \(size) has another root than the entries give: entries in \(firstUnproven)…\(size - 1) were changed"
+                )
                 continue
             }
             lastValidCheckpointSize = size
         }
         for cp in auditorCheckpoints[size] ?? [] where cp.checkpoint.origin == origin && cp.checkpoint.root != root {
-            record(.fork, seq: size - 1, "the log at size \(size) does not match the checkpoint you kept (root \(Base64.encode(cp.checkpoint.root))): the log was rewritten or forked before seq \(size)")
+            record(
+                .fork, seq: size - 1,
+                "the log at size \(size) does not match the checkpoint you kept (root \(Base64.encode(cp.checkpoint.root))): the log was rewritten or forked before seq \(size)"
+            )
         }
     }
 
@@ -257,20 +298,33 @@ public struct LogVerifier {
         defer { failures = Self.ordered(failures) }
         if size == 0 { record(.keyChain, seq: 0, "the log is empty: it has no log.created entry") }
         for (cpSize, _) in checkpoints where cpSize > size {
-            record(.truncated, seq: size, "the store holds a checkpoint of size \(cpSize) but only \(size) entries: the tail was removed")
+            record(
+                .truncated, seq: size,
+                "the store holds a checkpoint of size \(cpSize) but only \(size) entries: the tail was removed")
         }
         if lastValidCheckpointSize < size {
-            record(.uncovered, seq: lastValidCheckpointSize, "entries \(lastValidCheckpointSize)…\(size - 1) are not covered by any valid signed checkpoint")
+            record(
+                .uncovered, seq: lastValidCheckpointSize,
+                "entries \(lastValidCheckpointSize)…\(size - 1) are not covered by any valid signed checkpoint")
         }
-        for r in rotationSeqs where !(checkpoints[r + 1] ?? []).contains(where: { cp in keys.contains { $0.verifier.verifies(cp.note) } }) {
-            record(.keyChain, seq: r, "the key rotation at seq \(r) is not covered by a checkpoint of size \(r + 1) signed with the old key")
+        for r in rotationSeqs
+        where !(checkpoints[r + 1] ?? []).contains(where: { cp in keys.contains { $0.verifier.verifies(cp.note) } }) {
+            record(
+                .keyChain, seq: r,
+                "the key rotation at seq \(r) is not covered by a checkpoint of size \(r + 1) signed with the old key")
         }
         for (cpSize, kept) in auditorCheckpoints {
-            for cp in kept where cp.checkpoint.origin != origin || !keys.contains(where: { cp.isSigned(by: $0.verifier) }) {
-                record(.checkpointSignature, seq: min(cpSize, size), "the checkpoint you kept (size \(cpSize)) is not signed by any of this log's keys")
+            for cp in kept
+            where cp.checkpoint.origin != origin || !keys.contains(where: { cp.isSigned(by: $0.verifier) }) {
+                record(
+                    .checkpointSignature, seq: min(cpSize, size),
+                    "the checkpoint you kept (size \(cpSize)) is not signed by any of this log's keys")
             }
             if cpSize > size {
-                record(.truncated, seq: size, "you kept a checkpoint of size \(cpSize) but the log has only \(size) entries: entries \(size)…\(cpSize - 1) were removed (truncation or rollback)")
+                record(
+                    .truncated, seq: size,
+                    "you kept a checkpoint of size \(cpSize) but the log has only \(size) entries: entries \(size)…\(cpSize - 1) were removed (truncation or rollback)"
+                )
             }
         }
         for seq in missingPayloads where redacted[seq] == nil {
@@ -291,7 +345,9 @@ public struct CheckedEntry: Sendable {
     public let storedLeafHash: Merkle.Hash
     public let payload: PayloadStatus
 
-    public static func check(position: UInt64, bytes: [UInt8], storedLeafHash: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?) -> CheckedEntry {
+    public static func check(
+        position: UInt64, bytes: [UInt8], storedLeafHash: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?
+    ) -> CheckedEntry {
         let entry = Result { () throws(EntryFormatError) in try EntryHeader(bytes: bytes) }
         var status = PayloadStatus.absent
         if let payload {
@@ -305,6 +361,8 @@ public struct CheckedEntry: Sendable {
             case .failure: status = .mismatch
             }
         }
-        return CheckedEntry(position: position, entry: entry, leafHash: Merkle.leafHash(bytes), storedLeafHash: storedLeafHash, payload: status)
+        return CheckedEntry(
+            position: position, entry: entry, leafHash: Merkle.leafHash(bytes), storedLeafHash: storedLeafHash,
+            payload: status)
     }
 }

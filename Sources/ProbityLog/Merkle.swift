@@ -111,19 +111,27 @@ public enum Merkle {
 
     /// RFC 9162 §2.1.3.2. Returns normally only if `proof` proves `leafHash` is leaf `index` of the tree
     /// of `size` leaves with root `root`.
-    public static func verifyInclusion(leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash], root: Hash) throws(ProofError) {
+    public static func verifyInclusion(
+        leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash], root: Hash
+    ) throws(ProofError) {
         guard index < size else { throw ProofError("leaf index \(index) is not below the tree size \(size)") }
         let computed = try rootFromInclusionProof(leafHash: leafHash, index: index, size: size, proof: proof)
         guard computed == root else { throw ProofError("the inclusion proof does not lead to the expected root") }
     }
 
-    public static func rootFromInclusionProof(leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash]) throws(ProofError) -> Hash {
+    public static func rootFromInclusionProof(
+        leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash]
+    ) throws(ProofError) -> Hash {
         guard index < size else { throw ProofError("leaf index \(index) is not below the tree size \(size)") }
-        guard leafHash.count == 32, proof.allSatisfy({ $0.count == 32 }) else { throw ProofError("a hash is not 32 bytes") }
+        guard leafHash.count == 32, proof.allSatisfy({ $0.count == 32 }) else {
+            throw ProofError("a hash is not 32 bytes")
+        }
         var fn = index, sn = size - 1
         var r = leafHash
         for p in proof {
-            guard sn != 0 else { throw ProofError("the inclusion proof has \(proof.count) hashes, more than the tree needs") }
+            guard sn != 0 else {
+                throw ProofError("the inclusion proof has \(proof.count) hashes, more than the tree needs")
+            }
             if fn & 1 == 1 || fn == sn {
                 r = nodeHash(p, r)
                 if fn & 1 == 0 {
@@ -134,14 +142,20 @@ public enum Merkle {
             }
             fn >>= 1; sn >>= 1
         }
-        guard sn == 0 else { throw ProofError("the inclusion proof has \(proof.count) hashes, fewer than the tree needs") }
+        guard sn == 0 else {
+            throw ProofError("the inclusion proof has \(proof.count) hashes, fewer than the tree needs")
+        }
         return r
     }
 
     /// RFC 9162 §2.1.4.2, plus rules for the edge cases (as the shared vectors fix them): equal sizes need
     /// an empty proof and equal roots; a proof from the empty tree proves nothing and is refused.
-    public static func verifyConsistency(oldSize: UInt64, newSize: UInt64, oldRoot: Hash, newRoot: Hash, proof: [Hash]) throws(ProofError) {
-        guard oldSize <= newSize else { throw ProofError("the old size \(oldSize) is larger than the new size \(newSize)") }
+    public static func verifyConsistency(
+        oldSize: UInt64, newSize: UInt64, oldRoot: Hash, newRoot: Hash, proof: [Hash]
+    ) throws(ProofError) {
+        guard oldSize <= newSize else {
+            throw ProofError("the old size \(oldSize) is larger than the new size \(newSize)")
+        }
         guard oldSize > 0 else { throw ProofError("a consistency proof from the empty tree proves nothing") }
         if oldSize == newSize {
             guard proof.isEmpty else { throw ProofError("the sizes are equal but the proof is not empty") }
@@ -153,7 +167,7 @@ public enum Merkle {
         guard proof.allSatisfy({ $0.count == 32 }) else { throw ProofError("a proof hash is not 32 bytes") }
 
         var path = proof[...]
-        if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: path.startIndex) } // old size is a power of 2
+        if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: path.startIndex) }  // old size is a power of 2
         var fn = oldSize - 1, sn = newSize - 1
         while fn & 1 == 1 { fn >>= 1; sn >>= 1 }
         var fr = path.first!, sr = path.first!

@@ -63,7 +63,9 @@ public struct SignedNote: Sendable, Equatable {
             signatures.append(Signature(name: String(fields[0]), keyID: keyID, bytes: Array(blob[4...])))
         }
         guard !signatures.isEmpty else { throw FormatError("the note has no signature") }
-        guard signatures.count <= maxSignatures else { throw FormatError("the note has \(signatures.count) signature lines; at most \(maxSignatures) are accepted") }
+        guard signatures.count <= maxSignatures else {
+            throw FormatError("the note has \(signatures.count) signature lines; at most \(maxSignatures) are accepted")
+        }
         return SignedNote(text: text, signatures: signatures)
     }
 }
@@ -77,7 +79,9 @@ public struct NoteVerifier: Sendable, Equatable, CustomStringConvertible {
     public let publicKey: Ed25519PublicKey
 
     public init(name: String, publicKey: Ed25519PublicKey) throws(NoteKeyError) {
-        guard Self.isValidName(name) else { throw NoteKeyError("invalid key name \"\(name)\": it must be non-empty, without spaces or '+'") }
+        guard Self.isValidName(name) else {
+            throw NoteKeyError("invalid key name \"\(name)\": it must be non-empty, without spaces or '+'")
+        }
         self.name = name
         self.publicKey = publicKey
         self.keyID = Self.keyID(name: name, publicKey: publicKey.raw)
@@ -85,13 +89,16 @@ public struct NoteVerifier: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a verifier key string as `note.NewVerifier` does.
     public init(_ vkey: String) throws(NoteKeyError) {
-        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false) // base64 may contain "+"
+        // Base64 may contain "+".
+        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw NoteKeyError("a verifier key has the form name+keyid+base64key") }
         let name = String(parts[0])
         guard parts[1].count == 8, let idBytes = Hex.decode(String(parts[1])) else {
             throw NoteKeyError("the key ID \"\(parts[1])\" is not 8 lowercase hex digits")
         }
-        guard let keyBytes = Base64.decode(String(parts[2])), keyBytes.count == 33, keyBytes[0] == Self.ed25519AlgorithmByte else {
+        guard let keyBytes = Base64.decode(String(parts[2])), keyBytes.count == 33,
+            keyBytes[0] == Self.ed25519AlgorithmByte
+        else {
             throw NoteKeyError("the key is not base64 of 0x01 followed by a 32-byte Ed25519 public key")
         }
         let publicKey: Ed25519PublicKey
@@ -119,7 +126,8 @@ public struct NoteVerifier: Sendable, Equatable, CustomStringConvertible {
         let message = Array(note.text.utf8)
         // Names compare as bytes (as every other tool compares them), and only the first signature line of
         // this key counts: a note cannot make a verifier try a thousand forged signatures.
-        guard let s = note.signatures.first(where: { $0.keyID == keyID && $0.name.utf8.elementsEqual(name.utf8) }) else { return false }
+        guard let s = note.signatures.first(where: { $0.keyID == keyID && $0.name.utf8.elementsEqual(name.utf8) })
+        else { return false }
         return publicKey.verify(signature: s.bytes, message: message)
     }
 }

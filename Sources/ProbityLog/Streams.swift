@@ -40,12 +40,16 @@ public struct StreamHead: Sendable, Equatable {
     public let lastLeafHash: Merkle.Hash
 
     public init(origin: String, treeSize: UInt64, stream: String, lastSeq: UInt64?, lastLeafHash: Merkle.Hash) {
-        self.origin = origin; self.treeSize = treeSize; self.stream = stream; self.lastSeq = lastSeq; self.lastLeafHash = lastLeafHash
+        self.origin = origin; self.treeSize = treeSize; self.stream = stream; self.lastSeq = lastSeq;
+        self.lastLeafHash = lastLeafHash
     }
 
     public var text: String {
-        [Self.header, origin, String(treeSize), stream, lastSeq.map(String.init) ?? "none", Base64.encode(lastLeafHash)]
-            .joined(separator: "\n") + "\n"
+        [
+            Self.header, origin, String(treeSize), stream, lastSeq.map(String.init) ?? "none",
+            Base64.encode(lastLeafHash),
+        ]
+        .joined(separator: "\n") + "\n"
     }
 
     public init(text: String) throws(SignedNote.FormatError) {
@@ -53,13 +57,19 @@ public struct StreamHead: Sendable, Equatable {
         guard lines.count == 7, lines[6] == "", lines[0] == Substring(Self.header) else {
             throw .init("not a \(Self.header) note (six lines expected)")
         }
-        guard let size = UInt64(lines[2]), String(size) == lines[2] else { throw .init("stream head: bad tree size \"\(lines[2])\"") }
+        guard let size = UInt64(lines[2]), String(size) == lines[2] else {
+            throw .init("stream head: bad tree size \"\(lines[2])\"")
+        }
         var seq: UInt64?
         if lines[4] != "none" {
-            guard let s = UInt64(lines[4]), String(s) == lines[4], s < size else { throw .init("stream head: bad seq \"\(lines[4])\"") }
+            guard let s = UInt64(lines[4]), String(s) == lines[4], s < size else {
+                throw .init("stream head: bad seq \"\(lines[4])\"")
+            }
             seq = s
         }
-        guard let hash = Base64.decode(String(lines[5])), hash.count == 32 else { throw .init("stream head: the leaf hash is not base64 of 32 bytes") }
+        guard let hash = Base64.decode(String(lines[5])), hash.count == 32 else {
+            throw .init("stream head: the leaf hash is not base64 of 32 bytes")
+        }
         self.init(origin: String(lines[1]), treeSize: size, stream: String(lines[3]), lastSeq: seq, lastLeafHash: hash)
     }
 
@@ -67,7 +77,9 @@ public struct StreamHead: Sendable, Equatable {
     /// so that nothing but a well-formed six-line note is ever signed with the log key.
     public func sign(with signer: NoteSigner) throws -> SignedNote {
         guard Identifier.isValidStream(stream), !origin.contains("\n") else {
-            throw SignedNote.FormatError("stream head: \"\(stream)\" is not a stream name (procedure:<id> or party:<id>, ids \(Identifier.rule))")
+            throw SignedNote.FormatError(
+                "stream head: \"\(stream)\" is not a stream name (procedure:<id> or party:<id>, ids \(Identifier.rule))"
+            )
         }
         return try signer.sign(text: text)
     }

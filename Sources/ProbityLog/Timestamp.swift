@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A UTC instant with microsecond precision, written `YYYY-MM-DDTHH:MM:SS.ffffffZ` in entries
@@ -57,7 +57,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The entry form from its UTF-8 bytes.
     public init?(entryTime b: UnsafeBufferPointer<UInt8>) {
         guard b.count == 27, b[10] == UInt8(ascii: "T"), b[19] == UInt8(ascii: "."), b[26] == UInt8(ascii: "Z"),
-              let seconds = Self.secondsOfDateTime(b), let fraction = Self.decimal(b, 20..<26)
+            let seconds = Self.secondsOfDateTime(b), let fraction = Self.decimal(b, 20..<26)
         else { return nil }
         self.init(microsecondsSinceEpoch: seconds * 1_000_000 + fraction)
     }
@@ -65,7 +65,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses RFC 3339 date-times as users write them (`Z` or an offset, 0–9 fraction digits).
     public init?(rfc3339 text: String) {
         let b = Array(text.utf8)
-        guard b.count >= 20, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"), let seconds = Self.secondsOfDateTime(b) else { return nil }
+        guard b.count >= 20, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+            let seconds = Self.secondsOfDateTime(b)
+        else { return nil }
         var i = 19
         var micros: Int64 = 0
         if b[i] == UInt8(ascii: ".") {
@@ -83,11 +85,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
             i += 1
         } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            guard i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"), let oh = Self.decimal(b, i + 1..<i + 3), let om = Self.decimal(b, i + 4..<i + 6),
-                  oh < 24, om < 60 else { return nil }
+            guard i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"), let oh = Self.decimal(b, i + 1..<i + 3),
+                let om = Self.decimal(b, i + 4..<i + 6),
+                oh < 24, om < 60
+            else { return nil }
             offsetSeconds = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "+") ? 1 : -1)
             i += 6
-        } else { return nil }
+        } else {
+            return nil
+        }
         guard i == b.count else { return nil }
         self.init(microsecondsSinceEpoch: (seconds - offsetSeconds) * 1_000_000 + micros)
     }
@@ -95,16 +101,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Seconds since the epoch of `YYYY-MM-DD?HH:MM:SS` in the first 19 bytes (the separator at 10 is
     /// the caller's to check), or nil if it is not a valid date and time.
     private static func secondsOfDateTime<C: RandomAccessCollection<UInt8>>(_ b: C) -> Int64? where C.Index == Int {
-        guard b.count >= 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-              let y = decimal(b, 0..<4), let mo = decimal(b, 5..<7), let d = decimal(b, 8..<10), let h = decimal(b, 11..<13),
-              let mi = decimal(b, 14..<16), let s = decimal(b, 17..<19),
-              (1...12).contains(mo), (1...daysIn(month: mo, year: y)).contains(d), h < 24, mi < 60, s < 60
+        guard b.count >= 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[13] == UInt8(ascii: ":"),
+            b[16] == UInt8(ascii: ":"),
+            let y = decimal(b, 0..<4), let mo = decimal(b, 5..<7), let d = decimal(b, 8..<10),
+            let h = decimal(b, 11..<13),
+            let mi = decimal(b, 14..<16), let s = decimal(b, 17..<19),
+            (1...12).contains(mo), (1...daysIn(month: mo, year: y)).contains(d), h < 24, mi < 60, s < 60
         else { return nil }
         return days(fromCivil: y, mo, d) * 86_400 + h * 3600 + mi * 60 + s
     }
 
     /// The decimal number written in `b[range]` (digits only).
-    private static func decimal<C: RandomAccessCollection<UInt8>>(_ b: C, _ range: Range<Int>) -> Int64? where C.Index == Int {
+    private static func decimal<C: RandomAccessCollection<UInt8>>(_ b: C, _ range: Range<Int>) -> Int64?
+    where C.Index == Int {
         guard range.upperBound <= b.count else { return nil }
         var v: Int64 = 0
         for i in range {

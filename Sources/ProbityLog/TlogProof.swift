@@ -44,27 +44,36 @@ public struct TlogProof: Sendable, Equatable {
     /// Everything before the checkpoint: the extra data, the index, the hashes, and where the checkpoint
     /// starts in `bytes`. Lets a verifier that already holds the checkpoint compare bytes instead of parsing
     /// it again for every proof (a bundle has one proof per entry, all against the same checkpoint).
-    public static func parseHead(_ bytes: [UInt8]) throws(SignedNote.FormatError) -> (extra: [UInt8]?, index: UInt64, proof: [Merkle.Hash], checkpointStart: Int) {
+    public static func parseHead(
+        _ bytes: [UInt8]
+    ) throws(SignedNote.FormatError) -> (extra: [UInt8]?, index: UInt64, proof: [Merkle.Hash], checkpointStart: Int) {
         let newline = UInt8(ascii: "\n")
-        guard let blank = bytes.indices.dropLast().first(where: { bytes[$0] == newline && bytes[$0 + 1] == newline }) else {
+        guard let blank = bytes.indices.dropLast().first(where: { bytes[$0] == newline && bytes[$0 + 1] == newline })
+        else {
             throw .init("the proof has no blank line before its checkpoint")
         }
-        var lines = bytes[..<blank].split(separator: newline, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }[...]
+        var lines = bytes[..<blank].split(separator: newline, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }[...]
         guard lines.first == header else { throw .init("the proof does not start with \"\(header)\"") }
         lines.removeFirst()
         var extra: [UInt8]?
         if let line = lines.first, line.hasPrefix("extra ") {
-            guard let decoded = Base64.decode(String(line.dropFirst(6))) else { throw .init("the extra line is not valid base64") }
+            guard let decoded = Base64.decode(String(line.dropFirst(6))) else {
+                throw .init("the extra line is not valid base64")
+            }
             extra = decoded
             lines.removeFirst()
         }
         guard let indexLine = lines.first, indexLine.hasPrefix("index "),
-              let index = UInt64(indexLine.dropFirst(6)), String(index) == indexLine.dropFirst(6)
+            let index = UInt64(indexLine.dropFirst(6)), String(index) == indexLine.dropFirst(6)
         else { throw .init("expected an \"index N\" line after the header") }
         lines.removeFirst()
         var proof: [Merkle.Hash] = []
         for line in lines {
-            guard let hash = Base64.decode(line), hash.count == 32 else { throw .init("proof line \"\(line)\" is not base64 of a 32-byte hash") }
+            guard let hash = Base64.decode(line), hash.count == 32 else {
+                throw .init("proof line \"\(line)\" is not base64 of a 32-byte hash")
+            }
             proof.append(hash)
         }
         return (extra, index, proof, blank + 2)
@@ -73,8 +82,11 @@ public struct TlogProof: Sendable, Equatable {
     /// Checks the checkpoint signature and that `leafHash` is at `index` under the checkpoint's root.
     public func verify(leafHash: Merkle.Hash, verifier: NoteVerifier) throws(Merkle.ProofError) {
         guard checkpoint.isSigned(by: verifier) else {
-            throw Merkle.ProofError("the checkpoint is not signed by \(verifier.name)+\(String(format: "%08x", verifier.keyID))")
+            throw Merkle.ProofError(
+                "the checkpoint is not signed by \(verifier.name)+\(String(format: "%08x", verifier.keyID))")
         }
-        try Merkle.verifyInclusion(leafHash: leafHash, index: index, size: checkpoint.checkpoint.size, proof: proof, root: checkpoint.checkpoint.root)
+        try Merkle.verifyInclusion(
+            leafHash: leafHash, index: index, size: checkpoint.checkpoint.size, proof: proof,
+            root: checkpoint.checkpoint.root)
     }
 }

@@ -25,19 +25,23 @@ public enum TrustedTimestamp {
     /// A DER TimeStampReq for a SHA-256 `digest`, with `nonce`, asking for the TSA's certificate.
     public static func request(sha256 digest: [UInt8], nonce: UInt64) throws(Failure) -> [UInt8] {
         guard digest.count == 32 else { throw Failure("a SHA-256 digest is 32 bytes") }
-        guard let request = TS_REQ_new(), let imprint = TS_MSG_IMPRINT_new(), let algorithm = X509_ALGOR_new(), let asn1Nonce = ASN1_INTEGER_new() else {
+        guard let request = TS_REQ_new(), let imprint = TS_MSG_IMPRINT_new(), let algorithm = X509_ALGOR_new(),
+            let asn1Nonce = ASN1_INTEGER_new()
+        else {
             throw Failure("cannot allocate a time-stamp request: \(openSSLErrorString())")
         }
-        defer { TS_REQ_free(request); TS_MSG_IMPRINT_free(imprint); X509_ALGOR_free(algorithm); ASN1_INTEGER_free(asn1Nonce) }
+        defer {
+            TS_REQ_free(request); TS_MSG_IMPRINT_free(imprint); X509_ALGOR_free(algorithm); ASN1_INTEGER_free(asn1Nonce)
+        }
         var digest = digest
         guard X509_ALGOR_set0(algorithm, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, nil) == 1,
-              TS_MSG_IMPRINT_set_algo(imprint, algorithm) == 1,
-              TS_MSG_IMPRINT_set_msg(imprint, &digest, 32) == 1,
-              TS_REQ_set_version(request, 1) == 1,
-              TS_REQ_set_msg_imprint(request, imprint) == 1,
-              ASN1_INTEGER_set_uint64(asn1Nonce, nonce) == 1,
-              TS_REQ_set_nonce(request, asn1Nonce) == 1,
-              TS_REQ_set_cert_req(request, 1) == 1
+            TS_MSG_IMPRINT_set_algo(imprint, algorithm) == 1,
+            TS_MSG_IMPRINT_set_msg(imprint, &digest, 32) == 1,
+            TS_REQ_set_version(request, 1) == 1,
+            TS_REQ_set_msg_imprint(request, imprint) == 1,
+            ASN1_INTEGER_set_uint64(asn1Nonce, nonce) == 1,
+            TS_REQ_set_nonce(request, asn1Nonce) == 1,
+            TS_REQ_set_cert_req(request, 1) == 1
         else { throw Failure("cannot build a time-stamp request: \(openSSLErrorString())") }
         return try encode { i2d_TS_REQ(request, $0) }
     }
@@ -52,8 +56,12 @@ public enum TrustedTimestamp {
         defer { TS_RESP_free(response) }
         let status = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(TS_RESP_get_status_info(response)))
         guard status == 0 || status == 1 else {
-            let names = ["granted", "grantedWithMods", "rejection", "waiting", "revocationWarning", "revocationNotification"]
-            throw Failure("the TSA refused the request (status \(status < names.count && status >= 0 ? names[status] : String(status)))")
+            let names = [
+                "granted", "grantedWithMods", "rejection", "waiting", "revocationWarning", "revocationNotification",
+            ]
+            throw Failure(
+                "the TSA refused the request (status \(status < names.count && status >= 0 ? names[status] : String(status)))"
+            )
         }
         guard let token = TS_RESP_get_token(response) else { throw Failure("the TSA's reply carries no token") }
         return try parse(tokenDER: try encode { i2d_PKCS7(token, $0) })
@@ -63,7 +71,9 @@ public enum TrustedTimestamp {
     public static func parse(tokenDER der: [UInt8]) throws(Failure) -> Token {
         let token = try pkcs7(der)
         defer { PKCS7_free(token) }
-        guard let info = PKCS7_to_TS_TST_INFO(token) else { throw Failure("the token is not an RFC 3161 time-stamp token: \(openSSLErrorString())") }
+        guard let info = PKCS7_to_TS_TST_INFO(token) else {
+            throw Failure("the token is not an RFC 3161 time-stamp token: \(openSSLErrorString())")
+        }
         defer { TS_TST_INFO_free(info) }
         let time = rfc3339(generalizedTime: asn1String(TS_TST_INFO_get_time(info)))
         let imprint = asn1Bytes(UnsafePointer(TS_MSG_IMPRINT_get_msg(TS_TST_INFO_get_msg_imprint(info))))
@@ -75,7 +85,8 @@ public enum TrustedTimestamp {
         var signer = "unknown signer"
         if let signers = PKCS7_get0_signers(token, nil, 0) {
             if probity_sk_X509_num(signers) > 0, let certificate = probity_sk_X509_value(signers, 0),
-               let name = X509_NAME_oneline(X509_get_subject_name(certificate), nil, 0) {
+                let name = X509_NAME_oneline(X509_get_subject_name(certificate), nil, 0)
+            {
                 signer = String(cString: name)
                 probity_openssl_free(name)
             }
@@ -89,7 +100,9 @@ public enum TrustedTimestamp {
     /// (one or more PEM certificates), the signer's certificate must chain to them and carry the critical
     /// `timeStamping` extended key usage; without, only the signature with the token's own certificate is
     /// checked, which proves integrity but not who the TSA is.
-    public static func verify(tokenDER der: [UInt8], sha256 digest: [UInt8], nonce: UInt64? = nil, caPEM: String?) throws(Failure) {
+    public static func verify(
+        tokenDER der: [UInt8], sha256 digest: [UInt8], nonce: UInt64? = nil, caPEM: String?
+    ) throws(Failure) {
         let token = try pkcs7(der)
         defer { PKCS7_free(token) }
         guard let context = TS_VERIFY_CTX_new() else { throw Failure("cannot allocate a verification context") }
@@ -98,7 +111,7 @@ public enum TrustedTimestamp {
         if let caPEM {
             flags |= Int32(bitPattern: TS_VFY_SIGNATURE)
             guard let store = X509_STORE_new() else { throw Failure("cannot allocate a certificate store") }
-            TS_VERIFY_CTX_set_store(context, store) // the context owns the store from here
+            TS_VERIFY_CTX_set_store(context, store)  // the context owns the store from here
             var count = 0
             let loaded = withMemoryBIO(caPEM) { bio -> Bool in
                 while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
@@ -108,14 +121,16 @@ public enum TrustedTimestamp {
                 }
                 return true
             }
-            ERR_clear_error() // the loop ends on "no start line"
+            ERR_clear_error()  // the loop ends on "no start line"
             guard loaded, count > 0 else { throw Failure("the CA file holds no PEM certificate") }
         }
         _ = TS_VERIFY_CTX_set_flags(context, flags)
         guard let imprint = probity_openssl_copy(digest, digest.count) else { throw Failure("out of memory") }
-        TS_VERIFY_CTX_set_imprint(context, imprint, Int(digest.count)) // owned by the context
+        TS_VERIFY_CTX_set_imprint(context, imprint, Int(digest.count))  // owned by the context
         // OpenSSL 3.0 sets a context's nonce only from a request object; the nonce is compared below.
-        if let nonce, try parse(tokenDER: der).nonce != nonce { throw Failure("the time-stamp token does not carry the request's nonce (a replayed reply?)") }
+        if let nonce, try parse(tokenDER: der).nonce != nonce {
+            throw Failure("the time-stamp token does not carry the request's nonce (a replayed reply?)")
+        }
         guard TS_RESP_verify_token(context, token) == 1 else {
             throw Failure("the time-stamp token does not verify: \(openSSLErrorString())")
         }
@@ -132,7 +147,8 @@ public enum TrustedTimestamp {
         let c = Array(t)
         guard c.count >= 15, c.last == "Z", c[0..<14].allSatisfy(\.isNumber) else { return t }
         func s(_ part: ArraySlice<Character>) -> String { String(part) }
-        return s(c[0..<4]) + "-" + s(c[4..<6]) + "-" + s(c[6..<8]) + "T" + s(c[8..<10]) + ":" + s(c[10..<12]) + ":" + s(c[12..<14]) + s(c[14...])
+        return s(c[0..<4]) + "-" + s(c[4..<6]) + "-" + s(c[6..<8]) + "T" + s(c[8..<10]) + ":" + s(c[10..<12]) + ":"
+            + s(c[12..<14]) + s(c[14...])
     }
 
     static func pkcs7(_ der: [UInt8]) throws(Failure) -> UnsafeMutablePointer<PKCS7> {
@@ -144,7 +160,9 @@ public enum TrustedTimestamp {
         return token
     }
 
-    static func encode(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32) throws(Failure) -> [UInt8] {
+    static func encode(
+        _ body: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32
+    ) throws(Failure) -> [UInt8] {
         let length = body(nil)
         guard length > 0 else { throw Failure("cannot encode DER: \(openSSLErrorString())") }
         var out = [UInt8](repeating: 0, count: Int(length))
@@ -160,5 +178,7 @@ public enum TrustedTimestamp {
         return Array(UnsafeBufferPointer(start: data, count: Int(ASN1_STRING_length(string))))
     }
 
-    static func asn1String(_ string: UnsafePointer<ASN1_STRING>?) -> String { String(decoding: asn1Bytes(string), as: UTF8.self) }
+    static func asn1String(_ string: UnsafePointer<ASN1_STRING>?) -> String {
+        String(decoding: asn1Bytes(string), as: UTF8.self)
+    }
 }

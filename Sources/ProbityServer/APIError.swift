@@ -1,8 +1,8 @@
-import Logging
 public import Hummingbird
+import Logging
 import NIOCore
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -41,8 +41,9 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     static func rejected(_ rejection: EventRejection, inBatch: Bool) -> APIError {
         let path = inBatch ? "events[\(rejection.index)]" : nil
         let field = [path, rejection.error.field].compactMap { $0 }.joined(separator: ".")
-        return APIError(.unprocessableContent, "invalid_reference", (path.map { "\($0): " } ?? "") + rejection.error.description,
-                        field: field.isEmpty ? nil : field)
+        return APIError(
+            .unprocessableContent, "invalid_reference", (path.map { "\($0): " } ?? "") + rejection.error.description,
+            field: field.isEmpty ? nil : field)
     }
 
     /// The error a failed store operation becomes: bad arguments are the client's, the rest is the
@@ -53,7 +54,8 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         case .notFound: return APIError(.notFound, "not_found", error.message)
         case .badArgument: return APIError(.badRequest, "bad_parameter", error.message)
         case .legalHold: return APIError(.conflict, "legal_hold", error.message, field: "seq")
-        default: return APIError(.serviceUnavailable, "store_unavailable", "\(error.message); retry once the cause is fixed")
+        default:
+            return APIError(.serviceUnavailable, "store_unavailable", "\(error.message); retry once the cause is fixed")
         }
     }
 }
@@ -63,7 +65,9 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
@@ -82,13 +86,19 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError: return error
         case let error as StoreError: return APIError.from(error)
-        case is NIOTooManyBytesError: return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
         case is GroupCommitter.ShuttingDown: return APIError(.serviceUnavailable, "shutting_down", "\(error)")
         case let error as HTTPError:
             switch error.status {
-            case .notFound: return APIError(.notFound, "no_route", "no route \(request.method) \(request.uri.path); see docs/API.md")
-            case .contentTooLarge: return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
-            case .methodNotAllowed: return APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
+            case .notFound:
+                return APIError(
+                    .notFound, "no_route", "no route \(request.method) \(request.uri.path); see docs/API.md")
+            case .contentTooLarge:
+                return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
+            case .methodNotAllowed:
+                return APIError(
+                    .methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
             default: return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
             }
         default:
@@ -103,6 +113,8 @@ extension Response {
     }
 
     static func bytes(_ bytes: [UInt8], contentType: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        Response(
+            status: status, headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

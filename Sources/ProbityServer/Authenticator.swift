@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import Synchronization
 
@@ -24,18 +24,25 @@ final class Authenticator: Sendable {
     /// The caller's token, if it may perform `action`; otherwise 401 (no valid token) or 403 (wrong role).
     func authorize(_ request: Request, for action: Role.Action) throws -> TokenInfo {
         guard let header = request.headers[.authorization] else {
-            throw APIError(.unauthorized, "unauthorized", "no bearer token; send Authorization: Bearer <token> (create one with `probity tokens create`)")
+            throw APIError(
+                .unauthorized, "unauthorized",
+                "no bearer token; send Authorization: Bearer <token> (create one with `probity tokens create`)")
         }
         let utf8 = Array(header.utf8)
         guard utf8.count > 7, utf8[0..<7].map({ $0 | 0x20 }) == Array("bearer ".utf8),
-              let token = BearerToken(String(decoding: utf8[7...].drop { $0 == 0x20 }, as: UTF8.self)) else {
-            throw APIError(.unauthorized, "unauthorized", "the Authorization header is not a Probity bearer token (Bearer prb_…)")
+            let token = BearerToken(String(decoding: utf8[7...].drop { $0 == 0x20 }, as: UTF8.self))
+        else {
+            throw APIError(
+                .unauthorized, "unauthorized", "the Authorization header is not a Probity bearer token (Bearer prb_…)")
         }
         guard let stored = try authenticate(token) else {
             throw APIError(.unauthorized, "unauthorized", "the token is unknown or revoked")
         }
         guard stored.role.allows(action) else {
-            throw APIError(.forbidden, "forbidden", "token \(stored.name) has the role \(stored.role.rawValue); this needs \(Role.allowing(action).map(\.rawValue).joined(separator: " or "))")
+            throw APIError(
+                .forbidden, "forbidden",
+                "token \(stored.name) has the role \(stored.role.rawValue); this needs \(Role.allowing(action).map(\.rawValue).joined(separator: " or "))"
+            )
         }
         return stored
     }
@@ -53,10 +60,12 @@ final class Authenticator: Sendable {
             changed = true
         }
         defer {
-            if changed { cache.withLock { cache in
-                if cache.count > 10_000 { cache.removeAll() } // unknown ids must not grow it without bound
-                cache[token.id] = entry
-            } }
+            if changed {
+                cache.withLock { cache in
+                    if cache.count > 10_000 { cache.removeAll() }  // unknown ids must not grow it without bound
+                    cache[token.id] = entry
+                }
+            }
         }
         guard let stored = entry.token, stored.revoked == nil else { return nil }
         if let verified = entry.verified {

@@ -1,7 +1,7 @@
 import Hummingbird
 import HummingbirdCore
-import NIOHTTPTypes
 public import NIOCore
+import NIOHTTPTypes
 import Synchronization
 
 /// The limits every connection of a listener is held to, so that slow or numerous clients cannot take
@@ -159,7 +159,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// `503 too_many_connections`, then close: the client learns why and may retry.
     private func refuse(_ context: ChannelHandlerContext) {
         refusalSent = true
-        let body = ByteBuffer(string: #"{"error":{"code":"too_many_connections","message":"probityd has reached limits.max_connections (\#(limits.maxConnections)); retry shortly"}}"#)
+        let body = ByteBuffer(
+            string:
+                #"{"error":{"code":"too_many_connections","message":"probityd has reached limits.max_connections (\#(limits.maxConnections)); retry shortly"}}"#
+        )
         var head = HTTPResponse(status: .serviceUnavailable)
         head.headerFields[.contentType] = "application/json"
         head.headerFields[.contentLength] = String(body.readableBytes)

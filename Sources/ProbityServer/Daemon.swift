@@ -1,12 +1,12 @@
-import UnixSignals
 public import Foundation
 import Hummingbird
 public import Logging
-import ProbityLog
-import ProbityTSA
 import ProbityDomain
+import ProbityLog
 import ProbityStore
+import ProbityTSA
 import ServiceLifecycle
+import UnixSignals
 
 /// A startup failure, with the message the operator needs; `isConfiguration` separates a bad setting
 /// (exit 2: restarting cannot help) from the rest (exit 1).
@@ -24,7 +24,9 @@ public struct Daemon {
     let environment: [String: String]
     public static let software = "probityd 0.3"
 
-    public init(settings: DaemonSettings, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        settings: DaemonSettings, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.settings = settings
         self.logger = logger
         self.environment = environment
@@ -34,31 +36,46 @@ public struct Daemon {
     func keyPath(recorded: String?) throws(DaemonStartError) -> String {
         if let name = settings.keyCredential {
             guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
-                throw DaemonStartError(message: "signing.key_credential is \(name), but $CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(name):PATH, or use signing.key_file", isConfiguration: true)
+                throw DaemonStartError(
+                    message:
+                        "signing.key_credential is \(name), but $CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(name):PATH, or use signing.key_file",
+                    isConfiguration: true)
             }
             return directory + "/" + name
         }
         if let file = settings.keyFile { return file }
         if let recorded { return recorded }
-        throw DaemonStartError(message: "no signing key: set signing.key_file or signing.key_credential (--key-file, --key-credential)", isConfiguration: true)
+        throw DaemonStartError(
+            message: "no signing key: set signing.key_file or signing.key_credential (--key-file, --key-credential)",
+            isConfiguration: true)
     }
 
     /// The store's writer lock and a writer, creating the store when `store.origin` is set and there is
     /// none. The writer is nil when the store exists but cannot be written now (read-only, full disk):
     /// the daemon then serves reads, answers appends with 503, and retries at each append.
-    func openStore(readers: StoreReaders) throws -> (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?, signer: NoteSigner) {
+    func openStore(
+        readers: StoreReaders
+    ) throws -> (
+        lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?, signer: NoteSigner
+    ) {
         let path = settings.storePath
         if !FileManager.default.fileExists(atPath: path) {
             guard let origin = settings.origin else {
-                throw DaemonStartError(message: "no store at \(path): create it with `probity init --db \(path) --origin NAME`, or set store.origin to let probityd create it", isConfiguration: true)
+                throw DaemonStartError(
+                    message:
+                        "no store at \(path): create it with `probity init --db \(path) --origin NAME`, or set store.origin to let probityd create it",
+                    isConfiguration: true)
             }
             let key = try keyPath(recorded: nil)
             let signer = try NoteSigner(name: origin, privateKey: SigningKeyFile.load(key))
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             logger.notice("creating the store \(path) for \(origin)")
             // Closed at once, and re-opened below under a lock the daemon keeps for its lifetime.
-            _ = try LogWriter.create(path: path, origin: origin, signer: signer, keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key,
-                                     by: "probityd", software: Self.software)
+            _ = try LogWriter.create(
+                path: path, origin: origin, signer: signer,
+                keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key,
+                by: "probityd", software: Self.software)
         }
         // A short-lived reader: no read connection may be open while the writer opens (see StoreReaders).
         let (origin, recordedKey) = try { () throws -> (String, String?) in
@@ -66,7 +83,9 @@ public struct Daemon {
             return (reader.origin, try reader.meta("key_path"))
         }()
         if let expected = settings.origin, expected != origin {
-            throw DaemonStartError(message: "store.origin is \(expected), but the store \(path) is the log of \(origin)", isConfiguration: true)
+            throw DaemonStartError(
+                message: "store.origin is \(expected), but the store \(path) is the log of \(origin)",
+                isConfiguration: true)
         }
         let signer = try NoteSigner(name: origin, privateKey: SigningKeyFile.load(try keyPath(recorded: recordedKey)))
         let lock = try LogWriter.lockStore(path: path)
@@ -76,7 +95,8 @@ public struct Daemon {
         do {
             return (lock, try open(), open, nil, signer)
         } catch let error as StoreError where [.readOnly, .diskFull, .io, .durability].contains(error.code) {
-            logger.error("the store cannot be written now: \(error.message); serving reads, appends get 503 until it can")
+            logger.error(
+                "the store cannot be written now: \(error.message); serving reads, appends get 503 until it can")
             return (lock, nil, open, error.message, signer)
         }
     }
@@ -85,16 +105,22 @@ public struct Daemon {
         do { try settings.validate() } catch { throw DaemonStartError(message: error.message, isConfiguration: true) }
         let notifier = SystemdNotifier(environment: environment)
         notifier.notify("STATUS=opening \(settings.storePath)")
-        let store: (lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?, signer: NoteSigner)
+        let store:
+            (
+                lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?,
+                signer: NoteSigner
+            )
         let readers = StoreReaders(path: settings.storePath)
         do { store = try openStore(readers: readers) } catch let error as StoreError {
-            throw DaemonStartError(message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
+            throw DaemonStartError(
+                message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
         }
         // The socket is ours only once we hold its lock: binding deletes an existing socket file, which
         // would silently take the socket of a daemon already serving it.
         let socketDirectory = (settings.socketPath as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: socketDirectory.isEmpty ? "." : socketDirectory, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o750])
+        try? FileManager.default.createDirectory(
+            atPath: socketDirectory.isEmpty ? "." : socketDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o750])
         let socketLock: FileLock
         do {
             socketLock = try FileLock(path: settings.socketPath + ".lock") { holder in
@@ -106,9 +132,12 @@ public struct Daemon {
 
         let metrics = ServerMetrics()
         let window = Duration.microseconds(Int64(settings.commitWindowMilliseconds * 1000))
-        let committer = GroupCommitter(writer: store.writer, openWriter: store.open, limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window),
-                                       metrics: metrics, openFailure: store.failure)
-        let api = ProbityAPI(committer: committer, readers: readers, metrics: metrics, settings: settings, signer: store.signer)
+        let committer = GroupCommitter(
+            writer: store.writer, openWriter: store.open,
+            limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window),
+            metrics: metrics, openFailure: store.failure)
+        let api = ProbityAPI(
+            committer: committer, readers: readers, metrics: metrics, settings: settings, signer: store.signer)
         let router = api.router()
 
         let listeners = settings.tcp == nil ? 1 : 2
@@ -117,51 +146,62 @@ public struct Daemon {
         let announce: @Sendable () async -> Void = { [notifier, logger, settings] in
             guard await readiness.listening() else { return }
             notifier.notify("READY=1\nSTATUS=serving \(size) entries on \(settings.socketPath)\nMAINPID=\(getpid())")
-            logger.notice("probityd ready: \(size) entries, socket \(settings.socketPath)\(settings.tcp.map { ", tcp \($0)" } ?? "")")
+            logger.notice(
+                "probityd ready: \(size) entries, socket \(settings.socketPath)\(settings.tcp.map { ", tcp \($0)" } ?? "")"
+            )
         }
-        let limits = ConnectionLimits(maxConnections: settings.maxConnections, headerTimeoutSeconds: settings.headerTimeoutSeconds,
-                                      bodyTimeoutSeconds: settings.bodyTimeoutSeconds)
+        let limits = ConnectionLimits(
+            maxConnections: settings.maxConnections, headerTimeoutSeconds: settings.headerTimeoutSeconds,
+            bodyTimeoutSeconds: settings.bodyTimeoutSeconds)
         var services: [any Service] = [CommitterService(committer: committer)]
         let socketPath = settings.socketPath
-        services.append(Application(
-            router: router,
-            server: limits.http1Server(),
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "probityd"),
-            onServerRunning: { _ in
-                // Group members may connect; others may not (the unit's umask made it 0600 until now).
-                chmod(socketPath, 0o660)
-                await announce()
-            },
-            logger: logger
-        ))
-        if let tcp = settings.tcp {
-            let address = try settings.tcpAddress(tcp)
-            services.append(Application(
+        services.append(
+            Application(
                 router: router,
                 server: limits.http1Server(),
-                configuration: .init(address: .hostname(address.host, port: address.port), serverName: "probityd"),
-                onServerRunning: { _ in await announce() },
+                configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "probityd"),
+                onServerRunning: { _ in
+                    // Group members may connect; others may not (the unit's umask made it 0600 until now).
+                    chmod(socketPath, 0o660)
+                    await announce()
+                },
                 logger: logger
             ))
+        if let tcp = settings.tcp {
+            let address = try settings.tcpAddress(tcp)
+            services.append(
+                Application(
+                    router: router,
+                    server: limits.http1Server(),
+                    configuration: .init(address: .hostname(address.host, port: address.port), serverName: "probityd"),
+                    onServerRunning: { _ in await announce() },
+                    logger: logger
+                ))
         }
         let status: @Sendable () -> String = { [readers, committer, settings] in
             let size = (try? readers.reader().size()).map { "\($0) entries" } ?? "size unknown"
-            return committer.failure.map { "degraded: \(size); appends fail: \($0)" } ?? "serving \(size) on \(settings.socketPath)"
+            return committer.failure.map { "degraded: \(size); appends fail: \($0)" }
+                ?? "serving \(size) on \(settings.socketPath)"
         }
         services.append(SystemdService(notifier: notifier, committer: committer, status: status, logger: logger))
         if let url = settings.tsaURL {
             let caPEM: String?
             do { caPEM = try settings.tsaCAFile.map { try String(contentsOfFile: $0, encoding: .utf8) } } catch {
-                throw DaemonStartError(message: "timestamp.ca_file: cannot read \(settings.tsaCAFile!): \(error.localizedDescription)", isConfiguration: true)
+                throw DaemonStartError(
+                    message: "timestamp.ca_file: cannot read \(settings.tsaCAFile!): \(error.localizedDescription)",
+                    isConfiguration: true)
             }
             let authority: TimestampAuthority
             do { authority = try TimestampAuthority(url: url, caPEM: caPEM) } catch {
                 throw DaemonStartError(message: "timestamp.tsa_url: \(error.message)", isConfiguration: true)
             }
-            services.append(TimestampService(authority: authority, interval: .seconds(60 * settings.timestampIntervalMinutes),
-                                             committer: committer, readers: readers, logger: logger))
+            services.append(
+                TimestampService(
+                    authority: authority, interval: .seconds(60 * settings.timestampIntervalMinutes),
+                    committer: committer, readers: readers, logger: logger))
         }
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         withExtendedLifetime((socketLock, store.lock)) {}
         unlink(settings.socketPath)
@@ -221,7 +261,9 @@ struct SystemdService: Service {
                     if committer.isResponsive(within: interval * 2) {
                         notifier.notify("WATCHDOG=1")
                     } else {
-                        logger.critical("the writer has been committing for longer than the watchdog timeout; not pinging the watchdog")
+                        logger.critical(
+                            "the writer has been committing for longer than the watchdog timeout; not pinging the watchdog"
+                        )
                     }
                     try await Task.sleep(for: interval)
                 }

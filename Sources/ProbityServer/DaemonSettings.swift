@@ -47,7 +47,8 @@ public struct DaemonSettings: Sendable, Equatable {
     }
 
     /// The TOML keys, by section, with the setting each one sets.
-    private typealias Setter = @Sendable (inout DaemonSettings, any TOMLValueConvertible, String) throws(Invalid) -> Void
+    private typealias Setter =
+        @Sendable (inout DaemonSettings, any TOMLValueConvertible, String) throws(Invalid) -> Void
     private static let keys: [String: [String: Setter]] = [
         "store": [
             "path": { s, v, k throws(Invalid) in s.storePath = try string(v, k) },
@@ -79,7 +80,9 @@ public struct DaemonSettings: Sendable, Equatable {
         ],
         "commit": [
             "window_ms": { s, v, k throws(Invalid) in
-                guard let d = v.double ?? v.int.map(Double.init) else { throw Invalid("\(k): must be a number of milliseconds, got \(v.type)") }
+                guard let d = v.double ?? v.int.map(Double.init) else {
+                    throw Invalid("\(k): must be a number of milliseconds, got \(v.type)")
+                }
                 s.commitWindowMilliseconds = d
             },
             "max_events": { s, v, k throws(Invalid) in s.maxCommitEvents = try int(v, k) },
@@ -107,14 +110,22 @@ public struct DaemonSettings: Sendable, Equatable {
         }
         for section in table.keys.sorted() {
             guard let setters = Self.keys[section] else {
-                throw Invalid("\(file): unknown section [\(section)]; the sections are \(Self.keys.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))")
+                throw Invalid(
+                    "\(file): unknown section [\(section)]; the sections are \(Self.keys.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))"
+                )
             }
-            guard let values = table[section]?.table else { throw Invalid("\(file): \(section) must be a section ([\(section)])") }
+            guard let values = table[section]?.table else {
+                throw Invalid("\(file): \(section) must be a section ([\(section)])")
+            }
             for key in values.keys.sorted() {
                 guard let set = setters[key] else {
-                    throw Invalid("\(file): unknown key \(section).\(key); [\(section)] has \(setters.keys.sorted().joined(separator: ", "))")
+                    throw Invalid(
+                        "\(file): unknown key \(section).\(key); [\(section)] has \(setters.keys.sorted().joined(separator: ", "))"
+                    )
                 }
-                do { try set(&self, values[key]!, "\(section).\(key)") } catch { throw Invalid("\(file): \(error.message)") }
+                do { try set(&self, values[key]!, "\(section).\(key)") } catch {
+                    throw Invalid("\(file): \(error.message)")
+                }
             }
         }
     }
@@ -122,29 +133,44 @@ public struct DaemonSettings: Sendable, Equatable {
     /// Checks the values together; the message names the setting (as its TOML key) and what is wrong.
     public func validate() throws(Invalid) {
         guard !storePath.isEmpty else { throw Invalid("store.path: must not be empty") }
-        if let origin, origin.isEmpty || origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 }) {
-            throw Invalid("store.origin: must be non-empty, without spaces or '+' (e.g. achats.ville-exemple.fr/probity)")
+        if let origin,
+            origin.isEmpty
+                || origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 })
+        {
+            throw Invalid(
+                "store.origin: must be non-empty, without spaces or '+' (e.g. achats.ville-exemple.fr/probity)")
         }
         if keyFile != nil && keyCredential != nil {
             throw Invalid("signing.key_file and signing.key_credential are both set; give the key one way only")
         }
         if let name = keyCredential, name.isEmpty || name.contains("/") {
-            throw Invalid("signing.key_credential: must be a credential name as in LoadCredential=NAME:PATH, got \"\(name)\"")
+            throw Invalid(
+                "signing.key_credential: must be a credential name as in LoadCredential=NAME:PATH, got \"\(name)\"")
         }
         guard !socketPath.isEmpty else { throw Invalid("listen.socket: must not be empty") }
         if let tsaURL, !tsaURL.hasPrefix("http://") {
-            throw Invalid("timestamp.tsa_url: must be an http:// URL (RFC 3161 over HTTP, as TSAs serve it), got \(tsaURL)")
+            throw Invalid(
+                "timestamp.tsa_url: must be an http:// URL (RFC 3161 over HTTP, as TSAs serve it), got \(tsaURL)")
         }
         if tsaCAFile != nil, tsaURL == nil { throw Invalid("timestamp.ca_file is set but timestamp.tsa_url is not") }
         guard (1...10_080).contains(timestampIntervalMinutes) else {
-            throw Invalid("timestamp.interval_minutes: must be between 1 and 10080 (a week), got \(timestampIntervalMinutes)")
+            throw Invalid(
+                "timestamp.interval_minutes: must be between 1 and 10080 (a week), got \(timestampIntervalMinutes)")
         }
-        guard socketPath.utf8.count < 108 else { throw Invalid("listen.socket: \(socketPath) is longer than a Unix socket path may be (107 bytes)") }
+        guard socketPath.utf8.count < 108 else {
+            throw Invalid("listen.socket: \(socketPath) is longer than a Unix socket path may be (107 bytes)")
+        }
         if let tcp { _ = try tcpAddress(tcp) }
-        guard maxBodyBytes >= 1024 else { throw Invalid("limits.max_body_bytes: must be at least 1024, got \(maxBodyBytes)") }
-        guard maxBatchEvents >= 1 else { throw Invalid("limits.max_batch_events: must be at least 1, got \(maxBatchEvents)") }
+        guard maxBodyBytes >= 1024 else {
+            throw Invalid("limits.max_body_bytes: must be at least 1024, got \(maxBodyBytes)")
+        }
+        guard maxBatchEvents >= 1 else {
+            throw Invalid("limits.max_batch_events: must be at least 1, got \(maxBatchEvents)")
+        }
         guard (1...16_384).contains(maxConnections) else {
-            throw Invalid("limits.max_connections: must be between 1 and 16384 (and below the unit's LimitNOFILE), got \(maxConnections)")
+            throw Invalid(
+                "limits.max_connections: must be between 1 and 16384 (and below the unit's LimitNOFILE), got \(maxConnections)"
+            )
         }
         guard (1...3600).contains(headerTimeoutSeconds) else {
             throw Invalid("limits.header_timeout_seconds: must be between 1 and 3600, got \(headerTimeoutSeconds)")
@@ -156,7 +182,9 @@ public struct DaemonSettings: Sendable, Equatable {
             throw Invalid("commit.window_ms: must be between 0 and 1000, got \(commitWindowMilliseconds)")
         }
         guard maxCommitEvents >= maxBatchEvents else {
-            throw Invalid("commit.max_events: must be at least limits.max_batch_events (\(maxBatchEvents)), got \(maxCommitEvents)")
+            throw Invalid(
+                "commit.max_events: must be at least limits.max_batch_events (\(maxBatchEvents)), got \(maxCommitEvents)"
+            )
         }
     }
 
@@ -172,11 +200,15 @@ public struct DaemonSettings: Sendable, Equatable {
         } else {
             throw Invalid("listen.tcp: must be HOST:PORT (e.g. 127.0.0.1:8787), got \"\(text)\"")
         }
-        guard let port = Int(portText), (1...65535).contains(port) else { throw Invalid("listen.tcp: the port must be 1–65535, got \"\(portText)\"") }
+        guard let port = Int(portText), (1...65535).contains(port) else {
+            throw Invalid("listen.tcp: the port must be 1–65535, got \"\(portText)\"")
+        }
         guard !host.isEmpty else { throw Invalid("listen.tcp: no host in \"\(text)\"") }
         let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
         guard loopback || allowNonLoopback else {
-            throw Invalid("listen.tcp: \(host) is not a loopback address; the API has no TLS, so set listen.allow_non_loopback = true (--allow-non-loopback) only behind a TLS proxy")
+            throw Invalid(
+                "listen.tcp: \(host) is not a loopback address; the API has no TLS, so set listen.allow_non_loopback = true (--allow-non-loopback) only behind a TLS proxy"
+            )
         }
         return (String(host), port)
     }
@@ -193,10 +225,13 @@ public struct DaemonSettings: Sendable, Equatable {
         if let keyCredential { lines.append("key_credential = \(quoted(keyCredential))") }
         lines += ["", "[listen]", "socket = \(quoted(socketPath))"]
         if let tcp { lines.append("tcp = \(quoted(tcp))") }
-        lines += ["allow_non_loopback = \(allowNonLoopback)", "", "[limits]", "max_body_bytes = \(maxBodyBytes)",
-                  "max_batch_events = \(maxBatchEvents)", "max_connections = \(maxConnections)",
-                  "header_timeout_seconds = \(headerTimeoutSeconds)", "body_timeout_seconds = \(bodyTimeoutSeconds)", "", "[commit]", "window_ms = \(commitWindowMilliseconds)", "max_events = \(maxCommitEvents)",
-                  "", "[timestamp]"]
+        lines += [
+            "allow_non_loopback = \(allowNonLoopback)", "", "[limits]", "max_body_bytes = \(maxBodyBytes)",
+            "max_batch_events = \(maxBatchEvents)", "max_connections = \(maxConnections)",
+            "header_timeout_seconds = \(headerTimeoutSeconds)", "body_timeout_seconds = \(bodyTimeoutSeconds)", "",
+            "[commit]", "window_ms = \(commitWindowMilliseconds)", "max_events = \(maxCommitEvents)",
+            "", "[timestamp]",
+        ]
         if let tsaURL { lines.append("tsa_url = \(quoted(tsaURL))") }
         if let tsaCAFile { lines.append("ca_file = \(quoted(tsaCAFile))") }
         lines.append("interval_minutes = \(timestampIntervalMinutes)")

@@ -1,12 +1,12 @@
-import ProbityWire
 import Foundation
 import Hummingbird
 import NIOCore
 import NIOPosix
-import ProbityLog
 import ProbityDomain
 import ProbityEvidence
+import ProbityLog
 import ProbityStore
+import ProbityWire
 
 /// Evidence for legal teams (docs/API.md): timeline exports and evidence bundles for the `export` role,
 /// streamed as they are written, and redactions for the `admin` role. Same parameters and checks as
@@ -29,14 +29,19 @@ struct EvidenceRoutes: Sendable {
     /// `procedure=REF`, `party=ID`, or `from=TIME&to=TIME` (RFC 3339): exactly one scope.
     static func scope(_ request: Request) throws -> ExportScope {
         let query = request.uri.queryParameters
-        let procedure = query.get("procedure"), party = query.get("party"), from = query.get("from"), to = query.get("to")
+        let procedure = query.get("procedure"), party = query.get("party"), from = query.get("from"),
+            to = query.get("to")
         guard [procedure != nil, party != nil, from != nil || to != nil].filter({ $0 }).count == 1 else {
             throw APIError.badParameter("procedure", "give one scope: procedure=REF, party=ID, or from=TIME&to=TIME")
         }
         if let procedure { return .procedure(procedure) }
         if let party { return .party(party) }
-        guard let from, let start = Timestamp(rfc3339: from) else { throw APIError.badParameter("from", "must be an RFC 3339 time such as 2026-03-01T00:00:00Z") }
-        guard let to, let end = Timestamp(rfc3339: to) else { throw APIError.badParameter("to", "must be an RFC 3339 time such as 2026-04-01T00:00:00Z") }
+        guard let from, let start = Timestamp(rfc3339: from) else {
+            throw APIError.badParameter("from", "must be an RFC 3339 time such as 2026-03-01T00:00:00Z")
+        }
+        guard let to, let end = Timestamp(rfc3339: to) else {
+            throw APIError.badParameter("to", "must be an RFC 3339 time such as 2026-04-01T00:00:00Z")
+        }
         guard start < end else { throw APIError.badParameter("from", "must be before to") }
         return .period(from: start, to: end)
     }
@@ -49,14 +54,20 @@ struct EvidenceRoutes: Sendable {
         let source = EvidenceSource(reader: reader, state: try projections.current(reader))
         let procedure: DomainState.Procedure?
         do { procedure = try source.check(scope) } catch {
-            throw error.code == .notFound ? APIError.notFound(error.message) : APIError.badParameter("from", error.message) // only a period can be malformed here
+            // Only a period can be malformed here.
+            throw error.code == .notFound
+                ? APIError.notFound(error.message) : APIError.badParameter("from", error.message)
         }
         let query = request.uri.queryParameters
         let langText = query.get("lang") ?? "en"
-        guard let lang = FindingText.Language(rawValue: langText) else { throw APIError.badParameter("lang", "must be en or fr, got \"\(langText)\"") }
+        guard let lang = FindingText.Language(rawValue: langText) else {
+            throw APIError.badParameter("lang", "must be en or fr, got \"\(langText)\"")
+        }
         var time = procedure.map { LocalTime.buyers($0, in: source.state) } ?? .utc
         if let tz = query.get("tz") {
-            guard let zone = LocalTime(identifier: tz) else { throw APIError.badParameter("tz", "\"\(tz)\" is not an IANA time zone such as Europe/Paris") }
+            guard let zone = LocalTime(identifier: tz) else {
+                throw APIError.badParameter("tz", "\"\(tz)\" is not an IANA time zone such as Europe/Paris")
+            }
             time = zone
         }
         return (source, scope, lang, time)
@@ -68,17 +79,25 @@ struct EvidenceRoutes: Sendable {
             throw APIError.badParameter("format", "must be jsonl, csv or html, got \"\(formatText)\"")
         }
         let (source, scope, lang, time) = try source(request)
-        let bytes = try await blocking { try source.timeline(scope, format: format, time: time, lang: lang, generatedAt: .now()) }
-        let type = ["jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8"][formatText]!
+        let bytes = try await blocking {
+            try source.timeline(scope, format: format, time: time, lang: lang, generatedAt: .now())
+        }
+        let type = [
+            "jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8",
+        ][formatText]!
         return Self.streamed(contentType: type, filename: "timeline.\(formatText)") { write in
-            for start in stride(from: 0, to: bytes.count, by: 1 << 20) { try write(Array(bytes[start..<min(start + (1 << 20), bytes.count)])) }
+            for start in stride(from: 0, to: bytes.count, by: 1 << 20) {
+                try write(Array(bytes[start..<min(start + (1 << 20), bytes.count)]))
+            }
         }
     }
 
     private func bundle(_ request: Request) async throws -> Response {
         let (source, scope, lang, time) = try source(request)
         let signer = self.signer
-        let bundle = try await blocking { try source.bundle(scope, time: time, lang: lang, signer: signer, generatedAt: .now()) }
+        let bundle = try await blocking {
+            try source.bundle(scope, time: time, lang: lang, signer: signer, generatedAt: .now())
+        }
         return Self.streamed(contentType: "application/zip", filename: "bundle.zip") { write in
             try bundle.write(signManifest: { try signer.sign(text: $0) }, to: write)
         }
@@ -87,7 +106,10 @@ struct EvidenceRoutes: Sendable {
     /// A response whose body `produce` writes, in chunks, from the blocking-work pool: the ZIP is sent as it
     /// is written. An error once the body has started can only cut the response short; the client's ZIP
     /// reader then fails on the missing central directory.
-    static func streamed(contentType: String, filename: String, _ produce: @escaping @Sendable (_ write: @escaping ([UInt8]) throws -> Void) throws -> Void) -> Response {
+    static func streamed(
+        contentType: String, filename: String,
+        _ produce: @escaping @Sendable (_ write: @escaping ([UInt8]) throws -> Void) throws -> Void
+    ) -> Response {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .unbounded)
         NIOThreadPool.singleton.submit { state in
             if state == .active { try? produce { continuation.yield(ByteBuffer(bytes: $0)) } }
@@ -110,10 +132,14 @@ struct EvidenceRoutes: Sendable {
         do { json = try JSONParser.parse(body, numbers: .exact) } catch {
             throw APIError(.badRequest, "bad_json", "the body is not JSON: \(error)")
         }
-        guard let seq = json["seq"]?.uint64Value else { throw APIError(.badRequest, "bad_field", "seq must be the entry's seq (a whole number)", field: "seq") }
+        guard let seq = json["seq"]?.uint64Value else {
+            throw APIError(.badRequest, "bad_field", "seq must be the entry's seq (a whole number)", field: "seq")
+        }
         var fields: [String: String] = [:]
         for name in ["legal_basis", "requested_by"] {
-            guard let value = json[name]?.stringValue else { throw APIError(.badRequest, "bad_field", "\(name) is required (a string)", field: name) }
+            guard let value = json[name]?.stringValue else {
+                throw APIError(.badRequest, "bad_field", "\(name) is required (a string)", field: name)
+            }
             do throws(EventInputError) { try EventSchema.check(.string(value), as: .code, at: name) } catch {
                 throw APIError(.badRequest, "bad_field", error.message, field: name)
             }
@@ -123,10 +149,14 @@ struct EvidenceRoutes: Sendable {
         let (legalBasis, requestedBy) = (fields["legal_basis"]!, fields["requested_by"]!)
         let batch = try await committer.exclusive { writer -> LogWriter.Batch in
             let state = try projections.current(try readers.reader())
-            if let by = state.redactions[seq] { throw APIError(.conflict, "already_redacted", "entry \(seq) is already redacted (by seq \(by))", field: "seq") }
+            if let by = state.redactions[seq] {
+                throw APIError(
+                    .conflict, "already_redacted", "entry \(seq) is already redacted (by seq \(by))", field: "seq")
+            }
             return try writer.redact(seq: seq, legalBasis: legalBasis, requestedBy: requestedBy, by: by)
         }
-        return .json(.object(["redacted_seq": .number(Double(seq)), "redaction": batch.receipts[0].json]), status: .created)
+        return .json(
+            .object(["redacted_seq": .number(Double(seq)), "redaction": batch.receipts[0].json]), status: .created)
     }
 }
 

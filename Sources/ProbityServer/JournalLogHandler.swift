@@ -28,7 +28,9 @@ public struct JournalLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let extra = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let extra =
+            all.isEmpty
+            ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         // One line per message: journald splits on newlines, so they are escaped.
         let text = "\(event.message)\(extra)".replacingOccurrences(of: "\n", with: "\\n")
         FileHandle.standardError.write(Data("<\(Self.priority(event.level))>\(text)\n".utf8))

@@ -1,11 +1,11 @@
-import Prometheus
 import Foundation
 import Hummingbird
 import NIOCore
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
+import Prometheus
 
 /// The HTTP API (docs/API.md): routes, access control and the mapping of store results to JSON.
 struct ProbityAPI: Sendable {
@@ -19,7 +19,10 @@ struct ProbityAPI: Sendable {
     /// The procurement projections, shared by the procedure routes and the evidence routes.
     let projections = ProjectionCache()
 
-    init(committer: GroupCommitter, readers: StoreReaders, metrics: ServerMetrics, settings: DaemonSettings, signer: NoteSigner) {
+    init(
+        committer: GroupCommitter, readers: StoreReaders, metrics: ServerMetrics, settings: DaemonSettings,
+        signer: NoteSigner
+    ) {
         self.committer = committer
         self.signer = signer
         self.readers = readers
@@ -46,7 +49,8 @@ struct ProbityAPI: Sendable {
         router.get("/v1/proofs/consistency") { request, _ in try consistencyProof(request) }
         router.get("/v1/proofs/stream") { request, _ in try streamHead(request) }
         ProcedureRoutes(readers: readers, auth: auth, projections: projections).add(to: router)
-        EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer).add(to: router)
+        EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer)
+            .add(to: router)
         router.get("/healthz") { _, _ in health() }
         router.get("/metrics") { _, _ in
             Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
@@ -66,7 +70,8 @@ struct ProbityAPI: Sendable {
     static func body(of request: Request, limit: Int, setting: String?) async throws -> [UInt8] {
         let named = setting.map { " (\($0))" } ?? ""
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(.contentTooLarge, "body_too_large", "the body is \(length) bytes; the limit is \(limit)\(named)")
+            throw APIError(
+                .contentTooLarge, "body_too_large", "the body is \(length) bytes; the limit is \(limit)\(named)")
         }
         do {
             let buffer = try await request.body.collect(upTo: limit)
@@ -91,7 +96,8 @@ struct ProbityAPI: Sendable {
         }
         // 201 when something was appended; 200 when every event was already in the log.
         let created = batch.receipts.contains { !$0.duplicate }
-        return .bytes(ReceiptsJSON.encode(batch.receipts), contentType: "application/json", status: created ? .created : .ok)
+        return .bytes(
+            ReceiptsJSON.encode(batch.receipts), contentType: "application/json", status: created ? .created : .ok)
     }
 
     /// Validates events as `POST /v1/events` would, and appends nothing.
@@ -99,7 +105,9 @@ struct ProbityAPI: Sendable {
         _ = try auth.authorize(request, for: .append)
         let events = try parseEvents(try await body(request))
         // References are checked against the log as it is now; an append later may still find it changed.
-        if let rejection = try reader.checkReferences(events) { throw APIError.rejected(rejection, inBatch: events.count > 1) }
+        if let rejection = try reader.checkReferences(events) {
+            throw APIError.rejected(rejection, inBatch: events.count > 1)
+        }
         return .json(.object(["valid": .number(Double(events.count))]))
     }
 
@@ -117,14 +125,15 @@ struct ProbityAPI: Sendable {
         let size = try Self.number(request, "size", required: false)
         let proof = try reader.tlogProof(seq: seq, size: size)
         guard let entry = try reader.entry(seq: seq) else { throw APIError.notFound("no entry \(seq)") }
-        return .json(.object([
-            "seq": .number(Double(seq)),
-            "size": .number(Double(proof.checkpoint.checkpoint.size)),
-            "leaf_hash": .string(Hex.encode(entry.leafHash)),
-            "hashes": .array(proof.proof.map { .string(Base64.encode($0)) }),
-            "checkpoint": .string(proof.checkpoint.encoded),
-            "proof": .string(proof.encoded),
-        ]))
+        return .json(
+            .object([
+                "seq": .number(Double(seq)),
+                "size": .number(Double(proof.checkpoint.checkpoint.size)),
+                "leaf_hash": .string(Hex.encode(entry.leafHash)),
+                "hashes": .array(proof.proof.map { .string(Base64.encode($0)) }),
+                "checkpoint": .string(proof.checkpoint.encoded),
+                "proof": .string(proof.encoded),
+            ]))
     }
 
     private func consistencyProof(_ request: Request) throws -> Response {
@@ -132,33 +141,42 @@ struct ProbityAPI: Sendable {
         let old = try Self.number(request, "old", required: true)!
         let newCheckpoint = try reader.checkpoint(size: try Self.number(request, "new", required: false))
         let new = newCheckpoint.checkpoint.size
-        guard old > 0, old <= new else { throw APIError.badParameter("old", "must be between 1 and the new size \(new), got \(old)") }
+        guard old > 0, old <= new else {
+            throw APIError.badParameter("old", "must be between 1 and the new size \(new), got \(old)")
+        }
         let hashes = try reader.consistencyProof(from: old, to: new)
-        return .json(.object([
-            "old_size": .number(Double(old)),
-            "new_size": .number(Double(new)),
-            "old_root": .string(Base64.encode(try reader.root(size: old))),
-            "new_root": .string(Base64.encode(newCheckpoint.checkpoint.root)),
-            "proof": .array(hashes.map { .string(Base64.encode($0)) }),
-            "checkpoint": .string(newCheckpoint.encoded),
-        ]))
+        return .json(
+            .object([
+                "old_size": .number(Double(old)),
+                "new_size": .number(Double(new)),
+                "old_root": .string(Base64.encode(try reader.root(size: old))),
+                "new_root": .string(Base64.encode(newCheckpoint.checkpoint.root)),
+                "proof": .array(hashes.map { .string(Base64.encode($0)) }),
+                "checkpoint": .string(newCheckpoint.encoded),
+            ]))
     }
 
     /// A signed stream-head note for `?stream=procedure:<ref>|party:<id>` at the current size.
     private func streamHead(_ request: Request) throws -> Response {
         _ = try auth.authorize(request, for: .readProofs)
-        guard let stream = request.uri.queryParameters.get("stream") else { throw APIError.badParameter("stream", "missing; add ?stream=procedure:<ref> or party:<id>") }
-        guard Identifier.isValidStream(stream) else {
-            throw APIError.badParameter("stream", "must be procedure:<ref> or party:<id> (ids \(Identifier.rule)), got \"\(stream)\"")
+        guard let stream = request.uri.queryParameters.get("stream") else {
+            throw APIError.badParameter("stream", "missing; add ?stream=procedure:<ref> or party:<id>")
         }
-        return .bytes(Array(try committer.signedStreamHead(stream).encoded.utf8), contentType: "text/plain; charset=utf-8")
+        guard Identifier.isValidStream(stream) else {
+            throw APIError.badParameter(
+                "stream", "must be procedure:<ref> or party:<id> (ids \(Identifier.rule)), got \"\(stream)\"")
+        }
+        return .bytes(
+            Array(try committer.signedStreamHead(stream).encoded.utf8), contentType: "text/plain; charset=utf-8")
     }
 
     private func listEvents(_ request: Request) throws -> Response {
         let token = try auth.authorize(request, for: .readEntries)
         let after = try Self.number(request, "after", required: false)
         let limit = try Self.number(request, "limit", required: false) ?? 100
-        guard limit >= 1, limit <= UInt64(Self.maxPage) else { throw APIError.badParameter("limit", "must be between 1 and \(Self.maxPage), got \(limit)") }
+        guard limit >= 1, limit <= UInt64(Self.maxPage) else {
+            throw APIError.badParameter("limit", "must be between 1 and \(Self.maxPage), got \(limit)")
+        }
         let first = after.map { $0 + 1 } ?? 0
         let entries = try reader.entries(from: first, limit: Int(limit))
         let withPayloads = token.role.allows(.readPayloads)
@@ -175,8 +193,12 @@ struct ProbityAPI: Sendable {
 
     private func event(_ request: Request, seq text: String) throws -> Response {
         let token = try auth.authorize(request, for: .readEntries)
-        guard let seq = LogNumber.parse(text) else { throw APIError.badParameter("seq", "\(LogNumber.expectation), got \"\(text)\"") }
-        guard let entry = try reader.entry(seq: seq) else { throw APIError.notFound("no entry \(seq); the log has \(try reader.size()) entries") }
+        guard let seq = LogNumber.parse(text) else {
+            throw APIError.badParameter("seq", "\(LogNumber.expectation), got \"\(text)\"")
+        }
+        guard let entry = try reader.entry(seq: seq) else {
+            throw APIError.notFound("no entry \(seq); the log has \(try reader.size()) entries")
+        }
         var body: [UInt8] = []
         Self.appendEntryJSON(entry, withPayload: token.role.allows(.readPayloads), to: &body)
         return .bytes(body, contentType: "application/json")
@@ -205,7 +227,9 @@ struct ProbityAPI: Sendable {
     private func health() -> Response {
         let size = (try? reader.size()).map { JSONValue.number(Double($0)) } ?? .null
         if let failure = committer.failure {
-            return .json(.object(["status": .string("degraded"), "size": size, "error": .string(failure)]), status: .serviceUnavailable)
+            return .json(
+                .object(["status": .string("degraded"), "size": size, "error": .string(failure)]),
+                status: .serviceUnavailable)
         }
         return .json(.object(["status": .string("ok"), "size": size]))
     }
@@ -215,7 +239,9 @@ struct ProbityAPI: Sendable {
             if required { throw APIError.badParameter(name, "missing; add ?\(name)=N") }
             return nil
         }
-        guard let value = LogNumber.parse(text) else { throw APIError.badParameter(name, "\(LogNumber.expectation), got \"\(text)\"") }
+        guard let value = LogNumber.parse(text) else {
+            throw APIError.badParameter(name, "\(LogNumber.expectation), got \"\(text)\"")
+        }
         return value
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 
 /// Read-only routes over the procurement projections (`read` role and above): procedures, their
@@ -14,9 +14,15 @@ struct ProcedureRoutes: Sendable {
     func add(to router: Router<BasicRequestContext>) {
         router.get("/v1/procedures") { request, _ in try list(request) }
         router.get("/v1/procedures/:ref") { request, context in try show(request, context.parameters.require("ref")) }
-        router.get("/v1/procedures/:ref/timeline") { request, context in try timeline(request, context.parameters.require("ref")) }
-        router.get("/v1/procedures/:ref/findings") { request, context in try findings(request, context.parameters.require("ref")) }
-        router.get("/v1/parties/:id/timeline") { request, context in try partyTimeline(request, context.parameters.require("id")) }
+        router.get("/v1/procedures/:ref/timeline") { request, context in
+            try timeline(request, context.parameters.require("ref"))
+        }
+        router.get("/v1/procedures/:ref/findings") { request, context in
+            try findings(request, context.parameters.require("ref"))
+        }
+        router.get("/v1/parties/:id/timeline") { request, context in
+            try partyTimeline(request, context.parameters.require("id"))
+        }
     }
 
     private func state(_ request: Request) throws -> DomainState {
@@ -25,37 +31,52 @@ struct ProcedureRoutes: Sendable {
     }
 
     private func procedure(_ ref: String, in state: DomainState) throws -> DomainState.Procedure {
-        guard let procedure = state.procedures[ref] else { throw APIError.notFound("no procedure \"\(ref)\" in the log") }
+        guard let procedure = state.procedures[ref] else {
+            throw APIError.notFound("no procedure \"\(ref)\" in the log")
+        }
         return procedure
     }
 
     private func list(_ request: Request) throws -> Response {
         let state = try state(request)
-        return .json(.object([
-            "entries": .number(Double(state.entries)),
-            "procedures": .array(state.procedures.values.sorted { $0.ref < $1.ref }.map { DomainJSON.procedure($0) }),
-        ]))
+        return .json(
+            .object([
+                "entries": .number(Double(state.entries)),
+                "procedures": .array(
+                    state.procedures.values.sorted { $0.ref < $1.ref }.map { DomainJSON.procedure($0) }),
+            ]))
     }
 
     private func show(_ request: Request, _ ref: String) throws -> Response {
         let state = try state(request)
         let p = try procedure(ref, in: state)
-        return .json(.object([
-            "procedure": DomainJSON.procedure(p),
-            "coverage": .array(QuestionCoverage.of(p, in: state).map(DomainJSON.coverage)),
-        ]))
+        return .json(
+            .object([
+                "procedure": DomainJSON.procedure(p),
+                "coverage": .array(QuestionCoverage.of(p, in: state).map(DomainJSON.coverage)),
+            ]))
     }
 
     private func timeline(_ request: Request, _ ref: String) throws -> Response {
         let state = try state(request)
         let p = try procedure(ref, in: state)
-        return .json(.object(["procedure": .string(ref), "entries": .array(state.records(of: p).map { DomainJSON.record($0, redactedBy: state.redactions[$0.seq]) })]))
+        return .json(
+            .object([
+                "procedure": .string(ref),
+                "entries": .array(
+                    state.records(of: p).map { DomainJSON.record($0, redactedBy: state.redactions[$0.seq]) }),
+            ]))
     }
 
     private func partyTimeline(_ request: Request, _ id: String) throws -> Response {
         let state = try state(request)
         guard state.party(id) != nil else { throw APIError.notFound("no party \"\(id)\" is registered in the log") }
-        return .json(.object(["party": .string(id), "entries": .array(state.records(involving: id).map { DomainJSON.record($0, redactedBy: state.redactions[$0.seq]) })]))
+        return .json(
+            .object([
+                "party": .string(id),
+                "entries": .array(
+                    state.records(involving: id).map { DomainJSON.record($0, redactedBy: state.redactions[$0.seq]) }),
+            ]))
     }
 
     /// `?lang=en|fr` for the explanations, `?tz=ZONE` for their times (default: the buyer's zone, else UTC).
@@ -63,18 +84,25 @@ struct ProcedureRoutes: Sendable {
         let state = try state(request)
         let p = try procedure(ref, in: state)
         let langText = request.uri.queryParameters.get("lang") ?? "en"
-        guard let lang = FindingText.Language(rawValue: langText) else { throw APIError.badParameter("lang", "must be en or fr, got \"\(langText)\"") }
+        guard let lang = FindingText.Language(rawValue: langText) else {
+            throw APIError.badParameter("lang", "must be en or fr, got \"\(langText)\"")
+        }
         let time: LocalTime
         if let tz = request.uri.queryParameters.get("tz") {
-            guard let zone = LocalTime(identifier: tz) else { throw APIError.badParameter("tz", "\"\(tz)\" is not an IANA time zone such as Europe/Paris") }
+            guard let zone = LocalTime(identifier: tz) else {
+                throw APIError.badParameter("tz", "\"\(tz)\" is not an IANA time zone such as Europe/Paris")
+            }
             time = zone
         } else {
             time = LocalTime.buyers(p, in: state)
         }
-        return .json(.object([
-            "procedure": .string(ref), "entries": .number(Double(state.entries)), "time_zone": .string(time.zone.identifier),
-            "findings": .array(FindingRules.evaluate(state, procedure: ref).map { FindingText.json($0, lang, time: time) }),
-        ]))
+        return .json(
+            .object([
+                "procedure": .string(ref), "entries": .number(Double(state.entries)),
+                "time_zone": .string(time.zone.identifier),
+                "findings": .array(
+                    FindingRules.evaluate(state, procedure: ref).map { FindingText.json($0, lang, time: time) }),
+            ]))
     }
 }
 

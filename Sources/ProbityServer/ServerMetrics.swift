@@ -1,5 +1,5 @@
-public import Prometheus
 public import ProbityStore
+public import Prometheus
 
 /// The daemon's Prometheus metrics, served at `GET /metrics`. The registry is owned here and passed
 /// around, rather than bootstrapped into the global MetricsSystem, so tests can run several servers.
@@ -17,22 +17,37 @@ public final class ServerMetrics: Sendable {
     }
 
     public init() {
-        appended = registry.makeCounter(descriptor: Self.name("appended_events", "total", "Events appended to the log (duplicates excluded)."))
-        duplicates = registry.makeCounter(descriptor: Self.name("duplicate_events", "total", "Events received again (same platform and source id): nothing appended."))
-        batchEvents = registry.makeValueHistogram(descriptor: Self.name("commit_batch", "events", "Events per group commit (one SQLite transaction, one signed checkpoint)."),
-                                                  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384])
+        appended = registry.makeCounter(
+            descriptor: Self.name("appended_events", "total", "Events appended to the log (duplicates excluded)."))
+        duplicates = registry.makeCounter(
+            descriptor: Self.name(
+                "duplicate_events", "total", "Events received again (same platform and source id): nothing appended."))
+        batchEvents = registry.makeValueHistogram(
+            descriptor: Self.name(
+                "commit_batch", "events", "Events per group commit (one SQLite transaction, one signed checkpoint)."),
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384])
         commitLatency = registry.makeDurationHistogram(
-            descriptor: Self.name("commit_duration", "seconds", "Time from the first queued event of a group commit to its durable commit."),
-            buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)])
-        commitFailures = registry.makeCounter(descriptor: Self.name("commit_failures", "total", "Group commits that failed (nothing of them was appended)."))
-        treeSize = registry.makeGauge(descriptor: Self.name("tree_size", "entries", "Entries in the log (size of the latest signed checkpoint)."))
+            descriptor: Self.name(
+                "commit_duration", "seconds",
+                "Time from the first queued event of a group commit to its durable commit."),
+            buckets: [
+                .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                .milliseconds(20),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+            ])
+        commitFailures = registry.makeCounter(
+            descriptor: Self.name(
+                "commit_failures", "total", "Group commits that failed (nothing of them was appended)."))
+        treeSize = registry.makeGauge(
+            descriptor: Self.name("tree_size", "entries", "Entries in the log (size of the latest signed checkpoint)."))
     }
 
     /// Counts a rejected request; `reason` is the error code sent to the client.
     func rejected(_ reason: String) {
-        registry.makeCounter(descriptor: Self.name("rejected_requests", "total", "Requests answered with an error, by error code."),
-                             labels: [("reason", reason)]).increment()
+        registry.makeCounter(
+            descriptor: Self.name("rejected_requests", "total", "Requests answered with an error, by error code."),
+            labels: [("reason", reason)]
+        ).increment()
     }
 }
 

@@ -1,9 +1,9 @@
 import Foundation
 import Logging
-import ProbityLog
-import ProbityTSA
 import ProbityDomain
+import ProbityLog
 import ProbityStore
+import ProbityTSA
 import ServiceLifecycle
 
 /// RFC 3161 timestamps on a schedule (`[timestamp]`): at start and then every interval, if the log grew
@@ -34,14 +34,20 @@ struct TimestampService: Service {
                 let checkpoint = try reader.checkpoint()
                 let size = checkpoint.checkpoint.size
                 // The entry before the checkpoint is its own timestamp when nothing was appended since.
-                guard let last = try reader.timestampEntries(below: size).last, last.seq == size - 1 || last.treeSize == size else {
+                guard let last = try reader.timestampEntries(below: size).last,
+                    last.seq == size - 1 || last.treeSize == size
+                else {
                     return (checkpoint, try authority.stamp(checkpoint))
                 }
                 return nil
             }
             guard let (checkpoint, stamp) = token else { return }
-            let batch = try await committer.exclusive { try $0.appendTimestamp(of: checkpoint, token: stamp, by: "probityd") }
-            logger.notice("the TSA \(stamp.signer) dated the checkpoint of size \(checkpoint.checkpoint.size) at \(stamp.genTime); checkpoint.timestamped is seq \(batch.receipts[0].seq)")
+            let batch = try await committer.exclusive {
+                try $0.appendTimestamp(of: checkpoint, token: stamp, by: "probityd")
+            }
+            logger.notice(
+                "the TSA \(stamp.signer) dated the checkpoint of size \(checkpoint.checkpoint.size) at \(stamp.genTime); checkpoint.timestamped is seq \(batch.receipts[0].seq)"
+            )
         } catch {
             logger.error("timestamp not taken: \(error); trying again in \(interval)")
         }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import ProbityLog
 public import ProbityDomain
+import ProbityLog
 
 /// The domain projections of a store (`DomainState`): rebuilt from the entries by `probity replay`, which
 /// saves a snapshot; readers load the snapshot and apply the entries appended since. Nothing here is
@@ -45,9 +45,10 @@ public enum DomainProjection {
 
     static func loadSnapshot(_ db: Database, size: UInt64) -> DomainState? {
         guard (try? db.tableExists("projection_snapshots")) == true,
-              let row = try? Row.fetchOne(db, sql: "SELECT seq, state FROM projection_snapshots WHERE name = ?", arguments: [snapshotName]),
-              let state = DomainSnapshot.decode([UInt8](row["state"] as Data)),
-              let last = state.lastSeq, last < size, last == UInt64(row["seq"] as Int64)
+            let row = try? Row.fetchOne(
+                db, sql: "SELECT seq, state FROM projection_snapshots WHERE name = ?", arguments: [snapshotName]),
+            let state = DomainSnapshot.decode([UInt8](row["state"] as Data)),
+            let last = state.lastSeq, last < size, last == UInt64(row["seq"] as Int64)
         else { return nil }
         return state
     }
@@ -86,10 +87,14 @@ public enum SnapshotWriter {
             let queue = try DatabaseQueue(path: path, configuration: config)
             try queue.write { db in
                 guard try db.tableExists("projection_snapshots") else {
-                    throw StoreError(.notFound, "the store predates projection snapshots; open it for writing once (probityd, or `probity append`) to upgrade it")
+                    throw StoreError(
+                        .notFound,
+                        "the store predates projection snapshots; open it for writing once (probityd, or `probity append`) to upgrade it"
+                    )
                 }
-                try db.execute(sql: "INSERT OR REPLACE INTO projection_snapshots (name, seq, state) VALUES (?, ?, ?)",
-                               arguments: [DomainProjection.snapshotName, Int64(last), bytes])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO projection_snapshots (name, seq, state) VALUES (?, ?, ?)",
+                    arguments: [DomainProjection.snapshotName, Int64(last), bytes])
             }
         } catch let error as StoreError { throw error } catch {
             throw StoreError.writeFailure(error, path: path, doing: "save the projections' snapshot")

@@ -1,7 +1,7 @@
 import Foundation
+public import ProbityDomain
 public import ProbityEvidence
 public import ProbityLog
-public import ProbityDomain
 
 /// A request the export cannot serve: an unknown procedure or party, an empty period… Says what to do.
 public struct ExportError: Error, CustomStringConvertible, Equatable {
@@ -30,11 +30,16 @@ public struct EvidenceSource: Sendable {
         case .procedure(let ref):
             guard let procedure = state.procedures[ref] else {
                 let known = state.procedures.keys.sorted()
-                throw ExportError(.notFound, "no procedure \"\(ref)\" in the log" + (known.isEmpty ? "" : "; procedures: \(known.joined(separator: ", "))"))
+                throw ExportError(
+                    .notFound,
+                    "no procedure \"\(ref)\" in the log"
+                        + (known.isEmpty ? "" : "; procedures: \(known.joined(separator: ", "))"))
             }
             return procedure
         case .party(let id):
-            guard state.party(id) != nil else { throw ExportError(.notFound, "no party \"\(id)\" is registered in the log") }
+            guard state.party(id) != nil else {
+                throw ExportError(.notFound, "no party \"\(id)\" is registered in the log")
+            }
             return nil
         case .period(let from, let to):
             guard from < to else { throw ExportError(.badRequest, "the period must start before it ends") }
@@ -51,9 +56,13 @@ public struct EvidenceSource: Sendable {
 
     func events(_ records: [DomainState.Record], stored: [UInt64: LogReader.StoredEntry]) throws -> [ExportedEvent] {
         try records.map { record in
-            guard let entry = stored[record.seq] else { throw StoreError(.inconsistent, "entry \(record.seq) is missing; run `probity verify`") }
-            return ExportedEvent(record: record, entryBytes: entry.bytes, leafHash: entry.leafHash,
-                                 payload: entry.payload.flatMap { try? JSONParser.parse($0.bytes) }, redactedBy: state.redactions[record.seq])
+            guard let entry = stored[record.seq] else {
+                throw StoreError(.inconsistent, "entry \(record.seq) is missing; run `probity verify`")
+            }
+            return ExportedEvent(
+                record: record, entryBytes: entry.bytes, leafHash: entry.leafHash,
+                payload: entry.payload.flatMap { try? JSONParser.parse($0.bytes) },
+                redactedBy: state.redactions[record.seq])
         }
     }
 
@@ -61,8 +70,10 @@ public struct EvidenceSource: Sendable {
 
     /// The timeline of `scope` in `format`; the HTML carries the findings concerning its entries and
     /// `checkpoint` (default: the latest) with the log's verifier key.
-    public func timeline(_ scope: ExportScope, format: TimelineFormat, time: LocalTime, lang: FindingText.Language,
-                         generatedAt: Timestamp, events: [ExportedEvent]? = nil, checkpoint: SignedCheckpoint? = nil) throws -> [UInt8] {
+    public func timeline(
+        _ scope: ExportScope, format: TimelineFormat, time: LocalTime, lang: FindingText.Language,
+        generatedAt: Timestamp, events: [ExportedEvent]? = nil, checkpoint: SignedCheckpoint? = nil
+    ) throws -> [UInt8] {
         let events = try events ?? self.events(scope)
         switch format {
         case .jsonl: return TimelineJSONL.render(events)
@@ -70,9 +81,13 @@ public struct EvidenceSource: Sendable {
         case .html:
             let seqs = Set(events.map(\.seq))
             let procedure: String? = if case .procedure(let ref) = scope { ref } else { nil }
-            let findings = FindingRules.evaluate(state, procedure: procedure).filter { $0.seqs.contains(where: seqs.contains) }
-            let document = TimelineHTML.Document(scope: scope, events: events, findings: findings, checkpoint: try (checkpoint ?? reader.checkpoint()).encoded,
-                                                 verifierKey: try reader.keyChain().first?.verifierKey ?? "", generatedAt: generatedAt)
+            let findings = FindingRules.evaluate(state, procedure: procedure).filter {
+                $0.seqs.contains(where: seqs.contains)
+            }
+            let document = TimelineHTML.Document(
+                scope: scope, events: events, findings: findings,
+                checkpoint: try (checkpoint ?? reader.checkpoint()).encoded,
+                verifierKey: try reader.keyChain().first?.verifierKey ?? "", generatedAt: generatedAt)
             return TimelineHTML.render(document, time: time, lang: lang)
         }
     }
@@ -91,23 +106,32 @@ public struct EvidenceSource: Sendable {
 
     /// Everything an evidence bundle of `scope` holds, proven against the latest checkpoint. `signer`
     /// (the log key) signs the stream heads and, later, the manifest.
-    public func bundle(_ scope: ExportScope, time: LocalTime, lang: FindingText.Language, signer: NoteSigner,
-                       generatedAt: Timestamp) throws -> EvidenceBundle {
+    public func bundle(
+        _ scope: ExportScope, time: LocalTime, lang: FindingText.Language, signer: NoteSigner,
+        generatedAt: Timestamp
+    ) throws -> EvidenceBundle {
         try check(scope)
         let streamIDs = streams(of: scope)
         let (checkpoint, currentHeads) = try reader.checkpointAndStreamHeads(streamIDs)
         let size = checkpoint.checkpoint.size
         let keys = try reader.keyChain().filter { $0.seq < size }
         guard keys.last?.verifierKey == signer.verifier.description else {
-            throw ExportError(.badRequest, "the signing key given is not the log's current key (\(keys.last?.verifierKey ?? "none")); use the key recorded by init or the one of the last key rotation")
+            throw ExportError(
+                .badRequest,
+                "the signing key given is not the log's current key (\(keys.last?.verifierKey ?? "none")); use the key recorded by init or the one of the last key rotation"
+            )
         }
 
         var loaded: [UInt64: (stored: LogReader.StoredEntry, entry: Entry)] = [:]
         func load(_ seq: UInt64) throws -> (stored: LogReader.StoredEntry, entry: Entry) {
             if let known = loaded[seq] { return known }
-            guard let stored = try reader.entry(seq: seq) else { throw StoreError(.inconsistent, "entry \(seq) is missing; run `probity verify`") }
+            guard let stored = try reader.entry(seq: seq) else {
+                throw StoreError(.inconsistent, "entry \(seq) is missing; run `probity verify`")
+            }
             let entry: Entry
-            do { entry = try Entry(bytes: stored.bytes) } catch { throw StoreError(.inconsistent, "entry \(seq) is malformed (\(error)); run `probity verify`") }
+            do { entry = try Entry(bytes: stored.bytes) } catch {
+                throw StoreError(.inconsistent, "entry \(seq) is malformed (\(error)); run `probity verify`")
+            }
             loaded[seq] = (stored, entry)
             return (stored, entry)
         }
@@ -134,10 +158,13 @@ public struct EvidenceSource: Sendable {
         }
         var heads: [(stream: String, note: SignedNote)] = []
         for stream in streamIDs {
-            let (members, head) = try streamMembers(stream, currentHead: currentHeads[stream], size: size, load: load, loaded: { loaded })
+            let (members, head) = try streamMembers(
+                stream, currentHead: currentHeads[stream], size: size, load: load, loaded: { loaded })
             scopeSeqs.formUnion(members)
-            let note = try StreamHead(origin: checkpoint.checkpoint.origin, treeSize: size, stream: stream, lastSeq: head?.seq,
-                                      lastLeafHash: head?.leafHash ?? Entry.zeroHash).sign(with: signer)
+            let note = try StreamHead(
+                origin: checkpoint.checkpoint.origin, treeSize: size, stream: stream, lastSeq: head?.seq,
+                lastLeafHash: head?.leafHash ?? Entry.zeroHash
+            ).sign(with: signer)
             heads.append((stream, note))
         }
 
@@ -145,7 +172,9 @@ public struct EvidenceSource: Sendable {
         var roles: [UInt64: EvidenceBundle.Role] = [:]
         for seq in scopeSeqs { roles[seq] = .scope }
         for key in keys where roles[key.seq] == nil { roles[key.seq] = .key }
-        for seq in scopeSeqs { if let by = state.redactions[seq], by < size, roles[by] == nil { roles[by] = .redaction } }
+        for seq in scopeSeqs {
+            if let by = state.redactions[seq], by < size, roles[by] == nil { roles[by] = .redaction }
+        }
         if let range {
             if range.lowerBound > 0, roles[range.lowerBound - 1] == nil { roles[range.lowerBound - 1] = .boundary }
             if range.upperBound < size, roles[range.upperBound] == nil { roles[range.upperBound] = .boundary }
@@ -153,11 +182,14 @@ public struct EvidenceSource: Sendable {
         // Dating: the first RFC 3161 timestamp of a checkpoint holding every entry in scope, with its token.
         var dated: [EvidenceBundle.LinkedCheckpoint] = []
         if let last = scopeSeqs.max() {
-            for stamp in try reader.timestampEntries(below: size) where stamp.treeSize > last && stamp.treeSize <= size {
-                guard try load(stamp.seq).stored.payload != nil else { continue } // its token was redacted
+            for stamp in try reader.timestampEntries(below: size) where stamp.treeSize > last && stamp.treeSize <= size
+            {
+                guard try load(stamp.seq).stored.payload != nil else { continue }  // its token was redacted
                 roles[stamp.seq] = roles[stamp.seq] ?? .timestamp
-                dated.append(.init(entrySeq: stamp.seq, checkpoint: try reader.checkpoint(size: stamp.treeSize),
-                                   consistencyProof: try reader.consistencyProof(from: stamp.treeSize, to: size)))
+                dated.append(
+                    .init(
+                        entrySeq: stamp.seq, checkpoint: try reader.checkpoint(size: stamp.treeSize),
+                        consistencyProof: try reader.consistencyProof(from: stamp.treeSize, to: size)))
                 break
             }
         }
@@ -166,10 +198,15 @@ public struct EvidenceSource: Sendable {
         for (old, rotation) in zip(keys, keys.dropFirst()) {
             let covering = try reader.firstCheckpoint(covering: rotation.seq)
             guard let oldKey = try? NoteVerifier(old.verifierKey), covering.isSigned(by: oldKey) else {
-                throw StoreError(.inconsistent, "the key rotation at seq \(rotation.seq) is not covered by a checkpoint signed with the key it replaced; run `probity verify`")
+                throw StoreError(
+                    .inconsistent,
+                    "the key rotation at seq \(rotation.seq) is not covered by a checkpoint signed with the key it replaced; run `probity verify`"
+                )
             }
-            rotations.append(.init(entrySeq: rotation.seq, checkpoint: covering,
-                                   consistencyProof: try reader.consistencyProof(from: covering.checkpoint.size, to: size)))
+            rotations.append(
+                .init(
+                    entrySeq: rotation.seq, checkpoint: covering,
+                    consistencyProof: try reader.consistencyProof(from: covering.checkpoint.size, to: size)))
         }
         let seqs = roles.keys.sorted()
         try prefetch(seqs)
@@ -181,10 +218,14 @@ public struct EvidenceSource: Sendable {
             let role = roles[seq]!
             let redactedBy = state.redactions[seq].flatMap { $0 < size ? $0 : nil }
             if role == .scope, entry.payload != nil, stored.payload == nil, redactedBy == nil {
-                throw StoreError(.inconsistent, "the payload of entry \(seq) is missing and no redaction names it; run `probity verify`")
+                throw StoreError(
+                    .inconsistent,
+                    "the payload of entry \(seq) is missing and no redaction names it; run `probity verify`")
             }
-            exhibits.append(EvidenceBundle.Exhibit(seq: seq, role: role, entryBytes: stored.bytes, proof: proof,
-                                                   payload: role == .scope || role == .timestamp ? stored.payload : nil, redactedBy: redactedBy))
+            exhibits.append(
+                EvidenceBundle.Exhibit(
+                    seq: seq, role: role, entryBytes: stored.bytes, proof: proof,
+                    payload: role == .scope || role == .timestamp ? stored.payload : nil, redactedBy: redactedBy))
         }
         let earlier = try reader.firstCheckpoint(covering: seqs.last ?? 0)
         let consistency = try reader.consistencyProof(from: earlier.checkpoint.size, to: size)
@@ -193,24 +234,33 @@ public struct EvidenceSource: Sendable {
         for record in timelineRecords where loaded[record.seq] == nil { _ = try load(record.seq) }
         let events = try self.events(timelineRecords, stored: loaded.mapValues(\.stored))
         return EvidenceBundle(
-            scope: scope, generatedAt: generatedAt, checkpoint: checkpoint, earlierCheckpoint: earlier, consistencyProof: consistency,
+            scope: scope, generatedAt: generatedAt, checkpoint: checkpoint, earlierCheckpoint: earlier,
+            consistencyProof: consistency,
             verifierKeys: keys.map(\.verifierKey), publicKeyPEM: signer.verifier.publicKey.pem, streamHeads: heads,
-            range: range.map { ($0.lowerBound, UInt64($0.count)) }, exhibits: exhibits, timestamps: dated, rotations: rotations,
-            timelineCSV: try timeline(scope, format: .csv, time: time, lang: lang, generatedAt: generatedAt, events: events),
-            timelineHTML: try timeline(scope, format: .html, time: time, lang: lang, generatedAt: generatedAt, events: events, checkpoint: checkpoint))
+            range: range.map { ($0.lowerBound, UInt64($0.count)) }, exhibits: exhibits, timestamps: dated,
+            rotations: rotations,
+            timelineCSV: try timeline(
+                scope, format: .csv, time: time, lang: lang, generatedAt: generatedAt, events: events),
+            timelineHTML: try timeline(
+                scope, format: .html, time: time, lang: lang, generatedAt: generatedAt, events: events,
+                checkpoint: checkpoint))
     }
 
     /// The seqs of `stream` below `size` and its last entry there, walking the stream's chain back from its
     /// head. The entries already loaded (the scope's records) usually hold the whole chain; when they do not
     /// (an extension type naming the procedure, or a commit after the projections were read), the entries
     /// below `size` are scanned for the stream.
-    func streamMembers(_ stream: String, currentHead: LogReader.StreamPosition?, size: UInt64,
-                       load: (UInt64) throws -> (stored: LogReader.StoredEntry, entry: Entry),
-                       loaded: () -> [UInt64: (stored: LogReader.StoredEntry, entry: Entry)]) throws -> ([UInt64], LogReader.StreamPosition?) {
+    func streamMembers(
+        _ stream: String, currentHead: LogReader.StreamPosition?, size: UInt64,
+        load: (UInt64) throws -> (stored: LogReader.StoredEntry, entry: Entry),
+        loaded: () -> [UInt64: (stored: LogReader.StoredEntry, entry: Entry)]
+    ) throws -> ([UInt64], LogReader.StreamPosition?) {
         guard let currentHead else { return ([], nil) }
         if currentHead.seq < size {
             var byHash: [Merkle.Hash: (seq: UInt64, entry: Entry)] = [:]
-            for (seq, item) in loaded() where item.entry.streams[stream] != nil { byHash[item.stored.leafHash] = (seq, item.entry) }
+            for (seq, item) in loaded() where item.entry.streams[stream] != nil {
+                byHash[item.stored.leafHash] = (seq, item.entry)
+            }
             var members: [UInt64] = []
             var cursor = currentHead.leafHash
             while cursor != Entry.zeroHash, let member = byHash[cursor] {

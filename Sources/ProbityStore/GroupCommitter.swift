@@ -1,6 +1,6 @@
 import Foundation
-public import ProbityLog
 import ProbityDomain
+public import ProbityLog
 
 /// Group commit: appends that arrive while a transaction is being made durable wait, and then go
 /// together into the next transaction, under one signed checkpoint. Each submitter is resumed only
@@ -54,8 +54,11 @@ public final class GroupCommitter: @unchecked Sendable {
 
     /// `writer` is the open writer, or nil if it could not be opened (yet); `openWriter` opens a new one
     /// after a failure, so that the daemon recovers once the store is writable again.
-    public init(writer: LogWriter?, openWriter: @escaping @Sendable () throws -> LogWriter, limits: Limits, metrics: any CommitObserver,
-                openFailure: String? = nil) {
+    public init(
+        writer: LogWriter?, openWriter: @escaping @Sendable () throws -> LogWriter, limits: Limits,
+        metrics: any CommitObserver,
+        openFailure: String? = nil
+    ) {
         self.writer = writer
         lastFailure = openFailure
         self.openWriter = openWriter
@@ -111,7 +114,10 @@ public final class GroupCommitter: @unchecked Sendable {
         condition.lock()
         let writer = self.writer
         condition.unlock()
-        guard let writer else { throw StoreError(.readOnly, "the store cannot be opened for writing now (\(failure ?? "unknown error")); retry later") }
+        guard let writer else {
+            throw StoreError(
+                .readOnly, "the store cannot be opened for writing now (\(failure ?? "unknown error")); retry later")
+        }
         return try writer.signedStreamHead(stream)
     }
 
@@ -142,8 +148,11 @@ public final class GroupCommitter: @unchecked Sendable {
         while queue.isEmpty && exclusiveJobs.isEmpty && !stopping { condition.wait() }
         if !exclusiveJobs.isEmpty { return .exclusive(exclusiveJobs.removeFirst()) }
         if queue.isEmpty { return nil }
-        if limits.window > .zero && !stopping && queue.reduce(0, { $0 + $1.submission.events.count }) < limits.maxBatchEvents {
-            let deadline = Date().addingTimeInterval(Double(limits.window.components.attoseconds) / 1e18 + Double(limits.window.components.seconds))
+        if limits.window > .zero && !stopping
+            && queue.reduce(0, { $0 + $1.submission.events.count }) < limits.maxBatchEvents
+        {
+            let deadline = Date().addingTimeInterval(
+                Double(limits.window.components.attoseconds) / 1e18 + Double(limits.window.components.seconds))
             while !stopping && condition.wait(until: deadline) {}
         }
         var events = 0
@@ -187,7 +196,9 @@ public final class GroupCommitter: @unchecked Sendable {
                 lastFailure = "\(error)"
                 // After an I/O failure, start again from a fresh connection: it re-reads the tail and
                 // notices a store that became writable again.
-                if let error = error as? StoreError, [.io, .readOnly, .diskFull, .durability].contains(error.code) { writer = nil }
+                if let error = error as? StoreError, [.io, .readOnly, .diskFull, .durability].contains(error.code) {
+                    writer = nil
+                }
             }
             condition.unlock()
             switch outcome {
@@ -195,9 +206,12 @@ public final class GroupCommitter: @unchecked Sendable {
                 let batches = outcomes.compactMap { try? $0.get() }
                 let appended = batches.reduce(0) { $0 + $1.entries.count }
                 let received = batches.reduce(0) { $0 + $1.receipts.count }
-                metrics.committed(appended: appended, duplicates: received - appended, latency: ContinuousClock.now - group[0].queued)
+                metrics.committed(
+                    appended: appended, duplicates: received - appended, latency: ContinuousClock.now - group[0].queued)
                 if let size = batches.first?.checkpoint?.checkpoint.size { metrics.treeSizeChanged(size) }
-                for (pending, outcome) in zip(group, outcomes) { pending.continuation.resume(with: outcome.mapError { $0 as any Error }) }
+                for (pending, outcome) in zip(group, outcomes) {
+                    pending.continuation.resume(with: outcome.mapError { $0 as any Error })
+                }
             case .failure(let error):
                 metrics.commitFailed()
                 for pending in group { pending.continuation.resume(throwing: error) }

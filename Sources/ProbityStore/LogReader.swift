@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-public import ProbityLog
 import ProbityDomain
+public import ProbityLog
 
 /// Read access to a store: entries, checkpoints and proofs. Opening for reading never takes the writer
 /// lock, so auditors can read while `probity append` or `probityd` writes (WAL gives them a snapshot).
@@ -14,7 +14,10 @@ public class LogReader: @unchecked Sendable {
         self.path = path
         self.db = db
         let meta = try db.read { db in
-            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { ($0["key"] as String, $0["value"] as String) })
+            try Dictionary(
+                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
+                    ($0["key"] as String, $0["value"] as String)
+                })
         }
         guard meta["format"] == Schema.formatVersion, let origin = meta["origin"] else {
             throw StoreError(.notAProbityStore, "\(path) is not a Probity store of format \(Schema.formatVersion)")
@@ -27,7 +30,8 @@ public class LogReader: @unchecked Sendable {
     /// immutable. A store with a WAL is never read that way: the WAL holds committed entries.
     public static func open(path: String) throws -> LogReader {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError(.notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")
+            throw StoreError(
+                .notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")
         }
         var config = Configuration()
         config.readonly = true
@@ -49,7 +53,10 @@ public class LogReader: @unchecked Sendable {
             // No WAL to read, and SQLite cannot create its index (-shm) here: nothing can be writing the
             // file, so reading it as immutable is safe.
             do {
-                let queue = try DatabaseQueue(path: "file:\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path)?immutable=1", configuration: config)
+                let queue = try DatabaseQueue(
+                    path:
+                        "file:\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path)?immutable=1",
+                    configuration: config)
                 return try LogReader(path: path, db: queue)
             } catch let error as StoreError {
                 throw error
@@ -68,7 +75,9 @@ public class LogReader: @unchecked Sendable {
     // MARK: Basic reads
 
     public func meta(_ key: String) throws -> String? {
-        try wrap("reading metadata") { try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) } }
+        try wrap("reading metadata") {
+            try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+        }
     }
 
     public func size() throws -> UInt64 {
@@ -93,9 +102,12 @@ public class LogReader: @unchecked Sendable {
     public func entry(seq: UInt64) throws -> StoredEntry? {
         try wrap("reading entry \(seq)") {
             try db.read { db in
-                try Row.fetchOne(db, sql: """
-                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
-                    """, arguments: [Int64(clamping: seq)]).map(Self.storedEntry)
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
+                        """, arguments: [Int64(clamping: seq)]
+                ).map(Self.storedEntry)
             }
         }
     }
@@ -104,10 +116,13 @@ public class LogReader: @unchecked Sendable {
     public func entries(seqs: [UInt64]) throws -> [StoredEntry] {
         try wrap("reading entries") {
             try db.read { db in
-                let statement = try db.cachedStatement(sql: """
-                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
-                    """)
-                return try seqs.compactMap { try Row.fetchOne(statement, arguments: [Int64(clamping: $0)]).map(Self.storedEntry) }
+                let statement = try db.cachedStatement(
+                    sql: """
+                        SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ?
+                        """)
+                return try seqs.compactMap {
+                    try Row.fetchOne(statement, arguments: [Int64(clamping: $0)]).map(Self.storedEntry)
+                }
             }
         }
     }
@@ -116,10 +131,13 @@ public class LogReader: @unchecked Sendable {
     public func entries(from first: UInt64, limit: Int) throws -> [StoredEntry] {
         try wrap("reading entries") {
             try db.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
-                    WHERE e.seq >= ? ORDER BY e.seq LIMIT ?
-                    """, arguments: [Int64(clamping: first), limit]).map(Self.storedEntry)
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+                        WHERE e.seq >= ? ORDER BY e.seq LIMIT ?
+                        """, arguments: [Int64(clamping: first), limit]
+                ).map(Self.storedEntry)
             }
         }
     }
@@ -127,14 +145,18 @@ public class LogReader: @unchecked Sendable {
     static func storedEntry(_ row: Row) -> StoredEntry {
         let salt: Data? = row["salt"]
         let payload: Data? = row["payload"]
-        return StoredEntry(seq: UInt64(clamping: row["seq"] as Int64), bytes: [UInt8](row["bytes"] as Data), leafHash: [UInt8](row["leaf_hash"] as Data),
-                           payload: salt.flatMap { s in payload.map { ([UInt8](s), [UInt8]($0)) } })
+        return StoredEntry(
+            seq: UInt64(clamping: row["seq"] as Int64), bytes: [UInt8](row["bytes"] as Data),
+            leafHash: [UInt8](row["leaf_hash"] as Data),
+            payload: salt.flatMap { s in payload.map { ([UInt8](s), [UInt8]($0)) } })
     }
 
     // MARK: Checkpoints
 
     public func checkpointCount() throws -> Int {
-        try wrap("counting checkpoints") { try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM checkpoints") ?? 0 } }
+        try wrap("counting checkpoints") {
+            try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM checkpoints") ?? 0 }
+        }
     }
 
     /// The latest checkpoint, or the one of exactly `size` leaves.
@@ -142,7 +164,8 @@ public class LogReader: @unchecked Sendable {
         let note: String? = try wrap("reading a checkpoint") {
             try db.read { db in
                 if let size {
-                    return try String.fetchOne(db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [Int64(clamping: size)])
+                    return try String.fetchOne(
+                        db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [Int64(clamping: size)])
                 }
                 return try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
             }
@@ -150,7 +173,10 @@ public class LogReader: @unchecked Sendable {
         guard let note else {
             if let size {
                 let sizes = try wrap("reading checkpoint sizes") { try checkpointSizes(near: size) }
-                throw StoreError(.notFound, "no checkpoint of size \(size); the nearest are \(sizes.map(String.init).joined(separator: " and ")) (checkpoints are signed once per committed batch)")
+                throw StoreError(
+                    .notFound,
+                    "no checkpoint of size \(size); the nearest are \(sizes.map(String.init).joined(separator: " and ")) (checkpoints are signed once per committed batch)"
+                )
             }
             throw StoreError(.notFound, "the store has no checkpoint yet")
         }
@@ -161,8 +187,10 @@ public class LogReader: @unchecked Sendable {
 
     func checkpointSizes(near size: UInt64) throws -> [UInt64] {
         try db.read { db in
-            let below = try Int64.fetchOne(db, sql: "SELECT MAX(size) FROM checkpoints WHERE size < ?", arguments: [Int64(clamping: size)])
-            let above = try Int64.fetchOne(db, sql: "SELECT MIN(size) FROM checkpoints WHERE size > ?", arguments: [Int64(clamping: size)])
+            let below = try Int64.fetchOne(
+                db, sql: "SELECT MAX(size) FROM checkpoints WHERE size < ?", arguments: [Int64(clamping: size)])
+            let above = try Int64.fetchOne(
+                db, sql: "SELECT MIN(size) FROM checkpoints WHERE size > ?", arguments: [Int64(clamping: size)])
             return [below, above].compactMap { $0 }.map(UInt64.init)
         }
     }
@@ -181,7 +209,10 @@ public class LogReader: @unchecked Sendable {
             statement.rawBind(1, MerkleNodeID.id(level: node.level, index: node.index))
         }
         guard try statement.rawStep(db) else {
-            throw StoreError(.inconsistent, "the Merkle node (level \(node.level), index \(node.index)) is missing from the store; run `probity verify`")
+            throw StoreError(
+                .inconsistent,
+                "the Merkle node (level \(node.level), index \(node.index)) is missing from the store; run `probity verify`"
+            )
         }
         let hash = statement.rawBytes(0)
         statement.rawReset()
@@ -203,42 +234,59 @@ public class LogReader: @unchecked Sendable {
 
     /// Inclusion proofs for several entries in the same tree, in one read transaction (a batch's receipts).
     public func inclusionProofs(seqs: [UInt64], size: UInt64) throws -> [[Merkle.Hash]] {
-        if let seq = seqs.first(where: { $0 >= size }) { throw StoreError(.badArgument, "seq \(seq) is not below the tree size \(size)") }
+        if let seq = seqs.first(where: { $0 >= size }) {
+            throw StoreError(.badArgument, "seq \(seq) is not below the tree size \(size)")
+        }
         return try wrap("building inclusion proofs") {
             try db.read { db in
-                try seqs.map { seq in try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) } }
+                try seqs.map { seq in
+                    try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) }
+                }
             }
         }
     }
 
     public func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Merkle.Hash] {
-        guard 0 < old, old <= new else { throw StoreError(.badArgument, "a consistency proof needs 0 < OLD ≤ NEW, got \(old) and \(new)") }
+        guard 0 < old, old <= new else {
+            throw StoreError(.badArgument, "a consistency proof needs 0 < OLD ≤ NEW, got \(old) and \(new)")
+        }
         guard old < new else { return [] }
         return try wrap("building a consistency proof") {
-            try db.read { db in try Merkle.consistencyProofRanges(from: old, to: new).map { try rangeHash($0.start, $0.end, db) } }
+            try db.read { db in
+                try Merkle.consistencyProofRanges(from: old, to: new).map { try rangeHash($0.start, $0.end, db) }
+            }
         }
     }
 
     /// The receipt an entry got when it was appended: proven against the first checkpoint covering it.
     func originalReceipt(seq: UInt64, _ db: Database) throws -> LogWriter.Receipt {
-        guard let row = try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", arguments: [Int64(clamping: seq)]) else {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1",
+                arguments: [Int64(clamping: seq)])
+        else {
             throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`")
         }
         let checkpoint: SignedCheckpoint
         do { checkpoint = try SignedCheckpoint(parsing: row["note"]) } catch {
-            throw StoreError(.inconsistent, "the stored checkpoint of size \(row["size"] as Int64) is malformed (\(error)); run `probity verify`")
+            throw StoreError(
+                .inconsistent,
+                "the stored checkpoint of size \(row["size"] as Int64) is malformed (\(error)); run `probity verify`")
         }
         let size = checkpoint.checkpoint.size
         let proof = try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) }
-        return LogWriter.Receipt(seq: seq, leafHash: try nodeHash(Merkle.Node(level: 0, index: seq), db),
-                                 proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: true)
+        return LogWriter.Receipt(
+            seq: seq, leafHash: try nodeHash(Merkle.Node(level: 0, index: seq), db),
+            proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: true)
     }
 
     /// A `.tlog-proof` for `seq` against the checkpoint of `size` (default: the latest).
     public func tlogProof(seq: UInt64, size: UInt64? = nil) throws -> TlogProof {
         let checkpoint = try checkpoint(size: size)
         let treeSize = checkpoint.checkpoint.size
-        guard seq < treeSize else { throw StoreError(.badArgument, "seq \(seq) is not in the checkpoint of size \(treeSize)") }
+        guard seq < treeSize else {
+            throw StoreError(.badArgument, "seq \(seq) is not in the checkpoint of size \(treeSize)")
+        }
         return TlogProof(index: seq, proof: try inclusionProof(seq: seq, size: treeSize), checkpoint: checkpoint)
     }
 }
@@ -255,8 +303,12 @@ extension LogReader {
     public func keyChain() throws -> [KeyLink] {
         try wrap("reading the key chain") {
             try db.read { db in
-                try Row.fetchAll(db, sql: "SELECT seq, bytes FROM entries WHERE type IN ('log.created', 'key.rotated') ORDER BY seq").compactMap { row in
-                    guard let entry = try? Entry(bytes: [UInt8](row["bytes"] as Data)), let key = entry.data["verifier_key"]?.stringValue else { return nil }
+                try Row.fetchAll(
+                    db, sql: "SELECT seq, bytes FROM entries WHERE type IN ('log.created', 'key.rotated') ORDER BY seq"
+                ).compactMap { row in
+                    guard let entry = try? Entry(bytes: [UInt8](row["bytes"] as Data)),
+                        let key = entry.data["verifier_key"]?.stringValue
+                    else { return nil }
                     return KeyLink(seq: entry.seq, type: entry.type, verifierKey: key, time: entry.time.description)
                 }
             }
@@ -276,7 +328,9 @@ extension LogReader {
                 let note = try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
                 var heads: [String: StreamPosition] = [:]
                 for stream in streams {
-                    if let row = try Row.fetchOne(db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream]) {
+                    if let row = try Row.fetchOne(
+                        db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream])
+                    {
                         heads[stream] = (UInt64(clamping: row["seq"] as Int64), [UInt8](row["leaf_hash"] as Data))
                     }
                 }
@@ -298,8 +352,14 @@ extension LogReader {
     public func timestampEntries(below size: UInt64) throws -> [(seq: UInt64, treeSize: UInt64)] {
         try wrap("reading the timestamps") {
             try db.read { db in
-                try Row.fetchAll(db, sql: "SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < ? ORDER BY seq", arguments: [Int64(clamping: size)]).compactMap { row in
-                    guard let size = (try? Entry(bytes: [UInt8](row["bytes"] as Data)))?.data["tree_size"]?.uint64Value else { return nil }
+                try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < ? ORDER BY seq",
+                    arguments: [Int64(clamping: size)]
+                ).compactMap { row in
+                    guard let size = (try? Entry(bytes: [UInt8](row["bytes"] as Data)))?.data["tree_size"]?.uint64Value
+                    else { return nil }
                     return (UInt64(clamping: row["seq"] as Int64), size)
                 }
             }
@@ -335,6 +395,8 @@ extension LogReader {
 extension LogReader {
     /// The seqs of the entries whose payload is still stored (not redacted).
     public func payloadSeqs() throws -> [UInt64] {
-        try wrap("listing payloads") { try db.read { try Int64.fetchAll($0, sql: "SELECT seq FROM payloads ORDER BY seq").map(UInt64.init) } }
+        try wrap("listing payloads") {
+            try db.read { try Int64.fetchAll($0, sql: "SELECT seq FROM payloads ORDER BY seq").map(UInt64.init) }
+        }
     }
 }

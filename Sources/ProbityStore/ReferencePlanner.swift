@@ -1,6 +1,6 @@
 import GRDB
-import ProbityLog
 public import ProbityDomain
+import ProbityLog
 
 /// Decides, before anything is written, what becomes of each event of a submission: a duplicate of an
 /// exchange already stored (its seq), or new — after checking its references against the ledger as it
@@ -9,30 +9,35 @@ enum ReferencePlanner {
     /// Updates `ledger` and `pendingSources` only if the whole submission passes; otherwise returns the
     /// first rejected event. `storedSeq` finds an exchange in the store; `storedFact` a fact the ledger
     /// was not loaded with.
-    static func plan(_ events: [EventInput], ledger: inout ReferenceLedger, pendingSources: inout Set<SourceKey>,
-                     storedSeq: (SourceKey) throws -> UInt64?,
-                     storedFact: (ReferenceLedger.Fact.Kind, String) throws -> String? = { _, _ in nil }) throws -> Result<[UInt64?], EventRejection> {
+    static func plan(
+        _ events: [EventInput], ledger: inout ReferenceLedger, pendingSources: inout Set<SourceKey>,
+        storedSeq: (SourceKey) throws -> UInt64?,
+        storedFact: (ReferenceLedger.Fact.Kind, String) throws -> String? = { _, _ in nil }
+    ) throws -> Result<[UInt64?], EventRejection> {
         // The submission's own facts and sources, kept apart until it passes whole: nothing is copied.
         var facts: [ReferenceLedger.Fact] = []
-        var overlay: [String: String] = [:] // "kind id" → detail
+        var overlay: [String: String] = [:]  // "kind id" → detail
         var sources = Set<SourceKey>()
         var stored: [UInt64?] = []
         stored.reserveCapacity(events.count)
         func known(_ source: SourceKey) -> Bool { pendingSources.contains(source) || sources.contains(source) }
         for (index, event) in events.enumerated() {
             if let source = event.source {
-                if known(source) { stored.append(nil); continue } // a duplicate within the batch
+                if known(source) { stored.append(nil); continue }  // a duplicate within the batch
                 if let seq = try storedSeq(source) { stored.append(seq); continue }
             }
             // The ledger's look-ups cannot throw; a storage error met on the way is rethrown after.
-            var lookupError: Error?
+            var lookupError: (any Error)?
             do throws(EventInputError) {
-                try ledger.check(event, sourceExists: { key in
-                    if known(key) { return true }
-                    do { return try storedSeq(key) != nil } catch { lookupError = error; return false }
-                }, pending: { kind, id in overlay["\(kind.rawValue) \(id)"] }, stored: { kind, id in
-                    do { return try storedFact(kind, id) } catch { lookupError = error; return nil }
-                })
+                try ledger.check(
+                    event,
+                    sourceExists: { key in
+                        if known(key) { return true }
+                        do { return try storedSeq(key) != nil } catch { lookupError = error; return false }
+                    }, pending: { kind, id in overlay["\(kind.rawValue) \(id)"] },
+                    stored: { kind, id in
+                        do { return try storedFact(kind, id) } catch { lookupError = error; return nil }
+                    })
             } catch {
                 if let lookupError { throw lookupError }
                 return .failure(EventRejection(index: index, error: error))
@@ -55,7 +60,10 @@ extension LogReader {
     /// What the log knows of a party (its role), a procedure (its kind) or a legal hold (open or released).
     public func fact(_ kind: ReferenceLedger.Fact.Kind, _ id: String) throws -> String? {
         try wrap("reading references") {
-            try db.read { try String.fetchOne($0, sql: "SELECT detail FROM refs WHERE kind = ? AND id = ?", arguments: [kind.rawValue, id]) }
+            try db.read {
+                try String.fetchOne(
+                    $0, sql: "SELECT detail FROM refs WHERE kind = ? AND id = ?", arguments: [kind.rawValue, id])
+            }
         }
     }
 
@@ -79,20 +87,24 @@ extension LogReader {
             try db.read { db in
                 let findSource = try db.cachedStatement(sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?")
                 let findFact = try db.cachedStatement(sql: "SELECT detail FROM refs WHERE kind = ? AND id = ?")
-                var facts: [String: String?] = [:] // "kind id" → detail, memoized: imports name the same parties again and again
+                // "kind id" → detail, memoized: imports name the same parties again and again.
+                var facts: [String: String?] = [:]
                 var ledger = ReferenceLedger()
                 var pending = Set<SourceKey>()
                 var result = LogCheck()
                 for (index, event) in events.enumerated() {
-                    let outcome = try ReferencePlanner.plan([event], ledger: &ledger, pendingSources: &pending, storedSeq: { source in
-                        try Int64.fetchOne(findSource, arguments: [source.platform, source.id]).map { UInt64($0) }
-                    }, storedFact: { kind, id in
-                        let key = "\(kind.rawValue) \(id)"
-                        if let known = facts[key] { return known }
-                        let detail = try String.fetchOne(findFact, arguments: [kind.rawValue, id])
-                        facts[key] = .some(detail)
-                        return detail
-                    })
+                    let outcome = try ReferencePlanner.plan(
+                        [event], ledger: &ledger, pendingSources: &pending,
+                        storedSeq: { source in
+                            try Int64.fetchOne(findSource, arguments: [source.platform, source.id]).map { UInt64($0) }
+                        },
+                        storedFact: { kind, id in
+                            let key = "\(kind.rawValue) \(id)"
+                            if let known = facts[key] { return known }
+                            let detail = try String.fetchOne(findFact, arguments: [kind.rawValue, id])
+                            facts[key] = .some(detail)
+                            return detail
+                        })
                     switch outcome {
                     case .failure(let rejection):
                         result.rejections.append(EventRejection(index: index, error: rejection.error))

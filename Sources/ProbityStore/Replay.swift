@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-public import ProbityLog
 public import ProbityDomain
+public import ProbityLog
 
 /// The outcome of `probity replay`.
 public struct ReplayReport: Sendable {
@@ -30,7 +30,9 @@ extension LogReader {
     ///
     /// Like verify, it runs in stages: this thread reads chunks of rows, workers decode and hash the
     /// entries on all cores, and one consumer applies them to the projections in seq order.
-    public func replay(until limit: ReplayLimit? = nil, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> ReplayReport {
+    public func replay(
+        until limit: ReplayLimit? = nil, progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> ReplayReport {
         let started = Date()
         return try wrap("replaying") {
             try db.read { db in
@@ -52,16 +54,23 @@ extension LogReader {
                 if limit == nil, state.failure == nil {
                     drift = state.projection.drift(from: try storedProjection(db))
                 }
-                return ReplayReport(entries: state.expected, lastSeq: state.lastSeq, projection: state.projection, domain: state.domain,
-                                    failure: state.failure, drift: drift, seconds: Date().timeIntervalSince(started))
+                return ReplayReport(
+                    entries: state.expected, lastSeq: state.lastSeq, projection: state.projection, domain: state.domain,
+                    failure: state.failure, drift: drift, seconds: Date().timeIntervalSince(started))
             }
         }
     }
 
     func storedProjection(_ db: Database) throws -> CountsProjection {
         CountsProjection(
-            typeCounts: Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, entries FROM type_counts").map { ($0["type"], $0["entries"]) }),
-            streamCounts: Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT stream, entries FROM streams").map { ($0["stream"], $0["entries"]) }))
+            typeCounts: Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, entries FROM type_counts").map {
+                    ($0["type"], $0["entries"])
+                }),
+            streamCounts: Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT stream, entries FROM streams").map {
+                    ($0["stream"], $0["entries"])
+                }))
     }
 }
 
@@ -110,11 +119,15 @@ final class ReplayConsumer: @unchecked Sendable {
             let entry: EntryHeader, leafHash: Merkle.Hash
             switch chunk.decoded[i] {
             case .failure(let error):
-                state.failure = .init(kind: error.code == .notCanonical ? .notCanonical : .malformedEntry, seq: seq, message: error.message)
+                state.failure = .init(
+                    kind: error.code == .notCanonical ? .notCanonical : .malformedEntry, seq: seq,
+                    message: error.message)
             case .success(let decoded):
                 (entry, leafHash) = decoded
                 guard entry.seq == seq, entry.prev == state.previous else {
-                    state.failure = .init(kind: .chain, seq: seq == 0 ? 0 : seq - 1, message: "the prev chain breaks between seq \(seq == 0 ? 0 : seq - 1) and \(seq)")
+                    state.failure = .init(
+                        kind: .chain, seq: seq == 0 ? 0 : seq - 1,
+                        message: "the prev chain breaks between seq \(seq == 0 ? 0 : seq - 1) and \(seq)")
                     break
                 }
                 guard DomainProjection.within(entry, limit) else { state.done = true; break }

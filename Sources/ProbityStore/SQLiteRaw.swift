@@ -13,14 +13,19 @@ extension Statement {
 
     func rawBind(_ index: Int32, _ bytes: [UInt8]) {
         bytes.withUnsafeBytes { buffer in
-            _ = sqlite3_bind_blob(sqliteStatement, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), SQLITE_TRANSIENT_SWIFT)
+            _ = sqlite3_bind_blob(
+                sqliteStatement, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count),
+                SQLITE_TRANSIENT_SWIFT)
         }
     }
 
     func rawBind(_ index: Int32, _ text: String) {
         var text = text
         text.withUTF8 { buffer in
-            _ = sqlite3_bind_text(sqliteStatement, index, UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self), Int32(buffer.count), SQLITE_TRANSIENT_SWIFT)
+            _ = sqlite3_bind_text(
+                sqliteStatement, index,
+                UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(
+                    to: CChar.self), Int32(buffer.count), SQLITE_TRANSIENT_SWIFT)
         }
     }
 
@@ -28,7 +33,9 @@ extension Statement {
     func rawExecute(_ db: Database) throws {
         let code = sqlite3_step(sqliteStatement)
         guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                sql: sql)
         }
     }
 
@@ -37,7 +44,9 @@ extension Statement {
         let code = sqlite3_step(sqliteStatement)
         if code == SQLITE_ROW { return true }
         if code == SQLITE_DONE { return false }
-        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+        throw DatabaseError(
+            resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+            sql: sql)
     }
 
     func rawInt64(_ column: Int32) -> Int64 { sqlite3_column_int64(sqliteStatement, column) }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 
 /// What `verify` checks beyond the entries: every table the writer trusts must agree with them, or with
 /// the schema Probity creates. The writer links new entries to the `streams` heads, counts into
@@ -12,7 +12,9 @@ enum StoreAudit {
 
     /// Found while reading the entries: a row whose seq cannot be a log position.
     static func negativeSeq(_ seq: Int64) -> Failure {
-        Failure(kind: .sequence, seq: 0, message: "a stored entry has seq \(seq); seqs start at 0: the row was inserted or changed")
+        Failure(
+            kind: .sequence, seq: 0,
+            message: "a stored entry has seq \(seq); seqs start at 0: the row was inserted or changed")
     }
 
     /// What the per-entry workers derive from one row for the table checks.
@@ -25,7 +27,9 @@ enum StoreAudit {
         var hasPayload = false
     }
 
-    static func rowFacts(_ entry: CheckedEntry, bytes: [UInt8], type: String, time: String, hasPayload: Bool) -> RowFacts {
+    static func rowFacts(
+        _ entry: CheckedEntry, bytes: [UInt8], type: String, time: String, hasPayload: Bool
+    ) -> RowFacts {
         var row = RowFacts(hasPayload: hasPayload)
         guard case .success(let header) = entry.entry else { return row }
         if header.type != type {
@@ -68,7 +72,9 @@ enum StoreAudit {
             if let digest = row.sourceDigest { sourceSum &+= digest; sources += 1 }
             if row.hasPayload { payloads += 1 }
             for fact in row.facts {
-                facts[fact.kind.rawValue + "\u{0}" + fact.id] = (fact.kind.rawValue, fact.id, fact.detail, Int64(clamping: seq))
+                facts[fact.kind.rawValue + "\u{0}" + fact.id] = (
+                    fact.kind.rawValue, fact.id, fact.detail, Int64(clamping: seq)
+                )
             }
         }
     }
@@ -76,7 +82,9 @@ enum StoreAudit {
     /// The checks of the other tables, after the entries were scanned into `verifier` and `tally`.
     static func failures(_ db: Database, verifier: LogVerifier, tally: Tally) throws -> [Failure] {
         var found: [Failure] = []
-        func fail(_ seq: UInt64, _ message: String) { found.append(Failure(kind: .derivedTable, seq: seq, message: message)) }
+        func fail(_ seq: UInt64, _ message: String) {
+            found.append(Failure(kind: .derivedTable, seq: seq, message: message))
+        }
         try schema(db, fail)
         try checkpoints(db, fail)
         try payloads(db, tally: tally, fail)
@@ -85,8 +93,11 @@ enum StoreAudit {
         try references(db, tally: tally, fail)
         try sources(db, tally: tally, fail)
         if let current = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'current_vkey'"),
-           let last = verifier.keys.last?.verifier.description, current != last {
-            fail(verifier.size == 0 ? 0 : verifier.size - 1, "the store's current key (meta current_vkey) is not the last key of the log's key chain")
+            let last = verifier.keys.last?.verifier.description, current != last
+        {
+            fail(
+                verifier.size == 0 ? 0 : verifier.size - 1,
+                "the store's current key (meta current_vkey) is not the last key of the log's key chain")
         }
         return found
     }
@@ -104,7 +115,10 @@ enum StoreAudit {
         let actual = try objects(db)
         let migrated = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
         for object in actual.subtracting(expected).sorted(by: { $0[1] < $1[1] }) {
-            fail(0, "the store has a \(object[0]) \"\(object[1])\" on \(object[2]) that Probity does not create (or changed): remove it and verify again")
+            fail(
+                0,
+                "the store has a \(object[0]) \"\(object[1])\" on \(object[2]) that Probity does not create (or changed): remove it and verify again"
+            )
         }
         // Objects of a migration this store has not run yet are not missing (opening it for writing runs it).
         let pending = Set(Schema.migrator.migrations).subtracting(migrated)
@@ -120,7 +134,9 @@ enum StoreAudit {
             let size: Int64 = row[0]
             guard size > 0 else { fail(0, "a stored checkpoint row has size \(size)"); continue }
             if let checkpoint = try? SignedCheckpoint(parsing: row[1]), checkpoint.checkpoint.size != UInt64(size) {
-                fail(UInt64(size) - 1, "the checkpoint row of size \(size) holds a checkpoint of size \(checkpoint.checkpoint.size)")
+                fail(
+                    UInt64(size) - 1,
+                    "the checkpoint row of size \(size) holds a checkpoint of size \(checkpoint.checkpoint.size)")
             }
         }
     }
@@ -128,9 +144,13 @@ enum StoreAudit {
     /// Every payload row was met beside its entry in the scan, unless some belong to no entry (named then).
     private static func payloads(_ db: Database, tally: Tally, _ fail: (UInt64, String) -> Void) throws {
         guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM payloads") != tally.payloads else { return }
-        let orphans = try Int64.fetchAll(db, sql: "SELECT seq FROM payloads WHERE seq NOT IN (SELECT seq FROM entries) ORDER BY seq LIMIT 6")
+        let orphans = try Int64.fetchAll(
+            db, sql: "SELECT seq FROM payloads WHERE seq NOT IN (SELECT seq FROM entries) ORDER BY seq LIMIT 6")
         if !orphans.isEmpty {
-            fail(UInt64(clamping: orphans[0]), "payloads are stored for seqs the log does not hold: \(orphans.prefix(5).map(String.init).joined(separator: ", "))\(orphans.count > 5 ? "…" : "")")
+            fail(
+                UInt64(clamping: orphans[0]),
+                "payloads are stored for seqs the log does not hold: \(orphans.prefix(5).map(String.init).joined(separator: ", "))\(orphans.count > 5 ? "…" : "")"
+            )
         }
     }
 
@@ -145,7 +165,10 @@ enum StoreAudit {
             }
             let (seq, hash, count): (Int64, Data, Int64) = (row[1], row[2], row[3])
             if seq != Int64(clamping: head.seq) || [UInt8](hash) != head.hash {
-                fail(head.seq, "the streams table says \(stream) ends at seq \(seq), but its last entry is seq \(head.seq) (the table was rewound or edited)")
+                fail(
+                    head.seq,
+                    "the streams table says \(stream) ends at seq \(seq), but its last entry is seq \(head.seq) (the table was rewound or edited)"
+                )
             } else if count != head.count {
                 fail(head.seq, "the streams table counts \(count) entries in \(stream); the entries give \(head.count)")
             }
@@ -158,8 +181,12 @@ enum StoreAudit {
     private static func typeCounts(_ db: Database, verifier: LogVerifier, _ fail: (UInt64, String) -> Void) throws {
         var stored: [String: Int] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT type, entries FROM type_counts") { stored[row[0]] = row[1] }
-        for type in Set(stored.keys).union(verifier.typeCounts.keys).sorted() where stored[type, default: 0] != verifier.typeCounts[type, default: 0] {
-            fail(0, "type_counts says \(stored[type, default: 0]) entries of type \(type); the entries give \(verifier.typeCounts[type, default: 0])")
+        for type in Set(stored.keys).union(verifier.typeCounts.keys).sorted()
+        where stored[type, default: 0] != verifier.typeCounts[type, default: 0] {
+            fail(
+                0,
+                "type_counts says \(stored[type, default: 0]) entries of type \(type); the entries give \(verifier.typeCounts[type, default: 0])"
+            )
         }
     }
 
@@ -170,11 +197,15 @@ enum StoreAudit {
             let (kind, id, detail, seq): (String, String, String, Int64) = (row[0], row[1], row[2], row[3])
             let fact = unseen.removeValue(forKey: kind + "\u{0}" + id)
             if fact == nil || fact!.detail != detail || fact!.seq != seq {
-                fail(UInt64(clamping: seq), "the refs table holds \(kind) \"\(id)\" (\(detail), seq \(seq)) as the entries do not")
+                fail(
+                    UInt64(clamping: seq),
+                    "the refs table holds \(kind) \"\(id)\" (\(detail), seq \(seq)) as the entries do not")
             }
         }
         for fact in unseen.values.sorted(by: { $0.seq < $1.seq }).prefix(5) {
-            fail(UInt64(clamping: fact.seq), "the refs table lacks \(fact.kind) \"\(fact.id)\" as seq \(fact.seq) gives it")
+            fail(
+                UInt64(clamping: fact.seq),
+                "the refs table lacks \(fact.kind) \"\(fact.id)\" as seq \(fact.seq) gives it")
         }
     }
 
@@ -190,24 +221,34 @@ enum StoreAudit {
         }
         guard sum != tally.sourceSum || count != tally.sources else { return }
         let json = "CASE WHEN json_valid(CAST(e.bytes AS TEXT)) THEN CAST(e.bytes AS TEXT) END"
-        let wrongRows = try Row.fetchAll(db, sql: """
-            SELECT s.platform, s.id, s.seq FROM sources s LEFT JOIN entries e ON e.seq = s.seq
-            WHERE CASE WHEN e.seq IS NULL OR e.type != 'exchange.recorded' OR \(json) IS NULL THEN 1
-                       ELSE json_extract(\(json), '$.data.source.platform') IS NOT s.platform OR json_extract(\(json), '$.data.source.id') IS NOT s.id END
-            LIMIT 5
-            """)
+        let wrongRows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT s.platform, s.id, s.seq FROM sources s LEFT JOIN entries e ON e.seq = s.seq
+                WHERE CASE WHEN e.seq IS NULL OR e.type != 'exchange.recorded' OR \(json) IS NULL THEN 1
+                           ELSE json_extract(\(json), '$.data.source.platform') IS NOT s.platform OR json_extract(\(json), '$.data.source.id') IS NOT s.id END
+                LIMIT 5
+                """)
         for row in wrongRows {
-            fail(UInt64(clamping: row[2] as Int64), "the sources table says \(row[0] as String) \"\(row[1] as String)\" is seq \(row[2] as Int64), whose entry is not that exchange")
+            fail(
+                UInt64(clamping: row[2] as Int64),
+                "the sources table says \(row[0] as String) \"\(row[1] as String)\" is seq \(row[2] as Int64), whose entry is not that exchange"
+            )
         }
-        let unlisted = try Row.fetchAll(db, sql: """
-            SELECT seq, platform, id FROM (
-                SELECT e.seq, json_extract(\(json), '$.data.source.platform') AS platform, json_extract(\(json), '$.data.source.id') AS id
-                FROM entries e WHERE e.type = 'exchange.recorded') x
-            WHERE typeof(platform) = 'text' AND typeof(id) = 'text'
-              AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.platform = x.platform AND s.id = x.id AND s.seq <= x.seq) LIMIT 5
-            """)
+        let unlisted = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT seq, platform, id FROM (
+                    SELECT e.seq, json_extract(\(json), '$.data.source.platform') AS platform, json_extract(\(json), '$.data.source.id') AS id
+                    FROM entries e WHERE e.type = 'exchange.recorded') x
+                WHERE typeof(platform) = 'text' AND typeof(id) = 'text'
+                  AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.platform = x.platform AND s.id = x.id AND s.seq <= x.seq) LIMIT 5
+                """)
         for row in unlisted {
-            fail(UInt64(clamping: row[0] as Int64), "the sources table lacks \(row[1] as String) \"\(row[2] as String)\" of seq \(row[0] as Int64) (a re-sent exchange would be appended twice)")
+            fail(
+                UInt64(clamping: row[0] as Int64),
+                "the sources table lacks \(row[1] as String) \"\(row[2] as String)\" of seq \(row[0] as Int64) (a re-sent exchange would be appended twice)"
+            )
         }
         // Neither: the log holds an exchange twice, as logs written before sources were kept may (the table
         // names the first), which is what the writer expects.

@@ -21,10 +21,13 @@ extension StoreError {
     static func writeFailure(_ error: any Error, path: String, doing what: String) -> StoreError {
         let code = (error as? DatabaseError)?.resultCode
         if code == .SQLITE_FULL {
-            return StoreError(.diskFull, "cannot \(what): the disk holding \(path) is full; nothing was appended (free space, then retry)")
+            return StoreError(
+                .diskFull,
+                "cannot \(what): the disk holding \(path) is full; nothing was appended (free space, then retry)")
         }
         if code == .SQLITE_READONLY || code == .SQLITE_CANTOPEN || code == .SQLITE_PERM {
-            return StoreError(.readOnly, "cannot \(what): the store \(path) cannot be written (\(error)); nothing was appended")
+            return StoreError(
+                .readOnly, "cannot \(what): the store \(path) cannot be written (\(error)); nothing was appended")
         }
         return StoreError(.io, "cannot \(what) on \(path): \(error); nothing was appended")
     }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-public import ProbityLog
 import ProbityDomain
+public import ProbityLog
 
 /// The check of one `checkpoint.timestamped` entry: which checkpoint a TSA dated, when, and whether the
 /// token holds (its SHA-256, the stamped checkpoint, the signature, the chain when a CA is given).
@@ -21,7 +21,8 @@ public struct TimestampCheck: Sendable {
     /// clock ran ahead of the TSA's (beyond the one-second resolution TSAs commonly give).
     public static func clockWarning(tsaTime: Timestamp, lastEntryTime: Timestamp, lastSeq: UInt64) -> String? {
         guard tsaTime.microseconds + 1_000_000 < lastEntryTime.microseconds else { return nil }
-        return "the TSA's time \(tsaTime) is earlier than the log's time of entry \(lastSeq) (\(lastEntryTime)), which it dates: the log's clock ran ahead"
+        return
+            "the TSA's time \(tsaTime) is earlier than the log's time of entry \(lastSeq) (\(lastEntryTime)), which it dates: the log's clock ran ahead"
     }
 }
 
@@ -33,10 +34,18 @@ extension LogReader {
         let rows = try wrap("reading the timestamps") {
             try db.read { db -> [(UInt64, [UInt8], [UInt8]?)] in
                 // A scan, not the derived type counts: verify trusts nothing the store derived.
-                try Row.fetchAll(db, sql: """
-                    SELECT e.seq, e.bytes, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
-                    WHERE e.type = 'checkpoint.timestamped' ORDER BY e.seq
-                    """).map { (UInt64($0["seq"] as Int64), [UInt8]($0["bytes"] as Data), ($0["payload"] as Data?).map { [UInt8]($0) }) }
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT e.seq, e.bytes, p.bytes AS payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+                        WHERE e.type = 'checkpoint.timestamped' ORDER BY e.seq
+                        """
+                ).map {
+                    (
+                        UInt64($0["seq"] as Int64), [UInt8]($0["bytes"] as Data),
+                        ($0["payload"] as Data?).map { [UInt8]($0) }
+                    )
+                }
             }
         }
         return try rows.map { seq, bytes, payload in
@@ -45,25 +54,39 @@ extension LogReader {
             let genTime = entry.data["gen_time"]?.stringValue ?? "?"
             let tsa = entry.data["tsa"]?.stringValue ?? "?"
             func check(_ problem: String?, chain: Bool = false) -> TimestampCheck {
-                TimestampCheck(seq: seq, treeSize: size, genTime: genTime, tsa: tsa, chainChecked: chain && problem == nil, problem: problem)
+                TimestampCheck(
+                    seq: seq, treeSize: size, genTime: genTime, tsa: tsa, chainChecked: chain && problem == nil,
+                    problem: problem)
             }
             guard let payload else { return check("the token was redacted; it cannot be checked") }
-            guard let encoded = (try? JSONParser.parse(payload))?["token"]?.stringValue, let der = Base64.decode(encoded) else {
+            guard let encoded = (try? JSONParser.parse(payload))?["token"]?.stringValue,
+                let der = Base64.decode(encoded)
+            else {
                 return check("the payload does not hold a base64 token")
             }
-            guard Hex.encode(SHA256.hash(der)) == entry.data["token_sha256"]?.stringValue else { return check("the token does not match its token_sha256") }
+            guard Hex.encode(SHA256.hash(der)) == entry.data["token_sha256"]?.stringValue else {
+                return check("the token does not match its token_sha256")
+            }
             let checkpoint: SignedCheckpoint
-            do { checkpoint = try self.checkpoint(size: size) } catch { return check("no stored checkpoint of size \(size) to check the token against") }
+            do { checkpoint = try self.checkpoint(size: size) } catch {
+                return check("no stored checkpoint of size \(size) to check the token against")
+            }
             guard Base64.encode(checkpoint.checkpoint.root) == entry.data["root"]?.stringValue else {
                 return check("the root it names is not the root of the checkpoint of size \(size)")
             }
-            do { try TrustedTimestamp.verify(tokenDER: der, sha256: SHA256.hash(Array(checkpoint.encoded.utf8)), caPEM: caPEM) } catch {
+            do {
+                try TrustedTimestamp.verify(
+                    tokenDER: der, sha256: SHA256.hash(Array(checkpoint.encoded.utf8)), caPEM: caPEM)
+            } catch {
                 return check("\(error)")
             }
             var checked = check(nil, chain: caPEM != nil)
-            if size > 0, let tsaTime = (try? TrustedTimestamp.parse(tokenDER: der)).flatMap({ Timestamp(rfc3339: $0.genTime) }),
-               let last = try self.entry(seq: size - 1), let lastTime = try? Entry(bytes: last.bytes).time {
-                checked.warning = TimestampCheck.clockWarning(tsaTime: tsaTime, lastEntryTime: lastTime, lastSeq: size - 1)
+            if size > 0,
+                let tsaTime = (try? TrustedTimestamp.parse(tokenDER: der)).flatMap({ Timestamp(rfc3339: $0.genTime) }),
+                let last = try self.entry(seq: size - 1), let lastTime = try? Entry(bytes: last.bytes).time
+            {
+                checked.warning = TimestampCheck.clockWarning(
+                    tsaTime: tsaTime, lastEntryTime: lastTime, lastSeq: size - 1)
             }
             return checked
         }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 
 /// What a token may do. One role per token; `admin` may do everything.
 public enum Role: String, CaseIterable, Sendable, Codable {
@@ -43,8 +43,10 @@ public struct BearerToken: Sendable {
     public init?(_ text: String) {
         let bytes = Array(text.utf8)
         func isHex(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x61...0x66).contains(b) }
-        guard bytes.count == 4 + 12 + 1 + 64, bytes[0..<4].elementsEqual(Self.prefix.utf8), bytes[16] == UInt8(ascii: "_"),
-              bytes[4..<16].allSatisfy(isHex), bytes[17...].allSatisfy(isHex) else { return nil }
+        guard bytes.count == 4 + 12 + 1 + 64, bytes[0..<4].elementsEqual(Self.prefix.utf8),
+            bytes[16] == UInt8(ascii: "_"),
+            bytes[4..<16].allSatisfy(isHex), bytes[17...].allSatisfy(isHex)
+        else { return nil }
         id = String(decoding: bytes[4..<16], as: UTF8.self)
         self.text = text
     }
@@ -80,7 +82,7 @@ public final class TokenStore: @unchecked Sendable {
 
     /// Opens the token table of an existing store, upgrading an older store if no writer holds it.
     public static func open(path: String, readOnly: Bool = false) throws -> TokenStore {
-        _ = try LogReader.open(path: path) // a Probity store, of a known format
+        _ = try LogReader.open(path: path)  // a Probity store, of a known format
         var config = Configuration()
         config.label = "probity.tokens"
         config.busyMode = .timeout(10)
@@ -89,7 +91,10 @@ public final class TokenStore: @unchecked Sendable {
             let queue = try DatabaseQueue(path: path, configuration: config)
             let migrated = try queue.read { try $0.tableExists("tokens") }
             if !migrated {
-                guard !readOnly else { throw StoreError(.notFound, "\(path) has no token table yet; start probityd on it once, or create a token") }
+                guard !readOnly else {
+                    throw StoreError(
+                        .notFound, "\(path) has no token table yet; start probityd on it once, or create a token")
+                }
                 let lock = try WriterLock.take(storePath: path)
                 try Schema.migrator.migrate(queue)
                 _ = lock
@@ -101,33 +106,51 @@ public final class TokenStore: @unchecked Sendable {
     }
 
     private static func info(_ row: Row) throws -> TokenInfo {
-        guard let role = Role(rawValue: row["role"]) else { throw StoreError(.inconsistent, "token \(row["id"] as String) has an unknown role \(row["role"] as String)") }
-        return TokenInfo(id: row["id"], name: row["name"], role: role, created: row["created"], revoked: row["revoked"],
-                         secretHash: [UInt8](row["secret_sha256"] as Data))
+        guard let role = Role(rawValue: row["role"]) else {
+            throw StoreError(.inconsistent, "token \(row["id"] as String) has an unknown role \(row["role"] as String)")
+        }
+        return TokenInfo(
+            id: row["id"], name: row["name"], role: role, created: row["created"], revoked: row["revoked"],
+            secretHash: [UInt8](row["secret_sha256"] as Data))
     }
 
     /// Creates a token and returns it; its secret is not kept and cannot be shown again.
     public func create(name: String, role: Role) throws -> (info: TokenInfo, token: BearerToken) {
-        guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || $0.properties.numericType != nil || "-_.@".unicodeScalars.contains($0) }) else {
-            throw StoreError(.badArgument, "a token name must be 1–64 letters, digits, '-', '_', '.' or '@', got \"\(name)\"")
+        guard !name.isEmpty, name.count <= 64,
+            name.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || $0.properties.numericType != nil || "-_.@".unicodeScalars.contains($0)
+            })
+        else {
+            throw StoreError(
+                .badArgument, "a token name must be 1–64 letters, digits, '-', '_', '.' or '@', got \"\(name)\"")
         }
         let token = try BearerToken.generate()
         let created = Timestamp.now().description
         do {
             try db.write { db in
-                try db.execute(sql: "INSERT INTO tokens (id, name, role, secret_sha256, created) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [token.id, name, role.rawValue, Data(token.secretHash), created])
+                try db.execute(
+                    sql: "INSERT INTO tokens (id, name, role, secret_sha256, created) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [token.id, name, role.rawValue, Data(token.secretHash), created])
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-            throw StoreError(.alreadyExists, "a token named \"\(name)\" already exists; choose another name or revoke it first")
+            throw StoreError(
+                .alreadyExists, "a token named \"\(name)\" already exists; choose another name or revoke it first")
         } catch {
             throw StoreError(.io, "cannot create the token in \(path): \(error)")
         }
-        return (TokenInfo(id: token.id, name: name, role: role, created: created, revoked: nil, secretHash: token.secretHash), token)
+        return (
+            TokenInfo(
+                id: token.id, name: name, role: role, created: created, revoked: nil, secretHash: token.secretHash),
+            token
+        )
     }
 
     public func list() throws -> [TokenInfo] {
-        do { return try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created, id").map(Self.info) } } catch let error as StoreError { throw error } catch {
+        do {
+            return try db.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created, id").map(Self.info)
+            }
+        } catch let error as StoreError { throw error } catch {
             throw StoreError(.io, "cannot read the tokens of \(path): \(error)")
         }
     }
@@ -138,13 +161,22 @@ public final class TokenStore: @unchecked Sendable {
         let revoked = Timestamp.now().description
         do {
             return try db.write { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ? OR name = ?", arguments: [idOrName, idOrName]) else {
-                    throw StoreError(.notFound, "no token with id or name \"\(idOrName)\"; `probity tokens list` shows them")
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT * FROM tokens WHERE id = ? OR name = ?", arguments: [idOrName, idOrName])
+                else {
+                    throw StoreError(
+                        .notFound, "no token with id or name \"\(idOrName)\"; `probity tokens list` shows them")
                 }
                 let token = try Self.info(row)
-                guard token.revoked == nil else { throw StoreError(.badArgument, "token \(token.id) (\(token.name)) was already revoked at \(token.revoked!)") }
+                guard token.revoked == nil else {
+                    throw StoreError(
+                        .badArgument, "token \(token.id) (\(token.name)) was already revoked at \(token.revoked!)")
+                }
                 try db.execute(sql: "UPDATE tokens SET revoked = ? WHERE id = ?", arguments: [revoked, token.id])
-                return TokenInfo(id: token.id, name: token.name, role: token.role, created: token.created, revoked: revoked, secretHash: token.secretHash)
+                return TokenInfo(
+                    id: token.id, name: token.name, role: token.role, created: token.created, revoked: revoked,
+                    secretHash: token.secretHash)
             }
         } catch let error as StoreError { throw error } catch {
             throw StoreError(.io, "cannot revoke the token in \(path): \(error)")
@@ -153,7 +185,11 @@ public final class TokenStore: @unchecked Sendable {
 
     /// The stored token with this id, if any (revoked or not).
     public func token(id: String) throws -> TokenInfo? {
-        do { return try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map(Self.info) } } catch let error as StoreError { throw error } catch {
+        do {
+            return try db.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map(Self.info)
+            }
+        } catch let error as StoreError { throw error } catch {
             throw StoreError(.io, "cannot read the tokens of \(path): \(error)")
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-public import ProbityLog
 import ProbityDomain
+public import ProbityLog
 
 /// The outcome of `probity verify`.
 public struct VerifyReport: Sendable {
@@ -26,8 +26,10 @@ extension LogReader {
     /// of rows (entries, payloads, and the Merkle nodes they complete), the workers check each entry on
     /// all cores, and one consumer thread makes the sequential checks in seq order. `progress` gets
     /// (done, total) on the consumer thread.
-    public func verify(trust: LogVerifier.Trust, auditorCheckpoints: [SignedCheckpoint] = [],
-                       progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerifyReport {
+    public func verify(
+        trust: LogVerifier.Trust, auditorCheckpoints: [SignedCheckpoint] = [],
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> VerifyReport {
         let started = Date()
         return try wrap("verifying") {
             try db.read { db in
@@ -39,12 +41,14 @@ extension LogReader {
                 }
                 let total = try Self.size(db)
                 let consumer = SequentialChecks(
-                    verifier: LogVerifier(origin: origin, trust: trust, checkpoints: checkpoints, auditorCheckpoints: auditorCheckpoints),
+                    verifier: LogVerifier(
+                        origin: origin, trust: trust, checkpoints: checkpoints, auditorCheckpoints: auditorCheckpoints),
                     total: total, progress: progress)
 
-                let entries = try db.makeStatement(sql: """
-                    SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes, e.type, e.time FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
-                    """)
+                let entries = try db.makeStatement(
+                    sql: """
+                        SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes, e.type, e.time FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
+                        """)
                 var storeFailures: [LogVerifier.Failure] = []
                 let nodes = try db.makeStatement(sql: "SELECT id, hash FROM nodes WHERE id >= ? AND id < ? ORDER BY id")
                 var position: UInt64 = 0
@@ -56,9 +60,13 @@ extension LogReader {
                         guard try entries.rawStep(db) else { more = false; break }
                         let seq = entries.rawInt64(0)
                         guard seq >= 0 else { storeFailures.append(StoreAudit.negativeSeq(seq)); continue }
-                        let payload = entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
-                        rows.append(CheckBatch.Row(seq: UInt64(seq), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2), payload: payload,
-                                                   type: entries.rawText(5), time: entries.rawText(6)))
+                        let payload =
+                            entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
+                        rows.append(
+                            CheckBatch.Row(
+                                seq: UInt64(seq), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2),
+                                payload: payload,
+                                type: entries.rawText(5), time: entries.rawText(6)))
                     }
                     guard !rows.isEmpty else { break }
                     // The nodes these rows complete have consecutive ids (ids follow completion order).
@@ -75,14 +83,19 @@ extension LogReader {
                 storeFailures += try StoreAudit.failures(db, verifier: verifier, tally: tally)
                 var failures = LogVerifier.ordered(finished + storeFailures.prefix(100))
                 for _ in 0..<unparsed {
-                    failures.append(LogVerifier.Failure(kind: .checkpointSignature, seq: 0, message: "a stored checkpoint is not a valid signed note"))
+                    failures.append(
+                        LogVerifier.Failure(
+                            kind: .checkpointSignature, seq: 0,
+                            message: "a stored checkpoint is not a valid signed note"))
                 }
                 let streams = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM streams") ?? 0
-                return VerifyReport(origin: origin, size: verifier.size, root: verifier.root, checkpointsChecked: verifier.checkpointsChecked,
-                                    auditorCheckpoints: auditorCheckpoints.count, streams: streams,
-                                    keys: verifier.keys.map { $0.verifier.description }, redacted: verifier.redacted,
-                                    failures: failures, failureCount: verifier.failureCount + unparsed + storeFailures.count,
-                                    warnings: verifier.warnings, seconds: Date().timeIntervalSince(started))
+                return VerifyReport(
+                    origin: origin, size: verifier.size, root: verifier.root,
+                    checkpointsChecked: verifier.checkpointsChecked,
+                    auditorCheckpoints: auditorCheckpoints.count, streams: streams,
+                    keys: verifier.keys.map { $0.verifier.description }, redacted: verifier.redacted,
+                    failures: failures, failureCount: verifier.failureCount + unparsed + storeFailures.count,
+                    warnings: verifier.warnings, seconds: Date().timeIntervalSince(started))
             }
         }
     }
@@ -175,7 +188,10 @@ final class CheckBatch: @unchecked Sendable {
         checked = ParallelChunk(count: rows.count) { i in
             let r = rows[i]
             let entry = CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
-            return (entry, StoreAudit.rowFacts(entry, bytes: r.bytes, type: r.type, time: r.time, hasPayload: r.payload != nil))
+            return (
+                entry,
+                StoreAudit.rowFacts(entry, bytes: r.bytes, type: r.type, time: r.time, hasPayload: r.payload != nil)
+            )
         }
     }
 }

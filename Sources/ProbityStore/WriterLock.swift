@@ -24,7 +24,9 @@ public final class FileLock: @unchecked Sendable {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buffer, 32, 0)
-            let pid = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            let pid =
+                n > 0
+                ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
             close(fd)
             throw StoreError(.locked, busy(pid.isEmpty ? "another process" : "process \(pid)"))
         }
@@ -54,5 +56,7 @@ func createPrivateFile(_ path: String, mode: mode_t) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
     guard fd >= 0 else { throw StoreError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
     defer { close(fd) }
-    guard fchmod(fd, mode) == 0 else { throw StoreError(.io, "cannot set the mode of \(path): \(String(cString: strerror(errno)))") }
+    guard fchmod(fd, mode) == 0 else {
+        throw StoreError(.io, "cannot set the mode of \(path): \(String(cString: strerror(errno)))")
+    }
 }

@@ -7,10 +7,13 @@ public enum EventsRequest {
     public static func parse(_ body: [UInt8], maxEvents: Int) throws(WireError) -> [EventInput] {
         let value: JSONValue
         do { value = try JSONParser.parse(body, numbers: .exact) } catch {
-            throw WireError(400, "invalid_json", "the body is not valid JSON: line \(error.line), column \(error.column): \(error.message)")
+            throw WireError(
+                400, "invalid_json",
+                "the body is not valid JSON: line \(error.line), column \(error.column): \(error.message)")
         }
         guard case .object(let members) = value else {
-            throw WireError(400, "invalid_event", "the body must be one event object or {\"events\": [...]}, got \(value.typeName)")
+            throw WireError(
+                400, "invalid_event", "the body must be one event object or {\"events\": [...]}, got \(value.typeName)")
         }
         guard members["events"] != nil, members["type"] == nil else {
             return [try event(value, path: nil)]
@@ -19,11 +22,16 @@ public enum EventsRequest {
             throw WireError(400, "invalid_event", "unknown member \"\(other)\" beside \"events\"", field: other)
         }
         guard case .array(let items) = members["events"]! else {
-            throw WireError(400, "invalid_event", "\"events\" must be an array, got \(members["events"]!.typeName)", field: "events")
+            throw WireError(
+                400, "invalid_event", "\"events\" must be an array, got \(members["events"]!.typeName)", field: "events"
+            )
         }
         guard !items.isEmpty else { throw WireError(400, "invalid_event", "\"events\" is empty", field: "events") }
         guard items.count <= maxEvents else {
-            throw WireError(413, "batch_too_large", "\(items.count) events in one request; the limit is \(maxEvents) (limits.max_batch_events): split the batch", field: "events")
+            throw WireError(
+                413, "batch_too_large",
+                "\(items.count) events in one request; the limit is \(maxEvents) (limits.max_batch_events): split the batch",
+                field: "events")
         }
         var events: [EventInput] = []
         events.reserveCapacity(items.count)
@@ -34,7 +42,9 @@ public enum EventsRequest {
     private static func event(_ value: JSONValue, path: String?) throws(WireError) -> EventInput {
         do { return try EventInput(json: value) } catch {
             let field = [path, error.field].compactMap { $0 }.joined(separator: ".")
-            throw WireError(400, "invalid_event", (path.map { "\($0): " } ?? "") + error.description, field: field.isEmpty ? nil : field)
+            throw WireError(
+                400, "invalid_event", (path.map { "\($0): " } ?? "") + error.description,
+                field: field.isEmpty ? nil : field)
         }
     }
 

@@ -28,7 +28,9 @@ public enum ReceiptsJSON {
             out += Array(#","leaf_hash":""#.utf8)
             Hex.append(receipt.leafHash, to: &out)
             // The .tlog-proof (TlogProof.encoded), with its newlines escaped.
-            out += Array(#"","proof":"c2sp.org/tlog-proof@v1\nindex "#.utf8) + Array(String(receipt.seq).utf8) + Array(#"\n"#.utf8)
+            out +=
+                Array(#"","proof":"c2sp.org/tlog-proof@v1\nindex "#.utf8) + Array(String(receipt.seq).utf8)
+                + Array(#"\n"#.utf8)
             precondition(receipt.proof.extra == nil, "receipts carry no extra data")
             for hash in receipt.proof.proof {
                 Base64.append(hash, to: &out)

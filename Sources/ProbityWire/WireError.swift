@@ -29,8 +29,10 @@ public struct WireError: Error, CustomStringConvertible, Sendable, Equatable {
     /// `http_STATUS` with the start of the body as its message.
     public init(status: Int, body: [UInt8]) {
         if let value = try? JSONParser.parse(body), case .object(let error)? = value["error"] {
-            self.init(status, error["code"]?.stringValue ?? "?", error["message"]?.stringValue ?? String(decoding: body, as: UTF8.self),
-                      field: error["field"]?.stringValue)
+            self.init(
+                status, error["code"]?.stringValue ?? "?",
+                error["message"]?.stringValue ?? String(decoding: body, as: UTF8.self),
+                field: error["field"]?.stringValue)
         } else {
             self.init(status, "http_\(status)", String(String(decoding: body, as: UTF8.self).prefix(300)))
         }

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import ProbityHTTP
 import ProbityClient
-import ProbityLog
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -47,11 +47,14 @@ struct AppendCommand: ParsableCommand {
     static let requestBytes = 2 << 20
 
     func run() throws {
-        let parsed = try EventFile.parseWithPlaces(try readFile(file, what: "the events file"), name: file == "-" ? "standard input" : file)
+        let parsed = try EventFile.parseWithPlaces(
+            try readFile(file, what: "the events file"), name: file == "-" ? "standard input" : file)
         let events = parsed.events
         guard !events.isEmpty else { throw CLIError.usage("\(file == "-" ? "standard input" : file) holds no event") }
         if let daemon = try target.daemon() {
-            guard key == nil, by == nil else { throw CLIError.usage("--key and --by are for --db; through probityd, the token's name is the author") }
+            guard key == nil, by == nil else {
+                throw CLIError.usage("--key and --by are for --db; through probityd, the token's name is the author")
+            }
             return try appendThrough(daemon, events)
         }
         let db = target.db!
@@ -68,19 +71,24 @@ struct AppendCommand: ParsableCommand {
             for start in stride(from: 0, to: events.count, by: Self.batchSize) {
                 let batch: LogWriter.Batch
                 do {
-                    batch = try writer.append(Array(events[start..<min(events.count, start + Self.batchSize)]), by: by ?? defaultPrincipal())
+                    batch = try writer.append(
+                        Array(events[start..<min(events.count, start + Self.batchSize)]), by: by ?? defaultPrincipal())
                 } catch let rejection as EventRejection {
                     throw CLIError.usage("\(parsed.places[start + rejection.index]): \(rejection.error)")
                 }
                 appended += batch.entries.count
                 duplicates += batch.receipts.count - batch.entries.count
-                if events.count > Self.batchSize { bar.update(UInt64(start + batch.receipts.count), UInt64(events.count)) }
+                if events.count > Self.batchSize {
+                    bar.update(UInt64(start + batch.receipts.count), UInt64(events.count))
+                }
                 if quiet { continue }
                 for receipt in batch.receipts {
                     if output.json {
                         Output.json(receipt.json)
                     } else {
-                        Output.line("# receipt: seq \(receipt.seq), leaf hash \(Hex.encode(receipt.leafHash))" + (receipt.duplicate ? " (already in the log: nothing appended)" : ""))
+                        Output.line(
+                            "# receipt: seq \(receipt.seq), leaf hash \(Hex.encode(receipt.leafHash))"
+                                + (receipt.duplicate ? " (already in the log: nothing appended)" : ""))
                         Output.raw(receipt.proof.encoded)
                         Output.line("")
                     }
@@ -88,7 +96,10 @@ struct AppendCommand: ParsableCommand {
             }
             bar.finish()
             if quiet || !output.json {
-                Output.info("appended \(appended) event\(appended == 1 ? "" : "s") to \(db)" + (duplicates > 0 ? " (\(duplicates) already in the log)" : "") + "; size is now \(try writer.size())")
+                Output.info(
+                    "appended \(appended) event\(appended == 1 ? "" : "s") to \(db)"
+                        + (duplicates > 0 ? " (\(duplicates) already in the log)" : "")
+                        + "; size is now \(try writer.size())")
             }
         }
     }
@@ -105,8 +116,12 @@ struct AppendCommand: ParsableCommand {
                 bytes += events[end].dataBytes.count + (events[end].payload?.count ?? 0) + 64
                 end += 1
             }
-            let response = try requesting { try daemon.json("POST", "/v1/events", body: EventsRequest.body(events[sent..<end])) }
-            guard case .array(let receipts) = try response.required("receipts") else { throw CLIError.usage("probityd's receipts are not an array") }
+            let response = try requesting {
+                try daemon.json("POST", "/v1/events", body: EventsRequest.body(events[sent..<end]))
+            }
+            guard case .array(let receipts) = try response.required("receipts") else {
+                throw CLIError.usage("probityd's receipts are not an array")
+            }
             sent = end
             if events.count > Self.requestEvents { bar.update(UInt64(sent), UInt64(events.count)) }
             for receipt in receipts {
@@ -117,7 +132,9 @@ struct AppendCommand: ParsableCommand {
                     Output.json(receipt)
                 } else {
                     let seq = try receipt.required("seq").uint64Value.map(String.init) ?? "?"
-                    Output.line("# receipt: seq \(seq), leaf hash \(try receipt.required("leaf_hash").stringValue ?? "?")" + (duplicate ? " (already in the log: nothing appended)" : ""))
+                    Output.line(
+                        "# receipt: seq \(seq), leaf hash \(try receipt.required("leaf_hash").stringValue ?? "?")"
+                            + (duplicate ? " (already in the log: nothing appended)" : ""))
                     Output.raw(try receipt.required("proof").stringValue ?? "")
                     Output.line("")
                 }
@@ -125,7 +142,9 @@ struct AppendCommand: ParsableCommand {
         }
         bar.finish()
         if quiet || !output.json {
-            Output.info("appended \(appended) event\(appended == 1 ? "" : "s") through probityd at \(daemon.connection.endpoint)" + (duplicates > 0 ? " (\(duplicates) already in the log)" : ""))
+            Output.info(
+                "appended \(appended) event\(appended == 1 ? "" : "s") through probityd at \(daemon.connection.endpoint)"
+                    + (duplicates > 0 ? " (\(duplicates) already in the log)" : ""))
         }
     }
 }
@@ -133,20 +152,26 @@ struct AppendCommand: ParsableCommand {
 /// Parses an events file: JSON (one event, an array, or {"events": [...]}) or JSONL.
 /// Errors name the line (JSONL) or the event's position (arrays) and the field.
 enum EventFile {
-    static func parse(_ bytes: [UInt8], name: String) throws -> [EventInput] { try parseWithPlaces(bytes, name: name).events }
+    static func parse(_ bytes: [UInt8], name: String) throws -> [EventInput] {
+        try parseWithPlaces(bytes, name: name).events
+    }
 
     /// The events, and where each was in the file (`events.jsonl, line 4`), for messages about them.
     static func parseWithPlaces(_ bytes: [UInt8], name: String) throws -> (events: [EventInput], places: [String]) {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return ([], []) }
         let whole: JSONValue?
         let wholeError: JSONParseError?
-        do { whole = try JSONParser.parse(bytes, numbers: .exact); wholeError = nil } catch { whole = nil; wholeError = error }
+        do { whole = try JSONParser.parse(bytes, numbers: .exact); wholeError = nil } catch {
+            whole = nil; wholeError = error
+        }
         if let whole {
             switch whole {
             case .array(let items):
                 return try placed(items.indices.map { "\(name): event \($0 + 1) of the array" }, items)
             case .object(let members) where members.keys.sorted() == ["events"]:
-                guard case .array(let items) = members["events"]! else { throw CLIError.usage("\(name): \"events\" must be an array") }
+                guard case .array(let items) = members["events"]! else {
+                    throw CLIError.usage("\(name): \"events\" must be an array")
+                }
                 return try placed(items.indices.map { "\(name): events[\($0)]" }, items)
             default:
                 return try placed(["\(name), line 1"], [whole])
@@ -159,7 +184,8 @@ enum EventFile {
         for (number, line) in lines.enumerated() where !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
             let value: JSONValue
             do { value = try JSONParser.parse(line, numbers: .exact) } catch {
-                throw CLIError.usage("\(name), line \(number + 1): invalid JSON at column \(error.column): \(error.message)")
+                throw CLIError.usage(
+                    "\(name), line \(number + 1): invalid JSON at column \(error.column): \(error.message)")
             }
             places.append("\(name), line \(number + 1)")
             events.append(try event(value, at: places.last!))
@@ -167,7 +193,9 @@ enum EventFile {
         return (events, places)
     }
 
-    private static func placed(_ places: [String], _ items: [JSONValue]) throws -> (events: [EventInput], places: [String]) {
+    private static func placed(
+        _ places: [String], _ items: [JSONValue]
+    ) throws -> (events: [EventInput], places: [String]) {
         (try zip(items, places).map { try event($0, at: $1) }, places)
     }
 

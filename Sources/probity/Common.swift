@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -15,7 +15,9 @@ struct CLIError: Error {
 
 /// Runs `body`, turning library errors into CLI errors (exit 2) with their own messages.
 func reporting<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as CLIError { throw error } catch let error as ExitCode { throw error } catch {
+    do { return try body() } catch let error as CLIError { throw error } catch let error as ExitCode {
+        throw error
+    } catch {
         throw CLIError.usage("\(error)")
     }
 }
@@ -146,7 +148,9 @@ func siblingPath(of db: String, suffix: String) -> String {
 }
 
 func parseSeq(_ text: String, what: String) throws -> UInt64 {
-    guard let value = LogNumber.parse(text) else { throw CLIError.usage("\(what) \(LogNumber.expectation), got \"\(text)\"") }
+    guard let value = LogNumber.parse(text) else {
+        throw CLIError.usage("\(what) \(LogNumber.expectation), got \"\(text)\"")
+    }
     return value
 }
 

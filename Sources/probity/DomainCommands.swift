@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -9,18 +9,25 @@ import ProbityWire
 struct ReadingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Language of the text: en or fr.", valueName: "LANG"))
     var lang: String = "en"
-    @Option(help: ArgumentHelp("Time zone for times shown (IANA name, e.g. Europe/Paris). Default: the buyer's, else UTC.", valueName: "ZONE"))
+    @Option(
+        help: ArgumentHelp(
+            "Time zone for times shown (IANA name, e.g. Europe/Paris). Default: the buyer's, else UTC.",
+            valueName: "ZONE"))
     var tz: String?
 
     func language() throws -> FindingText.Language {
-        guard let language = FindingText.Language(rawValue: lang) else { throw CLIError.usage("--lang must be en or fr, got \"\(lang)\"") }
+        guard let language = FindingText.Language(rawValue: lang) else {
+            throw CLIError.usage("--lang must be en or fr, got \"\(lang)\"")
+        }
         return language
     }
 
     /// The zone given, or the time zone registered for the procedure's buyer (or the buyer's organisation).
     func localTime(for procedure: DomainState.Procedure?, in state: DomainState) throws -> LocalTime {
         if let tz {
-            guard let time = LocalTime(identifier: tz) else { throw CLIError.usage("--tz: \"\(tz)\" is not a time zone; use an IANA name such as Europe/Paris") }
+            guard let time = LocalTime(identifier: tz) else {
+                throw CLIError.usage("--tz: \"\(tz)\" is not a time zone; use an IANA name such as Europe/Paris")
+            }
             return time
         }
         return procedure.map { LocalTime.buyers($0, in: state) } ?? .utc
@@ -37,7 +44,9 @@ func loadDomain(_ db: String) throws -> (LogReader, DomainState) {
 func requireProcedure(_ ref: String, in state: DomainState) throws -> DomainState.Procedure {
     guard let procedure = state.procedures[ref] else {
         let known = state.procedures.keys.sorted()
-        throw CLIError.usage("no procedure \"\(ref)\" in the log" + (known.isEmpty ? "" : "; procedures: \(known.joined(separator: ", "))"))
+        throw CLIError.usage(
+            "no procedure \"\(ref)\" in the log"
+                + (known.isEmpty ? "" : "; procedures: \(known.joined(separator: ", "))"))
     }
     return procedure
 }
@@ -71,33 +80,50 @@ struct FindingsCommand: ParsableCommand {
         let scoped = try procedure.map { try requireProcedure($0, in: state) }
         let findings = FindingRules.evaluate(state, procedure: procedure)
         if output.json {
-            Output.json(.object([
-                "procedure": procedure.map(JSONValue.string) ?? .null,
-                "entries": .number(Double(state.entries)),
-                "findings": .array(try findings.map { f in
-                    FindingText.json(f, language, time: try reading.localTime(for: state.procedures[f.procedure], in: state))
-                }),
-            ]))
+            Output.json(
+                .object([
+                    "procedure": procedure.map(JSONValue.string) ?? .null,
+                    "entries": .number(Double(state.entries)),
+                    "findings": .array(
+                        try findings.map { f in
+                            FindingText.json(
+                                f, language, time: try reading.localTime(for: state.procedures[f.procedure], in: state))
+                        }),
+                ]))
             return
         }
         let french = language == .fr
         let count = state.procedures.count
-        let scope = scoped.map { (french ? "la procédure " : "procedure ") + $0.ref }
+        let scope =
+            scoped.map { (french ? "la procédure " : "procedure ") + $0.ref }
             ?? (french ? "\(count) procédure\(count == 1 ? "" : "s")" : "\(count) procedure\(count == 1 ? "" : "s")")
         if findings.isEmpty {
-            Output.line(french ? "Aucun signalement pour \(scope) (\(state.entries) entrées)." : "No findings for \(scope) (\(state.entries) entries).")
+            Output.line(
+                french
+                    ? "Aucun signalement pour \(scope) (\(state.entries) entrées)."
+                    : "No findings for \(scope) (\(state.entries) entries).")
             return
         }
-        Output.line(french ? "\(findings.count) signalement(s) pour \(scope) (\(state.entries) entrées) :" : "\(findings.count) finding\(findings.count == 1 ? "" : "s") for \(scope) (\(state.entries) entries):")
+        Output.line(
+            french
+                ? "\(findings.count) signalement(s) pour \(scope) (\(state.entries) entrées) :"
+                : "\(findings.count) finding\(findings.count == 1 ? "" : "s") for \(scope) (\(state.entries) entries):")
         for finding in findings {
             let time = try reading.localTime(for: state.procedures[finding.procedure], in: state)
             Output.line("")
-            Output.line("[\(finding.rule.rawValue)] \(FindingText.title(finding.rule, language)) — \(finding.procedure)")
-            let colon = french ? " : " : ": " // French typography: a space before the colon
-            Output.line("  " + (french ? "gravité" : "severity") + colon + FindingText.severity(finding.severity, language) + "   "
-                        + (french ? "références" : "legal basis") + colon + FindingText.legalReference(finding.rule))
-            Output.line("  seqs" + colon + finding.seqs.map(String.init).joined(separator: ", ") + "   (" + (french ? "heures" : "times") + colon + time.zone.identifier + ")")
-            for line in wrap(FindingText.explanation(finding, language, time: time), width: 96) { Output.line("  \(line)") }
+            Output.line(
+                "[\(finding.rule.rawValue)] \(FindingText.title(finding.rule, language)) — \(finding.procedure)")
+            let colon = french ? " : " : ": "  // French typography: a space before the colon
+            Output.line(
+                "  " + (french ? "gravité" : "severity") + colon + FindingText.severity(finding.severity, language)
+                    + "   "
+                    + (french ? "références" : "legal basis") + colon + FindingText.legalReference(finding.rule))
+            Output.line(
+                "  seqs" + colon + finding.seqs.map(String.init).joined(separator: ", ") + "   ("
+                    + (french ? "heures" : "times") + colon + time.zone.identifier + ")")
+            for line in wrap(FindingText.explanation(finding, language, time: time), width: 96) {
+                Output.line("  \(line)")
+            }
         }
     }
 }
@@ -119,24 +145,31 @@ struct TimelineCommand: ParsableCommand {
     )
     @OptionGroup var store: StoreOption
     @Option(help: ArgumentHelp("The procedure to show.", valueName: "REF")) var procedure: String?
-    @Option(help: ArgumentHelp("The party to show (an organisation includes its people).", valueName: "ID")) var party: String?
+    @Option(help: ArgumentHelp("The party to show (an organisation includes its people).", valueName: "ID")) var party:
+        String?
     @OptionGroup var reading: ReadingOptions
     @OptionGroup var output: JSONFlag
 
     func validate() throws {
-        guard (procedure == nil) != (party == nil) else { throw ValidationError("give one of --procedure REF or --party ID") }
+        guard (procedure == nil) != (party == nil) else {
+            throw ValidationError("give one of --procedure REF or --party ID")
+        }
     }
 
     func run() throws {
         let (reader, state) = try loadDomain(store.db)
         let language = try reading.language()
         let scoped = try procedure.map { try requireProcedure($0, in: state) }
-        if let party, state.party(party) == nil { throw CLIError.usage("no party \"\(party)\" is registered in the log") }
+        if let party, state.party(party) == nil {
+            throw CLIError.usage("no party \"\(party)\" is registered in the log")
+        }
         let records = scoped.map(state.records(of:)) ?? state.records(involving: party!)
         let time = try reading.localTime(for: scoped, in: state)
         if output.json {
-            var object: [String: JSONValue] = ["time_zone": .string(time.zone.identifier),
-                                               "entries": .array(records.map { DomainJSON.record($0, redactedBy: state.redactions[$0.seq]) })]
+            var object: [String: JSONValue] = [
+                "time_zone": .string(time.zone.identifier),
+                "entries": .array(records.map { DomainJSON.record($0, redactedBy: state.redactions[$0.seq]) }),
+            ]
             if let scoped {
                 object["procedure"] = DomainJSON.procedure(scoped)
                 object["coverage"] = .array(QuestionCoverage.of(scoped, in: state).map(DomainJSON.coverage))

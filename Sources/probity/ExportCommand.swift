@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
 import ProbityEvidence
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -41,12 +41,14 @@ struct ExportTimelineCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOption
     @Option(help: ArgumentHelp("The procedure to export.", valueName: "REF")) var procedure: String?
-    @Option(help: ArgumentHelp("The party to export (an organisation includes its people).", valueName: "ID")) var party: String?
+    @Option(help: ArgumentHelp("The party to export (an organisation includes its people).", valueName: "ID"))
+    var party: String?
     @Option(help: ArgumentHelp("Start of the period (RFC 3339, included).", valueName: "TIME")) var from: String?
     @Option(help: ArgumentHelp("End of the period (RFC 3339, excluded).", valueName: "TIME")) var to: String?
     @Option(help: ArgumentHelp("jsonl, csv or html.", valueName: "FORMAT")) var format: Format
     @OptionGroup var reading: ReadingOptions
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The file to write.", valueName: "FILE")) var output: String
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The file to write.", valueName: "FILE")) var output:
+        String
 
     func validate() throws { try validateExportScope(procedure: procedure, party: party, from: from, to: to) }
 
@@ -59,17 +61,21 @@ struct ExportTimelineCommand: ParsableCommand {
         let time = try reading.localTime(for: procedureOfScope, in: state)
         let events = try reporting { try source.events(scope) }
         let bytes = try reporting {
-            try source.timeline(scope, format: format.timelineFormat, time: time, lang: language, generatedAt: .now(), events: events)
+            try source.timeline(
+                scope, format: format.timelineFormat, time: time, lang: language, generatedAt: .now(), events: events)
         }
         try writeAtomically(output) { try $0.write(contentsOf: bytes) }
-        Output.info("exported \(events.count) event\(events.count == 1 ? "" : "s") (\(scope.title(language, time: time))) to \(output) as \(format.rawValue)")
+        Output.info(
+            "exported \(events.count) event\(events.count == 1 ? "" : "s") (\(scope.title(language, time: time))) to \(output) as \(format.rawValue)"
+        )
     }
 }
 
 struct ExportBundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bundle",
-        abstract: "Export an evidence bundle (ZIP) that proves itself offline: entries, payloads, proofs, keys, timeline.",
+        abstract:
+            "Export an evidence bundle (ZIP) that proves itself offline: entries, payloads, proofs, keys, timeline.",
         discussion: """
             The bundle holds the entries in scope verbatim, their payloads and salts where not redacted, one \
             .tlog-proof per entry against the latest signed checkpoint, the first checkpoint that held them all and \
@@ -90,12 +96,14 @@ struct ExportBundleCommand: ParsableCommand {
     )
     @OptionGroup var store: StoreOption
     @Option(help: ArgumentHelp("The procedure to export.", valueName: "REF")) var procedure: String?
-    @Option(help: ArgumentHelp("The party to export (an organisation includes its people).", valueName: "ID")) var party: String?
+    @Option(help: ArgumentHelp("The party to export (an organisation includes its people).", valueName: "ID"))
+    var party: String?
     @Option(help: ArgumentHelp("Start of the period (RFC 3339, included).", valueName: "TIME")) var from: String?
     @Option(help: ArgumentHelp("End of the period (RFC 3339, excluded).", valueName: "TIME")) var to: String?
     @OptionGroup var reading: ReadingOptions
     @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The .zip file to write.", valueName: "FILE")) var output: String
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The .zip file to write.", valueName: "FILE"))
+    var output: String
     @OptionGroup var json: JSONFlag
 
     func validate() throws { try validateExportScope(procedure: procedure, party: party, from: from, to: to) }
@@ -108,24 +116,37 @@ struct ExportBundleCommand: ParsableCommand {
         let source = EvidenceSource(reader: reader, state: state)
         let procedureOfScope = try reporting { try source.check(scope) }
         let time = try reading.localTime(for: procedureOfScope, in: state)
-        let bundle = try reporting { try source.bundle(scope, time: time, lang: language, signer: signer, generatedAt: .now()) }
+        let bundle = try reporting {
+            try source.bundle(scope, time: time, lang: language, signer: signer, generatedAt: .now())
+        }
         try writeAtomically(output) { handle in
             try bundle.write(signManifest: { try signer.sign(text: $0) }, to: { try handle.write(contentsOf: $0) })
         }
         let inScope = bundle.exhibits.filter { $0.role == .scope }.count
         if json.json {
-            Output.json(.object(["file": .string(output), "entries": .number(Double(inScope)), "exhibits": .number(Double(bundle.exhibits.count)),
-                                 "tree_size": .number(Double(bundle.checkpoint.checkpoint.size)), "streams": .array(bundle.streamHeads.map { .string($0.stream) })]))
+            Output.json(
+                .object([
+                    "file": .string(output), "entries": .number(Double(inScope)),
+                    "exhibits": .number(Double(bundle.exhibits.count)),
+                    "tree_size": .number(Double(bundle.checkpoint.checkpoint.size)),
+                    "streams": .array(bundle.streamHeads.map { .string($0.stream) }),
+                ]))
         } else {
-            Output.info("exported an evidence bundle of \(inScope) entr\(inScope == 1 ? "y" : "ies") (\(scope.title(language, time: time))), proven at tree size \(bundle.checkpoint.checkpoint.size), to \(output)")
+            Output.info(
+                "exported an evidence bundle of \(inScope) entr\(inScope == 1 ? "y" : "ies") (\(scope.title(language, time: time))), proven at tree size \(bundle.checkpoint.checkpoint.size), to \(output)"
+            )
         }
     }
 }
 
 func validateExportScope(procedure: String?, party: String?, from: String?, to: String?) throws {
     let scopes = [procedure != nil, party != nil, from != nil || to != nil].filter { $0 }.count
-    guard scopes == 1 else { throw ValidationError("give one scope: --procedure REF, --party ID, or --from TIME --to TIME") }
-    if from != nil || to != nil, from == nil || to == nil { throw ValidationError("a period needs both --from and --to") }
+    guard scopes == 1 else {
+        throw ValidationError("give one scope: --procedure REF, --party ID, or --from TIME --to TIME")
+    }
+    if from != nil || to != nil, from == nil || to == nil {
+        throw ValidationError("a period needs both --from and --to")
+    }
 }
 
 func exportScope(procedure: String?, party: String?, from: String?, to: String?) throws -> ExportScope {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
 import ProbityImport
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -29,12 +29,15 @@ struct ImportCommand: ParsableCommand {
     }
 
     @OptionGroup var store: StoreOption
-    @Option(help: ArgumentHelp("activitystreams, linkedin-csv, x-archive, eml, mbox or jsonl.", valueName: "FORMAT")) var format: Format
+    @Option(help: ArgumentHelp("activitystreams, linkedin-csv, x-archive, eml, mbox or jsonl.", valueName: "FORMAT"))
+    var format: Format
     @Argument(help: ArgumentHelp("The export file.", valueName: "FILE")) var file: String
     @Option(help: ArgumentHelp("The procedure the exchanges belong to.", valueName: "REF")) var procedure: String?
     @Option(help: ArgumentHelp("JSON mapping of accounts to party ids.", valueName: "FILE")) var mapping: String?
-    @Flag(help: "Register unmapped accounts as parties (party.registered) instead of rejecting their messages.") var register = false
-    @Option(help: ArgumentHelp("The role of parties registered by --register.", valueName: "ROLE")) var registerRole = "supplier_contact"
+    @Flag(help: "Register unmapped accounts as parties (party.registered) instead of rejecting their messages.")
+    var register = false
+    @Option(help: ArgumentHelp("The role of parties registered by --register.", valueName: "ROLE")) var registerRole =
+        "supplier_contact"
     @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
     @OptionGroup var output: JSONFlag
 
@@ -60,19 +63,25 @@ struct ImportCommand: ParsableCommand {
         } catch { throw CLIError.usage("\(file): \(error)") }
         var parties = PartyMapping()
         if let mapping {
-            do { parties = try PartyMapping(json: try readFile(mapping, what: "the mapping"), file: mapping) } catch let e as ImportFormatError { throw CLIError.usage(e.message) }
+            do { parties = try PartyMapping(json: try readFile(mapping, what: "the mapping"), file: mapping) } catch let
+                e as ImportFormatError
+            { throw CLIError.usage(e.message) }
         }
         // A party registered by an earlier import of the same accounts is not registered again.
         let reader = try reporting { try LogReader.open(path: store.db) }
         var plan = try reporting {
-            try ImportMapper.plan(result, procedure: procedure, mapping: parties, register: register ? registerRole : nil,
-                                  capturedAt: Timestamp.now().description) { try reader.fact(.party, $0) != nil }
+            try ImportMapper.plan(
+                result, procedure: procedure, mapping: parties, register: register ? registerRole : nil,
+                capturedAt: Timestamp.now().description
+            ) { try reader.fact(.party, $0) != nil }
         }
         if let procedure, try reporting({ try reader.fact(.procedure, procedure) }) == nil {
-            throw CLIError.usage("procedure \"\(procedure)\" is not in the log; append its procedure.opened before importing into it")
+            throw CLIError.usage(
+                "procedure \"\(procedure)\" is not in the log; append its procedure.opened before importing into it")
         }
         let recorded = try sortOut(&plan, reader: reader)
-        try importEvents(plan.events, read: result.messages.count + result.rejections.count, plan: plan, alreadyRecorded: recorded)
+        try importEvents(
+            plan.events, read: result.messages.count + result.rejections.count, plan: plan, alreadyRecorded: recorded)
     }
 
     /// Leaves out of the plan the records the log already holds (returning how many) and those whose event
@@ -102,9 +111,15 @@ struct ImportCommand: ParsableCommand {
                     let batch = try writer.append(Array(events[start..<end]), by: "import:\(format.rawValue)")
                     for (index, receipt) in zip(start..<end, batch.receipts) {
                         // The plan's own registrations have no position in the file.
-                        if let plan, plan.positions[index] == nil, case .string(let party)? = events[index].data["party"] {
+                        if let plan, plan.positions[index] == nil,
+                            case .string(let party)? = events[index].data["party"]
+                        {
                             registered.append(party)
-                        } else if receipt.duplicate { duplicates += 1 } else { new += 1 }
+                        } else if receipt.duplicate {
+                            duplicates += 1
+                        } else {
+                            new += 1
+                        }
                     }
                 }
             }
@@ -112,26 +127,40 @@ struct ImportCommand: ParsableCommand {
         let rejections = plan?.rejections.sorted { $0.position < $1.position } ?? []
         let unmapped = register ? [] : plan?.unmapped ?? []
         if output.json {
-            Output.json(.object([
-                "file": .string(file), "format": .string(format.rawValue), "read": .number(Double(read ?? events.count)),
-                "new": .number(Double(new)), "duplicate": .number(Double(duplicates)),
-                "rejected": .array(rejections.map { .object(["position": .number(Double($0.position)), "reason": .string($0.reason)]) }),
-                "registered": .array(registered.map { .string($0) }),
-                "unmapped": .array(unmapped.map { u in
-                    .object(["platform": .string(u.platform), "id": u.account.id.map { .string($0) } ?? .null, "name": u.account.name.map { .string($0) } ?? .null,
-                             "first_position": .number(Double(u.firstPosition)), "proposed_party": .string(u.proposedParty)])
-                }),
-            ]))
+            Output.json(
+                .object([
+                    "file": .string(file), "format": .string(format.rawValue),
+                    "read": .number(Double(read ?? events.count)),
+                    "new": .number(Double(new)), "duplicate": .number(Double(duplicates)),
+                    "rejected": .array(
+                        rejections.map {
+                            .object(["position": .number(Double($0.position)), "reason": .string($0.reason)])
+                        }),
+                    "registered": .array(registered.map { .string($0) }),
+                    "unmapped": .array(
+                        unmapped.map { u in
+                            .object([
+                                "platform": .string(u.platform), "id": u.account.id.map { .string($0) } ?? .null,
+                                "name": u.account.name.map { .string($0) } ?? .null,
+                                "first_position": .number(Double(u.firstPosition)),
+                                "proposed_party": .string(u.proposedParty),
+                            ])
+                        }),
+                ]))
             return
         }
         let unit = format == .linkedinCSV ? "line" : "record"
-        Output.line("imported \(file) (\(format.rawValue)): \(read ?? events.count) read, \(new) new, \(duplicates) already in the log, \(rejections.count) rejected")
+        Output.line(
+            "imported \(file) (\(format.rawValue)): \(read ?? events.count) read, \(new) new, \(duplicates) already in the log, \(rejections.count) rejected"
+        )
         if !registered.isEmpty { Output.line("registered parties: \(registered.joined(separator: ", "))") }
         for rejection in rejections { Output.line("  rejected \(unit) \(rejection.position): \(rejection.reason)") }
         if !unmapped.isEmpty {
             Output.line("unmapped accounts (add them to --mapping, or import with --register):")
             for u in unmapped {
-                Output.line("  \(u.platform) \(ImportMapper.describe(u.account)), first at \(unit) \(u.firstPosition); --register would make it party \(u.proposedParty)")
+                Output.line(
+                    "  \(u.platform) \(ImportMapper.describe(u.account)), first at \(unit) \(u.firstPosition); --register would make it party \(u.proposedParty)"
+                )
             }
         }
     }

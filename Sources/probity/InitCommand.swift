@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -21,17 +21,23 @@ struct InitCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOption
-    @Option(help: ArgumentHelp("The log's origin, also the key name (e.g. achats.ville-exemple.fr/probity).", valueName: "NAME"))
+    @Option(
+        help: ArgumentHelp(
+            "The log's origin, also the key name (e.g. achats.ville-exemple.fr/probity).", valueName: "NAME"))
     var origin: String
-    @Option(help: ArgumentHelp("Use this existing Ed25519 PEM private key instead of generating one.", valueName: "PEM"))
+    @Option(
+        help: ArgumentHelp("Use this existing Ed25519 PEM private key instead of generating one.", valueName: "PEM"))
     var key: String?
     @Option(help: ArgumentHelp("The principal recorded as the entry's author.", valueName: "NAME"))
     var by: String?
     @OptionGroup var output: JSONFlag
 
     func validate() throws {
-        guard !origin.isEmpty, !origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 }) else {
-            throw ValidationError("--origin must be non-empty, without spaces or '+' (e.g. achats.ville-exemple.fr/probity)")
+        guard !origin.isEmpty,
+            !origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 })
+        else {
+            throw ValidationError(
+                "--origin must be non-empty, without spaces or '+' (e.g. achats.ville-exemple.fr/probity)")
         }
     }
 
@@ -60,8 +66,9 @@ struct InitCommand: ParsableCommand {
             let signer = try NoteSigner(name: origin, privateKey: privateKey)
             let writer: LogWriter
             do {
-                writer = try LogWriter.create(path: store.db, origin: origin, signer: signer, keyPath: keyPath,
-                                              by: by ?? defaultPrincipal(), software: "probity \(Probity.version)")
+                writer = try LogWriter.create(
+                    path: store.db, origin: origin, signer: signer, keyPath: keyPath,
+                    by: by ?? defaultPrincipal(), software: "probity \(Probity.version)")
             } catch {
                 if generated { try? FileManager.default.removeItem(atPath: keyPath) }
                 throw error
@@ -72,14 +79,20 @@ struct InitCommand: ParsableCommand {
             try writeFile(vkeyPath, signer.verifier.description + "\n", mode: 0o644)
             let checkpoint = try writer.checkpoint()
             if output.json {
-                Output.json(.object([
-                    "db": .string(store.db), "db_mode": .string("0600"), "origin": .string(origin), "verifier_key": .string(signer.verifier.description),
-                    "private_key": .string(keyPath), "public_key_pem": .string(publicPath), "vkey_file": .string(vkeyPath),
-                    "checkpoint": .string(checkpoint.encoded),
-                ]))
+                Output.json(
+                    .object([
+                        "db": .string(store.db), "db_mode": .string("0600"), "origin": .string(origin),
+                        "verifier_key": .string(signer.verifier.description),
+                        "private_key": .string(keyPath), "public_key_pem": .string(publicPath),
+                        "vkey_file": .string(vkeyPath),
+                        "checkpoint": .string(checkpoint.encoded),
+                    ]))
             } else {
-                Output.line("Created \(store.db) for \(origin) (mode 0600, like its -wal and -shm files: payloads hold personal data).")
-                Output.line("Signing key:  \(keyPath)\(generated ? " (new, mode 0600; keep it secret and backed up)" : "")")
+                Output.line(
+                    "Created \(store.db) for \(origin) (mode 0600, like its -wal and -shm files: payloads hold personal data)."
+                )
+                Output.line(
+                    "Signing key:  \(keyPath)\(generated ? " (new, mode 0600; keep it secret and backed up)" : "")")
                 Output.line("Public key:   \(publicPath)")
                 Output.line("Verifier key: \(signer.verifier)")
                 Output.line("              (also in \(vkeyPath); give it to auditors out of band)")

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -29,11 +29,18 @@ struct KeysCommand: ParsableCommand {
                 let chain = try reader.keyChain()
                 let current = try reader.meta("current_vkey") ?? ""
                 if output.json {
-                    Output.json(.object([
-                        "origin": .string(reader.origin), "current": .string(current),
-                        "key_path": (try reader.meta("key_path")).map { .string($0) } ?? .null,
-                        "chain": .array(chain.map { .object(["seq": .number(Double($0.seq)), "type": .string($0.type), "verifier_key": .string($0.verifierKey), "time": .string($0.time)]) }),
-                    ]))
+                    Output.json(
+                        .object([
+                            "origin": .string(reader.origin), "current": .string(current),
+                            "key_path": (try reader.meta("key_path")).map { .string($0) } ?? .null,
+                            "chain": .array(
+                                chain.map {
+                                    .object([
+                                        "seq": .number(Double($0.seq)), "type": .string($0.type),
+                                        "verifier_key": .string($0.verifierKey), "time": .string($0.time),
+                                    ])
+                                }),
+                        ]))
                 } else {
                     Output.line("log \(reader.origin)")
                     for link in chain { Output.line("seq \(link.seq) \(link.type) \(link.time): \(link.verifierKey)") }
@@ -58,8 +65,10 @@ struct KeysCommand: ParsableCommand {
         )
         @OptionGroup var store: StoreOption
         @Option(help: ArgumentHelp("Why the key changes (recorded in the log).", valueName: "TEXT")) var reason: String
-        @Option(help: ArgumentHelp("Use this Ed25519 PEM private key as the new key.", valueName: "PEM")) var newKey: String?
-        @Option(help: ArgumentHelp("The current signing key (default: the one recorded).", valueName: "PEM")) var key: String?
+        @Option(help: ArgumentHelp("Use this Ed25519 PEM private key as the new key.", valueName: "PEM")) var newKey:
+            String?
+        @Option(help: ArgumentHelp("The current signing key (default: the one recorded).", valueName: "PEM")) var key:
+            String?
         @Option(help: ArgumentHelp("The principal recorded as the entry's author.", valueName: "NAME")) var by: String?
         @OptionGroup var output: JSONFlag
 
@@ -78,13 +87,20 @@ struct KeysCommand: ParsableCommand {
                     try writeFile(newPath, newPrivate.pem, mode: 0o600)
                 }
                 let signer = try NoteSigner(name: writer.origin, privateKey: newPrivate)
-                let batch = try writer.rotateKey(to: signer, newKeyPath: newPath, reason: reason, by: by ?? defaultPrincipal())
+                let batch = try writer.rotateKey(
+                    to: signer, newKeyPath: newPath, reason: reason, by: by ?? defaultPrincipal())
                 let publicPath = siblingPath(of: store.db, suffix: ".pub.pem")
                 if output.json {
-                    Output.json(.object(["seq": .number(Double(batch.entries[0].seq)), "verifier_key": .string(signer.verifier.description),
-                                         "private_key": .string(newPath), "checkpoint": .string(batch.checkpoint!.encoded)]))
+                    Output.json(
+                        .object([
+                            "seq": .number(Double(batch.entries[0].seq)),
+                            "verifier_key": .string(signer.verifier.description),
+                            "private_key": .string(newPath), "checkpoint": .string(batch.checkpoint!.encoded),
+                        ]))
                 } else {
-                    Output.line("rotated: key.rotated is seq \(batch.entries[0].seq), covered by a checkpoint signed with the old key")
+                    Output.line(
+                        "rotated: key.rotated is seq \(batch.entries[0].seq), covered by a checkpoint signed with the old key"
+                    )
                     Output.line("new verifier key: \(signer.verifier)")
                     Output.line("new private key:  \(newPath)")
                     Output.line("(\(publicPath) still holds the first key, the one auditors trust)")

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
-import ProbityHTTP
 import ProbityClient
-import ProbityLog
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 
 /// Where a command finds the log: a store file (`--db`), or a running probityd (`--socket`, `--url`).
 struct LogTarget: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Path of the SQLite store (direct access).", valueName: "PATH"))
     var db: String?
-    @Option(name: .long, help: ArgumentHelp("probityd's Unix socket (e.g. /run/probity/probityd.sock).", valueName: "PATH"))
+    @Option(
+        name: .long, help: ArgumentHelp("probityd's Unix socket (e.g. /run/probity/probityd.sock).", valueName: "PATH"))
     var socket: String?
     @Option(name: .long, help: ArgumentHelp("probityd's URL (http://127.0.0.1:8787).", valueName: "URL"))
     var url: String?
@@ -19,8 +20,10 @@ struct LogTarget: ParsableArguments {
     func validate() throws {
         let given = [db, socket, url].compactMap { $0 }.count
         guard given == 1 else {
-            throw ValidationError(given == 0 ? "give the store with --db PATH, or a daemon with --socket PATH or --url URL"
-                                             : "give only one of --db, --socket and --url")
+            throw ValidationError(
+                given == 0
+                    ? "give the store with --db PATH, or a daemon with --socket PATH or --url URL"
+                    : "give only one of --db, --socket and --url")
         }
         if db != nil && tokenFile != nil { throw ValidationError("--token-file is for --socket or --url") }
     }
@@ -29,11 +32,16 @@ struct LogTarget: ParsableArguments {
     func daemon() throws -> DaemonClient? {
         if db != nil { return nil }
         let endpoint: Endpoint
-        do { endpoint = try socket.map { .unix(path: $0) } ?? Endpoint(url: url!) } catch { throw CLIError.usage("--url: \(error)") }
+        do { endpoint = try socket.map { .unix(path: $0) } ?? Endpoint(url: url!) } catch {
+            throw CLIError.usage("--url: \(error)")
+        }
         var token = ProcessInfo.processInfo.environment["PROBITY_TOKEN"]
-        if let tokenFile { token = try readText(tokenFile, what: "the token file").trimmingCharacters(in: .whitespacesAndNewlines) }
+        if let tokenFile {
+            token = try readText(tokenFile, what: "the token file").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         guard let token, !token.isEmpty else {
-            throw CLIError.usage("no API token: set PROBITY_TOKEN or pass --token-file (create one with `probity tokens create`)")
+            throw CLIError.usage(
+                "no API token: set PROBITY_TOKEN or pass --token-file (create one with `probity tokens create`)")
         }
         return DaemonClient(endpoint, token: token)
     }

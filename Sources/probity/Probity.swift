@@ -21,8 +21,11 @@ struct Probity: ParsableCommand {
             """,
         version: version,
         subcommands: [
-            InitCommand.self, AppendCommand.self, ImportCommand.self, VerifyCommand.self, CheckpointCommand.self, ProveCommand.self,
-            VerifyProofCommand.self, VerifyBundleCommand.self, ShowCommand.self, ReplayCommand.self, FindingsCommand.self, TimelineCommand.self, ExportCommand.self, RedactCommand.self, KeysCommand.self, TokensCommand.self, TimestampCommand.self, RetentionCommand.self,
+            InitCommand.self, AppendCommand.self, ImportCommand.self, VerifyCommand.self, CheckpointCommand.self,
+            ProveCommand.self,
+            VerifyProofCommand.self, VerifyBundleCommand.self, ShowCommand.self, ReplayCommand.self,
+            FindingsCommand.self, TimelineCommand.self, ExportCommand.self, RedactCommand.self, KeysCommand.self,
+            TokensCommand.self, TimestampCommand.self, RetentionCommand.self,
         ]
     )
 
@@ -38,7 +41,7 @@ struct Probity: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success {
-                Self.exit(withError: error) // --help, --version
+                Self.exit(withError: error)  // --help, --version
             }
             // Usage errors exit 2, not ArgumentParser's 64, as documented.
             printError(fullMessage(for: error))

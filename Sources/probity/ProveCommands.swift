@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import ProbityHTTP
 import ProbityClient
-import ProbityLog
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -20,7 +20,8 @@ struct CheckpointCommand: ParsableCommand {
             """
     )
     @OptionGroup var target: LogTarget
-    @Option(help: ArgumentHelp("The tree size of the checkpoint to print.", valueName: "N"), transform: logNumberArgument)
+    @Option(
+        help: ArgumentHelp("The tree size of the checkpoint to print.", valueName: "N"), transform: logNumberArgument)
     var size: UInt64?
     @OptionGroup var output: JSONFlag
 
@@ -28,14 +29,19 @@ struct CheckpointCommand: ParsableCommand {
         try reporting {
             let cp: SignedCheckpoint
             if let daemon = try target.daemon() {
-                let note = try requesting { try daemon.send("GET", "/v1/checkpoint" + (size.map { "?size=\($0)" } ?? "")).text }
+                let note = try requesting {
+                    try daemon.send("GET", "/v1/checkpoint" + (size.map { "?size=\($0)" } ?? "")).text
+                }
                 cp = try SignedCheckpoint(parsing: note)
             } else {
                 cp = try LogReader.open(path: target.db!).checkpoint(size: size)
             }
             if output.json {
-                Output.json(.object(["origin": .string(cp.checkpoint.origin), "size": .number(Double(cp.checkpoint.size)),
-                                     "root": .string(Base64.encode(cp.checkpoint.root)), "note": .string(cp.encoded)]))
+                Output.json(
+                    .object([
+                        "origin": .string(cp.checkpoint.origin), "size": .number(Double(cp.checkpoint.size)),
+                        "root": .string(Base64.encode(cp.checkpoint.root)), "note": .string(cp.encoded),
+                    ]))
             } else {
                 Output.raw(cp.encoded)
             }
@@ -63,15 +69,23 @@ struct ProveCommand: ParsableCommand {
         )
         @OptionGroup var target: LogTarget
         @Argument(help: "The entry's seq.", transform: logNumberArgument) var seq: UInt64
-        @Option(help: ArgumentHelp("Prove against the checkpoint of this tree size.", valueName: "N"), transform: logNumberArgument)
+        @Option(
+            help: ArgumentHelp("Prove against the checkpoint of this tree size.", valueName: "N"),
+            transform: logNumberArgument)
         var size: UInt64?
         @OptionGroup var output: JSONFlag
 
         func run() throws {
             if let daemon = try target.daemon() {
-                let response = try requesting { try daemon.json("GET", "/v1/proofs/inclusion?seq=\(seq)" + (size.map { "&size=\($0)" } ?? "")) }
+                let response = try requesting {
+                    try daemon.json("GET", "/v1/proofs/inclusion?seq=\(seq)" + (size.map { "&size=\($0)" } ?? ""))
+                }
                 if output.json {
-                    Output.json(.object(try ["seq", "leaf_hash", "checkpoint", "proof"].reduce(into: [:]) { $0[$1] = try response.required($1) }))
+                    Output.json(
+                        .object(
+                            try ["seq", "leaf_hash", "checkpoint", "proof"].reduce(into: [:]) {
+                                $0[$1] = try response.required($1)
+                            }))
                 } else {
                     Output.raw(try response.required("proof").stringValue ?? "")
                 }
@@ -103,14 +117,21 @@ struct ProveCommand: ParsableCommand {
         )
         @OptionGroup var target: LogTarget
         @Argument(help: "The older tree size.", transform: logNumberArgument) var old: UInt64
-        @Argument(help: "The newer tree size (default: the latest checkpoint).", transform: logNumberArgument) var new: UInt64?
+        @Argument(help: "The newer tree size (default: the latest checkpoint).", transform: logNumberArgument) var new:
+            UInt64?
         @OptionGroup var output: JSONFlag
 
         func run() throws {
             if let daemon = try target.daemon() {
-                let response = try requesting { try daemon.json("GET", "/v1/proofs/consistency?old=\(old)" + (new.map { "&new=\($0)" } ?? "")) }
+                let response = try requesting {
+                    try daemon.json("GET", "/v1/proofs/consistency?old=\(old)" + (new.map { "&new=\($0)" } ?? ""))
+                }
                 if output.json {
-                    Output.json(.object(try ["old_size", "new_size", "old_root", "new_root", "proof"].reduce(into: [:]) { $0[$1] = try response.required($1) }))
+                    Output.json(
+                        .object(
+                            try ["old_size", "new_size", "old_root", "new_root", "proof"].reduce(into: [:]) {
+                                $0[$1] = try response.required($1)
+                            }))
                 } else {
                     for hash in try response.required("proof").arrayValue ?? [] { Output.line(hash.stringValue ?? "") }
                 }
@@ -119,14 +140,18 @@ struct ProveCommand: ParsableCommand {
             try reporting {
                 let reader = try LogReader.open(path: target.db!)
                 let newSize = try new ?? reader.checkpoint().checkpoint.size
-                guard newSize <= (try reader.size()) else { throw CLIError.usage("the log has only \(try reader.size()) entries, fewer than \(newSize)") }
+                guard newSize <= (try reader.size()) else {
+                    throw CLIError.usage("the log has only \(try reader.size()) entries, fewer than \(newSize)")
+                }
                 let proof = try reader.consistencyProof(from: old, to: newSize)
                 if output.json {
-                    Output.json(.object([
-                        "old_size": .number(Double(old)), "new_size": .number(Double(newSize)),
-                        "old_root": .string(Base64.encode(try reader.root(size: old))), "new_root": .string(Base64.encode(try reader.root(size: newSize))),
-                        "proof": .array(proof.map { .string(Base64.encode($0)) }),
-                    ]))
+                    Output.json(
+                        .object([
+                            "old_size": .number(Double(old)), "new_size": .number(Double(newSize)),
+                            "old_root": .string(Base64.encode(try reader.root(size: old))),
+                            "new_root": .string(Base64.encode(try reader.root(size: newSize))),
+                            "proof": .array(proof.map { .string(Base64.encode($0)) }),
+                        ]))
                 } else {
                     for hash in proof { Output.line(Base64.encode(hash)) }
                 }
@@ -147,11 +172,13 @@ struct ProveCommand: ParsableCommand {
         )
         @OptionGroup var target: LogTarget
         @Argument(help: "The stream id: procedure:<ref> or party:<id>.") var stream: String
-        @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
+        @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key:
+            String?
 
         func run() throws {
             guard Identifier.isValidStream(stream) else {
-                throw CLIError.usage("a stream id is procedure:<ref> or party:<id> (ids \(Identifier.rule)), got \"\(stream)\"")
+                throw CLIError.usage(
+                    "a stream id is procedure:<ref> or party:<id> (ids \(Identifier.rule)), got \"\(stream)\"")
             }
             if let daemon = try target.daemon() {
                 guard key == nil else { throw CLIError.usage("--key is for --db; probityd signs with its own key") }
@@ -180,9 +207,11 @@ struct VerifyProofCommand: ParsableCommand {
               probity verify-proof --entry 12.json --proof 12.tlog-proof --vkey "$(cat var/log.vkey)"
             """
     )
-    @Option(help: ArgumentHelp("The entry bytes, exactly as stored (RFC 8785 JSON).", valueName: "FILE")) var entry: String
+    @Option(help: ArgumentHelp("The entry bytes, exactly as stored (RFC 8785 JSON).", valueName: "FILE")) var entry:
+        String
     @Option(help: ArgumentHelp("The .tlog-proof file.", valueName: "FILE")) var proof: String
-    @Option(help: ArgumentHelp("The log's verifier key; repeat it for each key of a rotated chain.", valueName: "KEY")) var vkey: [String]
+    @Option(help: ArgumentHelp("The log's verifier key; repeat it for each key of a rotated chain.", valueName: "KEY"))
+    var vkey: [String]
     @OptionGroup var output: JSONFlag
 
     func validate() throws {
@@ -192,32 +221,51 @@ struct VerifyProofCommand: ParsableCommand {
     func run() throws {
         var verifiers: [NoteVerifier] = []
         for key in vkey {
-            do { verifiers.append(try NoteVerifier(key.trimmingCharacters(in: .whitespacesAndNewlines))) } catch { throw CLIError.usage("--vkey \(key): \(error)") }
+            do { verifiers.append(try NoteVerifier(key.trimmingCharacters(in: .whitespacesAndNewlines))) } catch {
+                throw CLIError.usage("--vkey \(key): \(error)")
+            }
         }
         var bytes = try readFile(entry, what: "the entry")
-        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() } // tolerate the newline `show` prints
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }  // tolerate the newline `show` prints
         let tlogProof: TlogProof
-        do { tlogProof = try TlogProof.parse(try readText(proof, what: "the proof")) } catch let e as CLIError { throw e } catch {
+        do { tlogProof = try TlogProof.parse(try readText(proof, what: "the proof")) } catch let e as CLIError {
+            throw e
+        } catch {
             throw CLIError.usage("\(proof) is not a .tlog-proof: \(error)")
         }
         func fail(_ message: String) throws -> Never {
-            if output.json { Output.json(.object(["proven": .bool(false), "error": .string(message)])) } else { Output.line("NOT PROVEN: \(message)") }
+            if output.json {
+                Output.json(.object(["proven": .bool(false), "error": .string(message)]))
+            } else {
+                Output.line("NOT PROVEN: \(message)")
+            }
             throw ExitCode(1)
         }
         let parsed: Entry
         do { parsed = try Entry(bytes: bytes) } catch { try fail("the entry is not a valid canonical entry: \(error)") }
-        guard parsed.seq == tlogProof.index else { try fail("the entry is seq \(parsed.seq) but the proof is for index \(tlogProof.index)") }
-        guard verifiers.contains(where: { $0.name == parsed.log }) else { try fail("the entry belongs to log \(parsed.log), not \(verifiers[0].name)") }
+        guard parsed.seq == tlogProof.index else {
+            try fail("the entry is seq \(parsed.seq) but the proof is for index \(tlogProof.index)")
+        }
+        guard verifiers.contains(where: { $0.name == parsed.log }) else {
+            try fail("the entry belongs to log \(parsed.log), not \(verifiers[0].name)")
+        }
         guard let verifier = verifiers.first(where: { tlogProof.checkpoint.isSigned(by: $0) }) else {
             try fail("the proof's checkpoint is not signed by the key\(verifiers.count == 1 ? "" : "s") given")
         }
-        do { try tlogProof.verify(leafHash: Merkle.leafHash(bytes), verifier: verifier) } catch { try fail(error.message) }
+        do { try tlogProof.verify(leafHash: Merkle.leafHash(bytes), verifier: verifier) } catch {
+            try fail(error.message)
+        }
         let cp = tlogProof.checkpoint.checkpoint
         if output.json {
-            Output.json(.object(["proven": .bool(true), "seq": .number(Double(parsed.seq)), "origin": .string(cp.origin),
-                                 "size": .number(Double(cp.size)), "root": .string(Base64.encode(cp.root))]))
+            Output.json(
+                .object([
+                    "proven": .bool(true), "seq": .number(Double(parsed.seq)), "origin": .string(cp.origin),
+                    "size": .number(Double(cp.size)), "root": .string(Base64.encode(cp.root)),
+                ]))
         } else {
-            Output.line("PROVEN: entry seq \(parsed.seq) (\(parsed.type), \(parsed.time)) is in log \(cp.origin) at tree size \(cp.size), under a checkpoint signed by \(verifier.name)+\(String(format: "%08x", verifier.keyID))")
+            Output.line(
+                "PROVEN: entry seq \(parsed.seq) (\(parsed.type), \(parsed.time)) is in log \(cp.origin) at tree size \(cp.size), under a checkpoint signed by \(verifier.name)+\(String(format: "%08x", verifier.keyID))"
+            )
         }
     }
 }
@@ -238,9 +286,13 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            guard let stored = try LogReader.open(path: store.db).entry(seq: seq) else { throw CLIError.usage("the log has no entry \(seq)") }
+            guard let stored = try LogReader.open(path: store.db).entry(seq: seq) else {
+                throw CLIError.usage("the log has no entry \(seq)")
+            }
             if payload {
-                guard let p = stored.payload else { throw CLIError.usage("entry \(seq) has no payload (none was given, or it was redacted)") }
+                guard let p = stored.payload else {
+                    throw CLIError.usage("entry \(seq) has no payload (none was given, or it was redacted)")
+                }
                 Output.line(String(decoding: p.bytes, as: UTF8.self))
                 Output.info("salt: \(Hex.encode(p.salt))")
             } else {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -24,8 +24,10 @@ struct RedactCommand: ParsableCommand {
     )
     @OptionGroup var store: StoreOption
     @Argument(help: ArgumentHelp("The seq of the entry whose payload to erase.", valueName: "SEQ")) var seq: String
-    @Option(help: ArgumentHelp("Why the payload may be erased (a legal reference).", valueName: "TEXT")) var legalBasis: String
-    @Option(help: ArgumentHelp("Who asked (an office or role, not an e-mail address).", valueName: "NAME")) var requestedBy: String
+    @Option(help: ArgumentHelp("Why the payload may be erased (a legal reference).", valueName: "TEXT")) var legalBasis:
+        String
+    @Option(help: ArgumentHelp("Who asked (an office or role, not an e-mail address).", valueName: "NAME"))
+    var requestedBy: String
     @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
     @Option(help: ArgumentHelp("The principal recorded as the redaction's author.", valueName: "NAME")) var by: String?
     @OptionGroup var output: JSONFlag
@@ -40,7 +42,8 @@ struct RedactCommand: ParsableCommand {
         let (_, state) = try loadDomain(store.db)
         if let by = state.redactions[seq] { throw CLIError.usage("entry \(seq) is already redacted (by seq \(by))") }
         let batch = try reporting {
-            try openWriter(db: store.db, key: key).redact(seq: seq, legalBasis: legalBasis, requestedBy: requestedBy, by: by ?? defaultPrincipal())
+            try openWriter(db: store.db, key: key).redact(
+                seq: seq, legalBasis: legalBasis, requestedBy: requestedBy, by: by ?? defaultPrincipal())
         }
         let redaction = batch.receipts[0]
         if output.json {

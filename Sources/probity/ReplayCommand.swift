@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -25,14 +25,20 @@ struct ReplayCommand: ParsableCommand {
             """
     )
     @OptionGroup var store: StoreOption
-    @Option(help: ArgumentHelp("Stop after this seq, or at this RFC 3339 time.", valueName: "SEQ|TIME")) var until: String?
+    @Option(help: ArgumentHelp("Stop after this seq, or at this RFC 3339 time.", valueName: "SEQ|TIME")) var until:
+        String?
     @OptionGroup var output: JSONFlag
 
     func run() throws {
         var limit: ReplayLimit?
         if let until {
-            if let seq = LogNumber.parse(until) { limit = .seq(seq) } else if let time = Timestamp(rfc3339: until) { limit = .time(time) } else {
-                throw CLIError.usage("--until must be a seq or an RFC 3339 time such as 2026-03-01T00:00:00Z, got \"\(until)\"")
+            if let seq = LogNumber.parse(until) {
+                limit = .seq(seq)
+            } else if let time = Timestamp(rfc3339: until) {
+                limit = .time(time)
+            } else {
+                throw CLIError.usage(
+                    "--until must be a seq or an RFC 3339 time such as 2026-03-01T00:00:00Z, got \"\(until)\"")
             }
         }
         let report = try reporting {
@@ -45,37 +51,54 @@ struct ReplayCommand: ParsableCommand {
             var object: [String: JSONValue] = [
                 "entries": .number(Double(report.entries)),
                 "last_seq": report.lastSeq.map { .number(Double($0)) } ?? .null,
-                "failure": report.failure.map { .object(["seq": .number(Double($0.seq)), "kind": .string($0.kind.rawValue), "message": .string($0.message)]) } ?? .null,
+                "failure": report.failure.map {
+                    .object([
+                        "seq": .number(Double($0.seq)), "kind": .string($0.kind.rawValue),
+                        "message": .string($0.message),
+                    ])
+                } ?? .null,
                 "drift": report.drift.map { .array($0.map { .string($0) }) } ?? .null,
             ]
             for kind in CountsProjection.Kind.allCases {
-                object["by_\(kind.rawValue)"] = .object((projection.counts[kind] ?? [:]).mapValues { .number(Double($0)) })
+                object["by_\(kind.rawValue)"] = .object(
+                    (projection.counts[kind] ?? [:]).mapValues { .number(Double($0)) })
             }
             let domain = report.domain
-            object["procedures"] = .array(domain.procedures.values.sorted { $0.ref < $1.ref }.map { p in
-                guard case .object(var members) = DomainJSON.procedure(p) else { return .null }
-                members["coverage"] = .array(QuestionCoverage.of(p, in: domain).map(DomainJSON.coverage))
-                return .object(members)
-            })
+            object["procedures"] = .array(
+                domain.procedures.values.sorted { $0.ref < $1.ref }.map { p in
+                    guard case .object(var members) = DomainJSON.procedure(p) else { return .null }
+                    members["coverage"] = .array(QuestionCoverage.of(p, in: domain).map(DomainJSON.coverage))
+                    return .object(members)
+                })
             object["parties"] = .number(Double(domain.parties.count))
             Output.json(.object(object))
         } else {
-            Output.line("replayed \(report.entries) entries" + (report.lastSeq.map { " (up to seq \($0))" } ?? "") + String(format: " in %.2f s", report.seconds))
+            Output.line(
+                "replayed \(report.entries) entries" + (report.lastSeq.map { " (up to seq \($0))" } ?? "")
+                    + String(format: " in %.2f s", report.seconds))
             for kind in CountsProjection.Kind.allCases {
                 let counts = (projection.counts[kind] ?? [:]).sorted { $0.key < $1.key }
-                Output.line("\(kind.rawValue): " + (counts.isEmpty ? "none" : counts.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))
+                Output.line(
+                    "\(kind.rawValue): "
+                        + (counts.isEmpty ? "none" : counts.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))
             }
             printProcedures(report.domain)
-            if let failure = report.failure { Output.line("FAILED at seq \(failure.seq): \(failure.kind.rawValue): \(failure.message)") }
+            if let failure = report.failure {
+                Output.line("FAILED at seq \(failure.seq): \(failure.kind.rawValue): \(failure.message)")
+            }
             if let drift = report.drift {
-                Output.line(drift.isEmpty ? "stored projections match the replay" : "DRIFT between the stored projections and the replay:")
+                Output.line(
+                    drift.isEmpty
+                        ? "stored projections match the replay" : "DRIFT between the stored projections and the replay:"
+                )
                 for line in drift { Output.line("  \(line)") }
             }
         }
         if limit == nil, report.failure == nil {
             // The snapshot is a cache: a store this user cannot write still replays, without it.
             do { try SnapshotWriter.save(report.domain, path: store.db) } catch {
-                Output.info("note: \(error) (the snapshot is a cache: findings and timelines replay the entries instead)")
+                Output.info(
+                    "note: \(error) (the snapshot is a cache: findings and timelines replay the entries instead)")
             }
         }
         if report.failure != nil || !(report.drift ?? []).isEmpty { throw ExitCode(1) }
@@ -86,10 +109,13 @@ struct ReplayCommand: ParsableCommand {
         Output.line("procedures:" + (procedures.isEmpty ? " none" : ""))
         for p in procedures {
             let coverage = QuestionCoverage.of(p, in: domain)
-            let statuses = Dictionary(grouping: coverage, by: \.status).map { "\($0.value.count) \($0.key.rawValue)" }.sorted()
-            Output.line("  \(p.ref) (\(p.kind.rawValue)): phase \(p.currentPhase?.rawValue ?? "none"), "
-                        + "candidates \(p.candidates.isEmpty ? "none" : p.candidates.map(\.party).joined(separator: ", ")), "
-                        + "questions \(coverage.count)" + (statuses.isEmpty ? "" : " (\(statuses.joined(separator: ", ")))"))
+            let statuses = Dictionary(grouping: coverage, by: \.status).map { "\($0.value.count) \($0.key.rawValue)" }
+                .sorted()
+            Output.line(
+                "  \(p.ref) (\(p.kind.rawValue)): phase \(p.currentPhase?.rawValue ?? "none"), "
+                    + "candidates \(p.candidates.isEmpty ? "none" : p.candidates.map(\.party).joined(separator: ", ")), "
+                    + "questions \(coverage.count)" + (statuses.isEmpty ? "" : " (\(statuses.joined(separator: ", ")))")
+            )
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 
 /// The terminal rendering of a timeline: a header, then the records grouped by day, in the reader's
 /// time zone and language.
@@ -14,24 +14,43 @@ struct TimelineText {
     private var fr: Bool { language == .fr }
 
     func header(_ p: DomainState.Procedure) -> [String] {
-        var lines = ["\(fr ? "Procédure" : "Procedure") \(p.ref) — \(p.kind.rawValue.replacingOccurrences(of: "_", with: " ")), \(fr ? "acheteur" : "buyer") \(p.buyer)"]
-        let dates = [(fr ? "publiée" : "published", p.publishedAt), (fr ? "questions jusqu'au" : "questions until", p.questionsDeadline),
-                     (fr ? "offres jusqu'au" : "tenders until", p.tenderDeadline), (fr ? "fin du délai de suspension" : "standstill ends", p.standstillEnd)]
-            .compactMap { label, t in t.map { "\(label) \(time.dateTime($0))" } }
+        var lines = [
+            "\(fr ? "Procédure" : "Procedure") \(p.ref) — \(p.kind.rawValue.replacingOccurrences(of: "_", with: " ")), \(fr ? "acheteur" : "buyer") \(p.buyer)"
+        ]
+        let dates = [
+            (fr ? "publiée" : "published", p.publishedAt),
+            (fr ? "questions jusqu'au" : "questions until", p.questionsDeadline),
+            (fr ? "offres jusqu'au" : "tenders until", p.tenderDeadline),
+            (fr ? "fin du délai de suspension" : "standstill ends", p.standstillEnd),
+        ]
+        .compactMap { label, t in t.map { "\(label) \(time.dateTime($0))" } }
         if !dates.isEmpty { lines.append("  " + dates.joined(separator: " · ") + " (\(time.zone.identifier))") }
-        let phase = p.currentPhase.map { phase in phase.rawValue + (p.phases.last(where: { $0.phase == phase })?.awardee.map { " (\($0))" } ?? "") } ?? "—"
-        lines.append("  \(fr ? "phase" : "phase"): \(phase) · \(fr ? "candidats" : "candidates"): \(p.candidates.isEmpty ? "—" : p.candidates.map(\.party).joined(separator: ", "))")
+        let phase =
+            p.currentPhase.map { phase in
+                phase.rawValue + (p.phases.last(where: { $0.phase == phase })?.awardee.map { " (\($0))" } ?? "")
+            } ?? "—"
+        lines.append(
+            "  \(fr ? "phase" : "phase"): \(phase) · \(fr ? "candidats" : "candidates"): \(p.candidates.isEmpty ? "—" : p.candidates.map(\.party).joined(separator: ", "))"
+        )
         let coverage = QuestionCoverage.of(p, in: state)
         if !coverage.isEmpty {
-            let counts = Dictionary(grouping: coverage, by: \.status).mapValues(\.count).sorted { $0.key.rawValue < $1.key.rawValue }
-            lines.append("  \(fr ? "questions" : "questions"): \(coverage.count) — " + counts.map { "\($0.value) \($0.key.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", "))
+            let counts = Dictionary(grouping: coverage, by: \.status).mapValues(\.count).sorted {
+                $0.key.rawValue < $1.key.rawValue
+            }
+            lines.append(
+                "  \(fr ? "questions" : "questions"): \(coverage.count) — "
+                    + counts.map { "\($0.value) \($0.key.rawValue.replacingOccurrences(of: "_", with: " "))" }.joined(
+                        separator: ", "))
         }
         return lines + [""]
     }
 
     func header(party id: String) -> [String] {
         let party = state.party(id)
-        return ["\(fr ? "Partie" : "Party") \(id) — \(party?.role.rawValue ?? "?")" + (party?.org.map { ", \($0)" } ?? "") + " (\(time.zone.identifier))", ""]
+        return [
+            "\(fr ? "Partie" : "Party") \(id) — \(party?.role.rawValue ?? "?")" + (party?.org.map { ", \($0)" } ?? "")
+                + " (\(time.zone.identifier))", "",
+        ]
     }
 
     func days(_ records: [DomainState.Record]) -> [String] {
@@ -56,35 +75,56 @@ struct TimelineText {
     private func dayTitle(_ t: Timestamp) -> String {
         let (weekday, month) = time.weekdayAndMonth(t)
         let parts = time.day(t).split(separator: "-")
-        let days = fr ? ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"]
-                      : ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-        let months = fr ? ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
-                        : ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        let days =
+            fr
+            ? ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"]
+            : ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+        let months =
+            fr
+            ? [
+                "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+                "novembre", "décembre",
+            ]
+            : [
+                "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December",
+            ]
         return "\(days[weekday - 1]) \(Int(parts[2]) ?? 0) \(months[month - 1]) \(parts[0])"
     }
 
     private func describe(_ r: DomainState.Record, isQuestion: Bool) -> String {
         switch r.type {
         case "exchange.recorded":
-            let visibility = r.visibility == .public ? (fr ? "PUBLIC" : "PUBLIC") : (fr ? "privé" : "private") + " (\(r.visibility?.rawValue ?? "?"))"
+            let visibility =
+                r.visibility == .public
+                ? (fr ? "PUBLIC" : "PUBLIC") : (fr ? "privé" : "private") + " (\(r.visibility?.rawValue ?? "?"))"
             let to = (r.to + r.mentions).isEmpty ? "" : " → " + (r.to + r.mentions).joined(separator: ", ")
             var line = "\(r.channel?.rawValue ?? "?") · \(r.kind ?? "?") · \(visibility)  \(r.from ?? "?")\(to)"
             if isQuestion { line += fr ? "  [question]" : "  [question]" }
-            if let target = r.replyTo, let original = state.exchange(target) { line += fr ? "  [répond à #\(original.seq)]" : "  [answers #\(original.seq)]" }
+            if let target = r.replyTo, let original = state.exchange(target) {
+                line += fr ? "  [répond à #\(original.seq)]" : "  [answers #\(original.seq)]"
+            }
             if r.procedure == nil { line += fr ? "  (hors procédure)" : "  (no procedure)" }
             return line
-        case "procedure.opened": return (fr ? "procédure ouverte" : "procedure opened") + " (\(state.procedures[r.procedure ?? ""]?.kind.rawValue ?? "?"))"
-        case "procedure.phase_changed": return (fr ? "phase → " : "phase → ") + (r.phase?.rawValue ?? "?") + (r.parties.first.map { fr ? ", attributaire \($0)" : ", awardee \($0)" } ?? "")
+        case "procedure.opened":
+            return (fr ? "procédure ouverte" : "procedure opened")
+                + " (\(state.procedures[r.procedure ?? ""]?.kind.rawValue ?? "?"))"
+        case "procedure.phase_changed":
+            return (fr ? "phase → " : "phase → ") + (r.phase?.rawValue ?? "?")
+                + (r.parties.first.map { fr ? ", attributaire \($0)" : ", awardee \($0)" } ?? "")
         case "procedure.candidate_joined": return (fr ? "candidat : " : "candidate: ") + (r.parties.first ?? "?")
         case "procedure.updated": return (fr ? "dates modifiées" : "dates changed") + " (\(r.reason ?? "?"))"
         case "disclosure.published":
             let answered = r.answers.compactMap { state.exchange($0).map { "#\($0.seq)" } }
-            return (fr ? "publication à tous les candidats" : "disclosed to all candidates") + " (\(r.channel?.rawValue ?? "?"))"
+            return (fr ? "publication à tous les candidats" : "disclosed to all candidates")
+                + " (\(r.channel?.rawValue ?? "?"))"
                 + (answered.isEmpty ? "" : (fr ? ", répond à " : ", answers ") + answered.joined(separator: ", "))
         case "party.registered": return (fr ? "partie enregistrée : " : "party registered: ") + (r.parties.first ?? "?")
         case "exchange.edited_at_source": return fr ? "modifié à la source" : "edited at source"
         case "exchange.deleted_at_source": return fr ? "supprimé à la source" : "deleted at source"
-        case "conflict.declared": return (fr ? "conflit déclaré : " : "conflict declared: ") + r.parties.joined(separator: " / ") + " (\(r.reason ?? "?"))"
+        case "conflict.declared":
+            return (fr ? "conflit déclaré : " : "conflict declared: ") + r.parties.joined(separator: " / ")
+                + " (\(r.reason ?? "?"))"
         case "redaction.applied": return (fr ? "caviardage" : "redaction") + " (\(r.reason ?? "?"))"
         default: return r.type
         }
@@ -93,7 +133,9 @@ struct TimelineText {
     /// The start of the record's text, from its payload, on one line.
     private func excerpt(_ r: DomainState.Record) -> String? {
         if let by = state.redactions[r.seq] { return fr ? "[caviardé, voir #\(by)]" : "[redacted, see #\(by)]" }
-        guard r.isExchange || r.type == "disclosure.published", let text = payload(r.seq)?["text"]?.stringValue else { return nil }
+        guard r.isExchange || r.type == "disclosure.published", let text = payload(r.seq)?["text"]?.stringValue else {
+            return nil
+        }
         let flat = DisplaySafety.terminalSafe(text.split(whereSeparator: \.isNewline).joined(separator: " "))
         return "« " + (flat.count > 110 ? String(flat.prefix(110)) + "…" : flat) + " »"
     }

@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
-import ProbityHTTP
 import ProbityClient
-import ProbityLog
-import ProbityTSA
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import ProbityStore
+import ProbityTSA
 import ProbityWire
 
 struct TimestampCommand: ParsableCommand {
@@ -28,7 +28,8 @@ struct TimestampCommand: ParsableCommand {
     )
     @OptionGroup var store: StoreOption
     @Option(help: ArgumentHelp("The TSA's URL (http://HOST[:PORT]/PATH).", valueName: "URL")) var tsa: String
-    @Option(help: ArgumentHelp("PEM certificates of the CA the TSA's certificate must chain to.", valueName: "FILE")) var ca: String?
+    @Option(help: ArgumentHelp("PEM certificates of the CA the TSA's certificate must chain to.", valueName: "FILE"))
+    var ca: String?
     @Option(help: ArgumentHelp("Signing key (default: the one recorded by init).", valueName: "PEM")) var key: String?
     @Option(help: ArgumentHelp("Seconds to wait for the TSA.", valueName: "SECONDS")) var timeout: Int = 30
     @OptionGroup var output: JSONFlag
@@ -36,22 +37,34 @@ struct TimestampCommand: ParsableCommand {
     func run() throws {
         let caPEM = try ca.map { try readText($0, what: "the CA file") }
         let authority: TimestampAuthority
-        guard (1...3600).contains(timeout) else { throw CLIError.usage("--timeout must be between 1 and 3600 seconds, got \(timeout)") }
-        do { authority = try TimestampAuthority(url: tsa, caPEM: caPEM, timeout: timeout) } catch { throw CLIError.usage("--tsa: \(error.message)") }
+        guard (1...3600).contains(timeout) else {
+            throw CLIError.usage("--timeout must be between 1 and 3600 seconds, got \(timeout)")
+        }
+        do { authority = try TimestampAuthority(url: tsa, caPEM: caPEM, timeout: timeout) } catch {
+            throw CLIError.usage("--tsa: \(error.message)")
+        }
         let checkpoint = try reporting { try LogReader.open(path: store.db).checkpoint() }
         let writer = try openWriter(db: store.db, key: key)
         let token: TrustedTimestamp.Token
         do { token = try authority.stamp(checkpoint) } catch {
-            throw error.kind == .untrusted ? CLIError.integrity(error.message + "; nothing appended") : CLIError.usage(error.message)
+            throw error.kind == .untrusted
+                ? CLIError.integrity(error.message + "; nothing appended") : CLIError.usage(error.message)
         }
         let batch = try reporting { try writer.appendTimestamp(of: checkpoint, token: token, by: defaultPrincipal()) }
         let receipt = batch.receipts[0]
         if output.json {
-            Output.json(.object(["tree_size": .number(Double(checkpoint.checkpoint.size)), "root": .string(Base64.encode(checkpoint.checkpoint.root)),
-                                 "gen_time": .string(token.genTime), "tsa": .string(token.signer), "chain_checked": .bool(caPEM != nil),
-                                 "timestamp": receipt.json]))
+            Output.json(
+                .object([
+                    "tree_size": .number(Double(checkpoint.checkpoint.size)),
+                    "root": .string(Base64.encode(checkpoint.checkpoint.root)),
+                    "gen_time": .string(token.genTime), "tsa": .string(token.signer),
+                    "chain_checked": .bool(caPEM != nil),
+                    "timestamp": receipt.json,
+                ]))
         } else {
-            Output.line("the TSA \(token.signer) dated the checkpoint of size \(checkpoint.checkpoint.size) at \(token.genTime)\(caPEM == nil ? " (chain not checked: give --ca)" : ""); checkpoint.timestamped is seq \(receipt.seq)")
+            Output.line(
+                "the TSA \(token.signer) dated the checkpoint of size \(checkpoint.checkpoint.size) at \(token.genTime)\(caPEM == nil ? " (chain not checked: give --ca)" : ""); checkpoint.timestamped is seq \(receipt.seq)"
+            )
         }
     }
 }

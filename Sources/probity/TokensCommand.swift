@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -27,21 +27,31 @@ struct TokensCommand: ParsableCommand {
                 """
         )
         @OptionGroup var store: StoreOption
-        @Option(help: ArgumentHelp("A unique name; entries appended with the token are by token:NAME.", valueName: "NAME")) var name: String
+        @Option(
+            help: ArgumentHelp("A unique name; entries appended with the token are by token:NAME.", valueName: "NAME"))
+        var name: String
         @Option(help: ArgumentHelp("ingest, read, export or admin.", valueName: "ROLE")) var role: String
         @OptionGroup var output: JSONFlag
 
         func run() throws {
             guard let role = Role(rawValue: role) else {
-                throw CLIError.usage("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(self.role)\"")
+                throw CLIError.usage(
+                    "--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(self.role)\""
+                )
             }
             try reporting {
                 let (info, token) = try TokenStore.open(path: store.db).create(name: name, role: role)
                 if output.json {
-                    Output.json(.object(["id": .string(info.id), "name": .string(info.name), "role": .string(info.role.rawValue), "token": .string(token.text)]))
+                    Output.json(
+                        .object([
+                            "id": .string(info.id), "name": .string(info.name), "role": .string(info.role.rawValue),
+                            "token": .string(token.text),
+                        ]))
                 } else {
                     Output.line(token.text)
-                    Output.info("created token \(info.id) (\(info.name), role \(info.role.rawValue)); its secret is printed above and cannot be shown again")
+                    Output.info(
+                        "created token \(info.id) (\(info.name), role \(info.role.rawValue)); its secret is printed above and cannot be shown again"
+                    )
                 }
             }
         }
@@ -60,15 +70,21 @@ struct TokensCommand: ParsableCommand {
             try reporting {
                 let tokens = try TokenStore.open(path: store.db).list().filter { all || $0.revoked == nil }
                 if output.json {
-                    Output.json(.array(tokens.map { t in
-                        .object(["id": .string(t.id), "name": .string(t.name), "role": .string(t.role.rawValue),
-                                 "created": .string(t.created), "revoked": t.revoked.map { .string($0) } ?? .null])
-                    }))
+                    Output.json(
+                        .array(
+                            tokens.map { t in
+                                .object([
+                                    "id": .string(t.id), "name": .string(t.name), "role": .string(t.role.rawValue),
+                                    "created": .string(t.created), "revoked": t.revoked.map { .string($0) } ?? .null,
+                                ])
+                            }))
                 } else if tokens.isEmpty {
                     Output.info("no tokens; create one with `probity tokens create`")
                 } else {
                     for t in tokens {
-                        Output.line("\(t.id)  \(t.role.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(t.name)  created \(t.created)" + (t.revoked.map { "  REVOKED \($0)" } ?? ""))
+                        Output.line(
+                            "\(t.id)  \(t.role.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(t.name)  created \(t.created)"
+                                + (t.revoked.map { "  REVOKED \($0)" } ?? ""))
                     }
                 }
             }
@@ -88,7 +104,10 @@ struct TokensCommand: ParsableCommand {
             try reporting {
                 let info = try TokenStore.open(path: store.db).revoke(token)
                 if output.json {
-                    Output.json(.object(["id": .string(info.id), "name": .string(info.name), "revoked": .string(info.revoked ?? "")]))
+                    Output.json(
+                        .object([
+                            "id": .string(info.id), "name": .string(info.name), "revoked": .string(info.revoked ?? ""),
+                        ]))
                 } else {
                     Output.line("revoked token \(info.id) (\(info.name))")
                 }

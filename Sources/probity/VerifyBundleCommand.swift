@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
 import ProbityEvidence
+import ProbityLog
 
 struct VerifyBundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +28,10 @@ struct VerifyBundleCommand: ParsableCommand {
     )
     @Argument(help: ArgumentHelp("The bundle (.zip).", valueName: "FILE")) var bundle: String
     @Option(help: ArgumentHelp("The log's verifier key, obtained out of band.", valueName: "KEY")) var vkey: String?
-    @Option(help: ArgumentHelp("PEM certificates of the CA that RFC 3161 timestamp tokens must chain to.", valueName: "FILE")) var tsaCa: String?
+    @Option(
+        help: ArgumentHelp(
+            "PEM certificates of the CA that RFC 3161 timestamp tokens must chain to.", valueName: "FILE")) var tsaCa:
+        String?
     @OptionGroup var output: JSONFlag
 
     func run() throws {
@@ -37,7 +40,8 @@ struct VerifyBundleCommand: ParsableCommand {
         let outcome: Result<[String], BundleVerificationError>
         let mapped = try mapFile(bundle)
         do throws(BundleVerificationError) {
-            let verifier = try BundleVerifier(files: try BundleFiles(archive: mapped.bytes, owner: mapped), vkey: vkey, tsaCA: caPEM)
+            let verifier = try BundleVerifier(
+                files: try BundleFiles(archive: mapped.bytes, owner: mapped), vkey: vkey, tsaCA: caPEM)
             outcome = Result { () throws(BundleVerificationError) in try verifier.verify() }
         } catch let error where error.message.hasPrefix("--vkey") {
             throw CLIError.usage(error.message)
@@ -47,16 +51,25 @@ struct VerifyBundleCommand: ParsableCommand {
         switch outcome {
         case .success(let proven):
             if output.json {
-                Output.json(.object(["verified": .bool(true), "bundle": .string(bundle), "proven": .array(proven.map { .string($0) }),
-                                     "key_given": .bool(vkey != nil)]))
+                Output.json(
+                    .object([
+                        "verified": .bool(true), "bundle": .string(bundle),
+                        "proven": .array(proven.map { .string($0) }),
+                        "key_given": .bool(vkey != nil),
+                    ]))
             } else {
                 Output.line("VERIFIED: \(bundle)")
                 for line in proven { Output.line("  - " + line) }
-                if vkey == nil { Output.line("  (checked against the key in the bundle; give --vkey with the key obtained out of band to know who signed it)") }
+                if vkey == nil {
+                    Output.line(
+                        "  (checked against the key in the bundle; give --vkey with the key obtained out of band to know who signed it)"
+                    )
+                }
             }
         case .failure(let error):
             if output.json {
-                Output.json(.object(["verified": .bool(false), "bundle": .string(bundle), "error": .string(error.message)]))
+                Output.json(
+                    .object(["verified": .bool(false), "bundle": .string(bundle), "error": .string(error.message)]))
             } else {
                 Output.line("NOT VERIFIED: \(error.message)")
             }
@@ -81,7 +94,9 @@ final class MappedFile {
         guard fd >= 0 else { throw Failure(description: String(cString: strerror(errno))) }
         defer { close(fd) }
         var status = stat()
-        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw Failure(description: "not a regular file") }
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw Failure(description: "not a regular file")
+        }
         let size = Int(status.st_size)
         guard size > 0 else { bytes = UnsafeRawBufferPointer(start: nil, count: 0); return }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import ProbityWire
 
@@ -32,7 +32,9 @@ struct VerifyCommand: ParsableCommand {
     var pubkey: String?
     @Option(help: ArgumentHelp("A signed checkpoint kept from earlier; repeatable.", valueName: "FILE"))
     var checkpoint: [String] = []
-    @Option(help: ArgumentHelp("PEM certificates of the CA that RFC 3161 timestamp tokens must chain to.", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "PEM certificates of the CA that RFC 3161 timestamp tokens must chain to.", valueName: "FILE"))
     var tsaCa: String?
     @OptionGroup var output: JSONFlag
 
@@ -47,7 +49,9 @@ struct VerifyCommand: ParsableCommand {
                 throw CLIError.usage("--vkey: \(error)")
             }
         } else if let pubkey {
-            do { trust = .publicKey(try Ed25519PublicKey(pem: try readText(pubkey, what: "the public key"))) } catch let e as CLIError { throw e } catch {
+            do { trust = .publicKey(try Ed25519PublicKey(pem: try readText(pubkey, what: "the public key"))) } catch let
+                e as CLIError
+            { throw e } catch {
                 throw CLIError.usage("--pubkey \(pubkey): \(error)")
             }
         } else {
@@ -55,7 +59,9 @@ struct VerifyCommand: ParsableCommand {
         }
         var kept: [SignedCheckpoint] = []
         for path in checkpoint {
-            do { kept.append(try SignedCheckpoint(parsing: try readText(path, what: "the checkpoint"))) } catch let e as CLIError { throw e } catch {
+            do { kept.append(try SignedCheckpoint(parsing: try readText(path, what: "the checkpoint"))) } catch let e
+                as CLIError
+            { throw e } catch {
                 throw CLIError.usage("--checkpoint \(path) is not a signed checkpoint: \(error)")
             }
         }
@@ -78,25 +84,38 @@ struct VerifyCommand: ParsableCommand {
                 if let problem = check.problem {
                     Output.line("FAILED timestamp seq \(check.seq) (checkpoint of size \(check.treeSize)): \(problem)")
                 } else {
-                    Output.line("timestamp seq \(check.seq): the checkpoint of size \(check.treeSize) existed at \(check.genTime), says \(check.tsa)"
-                                + (check.chainChecked ? " (certificate chain checked)" : " (signature checked; give --tsa-ca to check who the TSA is)"))
+                    Output.line(
+                        "timestamp seq \(check.seq): the checkpoint of size \(check.treeSize) existed at \(check.genTime), says \(check.tsa)"
+                            + (check.chainChecked
+                                ? " (certificate chain checked)"
+                                : " (signature checked; give --tsa-ca to check who the TSA is)"))
                     if let warning = check.warning { Output.line("warning: timestamp seq \(check.seq): \(warning)") }
                 }
             }
             print(report)
-            if !badTimestamps.isEmpty { Output.line("summary: \(badTimestamps.count) timestamp token\(badTimestamps.count == 1 ? "" : "s") do not verify") }
+            if !badTimestamps.isEmpty {
+                Output.line(
+                    "summary: \(badTimestamps.count) timestamp token\(badTimestamps.count == 1 ? "" : "s") do not verify"
+                )
+            }
         }
         if !report.intact || !badTimestamps.isEmpty { throw ExitCode(1) }
     }
 
     static func json(_ check: TimestampCheck) -> JSONValue {
-        .object(["seq": .number(Double(check.seq)), "tree_size": .number(Double(check.treeSize)), "gen_time": .string(check.genTime),
-                 "tsa": .string(check.tsa), "chain_checked": .bool(check.chainChecked), "problem": check.problem.map { .string($0) } ?? .null,
-                 "warning": check.warning.map { .string($0) } ?? .null])
+        .object([
+            "seq": .number(Double(check.seq)), "tree_size": .number(Double(check.treeSize)),
+            "gen_time": .string(check.genTime),
+            "tsa": .string(check.tsa), "chain_checked": .bool(check.chainChecked),
+            "problem": check.problem.map { .string($0) } ?? .null,
+            "warning": check.warning.map { .string($0) } ?? .null,
+        ])
     }
 
     func print(_ report: VerifyReport) {
-        Output.line("log \(report.origin): \(report.size) entries, \(report.checkpointsChecked) checkpoints, \(report.streams) streams, \(report.keys.count) key\(report.keys.count == 1 ? "" : "s")")
+        Output.line(
+            "log \(report.origin): \(report.size) entries, \(report.checkpointsChecked) checkpoints, \(report.streams) streams, \(report.keys.count) key\(report.keys.count == 1 ? "" : "s")"
+        )
         for warning in report.warnings { Output.line("warning: \(warning)") }
         if let first = report.failures.first {
             Output.line("FAILED at seq \(first.seq): \(first.kind.rawValue): \(first.message)")
@@ -104,14 +123,24 @@ struct VerifyCommand: ParsableCommand {
                 Output.line("  also seq \(failure.seq): \(failure.kind.rawValue): \(failure.message)")
             }
             if report.failureCount > 20 { Output.line("  … and \(report.failureCount - 20) more") }
-            Output.line("summary: NOT intact, \(report.failureCount) failure\(report.failureCount == 1 ? "" : "s"), the first at seq \(first.seq)")
+            Output.line(
+                "summary: NOT intact, \(report.failureCount) failure\(report.failureCount == 1 ? "" : "s"), the first at seq \(first.seq)"
+            )
         } else {
             if !report.redacted.isEmpty {
-                Output.line("redacted payloads: " + report.redacted.sorted { $0.key < $1.key }.map { "seq \($0.key) (by seq \($0.value))" }.joined(separator: ", "))
+                Output.line(
+                    "redacted payloads: "
+                        + report.redacted.sorted { $0.key < $1.key }.map { "seq \($0.key) (by seq \($0.value))" }
+                        .joined(separator: ", "))
             }
-            if report.auditorCheckpoints > 0 { Output.line("consistent with the \(report.auditorCheckpoints) checkpoint(s) you kept") }
+            if report.auditorCheckpoints > 0 {
+                Output.line("consistent with the \(report.auditorCheckpoints) checkpoint(s) you kept")
+            }
             Output.line("root at size \(report.size): \(Base64.encode(report.root))")
-            Output.line(String(format: "summary: intact (%.2f s, %.0f entries/s)", report.seconds, Double(report.size) / max(report.seconds, 1e-9)))
+            Output.line(
+                String(
+                    format: "summary: intact (%.2f s, %.0f entries/s)", report.seconds,
+                    Double(report.size) / max(report.seconds, 1e-9)))
         }
     }
 
@@ -128,7 +157,10 @@ struct VerifyCommand: ParsableCommand {
             "kept_checkpoints": .number(Double(report.auditorCheckpoints)),
             "streams": .number(Double(report.streams)),
             "keys": .array(report.keys.map { .string($0) }),
-            "redacted": .array(report.redacted.sorted { $0.key < $1.key }.map { .object(["seq": .number(Double($0.key)), "redaction_seq": .number(Double($0.value))]) }),
+            "redacted": .array(
+                report.redacted.sorted { $0.key < $1.key }.map {
+                    .object(["seq": .number(Double($0.key)), "redaction_seq": .number(Double($0.value))])
+                }),
             "failure_count": .number(Double(report.failureCount)),
             "failures": .array(report.failures.map(failure)),
             "warnings": .array(report.warnings.map { .string($0) }),

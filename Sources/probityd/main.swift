@@ -32,9 +32,14 @@ struct Probityd: AsyncParsableCommand {
     var keyFile: String?
     @Option(help: ArgumentHelp("systemd credential holding the key [signing.key_credential].", valueName: "NAME"))
     var keyCredential: String?
-    @Option(help: ArgumentHelp("Unix socket to listen on [listen.socket] (default /run/probity/probityd.sock).", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "Unix socket to listen on [listen.socket] (default /run/probity/probityd.sock).", valueName: "PATH"))
     var socket: String?
-    @Option(help: ArgumentHelp("Also listen on TCP HOST:PORT [listen.tcp]; loopback only unless --allow-non-loopback.", valueName: "HOST:PORT"))
+    @Option(
+        help: ArgumentHelp(
+            "Also listen on TCP HOST:PORT [listen.tcp]; loopback only unless --allow-non-loopback.",
+            valueName: "HOST:PORT"))
     var tcp: String?
     @Flag(help: "Allow a TCP listener on a non-loopback address [listen.allow_non_loopback].")
     var allowNonLoopback = false
@@ -44,7 +49,9 @@ struct Probityd: AsyncParsableCommand {
     var maxBatchEvents: Int?
     @Option(help: ArgumentHelp("Open connections per listener; more get 503 [limits.max_connections].", valueName: "N"))
     var maxConnections: Int?
-    @Option(help: ArgumentHelp("Seconds to send a request's head, and to stay idle [limits.header_timeout_seconds].", valueName: "S"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds to send a request's head, and to stay idle [limits.header_timeout_seconds].", valueName: "S"))
     var headerTimeout: Int?
     @Option(help: ArgumentHelp("Seconds to send a request's body [limits.body_timeout_seconds].", valueName: "S"))
     var bodyTimeout: Int?
@@ -52,11 +59,17 @@ struct Probityd: AsyncParsableCommand {
     var commitWindowMs: Double?
     @Option(help: ArgumentHelp("Most events per group commit [commit.max_events].", valueName: "N"))
     var maxCommitEvents: Int?
-    @Option(help: ArgumentHelp("Timestamp the log with this RFC 3161 TSA (http://…) on a schedule [timestamp.tsa_url].", valueName: "URL"))
+    @Option(
+        help: ArgumentHelp(
+            "Timestamp the log with this RFC 3161 TSA (http://…) on a schedule [timestamp.tsa_url].", valueName: "URL"))
     var tsaUrl: String?
-    @Option(help: ArgumentHelp("PEM certificates the TSA's certificate must chain to [timestamp.ca_file].", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "PEM certificates the TSA's certificate must chain to [timestamp.ca_file].", valueName: "FILE"))
     var tsaCa: String?
-    @Option(help: ArgumentHelp("Minutes between two timestamps, taken when the log grew [timestamp.interval_minutes].", valueName: "N"))
+    @Option(
+        help: ArgumentHelp(
+            "Minutes between two timestamps, taken when the log grew [timestamp.interval_minutes].", valueName: "N"))
     var timestampInterval: Int?
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
@@ -66,8 +79,12 @@ struct Probityd: AsyncParsableCommand {
     func settings() throws -> DaemonSettings {
         var settings = DaemonSettings()
         if let config {
-            guard let data = FileManager.default.contents(atPath: config) else { throw Failure(message: "cannot read the configuration file \(config)", code: 2) }
-            guard let text = String(data: data, encoding: .utf8) else { throw Failure(message: "\(config) is not UTF-8 text", code: 2) }
+            guard let data = FileManager.default.contents(atPath: config) else {
+                throw Failure(message: "cannot read the configuration file \(config)", code: 2)
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw Failure(message: "\(config) is not UTF-8 text", code: 2)
+            }
             do { try settings.apply(toml: text, file: config) } catch { throw Failure(message: error.message, code: 2) }
         }
         if let store { settings.storePath = store }
@@ -97,7 +114,11 @@ struct Probityd: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { fail("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \(logLevel)", code: 2) }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            fail(
+                "--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \(logLevel)",
+                code: 2)
+        }
         let settings: DaemonSettings
         do { settings = try self.settings() } catch let error as Failure { fail(error.message, code: error.code) }
         if printConfig {

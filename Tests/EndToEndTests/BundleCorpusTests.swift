@@ -1,8 +1,9 @@
 import Foundation
-import ProbityLog
 import ProbityDomain
 import ProbityEvidence
+import ProbityLog
 import Testing
+
 @testable import ProbityFixtures
 
 /// Both bundle verifiers must reach the same verdict on every input. The corpus is written by
@@ -26,15 +27,23 @@ extension BundleTests {
             let name = try #require(item["case"]?.stringValue), verdict = item["verdict"]?.stringValue
             let outcome = try check(f, corpus.appendingPathComponent(name + ".zip").path)
             let expected: Int32 = verdict == "verified" ? 0 : 1
-            #expect(outcome.probity.status == expected, "\(name) (\(item["why"] ?? .null)): probity said \(outcome.probity.stdout)\(outcome.probity.stderr)")
-            #expect(outcome.python.status == expected, "\(name) (\(item["why"] ?? .null)): python said \(outcome.python.stdout)\(outcome.python.stderr)")
+            #expect(
+                outcome.probity.status == expected,
+                "\(name) (\(item["why"] ?? .null)): probity said \(outcome.probity.stdout)\(outcome.probity.stderr)")
+            #expect(
+                outcome.python.status == expected,
+                "\(name) (\(item["why"] ?? .null)): python said \(outcome.python.stdout)\(outcome.python.stderr)")
             if expected == 1 {
-                #expect(outcome.probity.stdout.contains("NOT VERIFIED") && outcome.python.stdout.contains("NOT VERIFIED"), "\(name)")
+                #expect(
+                    outcome.probity.stdout.contains("NOT VERIFIED") && outcome.python.stdout.contains("NOT VERIFIED"),
+                    "\(name)")
             }
         }
     }
 
-    @Test("Genuine bundles with numbers RFC 8785 writes in exponent or decimal form, and accented identifiers, pass both verifiers")
+    @Test(
+        "Genuine bundles with numbers RFC 8785 writes in exponent or decimal form, and accented identifiers, pass both verifiers"
+    )
     func formerDisagreements() throws {
         let f = try fixture()
         let nfc = "fournisseur-caf\u{E9}-lumi\u{E8}re"
@@ -43,7 +52,8 @@ extension BundleTests {
             #"{"type":"party.registered","data":{"party":"\#(nfc)","role":"supplier_org"}}"#,
             #"{"type":"x-note","data":{"party":"\#(nfc)","procedure":"2026-057"}}"#,
         ]
-        let appended = try CLI.run(["append", "--db", f.db, "--quiet", "-"], stdin: Array(events.joined(separator: "\n").utf8))
+        let appended = try CLI.run(
+            ["append", "--db", f.db, "--quiet", "-"], stdin: Array(events.joined(separator: "\n").utf8))
         try #require(appended.status == 0, "\(appended.stderr)")
         for scope in [["--procedure", "2026-057"], ["--party", nfc]] {
             let bundle = try export(f, scope, name: "genuine-\(scope[0].dropFirst(2)).zip")
@@ -55,14 +65,21 @@ extension BundleTests {
         // The same identifier decomposed (NFD) is refused where it enters: it would look the same and
         // compare differently.
         let nfd = "fournisseur-cafe\u{301}-lumie\u{300}re"
-        let refused = try CLI.run(["append", "--db", f.db, "--quiet", "-"], stdin: Array(#"{"type":"x-note","data":{"party":"\#(nfd)"}}"#.utf8))
+        let refused = try CLI.run(
+            ["append", "--db", f.db, "--quiet", "-"],
+            stdin: Array(#"{"type":"x-note","data":{"party":"\#(nfd)"}}"#.utf8))
         #expect(refused.status == 2 && refused.stderr.contains("NFC"), "\(refused.stderr)")
-        let tooPrecise = try CLI.run(["append", "--db", f.db, "--quiet", "-"], stdin: Array(#"{"type":"x-note","data":{"n":9007199254740993}}"#.utf8))
-        #expect(tooPrecise.status == 2 && tooPrecise.stderr.contains("would be recorded as 9007199254740992"), "\(tooPrecise.stderr)")
+        let tooPrecise = try CLI.run(
+            ["append", "--db", f.db, "--quiet", "-"],
+            stdin: Array(#"{"type":"x-note","data":{"n":9007199254740993}}"#.utf8))
+        #expect(
+            tooPrecise.status == 2 && tooPrecise.stderr.contains("would be recorded as 9007199254740992"),
+            "\(tooPrecise.stderr)")
 
         // A manifest naming its stream in NFD, re-signed as a faulty exporter would: both refuse it.
         let bundle = try export(f, ["--procedure", "2026-057"], name: "nfd.zip")
-        try tamper(f, bundle, "stream id in NFD", reason: "is not procedure:<id> or party:<id>", resign: true) { files in
+        try tamper(f, bundle, "stream id in NFD", reason: "is not procedure:<id> or party:<id>", resign: true) {
+            files in
             let i = files.firstIndex { $0.name == EvidenceBundle.Names.manifest }!
             var manifest = try JSONParser.parse(files[i].bytes).objectValue!
             var streams = manifest["streams"]!.arrayValue!

@@ -1,11 +1,12 @@
 import CoreFoundation
-import Glibc
 import Foundation
 import GRDB
-import ProbityLog
+import Glibc
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import Testing
+
 @testable import ProbityFixtures
 
 @Suite("probity as a user runs it")
@@ -35,7 +36,9 @@ struct CLITests {
         #expect(try NoteVerifier(vkey).name == Self.origin)
         let again = try CLI.run(["init", "--db", db, "--origin", Self.origin])
         #expect(again.status == 2 && again.stderr.contains("already exists"))
-        let badOrigin = try CLI.run(["init", "--db", dir.appendingPathComponent("x.sqlite").path, "--origin", "has space"])
+        let badOrigin = try CLI.run([
+            "init", "--db", dir.appendingPathComponent("x.sqlite").path, "--origin", "has space",
+        ])
         #expect(badOrigin.status == 2 && badOrigin.stderr.contains("--origin"))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.sqlite").path))
     }
@@ -60,7 +63,8 @@ struct CLITests {
     @Test("append prints receipts whose proofs verify offline with verify-proof")
     func receipts() throws {
         let (dir, db, vkey) = try Self.store()
-        let event = #"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","from":"contact-martin","to":["agent-durand"],"occurred_at":"2026-03-12T09:30:00+01:00"},"payload":{"subject":"Visite de site","text":"Peut-on visiter le chantier jeudi ?"}}"#
+        let event =
+            #"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","from":"contact-martin","to":["agent-durand"],"occurred_at":"2026-03-12T09:30:00+01:00"},"payload":{"subject":"Visite de site","text":"Peut-on visiter le chantier jeudi ?"}}"#
         let result = try CLI.run(["append", "--db", db, "--json", "-"], stdin: Array(event.utf8))
         #expect(result.status == 0, "\(result.stderr)")
         let receipt = result.json
@@ -79,35 +83,53 @@ struct CLITests {
         // The payload is stored apart, with its salt, and is what the entry commits to.
         let payload = try CLI.run(["show", "--db", db, "14", "--payload"])
         #expect(payload.stdout == #"{"subject":"Visite de site","text":"Peut-on visiter le chantier jeudi ?"}"# + "\n")
-        #expect(!String(decoding: try LogReader.open(path: db).entry(seq: 14)!.bytes, as: UTF8.self).contains("chantier"))
+        #expect(
+            !String(decoding: try LogReader.open(path: db).entry(seq: 14)!.bytes, as: UTF8.self).contains("chantier"))
     }
 
     @Test("a checkpoint signature verifies with openssl pkeyutl and the exported PEM")
     func openssl() throws {
         let (dir, db, _) = try Self.store()
         let note = try SignedNote.parse(try CLI.run(["checkpoint", "--db", db]).stdout)
-        let message = dir.appendingPathComponent("checkpoint.msg"), signature = dir.appendingPathComponent("checkpoint.sig")
+        let message = dir.appendingPathComponent("checkpoint.msg"),
+            signature = dir.appendingPathComponent("checkpoint.sig")
         try Data(note.text.utf8).write(to: message)
         try Data(note.signatures[0].bytes).write(to: signature)
         let pem = dir.appendingPathComponent("log.pub.pem").path
-        let args = ["pkeyutl", "-verify", "-pubin", "-inkey", pem, "-rawin", "-in", message.path, "-sigfile", signature.path]
+        let args = [
+            "pkeyutl", "-verify", "-pubin", "-inkey", pem, "-rawin", "-in", message.path, "-sigfile", signature.path,
+        ]
         let ok = try CLI.run(args, executable: "/usr/bin/openssl")
         #expect(ok.status == 0 && ok.stdout.contains("Signature Verified Successfully"), "\(ok.stdout)\(ok.stderr)")
         try Data((note.text + "x").utf8).write(to: message)
         #expect(try CLI.run(args, executable: "/usr/bin/openssl").status != 0)
     }
 
-    @Test("bad input is refused with the line and field named, exit 2, and nothing appended", arguments: [
-        ("{\"type\":\"x-a\",\"data\":{}}\n{\"type\": \"exchange.recorded\", \"data\": {\"to\": [\"a\",}}\n", "line 2"),
-        ("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.recorded\",\"data\":{\"to\":\"agent\"}}\n", "line 2: data.to"),
-        ("{\"type\":\"x-a\",\"data\":{}}\n{\"data\":{}}\n", "line 2: type: missing"),
-        ("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.recorded\"}\n", "line 2: data: missing"),
-        ("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.hacked\",\"data\":{}}\n", "line 2: type: unknown event type"),
-        ("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.recorded\",\"data\":{\"procedure\":7}}\n", "line 2: data.procedure"),
-        ("[{\"type\":\"x-a\",\"data\":{}}, {\"type\":\"key.rotated\",\"data\":{}}]", "event 2 of the array: type"),
-        ("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"x-a\",\"data\":{},\"payload\":[1]}\n", "line 2: payload"),
-        ("", "holds no event"),
-    ])
+    @Test(
+        "bad input is refused with the line and field named, exit 2, and nothing appended",
+        arguments: [
+            (
+                "{\"type\":\"x-a\",\"data\":{}}\n{\"type\": \"exchange.recorded\", \"data\": {\"to\": [\"a\",}}\n",
+                "line 2"
+            ),
+            (
+                "{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.recorded\",\"data\":{\"to\":\"agent\"}}\n",
+                "line 2: data.to"
+            ),
+            ("{\"type\":\"x-a\",\"data\":{}}\n{\"data\":{}}\n", "line 2: type: missing"),
+            ("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.recorded\"}\n", "line 2: data: missing"),
+            (
+                "{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.hacked\",\"data\":{}}\n",
+                "line 2: type: unknown event type"
+            ),
+            (
+                "{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.recorded\",\"data\":{\"procedure\":7}}\n",
+                "line 2: data.procedure"
+            ),
+            ("[{\"type\":\"x-a\",\"data\":{}}, {\"type\":\"key.rotated\",\"data\":{}}]", "event 2 of the array: type"),
+            ("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"x-a\",\"data\":{},\"payload\":[1]}\n", "line 2: payload"),
+            ("", "holds no event"),
+        ])
     func badInput(input: String, message: String) throws {
         let (_, db, _) = try Self.store()
         let before = try Self.size(db)
@@ -121,19 +143,26 @@ struct CLITests {
     func invalidUTF8() throws {
         let (_, db, _) = try Self.store()
         let before = try Self.size(db)
-        let input = Array("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.recorded\",\"data\":{\"channel\":\"".utf8) + [0xC3, 0x28] + Array("\"}}\n".utf8)
+        let input =
+            Array("{\"type\":\"x-a\",\"data\":{}}\n{\"type\":\"exchange.recorded\",\"data\":{\"channel\":\"".utf8) + [
+                0xC3, 0x28,
+            ] + Array("\"}}\n".utf8)
         let result = try CLI.run(["append", "--db", db, "-"], stdin: input)
-        #expect(result.status == 2 && result.stderr.contains("line 2") && result.stderr.contains("UTF-8"), "\(result.stderr)")
+        #expect(
+            result.status == 2 && result.stderr.contains("line 2") && result.stderr.contains("UTF-8"),
+            "\(result.stderr)")
         #expect(try Self.size(db) == before)
     }
 
     @Test("a second writer gets a clear error while the first holds the store")
     func oneWriter() throws {
         let (dir, db, _) = try Self.store()
-        let key = try Ed25519PrivateKey(pem: String(contentsOf: dir.appendingPathComponent("log.key.pem"), encoding: .utf8))
+        let key = try Ed25519PrivateKey(
+            pem: String(contentsOf: dir.appendingPathComponent("log.key.pem"), encoding: .utf8))
         let writer = try LogWriter.open(path: db, signer: NoteSigner(name: Self.origin, privateKey: key))
         let result = try CLI.run(["append", "--db", db, "-"], stdin: Array(#"{"type":"x-a","data":{}}"#.utf8))
-        #expect(result.status == 2 && result.stderr.contains("being written by process \(getpid())"), "\(result.stderr)")
+        #expect(
+            result.status == 2 && result.stderr.contains("being written by process \(getpid())"), "\(result.stderr)")
         #expect(try writer.size() == 14)
         // Readers are never blocked by the writer.
         #expect(try verify(db).status == 0)
@@ -151,9 +180,13 @@ struct CLITests {
         chmod(dir.path, 0o755)
         defer { chmod(copyDir.path, 0o755) }
         // As root, permissions do not bind; run as nobody when we can, to make them real.
-        let asNobody = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") && Self.everyoneCanReach(CLI.binary)
+        let asNobody =
+            getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")
+            && Self.everyoneCanReach(CLI.binary)
         func run(_ arguments: [String]) throws -> CLI.Result {
-            asNobody ? try CLI.run(["-u", "nobody", "--", CLI.binary] + arguments, executable: "/usr/sbin/runuser") : try CLI.run(arguments)
+            asNobody
+                ? try CLI.run(["-u", "nobody", "--", CLI.binary] + arguments, executable: "/usr/sbin/runuser")
+                : try CLI.run(arguments)
         }
         let result = try run(["verify", "--db", copy, "--vkey", vkey])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -184,7 +217,9 @@ struct CLITests {
         #expect(rotated.status == 0, "\(rotated.stderr)")
         let newKey = try #require(rotated.json["verifier_key"]?.stringValue)
         #expect(newKey != vkey)
-        let appended = try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: Array(#"{"type":"x-a","data":{"procedure":"2026-042"}}"#.utf8))
+        let appended = try CLI.run(
+            ["append", "--db", db, "--quiet", "-"],
+            stdin: Array(#"{"type":"x-a","data":{"procedure":"2026-042"}}"#.utf8))
         #expect(appended.status == 0, "\(appended.stderr)")
         let latest = try SignedCheckpoint(parsing: CLI.run(["checkpoint", "--db", db]).stdout)
         let newVerifier = try NoteVerifier(newKey), firstVerifier = try NoteVerifier(vkey)
@@ -194,16 +229,25 @@ struct CLITests {
         let shown = try CLI.run(["keys", "show", "--db", db, "--json"]).json
         #expect(shown["current"]?.stringValue == newKey && shown["chain"]?.arrayValue?.count == 2)
         // A receipt under the new key: proven with the chain's keys, not with the first key alone.
-        let receipt = try CLI.run(["append", "--db", db, "--json", "-"], stdin: Array(#"{"type":"x-note","data":{}}"#.utf8)).json
-        let proofPath = dir.appendingPathComponent("rotated.tlog-proof").path, entryPath = dir.appendingPathComponent("rotated.json").path
+        let receipt = try CLI.run(
+            ["append", "--db", db, "--json", "-"], stdin: Array(#"{"type":"x-note","data":{}}"#.utf8)
+        ).json
+        let proofPath = dir.appendingPathComponent("rotated.tlog-proof").path,
+            entryPath = dir.appendingPathComponent("rotated.json").path
         try receipt["proof"]!.stringValue!.write(toFile: proofPath, atomically: true, encoding: .utf8)
-        try CLI.run(["show", "--db", db, String(receipt["seq"]!.uint64Value!)]).stdout.write(toFile: entryPath, atomically: true, encoding: .utf8)
-        let chain = try CLI.run(["verify-proof", "--entry", entryPath, "--proof", proofPath, "--vkey", vkey, "--vkey", newKey])
+        try CLI.run(["show", "--db", db, String(receipt["seq"]!.uint64Value!)]).stdout.write(
+            toFile: entryPath, atomically: true, encoding: .utf8)
+        let chain = try CLI.run([
+            "verify-proof", "--entry", entryPath, "--proof", proofPath, "--vkey", vkey, "--vkey", newKey,
+        ])
         #expect(chain.status == 0 && chain.stdout.hasPrefix("PROVEN"), "\(chain.stdout)\(chain.stderr)")
         let firstOnly = try CLI.run(["verify-proof", "--entry", entryPath, "--proof", proofPath, "--vkey", vkey])
-        #expect(firstOnly.status == 1 && firstOnly.stdout.contains("not signed by the key given"), "\(firstOnly.stdout)")
+        #expect(
+            firstOnly.status == 1 && firstOnly.stdout.contains("not signed by the key given"), "\(firstOnly.stdout)")
         // The old key can no longer append.
-        let old = try CLI.run(["append", "--db", db, "--key", dir.appendingPathComponent("log.key.pem").path, "-"], stdin: Array(#"{"type":"x-a","data":{}}"#.utf8))
+        let old = try CLI.run(
+            ["append", "--db", db, "--key", dir.appendingPathComponent("log.key.pem").path, "-"],
+            stdin: Array(#"{"type":"x-a","data":{}}"#.utf8))
         #expect(old.status == 2 && old.stderr.contains("not the log's current signing key"))
     }
 
@@ -212,7 +256,9 @@ struct CLITests {
         let (_, db, _) = try Self.store()
         let old = try SignedCheckpoint(parsing: CLI.run(["checkpoint", "--db", db, "--size", "1"]).stdout).checkpoint
         for round in 0..<3 {
-            #expect(try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: CLI.moreExchanges(11, round: round)).status == 0)
+            #expect(
+                try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: CLI.moreExchanges(11, round: round)).status
+                    == 0)
         }
         let new = try SignedCheckpoint(parsing: CLI.run(["checkpoint", "--db", db]).stdout).checkpoint
         #expect(new.size == 47)
@@ -220,7 +266,8 @@ struct CLITests {
             let proof = try CLI.run(["prove", "consistency", "--db", db, String(oldSize), "--json"]).json
             let hashes = proof["proof"]!.arrayValue!.map { Base64.decode($0.stringValue!)! }
             let oldRoot = Base64.decode(proof["old_root"]!.stringValue!)!
-            try Merkle.verifyConsistency(oldSize: oldSize, newSize: new.size, oldRoot: oldRoot, newRoot: new.root, proof: hashes)
+            try Merkle.verifyConsistency(
+                oldSize: oldSize, newSize: new.size, oldRoot: oldRoot, newRoot: new.root, proof: hashes)
             if oldSize == 1 { #expect(oldRoot == old.root) }
         }
         let missing = try CLI.run(["checkpoint", "--db", db, "--size", "5"])
@@ -240,7 +287,9 @@ struct CLITests {
         // Drift in the stored projection is reported.
         try Tamper(db).execute("UPDATE streams SET entries = 99 WHERE stream = 'procedure:2026-042'")
         let drifted = try CLI.run(["replay", "--db", db])
-        #expect(drifted.status == 1 && drifted.stdout.contains("procedure \"2026-042\": replay counts 8, the store holds 99"))
+        #expect(
+            drifted.status == 1
+                && drifted.stdout.contains("procedure \"2026-042\": replay counts 8, the store holds 99"))
         let bad = try CLI.run(["replay", "--db", db, "--until", "yesterday"])
         #expect(bad.status == 2 && bad.stderr.contains("--until"))
     }
@@ -260,7 +309,9 @@ struct CLITests {
         let backwards = try CLI.run(["prove", "consistency", "--db", db, "10", "5"])
         #expect(backwards.status == 2 && backwards.stderr.contains("0 < OLD ≤ NEW"), "\(backwards.stderr)")
         let beyond = try CLI.run(["prove", "inclusion", "--db", db, "99"])
-        #expect(beyond.status == 2 && beyond.stderr.contains("seq 99 is not in the checkpoint of size 14"), "\(beyond.stderr)")
+        #expect(
+            beyond.status == 2 && beyond.stderr.contains("seq 99 is not in the checkpoint of size 14"),
+            "\(beyond.stderr)")
         let entry = dir.appendingPathComponent("e.json"), proof = dir.appendingPathComponent("p.tlog-proof")
         try CLI.run(["show", "--db", db, "3"]).stdout.write(to: entry, atomically: true, encoding: .utf8)
         try "c2sp.org/tlog-proof@v1\nindex three\n\n".write(to: proof, atomically: true, encoding: .utf8)
@@ -270,10 +321,13 @@ struct CLITests {
         #expect(badKey.status == 2 && badKey.stderr.contains("--vkey nonsense"), "\(badKey.stderr)")
     }
 
-    @Test("every command's --help shows an example", arguments: [
-        ["init"], ["append"], ["verify"], ["checkpoint"], ["prove", "inclusion"], ["prove", "consistency"], ["prove", "stream"],
-        ["verify-proof"], ["show"], ["replay"], ["keys", "show"], ["keys", "rotate"],
-    ])
+    @Test(
+        "every command's --help shows an example",
+        arguments: [
+            ["init"], ["append"], ["verify"], ["checkpoint"], ["prove", "inclusion"], ["prove", "consistency"],
+            ["prove", "stream"],
+            ["verify-proof"], ["show"], ["replay"], ["keys", "show"], ["keys", "rotate"],
+        ])
     func help(command: [String]) throws {
         let result = try CLI.run(command + ["--help"])
         #expect(result.status == 0 && result.stdout.contains("Example:"), "\(command)")

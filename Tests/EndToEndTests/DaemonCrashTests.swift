@@ -1,10 +1,11 @@
 import Foundation
-import ProbityHTTP
 import ProbityClient
-import ProbityLog
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import ProbityStore
 import Testing
+
 @testable import ProbityFixtures
 
 /// Nothing acknowledged is ever lost: clients append while the daemon is killed with SIGKILL and
@@ -25,17 +26,18 @@ struct DaemonCrashTests {
             do {
                 let response = try client.json("POST", "/v1/events", body: TestEvents.exchange(id))
                 guard let receipt = response["receipts"]?.arrayValue?.first, let seq = receipt["seq"]?.uint64Value,
-                      let leaf = receipt["leaf_hash"]?.stringValue else {
+                    let leaf = receipt["leaf_hash"]?.stringValue
+                else {
                     Issue.record("malformed receipt for \(id): \(CanonicalJSON.encodeString(response))")
                     return
                 }
                 receipts.withLock { $0[id] = (seq, leaf) }
                 i += 1
             } catch let failure as DaemonClient.APIFailure where failure.status == 503 {
-                usleep(20_000) // shutting down or store unavailable: retry
+                usleep(20_000)  // shutting down or store unavailable: retry
             } catch {
                 client.connection.close()
-                usleep(20_000) // the daemon is down: retry once it is back
+                usleep(20_000)  // the daemon is down: retry once it is back
             }
         }
     }
@@ -60,7 +62,9 @@ struct DaemonCrashTests {
             usleep(100_000)
             daemon = try DaemonProcess(store: store)
             while done.withLock({ $0 }) < Self.clients { usleep(20_000) }
-            #expect(acknowledgedBeforeKill < (round + 1) * Self.clients * Self.appendsPerClient, "round \(round): the kill came after every append was done")
+            #expect(
+                acknowledgedBeforeKill < (round + 1) * Self.clients * Self.appendsPerClient,
+                "round \(round): the kill came after every append was done")
         }
         daemon.terminate()
 
@@ -72,7 +76,9 @@ struct DaemonCrashTests {
         for (id, (seq, leaf)) in got {
             let entry = try #require(try reader.entry(seq: seq), "\(id): seq \(seq) is missing")
             #expect(Hex.encode(entry.leafHash) == leaf, "\(id): the log's entry \(seq) is not the acknowledged one")
-            #expect(String(decoding: entry.bytes, as: UTF8.self).contains("\"id\":\"\(id)\""), "\(id): seq \(seq) holds another event")
+            #expect(
+                String(decoding: entry.bytes, as: UTF8.self).contains("\"id\":\"\(id)\""),
+                "\(id): seq \(seq) holds another event")
         }
         let verified = try CLI.run(["verify", "--db", store.db, "--vkey", store.vkey.description])
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")

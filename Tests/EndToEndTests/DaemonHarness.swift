@@ -1,9 +1,10 @@
 import Foundation
-import ProbityHTTP
 import ProbityClient
-import ProbityLog
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import Testing
+
 @testable import ProbityFixtures
 
 /// A store made with the CLI, with one token per role, for daemon tests.
@@ -25,7 +26,9 @@ struct DaemonStore {
         #expect(created.status == 0, "\(created.stderr)")
         vkey = try NoteVerifier(created.json["verifier_key"]?.stringValue ?? "")
         for role in ["ingest", "read", "export", "admin"] {
-            let token = try CLI.run(["tokens", "create", "--db", db, "--name", "\(role)-token", "--role", role, "--json"])
+            let token = try CLI.run([
+                "tokens", "create", "--db", db, "--name", "\(role)-token", "--role", role, "--json",
+            ])
             #expect(token.status == 0, "\(token.stderr)")
             tokens[role] = token.json["token"]?.stringValue
         }
@@ -43,7 +46,9 @@ struct DaemonStore {
 /// A `probityd` process started as systemd would start it, stopped with SIGTERM or killed with SIGKILL.
 final class DaemonProcess {
     static let binary: String = {
-        let besideTests = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("probityd").path
+        let besideTests = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent(
+            "probityd"
+        ).path
         return besideTests
     }()
 
@@ -52,7 +57,10 @@ final class DaemonProcess {
     let socket: String
 
     /// Starts `probityd` with `arguments` and waits until it answers on `socket` (unless `wait` is false).
-    init(_ arguments: [String], socket: String, environment: [String: String] = [:], wait: Bool = true, user: String? = nil) throws {
+    init(
+        _ arguments: [String], socket: String, environment: [String: String] = [:], wait: Bool = true,
+        user: String? = nil
+    ) throws {
         self.socket = socket
         stderrPath = socket + ".stderr-\(UUID().uuidString.prefix(6))"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
@@ -74,15 +82,26 @@ final class DaemonProcess {
         if wait { try waitUntilServing() }
     }
 
-    convenience init(store: DaemonStore, extra: [String] = [], environment: [String: String] = [:], wait: Bool = true, user: String? = nil) throws {
-        try self.init(["--store", store.db, "--socket", store.socket] + extra, socket: store.socket, environment: environment, wait: wait, user: user)
+    convenience init(
+        store: DaemonStore, extra: [String] = [], environment: [String: String] = [:], wait: Bool = true,
+        user: String? = nil
+    ) throws {
+        try self.init(
+            ["--store", store.db, "--socket", store.socket] + extra, socket: store.socket, environment: environment,
+            wait: wait, user: user)
     }
 
     func waitUntilServing(timeout: TimeInterval = 30) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            guard process.isRunning else { throw ClientError("probityd exited with \(process.terminationStatus): \(stderr)") }
-            if let response = try? HTTPConnection(.unix(path: socket), timeout: 5).request("GET", "/healthz"), response.status < 600 { return }
+            guard process.isRunning else {
+                throw ClientError("probityd exited with \(process.terminationStatus): \(stderr)")
+            }
+            if let response = try? HTTPConnection(.unix(path: socket), timeout: 5).request("GET", "/healthz"),
+                response.status < 600
+            {
+                return
+            }
             usleep(20_000)
         }
         throw ClientError("probityd did not start serving within \(timeout) s: \(stderr)")
@@ -117,7 +136,8 @@ final class DaemonProcess {
 /// Events for the tests: recorded exchanges with unique sources, so that retries are idempotent.
 enum TestEvents {
     /// The parties and procedure the exchanges refer to (3 entries).
-    static let seed = Array("""
+    static let seed = Array(
+        """
         {"type":"party.registered","data":{"party":"agent-b","role":"buyer_agent"}}
         {"type":"party.registered","data":{"party":"sup-a","role":"supplier_org"}}
         {"type":"procedure.opened","data":{"procedure":"2026-042","kind":"open_tender","buyer":"agent-b","tender_deadline":"2026-03-30T12:00:00Z"}}
@@ -125,7 +145,9 @@ enum TestEvents {
         """.utf8)
 
     static func exchange(_ id: String, text: String = "Bonjour, une question sur le lot 2") -> [UInt8] {
-        Array(#"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","direction":"inbound","from":"sup-a","to":["agent-b"],"source":{"platform":"email","id":"\#(id)"},"occurred_at":"2026-03-10T08:14:00Z"},"payload":{"text":"\#(text)"}}"#.utf8)
+        Array(
+            #"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","direction":"inbound","from":"sup-a","to":["agent-b"],"source":{"platform":"email","id":"\#(id)"},"occurred_at":"2026-03-10T08:14:00Z"},"payload":{"text":"\#(text)"}}"#
+                .utf8)
     }
 
     static func batch(_ ids: [String]) -> [UInt8] {

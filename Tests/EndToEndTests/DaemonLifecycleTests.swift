@@ -1,12 +1,13 @@
 import CoreFoundation
-import Glibc
 import Foundation
-import ProbityHTTP
+import Glibc
 import ProbityClient
-import ProbityLog
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import ProbityStore
 import Testing
+
 @testable import ProbityFixtures
 
 /// Start-up, configuration, systemd integration, shutdown, and an unwritable store.
@@ -23,7 +24,11 @@ struct DaemonLifecycleTests {
             var address = sockaddr_un()
             address.sun_family = sa_family_t(AF_UNIX)
             withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
             guard bound == 0 else { throw ClientError("cannot bind \(path)") }
             var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -47,8 +52,11 @@ struct DaemonLifecycleTests {
     @Test func notifiesSystemdAndStopsCleanlyOnSIGTERM() throws {
         let store = try DaemonStore()
         let notify = try NotifySocket(path: store.directory.appendingPathComponent("notify").path)
-        let daemon = try DaemonProcess(store: store, environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"], wait: false)
-        let started = notify.receive { $0.contains { $0.contains("READY=1") } && $0.filter { $0 == "WATCHDOG=1" }.count >= 2 }
+        let daemon = try DaemonProcess(
+            store: store, environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"], wait: false)
+        let started = notify.receive {
+            $0.contains { $0.contains("READY=1") } && $0.filter { $0 == "WATCHDOG=1" }.count >= 2
+        }
         #expect(started.contains { $0.hasPrefix("STATUS=opening") })
         let ready = try #require(started.first { $0.contains("READY=1") })
         #expect(ready.contains("STATUS=serving \(store.base) entries on \(store.socket)"))
@@ -80,7 +88,9 @@ struct DaemonLifecycleTests {
         usleep(200_000)
         let statuses = results.withLock { $0 }
         #expect(statuses.allSatisfy { $0 == 201 || $0 == 503 }, "\(Set(statuses))")
-        #expect(try LogReader.open(path: store.db).size() == store.base + UInt64(statuses.filter { $0 == 201 }.count), "every acknowledged append is in the log")
+        #expect(
+            try LogReader.open(path: store.db).size() == store.base + UInt64(statuses.filter { $0 == 201 }.count),
+            "every acknowledged append is in the log")
         #expect(!FileManager.default.fileExists(atPath: store.socket), "the socket is removed on exit")
         #expect(daemon.stderr.contains("<5>probityd stopped"), "journald priority prefixes: \(daemon.stderr)")
     }
@@ -90,15 +100,22 @@ struct DaemonLifecycleTests {
         let first = try DaemonProcess(store: store)
         defer { first.terminate() }
 
-        let sameStore = try DaemonProcess(["--store", store.db, "--socket", store.directory.appendingPathComponent("other.sock").path],
-                                          socket: store.directory.appendingPathComponent("other.sock").path, wait: false)
+        let sameStore = try DaemonProcess(
+            ["--store", store.db, "--socket", store.directory.appendingPathComponent("other.sock").path],
+            socket: store.directory.appendingPathComponent("other.sock").path, wait: false)
         #expect(sameStore.exitStatus() == 1)
-        #expect(sameStore.stderr.contains("is being written by process \(first.process.processIdentifier)"), "\(sameStore.stderr)")
+        #expect(
+            sameStore.stderr.contains("is being written by process \(first.process.processIdentifier)"),
+            "\(sameStore.stderr)")
 
         let other = try DaemonStore()
-        let sameSocket = try DaemonProcess(["--store", other.db, "--socket", store.socket], socket: store.socket, wait: false)
+        let sameSocket = try DaemonProcess(
+            ["--store", other.db, "--socket", store.socket], socket: store.socket, wait: false)
         #expect(sameSocket.exitStatus() == 1)
-        #expect(sameSocket.stderr.contains("another probityd (process \(first.process.processIdentifier)) is serving the socket"), "\(sameSocket.stderr)")
+        #expect(
+            sameSocket.stderr.contains(
+                "another probityd (process \(first.process.processIdentifier)) is serving the socket"),
+            "\(sameSocket.stderr)")
         // The first daemon keeps its socket and serves.
         #expect(try store.client().send("POST", "/v1/events", body: TestEvents.exchange("still-here")).status == 201)
     }
@@ -128,7 +145,10 @@ struct DaemonLifecycleTests {
             (valid + "[commit]\nwindow_ms = -1\n", [], "commit.window_ms"),
             (valid + "[signing]\nkey_file = \"/k\"\nkey_credential = \"k\"\n", [], "both set"),
             (valid + "[signing]\nkey_credential = \"signing-key\"\n", [], "CREDENTIALS_DIRECTORY"),
-            (nil, ["--store", dir.appendingPathComponent("none.sqlite").path, "--socket", store.socket], "no store at"),
+            (
+                nil, ["--store", dir.appendingPathComponent("none.sqlite").path, "--socket", store.socket],
+                "no store at"
+            ),
         ]
         for (toml, extra, message) in cases {
             let (status, stderr) = try start(toml, extra)
@@ -143,11 +163,16 @@ struct DaemonLifecycleTests {
         chmod(key, 0o600)
         #expect(!FileManager.default.fileExists(atPath: store.socket), "no socket was created by a refused start")
         // --print-config shows the merged settings.
-        let printed = try CLI.run(["--config", dir.appendingPathComponent("p.toml").path, "--print-config"], executable: DaemonProcess.binary)
+        let printed = try CLI.run(
+            ["--config", dir.appendingPathComponent("p.toml").path, "--print-config"], executable: DaemonProcess.binary)
         #expect(printed.status == 2)
         try Data((valid + "[commit]\nwindow_ms = 2\n").utf8).write(to: dir.appendingPathComponent("p.toml"))
-        let merged = try CLI.run(["--config", dir.appendingPathComponent("p.toml").path, "--max-batch-events", "50", "--print-config"], executable: DaemonProcess.binary)
-        #expect(merged.status == 0 && merged.stdout.contains("max_batch_events = 50") && merged.stdout.contains("window_ms = 2.0"), "\(merged.stdout)\(merged.stderr)")
+        let merged = try CLI.run(
+            ["--config", dir.appendingPathComponent("p.toml").path, "--max-batch-events", "50", "--print-config"],
+            executable: DaemonProcess.binary)
+        #expect(
+            merged.status == 0 && merged.stdout.contains("max_batch_events = 50")
+                && merged.stdout.contains("window_ms = 2.0"), "\(merged.stdout)\(merged.stderr)")
     }
 
     @Test func theKeyCanComeFromASystemdCredentialAndTheStoreIsCreatedOnFirstStart() throws {
@@ -156,46 +181,63 @@ struct DaemonLifecycleTests {
         try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
         let key = try Ed25519PrivateKey.generate()
         let keyPath = credentials.appendingPathComponent("signing-key").path
-        FileManager.default.createFile(atPath: keyPath, contents: Data(key.pem.utf8), attributes: [.posixPermissions: 0o400])
+        FileManager.default.createFile(
+            atPath: keyPath, contents: Data(key.pem.utf8), attributes: [.posixPermissions: 0o400])
         let db = dir.appendingPathComponent("state/log.sqlite").path
         let socket = dir.appendingPathComponent("run/probityd.sock").path
-        let daemon = try DaemonProcess(["--store", db, "--origin", "cred.example/probity", "--key-credential", "signing-key", "--socket", socket],
-                                       socket: socket, environment: ["CREDENTIALS_DIRECTORY": credentials.path])
+        let daemon = try DaemonProcess(
+            ["--store", db, "--origin", "cred.example/probity", "--key-credential", "signing-key", "--socket", socket],
+            socket: socket, environment: ["CREDENTIALS_DIRECTORY": credentials.path])
         #expect(daemon.terminate() == 0)
         let reader = try LogReader.open(path: db)
         #expect(reader.origin == "cred.example/probity")
-        #expect(try reader.checkpoint().isSigned(by: NoteSigner(name: "cred.example/probity", privateKey: key).verifier))
+        #expect(
+            try reader.checkpoint().isSigned(by: NoteSigner(name: "cred.example/probity", privateKey: key).verifier))
     }
 
     @Test func systemdUnitsVerify() throws {
-        let unit = try String(contentsOf: CLI.packageRoot.appendingPathComponent("systemd/probityd.service"), encoding: .utf8)
-        for directive in ["Type=notify", "NotifyAccess=main", "WatchdogSec=", "Restart=on-failure", "StateDirectory=", "RuntimeDirectory=",
-                          "LoadCredential=signing-key:", "ProtectSystem=strict", "ProtectHome=", "PrivateTmp=", "NoNewPrivileges=",
-                          "CapabilityBoundingSet=", "RestrictAddressFamilies=", "SystemCallFilter=@system-service"] {
+        let unit = try String(
+            contentsOf: CLI.packageRoot.appendingPathComponent("systemd/probityd.service"), encoding: .utf8)
+        for directive in [
+            "Type=notify", "NotifyAccess=main", "WatchdogSec=", "Restart=on-failure", "StateDirectory=",
+            "RuntimeDirectory=",
+            "LoadCredential=signing-key:", "ProtectSystem=strict", "ProtectHome=", "PrivateTmp=", "NoNewPrivileges=",
+            "CapabilityBoundingSet=", "RestrictAddressFamilies=", "SystemCallFilter=@system-service",
+        ] {
             #expect(unit.contains(directive), "the unit lacks \(directive)")
         }
         let dir = try CLI.temporaryDirectory()
         let copy = dir.appendingPathComponent("probityd.service")
         // systemd-analyze checks that ExecStart's binary exists: point it at the one just built.
-        try Data(unit.replacingOccurrences(of: "/usr/local/bin/probityd", with: DaemonProcess.binary).utf8).write(to: copy)
+        try Data(unit.replacingOccurrences(of: "/usr/local/bin/probityd", with: DaemonProcess.binary).utf8).write(
+            to: copy)
         let verify = try CLI.run(["verify", "--man=no", copy.path], executable: "/usr/bin/systemd-analyze")
         #expect(verify.status == 0 && verify.stderr.isEmpty, "\(verify.stdout)\(verify.stderr)")
         let security = try CLI.run(["security", "--offline=true", copy.path], executable: "/usr/bin/systemd-analyze")
-        let line = security.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") }.map(String.init) ?? ""
+        let line =
+            security.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") }.map(String.init)
+            ?? ""
         let score = Double(line.split(separator: ":").last?.split(separator: " ").first ?? "") ?? 99
         #expect(score <= 2.0, "\(line)")
         // The install script stages everything under --root.
         let root = dir.appendingPathComponent("root").path
         let binaries = URL(fileURLWithPath: DaemonProcess.binary).deletingLastPathComponent().path
-        let installed = try CLI.run([CLI.packageRoot.appendingPathComponent("Scripts/install.sh").path, "--root", root, "--bin-dir", binaries], executable: "/bin/bash")
+        let installed = try CLI.run(
+            [CLI.packageRoot.appendingPathComponent("Scripts/install.sh").path, "--root", root, "--bin-dir", binaries],
+            executable: "/bin/bash")
         #expect(installed.status == 0, "\(installed.stdout)\(installed.stderr)")
-        for file in ["/usr/local/bin/probityd", "/usr/local/bin/probity", "/etc/systemd/system/probityd.service", "/etc/sysusers.d/probity.conf",
-                     "/etc/tmpfiles.d/probity.conf", "/etc/probity/probityd.toml", "/etc/probity/signing-key.pem"] {
+        for file in [
+            "/usr/local/bin/probityd", "/usr/local/bin/probity", "/etc/systemd/system/probityd.service",
+            "/etc/sysusers.d/probity.conf",
+            "/etc/tmpfiles.d/probity.conf", "/etc/probity/probityd.toml", "/etc/probity/signing-key.pem",
+        ] {
             #expect(FileManager.default.fileExists(atPath: root + file), "\(file) not installed")
         }
         var info = stat()
         #expect(stat(root + "/etc/probity/signing-key.pem", &info) == 0 && info.st_mode & 0o077 == 0)
-        #expect((try? Ed25519PrivateKey(pem: String(contentsOfFile: root + "/etc/probity/signing-key.pem", encoding: .utf8))) != nil,
-                "the generated key is an Ed25519 PEM key probityd can load")
+        #expect(
+            (try? Ed25519PrivateKey(pem: String(contentsOfFile: root + "/etc/probity/signing-key.pem", encoding: .utf8)))
+                != nil,
+            "the generated key is an Ed25519 PEM key probityd can load")
     }
 }

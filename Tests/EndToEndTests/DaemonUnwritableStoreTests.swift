@@ -1,10 +1,11 @@
 import Foundation
-import ProbityHTTP
 import ProbityClient
-import ProbityLog
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import ProbityStore
 import Testing
+
 @testable import ProbityFixtures
 
 /// A store that cannot be written (read-only file, full disk): appends get 503 with a clear error,
@@ -24,7 +25,9 @@ struct DaemonUnwritableStoreTests {
             Issue.record("an append to an unwritable store was acknowledged")
         } catch let failure as DaemonClient.APIFailure {
             #expect(failure.status == 503 && failure.code == "store_unavailable")
-            for word in words { #expect(failure.message.contains(word), "\"\(failure.message)\" does not mention \(word)") }
+            for word in words {
+                #expect(failure.message.contains(word), "\"\(failure.message)\" does not mention \(word)")
+            }
         }
         let health = try HTTPConnection(.unix(path: store.socket)).request("GET", "/healthz")
         #expect(health.status == 503 && health.text.contains("degraded"))
@@ -42,11 +45,14 @@ struct DaemonUnwritableStoreTests {
         chmod(store.db, 0o444)
         let notify = try DaemonLifecycleTests.NotifySocket(path: store.directory.appendingPathComponent("notify").path)
         chmod(notify.path, 0o666)
-        daemon = try DaemonProcess(store: store, environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"], user: Self.nobody)
+        daemon = try DaemonProcess(
+            store: store, environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"], user: Self.nobody)
         defer { daemon.terminate() }
         try expectUnavailable(store, mentioning: ["read-only", store.db], id: "ro")
         let statuses = notify.receive(timeout: 5) { $0.contains { $0.hasPrefix("STATUS=degraded") } }
-        #expect(statuses.contains { $0.hasPrefix("STATUS=degraded") && $0.contains("read-only") }, "systemd is told: \(statuses)")
+        #expect(
+            statuses.contains { $0.hasPrefix("STATUS=degraded") && $0.contains("read-only") },
+            "systemd is told: \(statuses)")
         #expect(try LogReader.open(path: store.db).size() == store.base + 1)
 
         chmod(store.db, 0o644)
@@ -74,9 +80,12 @@ struct DaemonUnwritableStoreTests {
         var refused = 0
         for attempt in 0..<5 {
             do {
-                _ = try store.client().send("POST", "/v1/events", body: TestEvents.batch((0..<200).map { "full-\(attempt)-\($0)" }))
+                _ = try store.client().send(
+                    "POST", "/v1/events", body: TestEvents.batch((0..<200).map { "full-\(attempt)-\($0)" }))
             } catch let failure as DaemonClient.APIFailure {
-                #expect(failure.status == 503 && failure.code == "store_unavailable" && failure.message.contains("full"), "\(failure)")
+                #expect(
+                    failure.status == 503 && failure.code == "store_unavailable" && failure.message.contains("full"),
+                    "\(failure)")
                 refused += 1
             }
         }
@@ -85,7 +94,8 @@ struct DaemonUnwritableStoreTests {
         #expect(try HTTPConnection(.unix(path: store.socket)).request("GET", "/healthz").status == 503)
 
         try FileManager.default.removeItem(atPath: filler)
-        #expect(try store.client().send("POST", "/v1/events", body: TestEvents.batch(["freed-0", "freed-1"])).status == 201)
+        #expect(
+            try store.client().send("POST", "/v1/events", body: TestEvents.batch(["freed-0", "freed-1"])).status == 201)
         #expect(daemon.terminate() == 0)
         let verified = try CLI.run(["verify", "--db", store.db])
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")

@@ -1,8 +1,9 @@
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import Testing
+
 @testable import ProbityFixtures
 
 @Suite("probity under crashes and concurrent readers")
@@ -12,7 +13,9 @@ struct DurabilityTests {
         var lines: [String] = []
         lines.reserveCapacity(count)
         for i in 0..<count {
-            lines.append(#"{"type":"x-exchange","data":{"procedure":"2026-\#(i % 7)","channel":"email","from":"sup-\#(i % 11)","to":["agent-\#(i % 3)"]},"payload":{"text":"message \#(i)"}}"#)
+            lines.append(
+                #"{"type":"x-exchange","data":{"procedure":"2026-\#(i % 7)","channel":"email","from":"sup-\#(i % 11)","to":["agent-\#(i % 3)"]},"payload":{"text":"message \#(i)"}}"#
+            )
         }
         let path = dir.appendingPathComponent("events.jsonl").path
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -61,7 +64,9 @@ struct DurabilityTests {
         }
         #expect(interrupted >= 1, "SIGKILL never landed in the middle of an append")
         // The store takes appends again after the crash (the kernel released the writer lock).
-        #expect(try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: Array(#"{"type":"x-after","data":{}}"#.utf8)).status == 0)
+        #expect(
+            try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: Array(#"{"type":"x-after","data":{}}"#.utf8))
+                .status == 0)
         #expect(try verify(db).intact)
     }
 

@@ -1,9 +1,10 @@
 import Foundation
-import ProbityLog
 import ProbityDomain
 import ProbityEvidence
+import ProbityLog
 import ProbityStore
 import Testing
+
 @testable import ProbityFixtures
 
 /// `probity export timeline` as a legal team runs it, each format checked by a reader we did not write
@@ -16,26 +17,39 @@ struct ExportTests {
         let db = dir.appendingPathComponent("log.sqlite").path
         #expect(try CLI.run(["init", "--db", db, "--origin", "test.example/probity"]).status == 0)
         #expect(try CLI.run(["append", "--db", db, "--quiet", DomainTests.scenario.path]).status == 0)
-        let hostile = ["=HYPERLINK(\"http://evil.example\",\"clic\")", "+33 6 12 34 56 78", "-2+3", "@SUM(A1:A9)", "\tTab", "<script>alert('x')</script> & \"merci\""]
+        let hostile = [
+            "=HYPERLINK(\"http://evil.example\",\"clic\")", "+33 6 12 34 56 78", "-2+3", "@SUM(A1:A9)", "\tTab",
+            "<script>alert('x')</script> & \"merci\"",
+        ]
         let lines = hostile.enumerated().map { i, text in
-            CanonicalJSON.encodeString(.object([
-                "type": .string("exchange.recorded"),
-                "data": .object(["procedure": .string("2026-057"), "channel": .string("email"), "kind": .string("message"), "visibility": .string("direct"),
-                                 "from": .string("contact-roux"), "to": .array([.string("agent-lefevre")]), "occurred_at": .string("2026-03-2\(i)T10:00:00Z"),
-                                 "source": .object(["platform": .string("email"), "id": .string("hostile-\(i)")])]),
-                "payload": .object(["text": .string(text)]),
-            ]))
+            CanonicalJSON.encodeString(
+                .object([
+                    "type": .string("exchange.recorded"),
+                    "data": .object([
+                        "procedure": .string("2026-057"), "channel": .string("email"), "kind": .string("message"),
+                        "visibility": .string("direct"),
+                        "from": .string("contact-roux"), "to": .array([.string("agent-lefevre")]),
+                        "occurred_at": .string("2026-03-2\(i)T10:00:00Z"),
+                        "source": .object(["platform": .string("email"), "id": .string("hostile-\(i)")]),
+                    ]),
+                    "payload": .object(["text": .string(text)]),
+                ]))
         }
-        let appended = try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: Array(lines.joined(separator: "\n").utf8))
+        let appended = try CLI.run(
+            ["append", "--db", db, "--quiet", "-"], stdin: Array(lines.joined(separator: "\n").utf8))
         #expect(appended.status == 0, "\(appended.stderr)")
         return (dir, db)
     }
 
-    @Test("CSV: BOM, readable columns, times in the buyer's zone, formula cells neutralised (read back with Python's csv)")
+    @Test(
+        "CSV: BOM, readable columns, times in the buyer's zone, formula cells neutralised (read back with Python's csv)"
+    )
     func csv() throws {
         let (dir, db) = try store()
         let path = dir.appendingPathComponent("2026-057.csv").path
-        let exported = try CLI.run(["export", "timeline", "--db", db, "--procedure", "2026-057", "--format", "csv", "-o", path])
+        let exported = try CLI.run([
+            "export", "timeline", "--db", db, "--procedure", "2026-057", "--format", "csv", "-o", path,
+        ])
         #expect(exported.status == 0 && exported.stderr.contains("exported 23 events"), "\(exported.stderr)")
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(bytes.starts(with: [0xEF, 0xBB, 0xBF]))
@@ -48,14 +62,21 @@ struct ExportTests {
         let python = try CLI.run(["python3", "-c", script, path], executable: "/usr/bin/env")
         #expect(python.status == 0, "\(python.stderr)")
         let table = python.json
-        #expect(table["header"]?.arrayValue?.compactMap(\.stringValue) == ["time", "procedure", "event", "channel", "visibility", "from", "to", "text", "seq", "leaf hash"])
+        #expect(
+            table["header"]?.arrayValue?.compactMap(\.stringValue) == [
+                "time", "procedure", "event", "channel", "visibility", "from", "to", "text", "seq", "leaf hash",
+            ])
         let rows = table["rows"]?.arrayValue?.map { $0.arrayValue?.compactMap(\.stringValue) ?? [] } ?? []
         #expect(rows.count == 23 && rows.allSatisfy { $0.count == 10 })
         let texts = rows.map { $0[7] }
-        for neutralised in ["'=HYPERLINK(\"http://evil.example\",\"clic\")", "'+33 6 12 34 56 78", "'-2+3", "'@SUM(A1:A9)", "'\tTab"] {
+        for neutralised in [
+            "'=HYPERLINK(\"http://evil.example\",\"clic\")", "'+33 6 12 34 56 78", "'-2+3", "'@SUM(A1:A9)", "'\tTab",
+        ] {
             #expect(texts.contains(neutralised), "\(neutralised) not neutralised")
         }
-        #expect(texts.contains("Seulement sur les voies résidentielles ; les axes principaux restent en abaissement horaire."))
+        #expect(
+            texts.contains(
+                "Seulement sur les voies résidentielles ; les axes principaux restent en abaissement horaire."))
         #expect(rows.first { $0[8] == "22" }?[0].hasPrefix("2026-03-10 15:40") == true, "Europe/Paris time")
         #expect(rows.allSatisfy { $0[9].count == 64 })
     }
@@ -64,7 +85,10 @@ struct ExportTests {
     func jsonl() throws {
         let (dir, db) = try store()
         let path = dir.appendingPathComponent("party.jsonl").path
-        #expect(try CLI.run(["export", "timeline", "--db", db, "--party", "sup-lumiere-sa", "--format", "jsonl", "-o", path]).status == 0)
+        #expect(
+            try CLI.run([
+                "export", "timeline", "--db", db, "--party", "sup-lumiere-sa", "--format", "jsonl", "-o", path,
+            ]).status == 0)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 5, "registration, candidacy, question, answer, disclosure? got \(lines.count)")
         let reader = try LogReader.open(path: db)
@@ -85,13 +109,24 @@ struct ExportTests {
     func html() throws {
         let (dir, db) = try store()
         let path = dir.appendingPathComponent("2026-057.html").path
-        #expect(try CLI.run(["export", "timeline", "--db", db, "--procedure", "2026-057", "--format", "html", "--lang", "fr", "-o", path]).status == 0)
+        #expect(
+            try CLI.run([
+                "export", "timeline", "--db", db, "--procedure", "2026-057", "--format", "html", "--lang", "fr", "-o",
+                path,
+            ]).status == 0)
         let html = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<h1>Procédure 2026-057</h1>") && html.contains("<h3>2026-03-10</h3>"))
-        #expect(!html.contains("<script") && html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;merci&quot;"))
-        #expect(!html.contains("src=") && !html.contains("href=") && !html.contains("@import"), "nothing fetched from the network")
+        #expect(
+            html.hasPrefix("<!DOCTYPE html>") && html.contains("<h1>Procédure 2026-057</h1>")
+                && html.contains("<h3>2026-03-10</h3>"))
+        #expect(
+            !html.contains("<script")
+                && html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;merci&quot;"))
+        #expect(
+            !html.contains("src=") && !html.contains("href=") && !html.contains("@import"),
+            "nothing fetched from the network")
         #expect(html.contains("class=\"event private\"") && html.contains("class=\"event public\""))
-        #expect(html.contains("[R1] Réponse privée non communiquée à tous les candidats") && html.contains("@page{size:A4"))
+        #expect(
+            html.contains("[R1] Réponse privée non communiquée à tous les candidats") && html.contains("@page{size:A4"))
         let checkpoint = try LogReader.open(path: db).checkpoint().encoded
         #expect(html.contains(TimelineHTML.escape(checkpoint)))
     }
@@ -100,16 +135,24 @@ struct ExportTests {
     func errors() throws {
         let (dir, db) = try store()
         let out = dir.appendingPathComponent("x.csv").path
-        for arguments in [[String](), ["--procedure", "2026-057", "--party", "sup-voltaire"], ["--from", "2026-03-01T00:00:00Z"],
-                          ["--from", "hier", "--to", "demain"], ["--from", "2026-04-01T00:00:00Z", "--to", "2026-03-01T00:00:00Z"],
-                          ["--procedure", "2099-001"], ["--party", "nobody"]] {
+        for arguments in [
+            [String](), ["--procedure", "2026-057", "--party", "sup-voltaire"], ["--from", "2026-03-01T00:00:00Z"],
+            ["--from", "hier", "--to", "demain"], ["--from", "2026-04-01T00:00:00Z", "--to", "2026-03-01T00:00:00Z"],
+            ["--procedure", "2099-001"], ["--party", "nobody"],
+        ] {
             let result = try CLI.run(["export", "timeline", "--db", db, "--format", "csv", "-o", out] + arguments)
             #expect(result.status == 2 && !result.stderr.isEmpty, "\(arguments): \(result.stderr)")
         }
-        let unwritable = try CLI.run(["export", "timeline", "--db", db, "--procedure", "2026-057", "--format", "csv", "-o", "/nonexistent/dir/x.csv"])
+        let unwritable = try CLI.run([
+            "export", "timeline", "--db", db, "--procedure", "2026-057", "--format", "csv", "-o",
+            "/nonexistent/dir/x.csv",
+        ])
         #expect(unwritable.status == 2 && unwritable.stderr.contains("cannot write /nonexistent/dir/x.csv"))
         #expect(!FileManager.default.fileExists(atPath: out))
-        let period = try CLI.run(["export", "timeline", "--db", db, "--from", "2000-01-01T00:00:00Z", "--to", "2100-01-01T00:00:00Z", "--format", "jsonl", "-o", out])
+        let period = try CLI.run([
+            "export", "timeline", "--db", db, "--from", "2000-01-01T00:00:00Z", "--to", "2100-01-01T00:00:00Z",
+            "--format", "jsonl", "-o", out,
+        ])
         #expect(period.status == 0 && period.stderr.contains("exported 39 events"), "\(period.stderr)")
     }
 }

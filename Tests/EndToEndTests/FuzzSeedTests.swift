@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ProbityFixtures
 
 /// Every fuzz target, built as usual (without libFuzzer), replays its committed seeds and the inputs that
@@ -12,7 +13,9 @@ struct FuzzSeedTests {
     func replay(_ target: String) throws {
         // Tests/Fuzz/TARGET, and the fixture folders Tests/Fuzz/TARGET.seeds lists (as Scripts/fuzz.sh reads them).
         var seeds = [CLI.packageRoot.appendingPathComponent("Tests/Fuzz/\(target)").path]
-        if let listed = try? String(contentsOf: CLI.packageRoot.appendingPathComponent("Tests/Fuzz/\(target).seeds"), encoding: .utf8) {
+        if let listed = try? String(
+            contentsOf: CLI.packageRoot.appendingPathComponent("Tests/Fuzz/\(target).seeds"), encoding: .utf8)
+        {
             seeds += listed.split(separator: "\n").map { CLI.packageRoot.appendingPathComponent(String($0)).path }
         }
         let binary = CLI.binaryDirectory.appendingPathComponent("fuzz-\(target)").path

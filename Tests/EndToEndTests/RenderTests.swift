@@ -1,7 +1,8 @@
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import Testing
+
 @testable import ProbityFixtures
 
 /// The HTML export as a reader sees it: rendered by headless Chromium (Debian's `chromium`, installed by
@@ -21,21 +22,35 @@ struct RenderTests {
         let db = dir.appendingPathComponent("log.sqlite").path
         #expect(try CLI.run(["init", "--db", db, "--origin", "test.example/probity"]).status == 0)
         #expect(try CLI.run(["append", "--db", db, "--quiet", DomainTests.scenario.path]).status == 0)
-        #expect(try CLI.run(["redact", "--db", db, "21", "--legal-basis", "RGPD art. 17", "--requested-by", "DPO"]).status == 0)
+        #expect(
+            try CLI.run(["redact", "--db", db, "21", "--legal-basis", "RGPD art. 17", "--requested-by", "DPO"]).status
+                == 0)
         let html = dir.appendingPathComponent("2026-057.html")
-        #expect(try CLI.run(["export", "timeline", "--db", db, "--procedure", "2026-057", "--format", "html", "--lang", "fr", "-o", html.path]).status == 0)
+        #expect(
+            try CLI.run([
+                "export", "timeline", "--db", db, "--procedure", "2026-057", "--format", "html", "--lang", "fr", "-o",
+                html.path,
+            ]).status == 0)
 
-        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--disable-dev-shm-usage",
-                     "--user-data-dir=" + dir.appendingPathComponent("chromium-profile").path]
+        let flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--user-data-dir=" + dir.appendingPathComponent("chromium-profile").path,
+        ]
         let dom = try CLI.run(flags + ["--dump-dom", html.absoluteString], executable: browser)
         #expect(dom.status == 0, "\(dom.stderr)")
-        for heading in ["<h1>Procédure 2026-057</h1>", "<h2>Chronologie</h2>", "<h2>Signalements</h2>", "<h2>Point de contrôle signé et vérification</h2>"] {
+        for heading in [
+            "<h1>Procédure 2026-057</h1>", "<h2>Chronologie</h2>", "<h2>Signalements</h2>",
+            "<h2>Point de contrôle signé et vérification</h2>",
+        ] {
             #expect(dom.stdout.contains(heading), "\(heading) is not in the rendered DOM")
         }
-        #expect(dom.stdout.contains("class=\"event private redacted\"") && dom.stdout.contains("class=\"event public\""))
+        #expect(
+            dom.stdout.contains("class=\"event private redacted\"") && dom.stdout.contains("class=\"event public\""))
 
         let png = dir.appendingPathComponent("page.png")
-        let shot = try CLI.run(flags + ["--window-size=1024,2400", "--screenshot=" + png.path, html.absoluteString], executable: browser)
+        let shot = try CLI.run(
+            flags + ["--window-size=1024,2400", "--screenshot=" + png.path, html.absoluteString], executable: browser)
         #expect(shot.status == 0 && FileManager.default.fileExists(atPath: png.path), "\(shot.stderr)")
         let script = CLI.packageRoot.appendingPathComponent("Tests/Fixtures/render/png_colours.py").path
         let analysed = try CLI.run(["python3", script, png.path, "2a7ab0", "c0392b"], executable: "/usr/bin/env")

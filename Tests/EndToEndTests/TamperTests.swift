@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 import Testing
+
 @testable import ProbityFixtures
 
 /// A real store file, built with the CLI, tampered with in each way an insider with file access could,
@@ -12,14 +13,16 @@ import Testing
 struct TamperTests {
     /// The base log: seq 0 log.created; 1–5 and 6–9 in two batches; 10, 11, 12, 13 one batch each
     /// (checkpoints at sizes 1, 6, 10, 11, 12, 13, 14). `kept.checkpoint` is the checkpoint of size 14.
-    static let base: Swift.Result<URL, Error> = Swift.Result {
+    static let base: Swift.Result<URL, any Error> = Swift.Result {
         let dir = try CLI.temporaryDirectory()
         let db = dir.appendingPathComponent("log.sqlite").path
-        let lines = try String(contentsOf: CLI.exampleConversation, encoding: .utf8).split(separator: "\n").map(String.init)
+        let lines = try String(contentsOf: CLI.exampleConversation, encoding: .utf8).split(separator: "\n").map(
+            String.init)
         try #require(lines.count == 13)
         try #require(try CLI.run(["init", "--db", db, "--origin", "achats.ville-exemple.fr/probity"]).status == 0)
         for chunk in [lines[0..<5], lines[5..<9], lines[9..<10], lines[10..<11], lines[11..<12], lines[12..<13]] {
-            let result = try CLI.run(["append", "--db", db, "--quiet", "-"], stdin: Array(chunk.joined(separator: "\n").utf8))
+            let result = try CLI.run(
+                ["append", "--db", db, "--quiet", "-"], stdin: Array(chunk.joined(separator: "\n").utf8))
             try #require(result.status == 0, "\(result.stderr)")
         }
         let kept = try CLI.run(["checkpoint", "--db", db])
@@ -32,16 +35,19 @@ struct TamperTests {
         let base = try Self.base.get()
         let dir = try CLI.temporaryDirectory()
         for name in ["log.sqlite", "log.key.pem", "log.pub.pem", "log.vkey", "kept.checkpoint"] {
-            try FileManager.default.copyItem(at: base.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: base.appendingPathComponent(name), to: dir.appendingPathComponent(name))
         }
-        let vkey = try String(contentsOf: dir.appendingPathComponent("log.vkey"), encoding: .utf8).trimmingCharacters(in: .newlines)
+        let vkey = try String(contentsOf: dir.appendingPathComponent("log.vkey"), encoding: .utf8).trimmingCharacters(
+            in: .newlines)
         return (dir, dir.appendingPathComponent("log.sqlite").path, vkey)
     }
 
     @Test("a clean log passes, with the vkey, the PEM key and the kept checkpoint")
     func clean() throws {
         let (dir, db, vkey) = try Self.copy()
-        let outcome = try verify(db, ["--vkey", vkey, "--checkpoint", dir.appendingPathComponent("kept.checkpoint").path])
+        let outcome = try verify(
+            db, ["--vkey", vkey, "--checkpoint", dir.appendingPathComponent("kept.checkpoint").path])
         #expect(outcome.status == 0 && outcome.intact)
         #expect(outcome.json["size"]?.uint64Value == 14)
         #expect(outcome.json["checkpoints_checked"]?.uint64Value == 7)
@@ -61,11 +67,13 @@ struct TamperTests {
         Case(name: "a byte flipped in an entry", seq: 7, kind: "stored-hash-mismatch", useKept: false) { t, _ in
             var bytes = try t.entryBytes(7)
             let i = try #require(bytes.firstRange(of: Array("consultation".utf8))).lowerBound
-            bytes[i] ^= 0x01 // "consultation" -> "bonsultation": still valid JSON
+            bytes[i] ^= 0x01  // "consultation" -> "bonsultation": still valid JSON
             try t.setEntry(7, bytes, fixHash: false)
         },
         Case(name: "a byte flipped in a payload", seq: 10, kind: "payload-mismatch", useKept: false) { t, _ in
-            try t.execute("UPDATE payloads SET bytes = CAST(replace(CAST(bytes AS TEXT), 'enrobé', 'enrobe') AS BLOB) WHERE seq = 10")
+            try t.execute(
+                "UPDATE payloads SET bytes = CAST(replace(CAST(bytes AS TEXT), 'enrobé', 'enrobe') AS BLOB) WHERE seq = 10"
+            )
         },
         Case(name: "a byte flipped in a stored hash", seq: 4, kind: "stored-hash-mismatch", useKept: false) { t, _ in
             try t.execute("UPDATE entries SET leaf_hash = zeroblob(32) WHERE seq = 4")
@@ -75,7 +83,9 @@ struct TamperTests {
         },
         Case(name: "an entry inserted", seq: 8, kind: "sequence", useKept: false) { t, _ in
             for seq in (8...13).reversed() { try t.execute("UPDATE entries SET seq = seq + 1 WHERE seq = ?", [seq]) }
-            try t.execute("INSERT INTO entries (seq, bytes, leaf_hash, type, time) SELECT 8, bytes, leaf_hash, type, time FROM entries WHERE seq = 9")
+            try t.execute(
+                "INSERT INTO entries (seq, bytes, leaf_hash, type, time) SELECT 8, bytes, leaf_hash, type, time FROM entries WHERE seq = 9"
+            )
             try t.rewriteEntry(8) { $0["by"] = .string("mallory") }
         },
         Case(name: "an entry swapped with another", seq: 5, kind: "sequence", useKept: false) { t, _ in
@@ -90,10 +100,14 @@ struct TamperTests {
                 members["streams"] = .object(streams)
             }
         },
-        Case(name: "the tail truncated (caught against a kept checkpoint)", seq: 12, kind: "truncated", useKept: true) { t, _ in
+        Case(name: "the tail truncated (caught against a kept checkpoint)", seq: 12, kind: "truncated", useKept: true) {
+            t, _ in
             try truncate(t, to: 12)
         },
-        Case(name: "the tail rewritten and re-signed with another key", seq: 12, kind: "checkpoint-signature", useKept: true) { t, dir in
+        Case(
+            name: "the tail rewritten and re-signed with another key", seq: 12, kind: "checkpoint-signature",
+            useKept: true
+        ) { t, dir in
             try truncate(t, to: 12)
             let key = try Ed25519PrivateKey.generate()
             let keyPath = dir.appendingPathComponent("mallory.pem").path
@@ -101,20 +115,27 @@ struct TamperTests {
             chmod(keyPath, 0o600)
             let signer = try NoteSigner(name: "achats.ville-exemple.fr/probity", privateKey: key)
             try t.execute("UPDATE meta SET value = ? WHERE key = 'current_vkey'", [signer.verifier.description])
-            let events = #"{"type":"exchange.recorded","data":{"channel":"email","kind":"message","visibility":"direct","from":"agent-durand","to":["sup-bitume-nord"],"occurred_at":"2026-03-12T09:30:00Z"}}"#
-            let result = try CLI.run(["append", "--db", dir.appendingPathComponent("log.sqlite").path, "--key", keyPath, "--quiet", "-"], stdin: Array((events + "\n" + events).utf8))
+            let events =
+                #"{"type":"exchange.recorded","data":{"channel":"email","kind":"message","visibility":"direct","from":"agent-durand","to":["sup-bitume-nord"],"occurred_at":"2026-03-12T09:30:00Z"}}"#
+            let result = try CLI.run(
+                ["append", "--db", dir.appendingPathComponent("log.sqlite").path, "--key", keyPath, "--quiet", "-"],
+                stdin: Array((events + "\n" + events).utf8))
             try #require(result.status == 0, "\(result.stderr)")
         },
         Case(name: "a forged checkpoint", seq: 6, kind: "checkpoint-signature", useKept: false) { t, _ in
-            let signer = try NoteSigner(name: "achats.ville-exemple.fr/probity", privateKey: Ed25519PrivateKey.generate())
-            let forged = try SignedCheckpoint.sign(Checkpoint(origin: signer.verifier.name, size: 8, root: SHA256.hash([UInt8]())), with: signer)
+            let signer = try NoteSigner(
+                name: "achats.ville-exemple.fr/probity", privateKey: Ed25519PrivateKey.generate())
+            let forged = try SignedCheckpoint.sign(
+                Checkpoint(origin: signer.verifier.name, size: 8, root: SHA256.hash([UInt8]())), with: signer)
             try t.execute("INSERT INTO checkpoints (size, note, time) VALUES (8, ?, '')", [forged.encoded])
         },
         Case(name: "an entry re-encoded non-canonically", seq: 3, kind: "not-canonical", useKept: false) { t, _ in
-            let text = String(decoding: try t.entryBytes(3), as: UTF8.self).replacingOccurrences(of: "\":", with: "\": ")
+            let text = String(decoding: try t.entryBytes(3), as: UTF8.self).replacingOccurrences(
+                of: "\":", with: "\": ")
             try t.setEntry(3, Array(text.utf8), fixHash: true)
         },
-        Case(name: "a payload deleted without a redaction event", seq: 2, kind: "payload-missing", useKept: false) { t, _ in
+        Case(name: "a payload deleted without a redaction event", seq: 2, kind: "payload-missing", useKept: false) {
+            t, _ in
             try t.execute("DELETE FROM payloads WHERE seq = 2")
         },
         Case(name: "time going backwards", seq: 9, kind: "time", useKept: false) { t, _ in

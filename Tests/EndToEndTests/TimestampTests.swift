@@ -1,9 +1,10 @@
-import ProbityHTTP
-import ProbityClient
 import Foundation
-import ProbityLog
+import ProbityClient
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import Testing
+
 @testable import ProbityFixtures
 
 /// `probity timestamp` against a real local TSA — `openssl ts -reply` behind a small HTTP handler
@@ -43,13 +44,19 @@ struct TimestampTests {
 
         init(dir: URL) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", CLI.packageRoot.appendingPathComponent("Tests/Fixtures/tsa/tsa_server.py").path, dir.path]
+            process.arguments = [
+                "python3", CLI.packageRoot.appendingPathComponent("Tests/Fixtures/tsa/tsa_server.py").path, dir.path,
+            ]
             let out = Pipe()
             process.standardOutput = out
             try process.run()
             var line: [UInt8] = []
-            while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != UInt8(ascii: "\n") { line.append(byte) }
-            guard let port = UInt16(String(decoding: line, as: UTF8.self)) else { throw CLIError("the local TSA did not start") }
+            while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != UInt8(ascii: "\n") {
+                line.append(byte)
+            }
+            guard let port = UInt16(String(decoding: line, as: UTF8.self)) else {
+                throw CLIError("the local TSA did not start")
+            }
             url = "http://127.0.0.1:\(port)"
         }
 
@@ -95,18 +102,26 @@ struct TimestampTests {
         let verified = try CLI.run(["verify", "--db", db, "--tsa-ca", ca, "--json"])
         #expect(verified.status == 0, "\(verified.stdout)")
         let check = verified.json["timestamps"]?.arrayValue?.first
-        #expect(check?["seq"]?.uint64Value == 34 && check?["chain_checked"] == .bool(true) && check?["problem"] == .null)
+        #expect(
+            check?["seq"]?.uint64Value == 34 && check?["chain_checked"] == .bool(true) && check?["problem"] == .null)
         let text = try CLI.run(["verify", "--db", db, "--tsa-ca", ca]).stdout
-        #expect(text.contains("timestamp seq 34: the checkpoint of size 34 existed at \(genTime)") && text.contains("(certificate chain checked)"))
+        #expect(
+            text.contains("timestamp seq 34: the checkpoint of size 34 existed at \(genTime)")
+                && text.contains("(certificate chain checked)"))
         let unchained = try CLI.run(["verify", "--db", db]).stdout
         #expect(unchained.contains("give --tsa-ca to check who the TSA is"))
 
         let foreign = try CLI.run(["verify", "--db", db, "--tsa-ca", rogue])
-        #expect(foreign.status == 1 && foreign.stdout.contains("FAILED timestamp seq 34 (checkpoint of size 34): the time-stamp token does not verify"), "\(foreign.stdout)")
+        #expect(
+            foreign.status == 1
+                && foreign.stdout.contains(
+                    "FAILED timestamp seq 34 (checkpoint of size 34): the time-stamp token does not verify"),
+            "\(foreign.stdout)")
         // The token's checkpoint stays provable after more appends: a second timestamp dates the later size.
         #expect(try CLI.run(["timestamp", "--db", db, "--tsa", tsa.url + "/tsa", "--ca", ca]).status == 0)
         let twice = try CLI.run(["verify", "--db", db, "--tsa-ca", ca, "--json"])
-        #expect(twice.status == 0 && twice.json["timestamps"]?.arrayValue?.map { $0["tree_size"]?.uint64Value } == [34, 35])
+        #expect(
+            twice.status == 0 && twice.json["timestamps"]?.arrayValue?.map { $0["tree_size"]?.uint64Value } == [34, 35])
     }
 
     @Test("A bundle carries the timestamp dating its entries; both verifiers check the token against the CA")
@@ -117,17 +132,29 @@ struct TimestampTests {
         #expect(try CLI.run(["timestamp", "--db", db, "--tsa", tsa.url + "/tsa", "--ca", ca]).status == 0)
         let bundle = dir.appendingPathComponent("b.zip").path
         #expect(try CLI.run(["export", "bundle", "--db", db, "--procedure", "2026-057", "-o", bundle]).status == 0)
-        let extract = try CLI.run(["python3", "-c", "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('10_verify_bundle.py', sys.argv[2])", bundle, dir.path],
-                                  executable: "/usr/bin/env")
+        let extract = try CLI.run(
+            [
+                "python3", "-c",
+                "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('10_verify_bundle.py', sys.argv[2])", bundle,
+                dir.path,
+            ],
+            executable: "/usr/bin/env")
         #expect(extract.status == 0, "\(extract.stderr)")
         let script = dir.appendingPathComponent("10_verify_bundle.py").path
-        for (ca, status, said) in [(ca, Int32(0), "dated the checkpoint of size 34 at"), (rogue, 1, "the RFC 3161 token of entry 34 does not verify")] {
+        for (ca, status, said) in [
+            (ca, Int32(0), "dated the checkpoint of size 34 at"),
+            (rogue, 1, "the RFC 3161 token of entry 34 does not verify"),
+        ] {
             let probity = try CLI.run(["verify-bundle", bundle, "--tsa-ca", ca])
             let python = try CLI.run(["python3", script, bundle, "--tsa-ca", ca], executable: "/usr/bin/env")
             for result in [probity, python] {
                 #expect(result.status == status && result.stdout.contains(said), "\(result.stdout) \(result.stderr)")
             }
-            if status == 0 { #expect(probity.stdout.contains("(RFC 3161, certificate chain checked): the 17 entries in scope below that size existed then")) }
+            if status == 0 {
+                #expect(
+                    probity.stdout.contains(
+                        "(RFC 3161, certificate chain checked): the 17 entries in scope below that size existed then"))
+            }
         }
     }
 
@@ -137,32 +164,48 @@ struct TimestampTests {
         defer { lab.tsa.stop() }
         let (tsa, ca) = (lab.tsa, lab.ca)
         let store = try DaemonStore(directory: lab.dir.appendingPathComponent("daemon"))
-        let daemon = try DaemonProcess(store: store, extra: ["--tsa-url", tsa.url + "/tsa", "--tsa-ca", ca, "--timestamp-interval", "1"])
+        let daemon = try DaemonProcess(
+            store: store, extra: ["--tsa-url", tsa.url + "/tsa", "--tsa-ca", ca, "--timestamp-interval", "1"])
         var stamped: [JSONValue] = []
         for _ in 0..<100 where stamped.isEmpty {
             Thread.sleep(forTimeInterval: 0.1)
-            stamped = try store.client("read").json("GET", "/v1/events?after=\(store.base - 1)&limit=10")["entries"]?.arrayValue ?? []
+            stamped =
+                try store.client("read").json("GET", "/v1/events?after=\(store.base - 1)&limit=10")["entries"]?
+                .arrayValue ?? []
         }
         #expect(daemon.terminate() == 0)
         let first = stamped.first?["entry"]
-        #expect(first?["type"] == .string("checkpoint.timestamped") && first?["data"]?["tree_size"]?.uint64Value == store.base, "\(stamped)")
+        #expect(
+            first?["type"] == .string("checkpoint.timestamped")
+                && first?["data"]?["tree_size"]?.uint64Value == store.base, "\(stamped)")
         let verified = try CLI.run(["verify", "--db", store.db, "--tsa-ca", ca, "--json"])
         #expect(verified.status == 0 && verified.json["timestamps"]?.arrayValue?.count == 1, "\(verified.stdout)")
 
         // The log grew; the TSA answers garbage: probityd keeps serving, logs why, appends no timestamp.
-        #expect(try CLI.run(["append", "--db", store.db, "--quiet", "-"], stdin: TestEvents.exchange("while-stopped")).status == 0)
-        let broken = try DaemonProcess(store: store, extra: ["--tsa-url", tsa.url + "/broken", "--timestamp-interval", "1"])
+        #expect(
+            try CLI.run(["append", "--db", store.db, "--quiet", "-"], stdin: TestEvents.exchange("while-stopped"))
+                .status == 0)
+        let broken = try DaemonProcess(
+            store: store, extra: ["--tsa-url", tsa.url + "/broken", "--timestamp-interval", "1"])
         for _ in 0..<50 where !broken.stderr.contains("timestamp not taken") { Thread.sleep(forTimeInterval: 0.1) }
         #expect(try store.client().send("POST", "/v1/events", body: TestEvents.exchange("after-broken")).status == 201)
         #expect(broken.terminate() == 0)
-        #expect(broken.stderr.contains("timestamp not taken") && broken.stderr.contains("not a DER TimeStampResp"), "\(broken.stderr)")
+        #expect(
+            broken.stderr.contains("timestamp not taken") && broken.stderr.contains("not a DER TimeStampResp"),
+            "\(broken.stderr)")
         let bad = try CLI.run(["verify", "--db", store.db, "--tsa-ca", ca, "--json"])
         #expect(bad.json["timestamps"]?.arrayValue?.count == 1)
-        let config = try CLI.run(["--store", store.db, "--tsa-url", "https://tsa.example/", "--print-config"], executable: DaemonProcess.binary)
-        #expect(config.status == 2 && config.stderr.contains("timestamp.tsa_url: must be an http:// URL"), "\(config.stderr)")
+        let config = try CLI.run(
+            ["--store", store.db, "--tsa-url", "https://tsa.example/", "--print-config"],
+            executable: DaemonProcess.binary)
+        #expect(
+            config.status == 2 && config.stderr.contains("timestamp.tsa_url: must be an http:// URL"),
+            "\(config.stderr)")
     }
 
-    @Test("A TSA that is down, answers garbage, is not trusted or lacks the timeStamping usage: clear error, nothing appended")
+    @Test(
+        "A TSA that is down, answers garbage, is not trusted or lacks the timeStamping usage: clear error, nothing appended"
+    )
     func failures() throws {
         let lab = try Lab()
         defer { lab.tsa.stop() }
@@ -175,20 +218,30 @@ struct TimestampTests {
             (["--tsa", "http://127.0.0.1:9/tsa"], 2, "cannot reach the TSA"),
             (["--tsa", "https://tsa.example/"], 2, "must be an http:// URL"),
             (["--tsa", tsa.url + "/tsa", "--ca", rogue], 1, "the TSA's token does not verify"),
-            (["--tsa", tsa.url + "/tsa", "--ca", dir.appendingPathComponent("nonexistent.pem").path], 2, "nonexistent.pem"),
+            (
+                ["--tsa", tsa.url + "/tsa", "--ca", dir.appendingPathComponent("nonexistent.pem").path], 2,
+                "nonexistent.pem"
+            ),
         ]
         for (arguments, status, message) in cases {
             let result = try CLI.run(["timestamp", "--db", db] + arguments)
-            #expect(result.status == status && result.stderr.contains(message), "\(arguments): \(result.status) \(result.stderr)")
+            #expect(
+                result.status == status && result.stderr.contains(message),
+                "\(arguments): \(result.status) \(result.stderr)")
         }
         // A certificate without the critical timeStamping usage, though the CA issued it: `openssl ts` will not
         // sign with it (HTTP 500), and Probity's check (TS_RESP_verify_token) would refuse its token too.
         try FileManager.default.removeItem(at: dir.appendingPathComponent("tsa.crt"))
-        try FileManager.default.copyItem(at: dir.appendingPathComponent("plain.crt"), to: dir.appendingPathComponent("tsa.crt"))
+        try FileManager.default.copyItem(
+            at: dir.appendingPathComponent("plain.crt"), to: dir.appendingPathComponent("tsa.crt"))
         try FileManager.default.removeItem(at: dir.appendingPathComponent("tsa.key"))
-        try FileManager.default.copyItem(at: dir.appendingPathComponent("plain.key"), to: dir.appendingPathComponent("tsa.key"))
+        try FileManager.default.copyItem(
+            at: dir.appendingPathComponent("plain.key"), to: dir.appendingPathComponent("tsa.key"))
         let plain = try CLI.run(["timestamp", "--db", db, "--tsa", tsa.url + "/tsa", "--ca", ca])
-        #expect(plain.status != 0 && (plain.stderr.contains("answered HTTP 500") || plain.stderr.contains("does not verify")), "\(plain.stderr)")
+        #expect(
+            plain.status != 0
+                && (plain.stderr.contains("answered HTTP 500") || plain.stderr.contains("does not verify")),
+            "\(plain.stderr)")
         #expect(try size() == before, "something was appended")
     }
 }

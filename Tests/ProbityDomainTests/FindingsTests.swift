@@ -1,7 +1,8 @@
 import Foundation
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import Testing
+
 @testable import ProbityFixtures
 
 /// Builds a procurement history event by event, as the log would hold it: each event is validated
@@ -24,12 +25,25 @@ struct History {
             try h.add("party.registered", #"{"party":"c\#(i)","role":"supplier_contact","org":"s\#(i)"}"#)
         }
         if let sourcing {
-            try h.add("procedure.opened", #"{"procedure":"\#(sourcing)","kind":"sourcing","buyer":"buyer","published_at":"2026-01-10T09:00:00Z"}"#)
-            try h.add("procedure.phase_changed", #"{"procedure":"\#(sourcing)","phase":"sourcing","effective_at":"2026-01-10T09:00:00Z"}"#)
+            try h.add(
+                "procedure.opened",
+                #"{"procedure":"\#(sourcing)","kind":"sourcing","buyer":"buyer","published_at":"2026-01-10T09:00:00Z"}"#
+            )
+            try h.add(
+                "procedure.phase_changed",
+                #"{"procedure":"\#(sourcing)","phase":"sourcing","effective_at":"2026-01-10T09:00:00Z"}"#)
         }
-        try h.add("procedure.opened", #"{"procedure":"P","kind":"open_tender","buyer":"buyer","published_at":"2026-03-02T09:00:00Z","tender_deadline":"2026-04-07T12:00:00Z","urgency":\#(urgency)\#(sourcing.map { #","sourcing":"\#($0)""# } ?? "")}"#)
-        try h.add("procedure.phase_changed", #"{"procedure":"P","phase":"consultation","effective_at":"2026-03-02T09:00:00Z"}"#)
-        for i in 1...3 { try h.add("procedure.candidate_joined", #"{"procedure":"P","party":"s\#(i)","joined_at":"2026-03-03T10:00:00Z"}"#) }
+        try h.add(
+            "procedure.opened",
+            #"{"procedure":"P","kind":"open_tender","buyer":"buyer","published_at":"2026-03-02T09:00:00Z","tender_deadline":"2026-04-07T12:00:00Z","urgency":\#(urgency)\#(sourcing.map { #","sourcing":"\#($0)""# } ?? "")}"#
+        )
+        try h.add(
+            "procedure.phase_changed",
+            #"{"procedure":"P","phase":"consultation","effective_at":"2026-03-02T09:00:00Z"}"#)
+        for i in 1...3 {
+            try h.add(
+                "procedure.candidate_joined", #"{"procedure":"P","party":"s\#(i)","joined_at":"2026-03-03T10:00:00Z"}"#)
+        }
         return h
     }
 
@@ -40,16 +54,21 @@ struct History {
         ledger.record(event)
         if let source = event.source { sources.insert(source) }
         seq += 1
-        state.apply(seq: seq, type: type, time: Timestamp(rfc3339: "2026-11-30T00:00:00Z")!, data: EventFields(event.data))
+        state.apply(
+            seq: seq, type: type, time: Timestamp(rfc3339: "2026-11-30T00:00:00Z")!, data: EventFields(event.data))
         return seq
     }
 
     /// An exchange `from` → `to` at `at`, with source id `id` (platform = channel).
     @discardableResult
-    mutating func exchange(_ id: String, from: String, to: String, at: String, channel: String = "linkedin", kind: String = "message",
-                           visibility: String = "direct", procedure: String? = "P", replyTo: String? = nil, mentions: String? = nil) throws -> UInt64 {
-        var members = [#""channel":"\#(channel)","kind":"\#(kind)","visibility":"\#(visibility)","from":"\#(from)","to":["\#(to)"]"#,
-                       #""source":{"platform":"\#(channel)","id":"\#(id)"}"#, #""occurred_at":"\#(at)""#]
+    mutating func exchange(
+        _ id: String, from: String, to: String, at: String, channel: String = "linkedin", kind: String = "message",
+        visibility: String = "direct", procedure: String? = "P", replyTo: String? = nil, mentions: String? = nil
+    ) throws -> UInt64 {
+        var members = [
+            #""channel":"\#(channel)","kind":"\#(kind)","visibility":"\#(visibility)","from":"\#(from)","to":["\#(to)"]"#,
+            #""source":{"platform":"\#(channel)","id":"\#(id)"}"#, #""occurred_at":"\#(at)""#,
+        ]
         if let procedure { members.append(#""procedure":"\#(procedure)""#) }
         if let replyTo { members.append(#""reply_to":{"platform":"\#(channel)","id":"\#(replyTo)"}"#) }
         if let mentions { members.append(#""mentions":["\#(mentions)"]"#) }
@@ -59,7 +78,10 @@ struct History {
     @discardableResult
     mutating func disclose(answering ids: [(String, String)], at: String, kind: String = "answers") throws -> UInt64 {
         let answers = ids.map { #"{"platform":"\#($0.0)","id":"\#($0.1)"}"# }.joined(separator: ",")
-        return try add("disclosure.published", #"{"procedure":"P","kind":"\#(kind)","answers":[\#(answers)],"channel":"platform","published_at":"\#(at)"}"#)
+        return try add(
+            "disclosure.published",
+            #"{"procedure":"P","kind":"\#(kind)","answers":[\#(answers)],"channel":"platform","published_at":"\#(at)"}"#
+        )
     }
 
     func findings(_ rule: Finding.Rule) -> [Finding] { FindingRules.evaluate(state).filter { $0.rule == rule } }
@@ -71,7 +93,8 @@ struct FindingsTests {
     func privateAnswer() throws {
         var h = try History.openTender()
         let q = try h.exchange("q1", from: "c1", to: "agent", at: "2026-03-10T08:00:00Z", channel: "x")
-        let a = try h.exchange("a1", from: "agent", to: "c1", at: "2026-03-10T09:00:00Z", channel: "x", kind: "reply", replyTo: "q1")
+        let a = try h.exchange(
+            "a1", from: "agent", to: "c1", at: "2026-03-10T09:00:00Z", channel: "x", kind: "reply", replyTo: "q1")
         let found = h.findings(.privateAnswer)
         #expect(found.count == 1 && found.first?.seqs == [q, a] && found.first?.facts["candidate"] == .text("s1"))
         #expect(found.first.map { FindingText.explanation($0, .fr, time: .utc) }?.contains("2026-03-10 09:00") == true)
@@ -83,29 +106,39 @@ struct FindingsTests {
 
         var afterDeadline = h
         try afterDeadline.disclose(answering: [("x", "a1")], at: "2026-04-08T10:00:00Z")
-        #expect(afterDeadline.findings(.privateAnswer).count == 1, "a disclosure after the deadline is no disclosure to candidates")
+        #expect(
+            afterDeadline.findings(.privateAnswer).count == 1,
+            "a disclosure after the deadline is no disclosure to candidates")
 
         var publicAnswer = try History.openTender()
         try publicAnswer.exchange("q1", from: "c1", to: "agent", at: "2026-03-10T08:00:00Z", channel: "x")
-        try publicAnswer.exchange("a1", from: "agent", to: "c1", at: "2026-03-10T09:00:00Z", channel: "x", kind: "reply", visibility: "public", replyTo: "q1")
+        try publicAnswer.exchange(
+            "a1", from: "agent", to: "c1", at: "2026-03-10T09:00:00Z", channel: "x", kind: "reply",
+            visibility: "public", replyTo: "q1")
         #expect(publicAnswer.findings(.privateAnswer).isEmpty)
     }
 
-    @Test("R2: a disclosure 3 days before the deadline is late; 13 days is not, nor is a late one whose deadline was extended")
+    @Test(
+        "R2: a disclosure 3 days before the deadline is late; 13 days is not, nor is a late one whose deadline was extended"
+    )
     func lateInformation() throws {
         var h = try History.openTender()
         try h.exchange("q1", from: "c1", to: "agent", at: "2026-03-10T08:00:00Z", channel: "x")
         var late = h
         let d = try late.disclose(answering: [("x", "q1")], at: "2026-04-04T12:00:00Z")
         let found = late.findings(.lateInformation)
-        #expect(found.count == 1 && found.first?.seqs.contains(d) == true && found.first?.facts["margin_days"] == .number(3))
+        #expect(
+            found.count == 1 && found.first?.seqs.contains(d) == true && found.first?.facts["margin_days"] == .number(3)
+        )
 
         var inTime = h
         try inTime.disclose(answering: [("x", "q1")], at: "2026-03-25T12:00:00Z")
         #expect(inTime.findings(.lateInformation).isEmpty)
 
         var extended = late
-        try extended.add("procedure.updated", #"{"procedure":"P","tender_deadline":"2026-04-14T12:00:00Z","reason":"deadline_extension"}"#)
+        try extended.add(
+            "procedure.updated",
+            #"{"procedure":"P","tender_deadline":"2026-04-14T12:00:00Z","reason":"deadline_extension"}"#)
         #expect(extended.findings(.lateInformation).isEmpty, "the deadline was moved to 10 days after the disclosure")
 
         var urgent = try History.openTender(urgency: true)
@@ -114,15 +147,21 @@ struct FindingsTests {
         #expect(urgent.findings(.lateInformation).isEmpty, "5 days is enough when the procedure is urgent (4)")
     }
 
-    @Test("R3: a direct message to a candidate during the standstill is flagged; on the platform, or before evaluation, it is not")
+    @Test(
+        "R3: a direct message to a candidate during the standstill is flagged; on the platform, or before evaluation, it is not"
+    )
     func silencePeriod() throws {
         var h = try History.openTender()
-        try h.add("procedure.phase_changed", #"{"procedure":"P","phase":"evaluation","effective_at":"2026-04-07T12:00:00Z"}"#)
-        try h.add("procedure.phase_changed", #"{"procedure":"P","phase":"standstill","effective_at":"2026-04-20T09:00:00Z"}"#)
+        try h.add(
+            "procedure.phase_changed", #"{"procedure":"P","phase":"evaluation","effective_at":"2026-04-07T12:00:00Z"}"#)
+        try h.add(
+            "procedure.phase_changed", #"{"procedure":"P","phase":"standstill","effective_at":"2026-04-20T09:00:00Z"}"#)
         var dm = h
         let m = try dm.exchange("m1", from: "agent", to: "c2", at: "2026-04-23T18:00:00Z", procedure: nil)
         let found = dm.findings(.silencePeriodContact)
-        #expect(found.count == 1 && found.first?.seqs == [m] && found.first?.facts["phase"] == .text("standstill") && found.first?.facts["candidate"] == .text("s2"))
+        #expect(
+            found.count == 1 && found.first?.seqs == [m] && found.first?.facts["phase"] == .text("standstill")
+                && found.first?.facts["candidate"] == .text("s2"))
 
         var platform = h
         try platform.exchange("m1", from: "agent", to: "c2", at: "2026-04-10T10:00:00Z", channel: "platform")
@@ -133,12 +172,15 @@ struct FindingsTests {
         #expect(before.findings(.silencePeriodContact).isEmpty)
 
         var afterAward = h
-        try afterAward.add("procedure.phase_changed", #"{"procedure":"P","phase":"awarded","awardee":"s2","effective_at":"2026-05-04T09:00:00Z"}"#)
+        try afterAward.add(
+            "procedure.phase_changed",
+            #"{"procedure":"P","phase":"awarded","awardee":"s2","effective_at":"2026-05-04T09:00:00Z"}"#)
         try afterAward.exchange("m1", from: "agent", to: "c2", at: "2026-05-05T10:00:00Z")
         #expect(afterAward.findings(.silencePeriodContact).isEmpty)
     }
 
-    @Test("R4: a candidate's undisclosed sourcing exchanges are flagged; a sourcing report, or a sole candidate, is not")
+    @Test(
+        "R4: a candidate's undisclosed sourcing exchanges are flagged; a sourcing report, or a sole candidate, is not")
     func undisclosedSourcing() throws {
         var h = try History.openTender(sourcing: "SRC")
         let s = try h.exchange("s1", from: "agent", to: "c1", at: "2026-01-14T10:00:00Z", procedure: "SRC")
@@ -146,7 +188,9 @@ struct FindingsTests {
         #expect(found.count == 1 && found.first?.seqs == [s] && found.first?.facts["candidate"] == .text("s1"))
 
         var reported = h
-        try reported.add("disclosure.published", #"{"procedure":"P","kind":"sourcing_report","channel":"platform","published_at":"2026-03-02T09:00:00Z"}"#)
+        try reported.add(
+            "disclosure.published",
+            #"{"procedure":"P","kind":"sourcing_report","channel":"platform","published_at":"2026-03-02T09:00:00Z"}"#)
         #expect(reported.findings(.undisclosedSourcing).isEmpty)
 
         var answered = h
@@ -158,7 +202,10 @@ struct FindingsTests {
             try alone.add("party.registered", #"{"party":"\#(id)","role":"\#(role)"}"#)
         }
         try alone.add("procedure.opened", #"{"procedure":"SRC","kind":"sourcing","buyer":"buyer"}"#)
-        try alone.add("procedure.opened", #"{"procedure":"P","kind":"negotiated","buyer":"buyer","sourcing":"SRC","tender_deadline":"2026-04-07T12:00:00Z"}"#)
+        try alone.add(
+            "procedure.opened",
+            #"{"procedure":"P","kind":"negotiated","buyer":"buyer","sourcing":"SRC","tender_deadline":"2026-04-07T12:00:00Z"}"#
+        )
         try alone.add("procedure.candidate_joined", #"{"procedure":"P","party":"s1"}"#)
         try alone.exchange("s1", from: "agent", to: "s1", at: "2026-01-14T10:00:00Z", procedure: "SRC")
         #expect(alone.findings(.undisclosedSourcing).isEmpty, "no other candidate was disadvantaged")
@@ -183,20 +230,30 @@ struct FindingsTests {
         #expect(single.findings(.channelAsymmetry).isEmpty, "one private message is not a pattern")
     }
 
-    @Test("R6: an official's public post naming a candidate during the procedure is flagged; after the award, or naming no candidate, it is not")
+    @Test(
+        "R6: an official's public post naming a candidate during the procedure is flagged; after the award, or naming no candidate, it is not"
+    )
     func publicPost() throws {
         var h = try History.openTender()
         var post = h
-        let p = try post.exchange("post1", from: "official", to: "buyer", at: "2026-03-18T19:00:00Z", kind: "post", visibility: "public", procedure: nil, mentions: "s3")
+        let p = try post.exchange(
+            "post1", from: "official", to: "buyer", at: "2026-03-18T19:00:00Z", kind: "post", visibility: "public",
+            procedure: nil, mentions: "s3")
         let found = post.findings(.publicPostAboutCandidate)
         #expect(found.count == 1 && found.first?.seqs == [p] && found.first?.facts["candidate"] == .text("s3"))
 
         var noCandidate = h
-        try noCandidate.exchange("post1", from: "official", to: "buyer", at: "2026-03-18T19:00:00Z", kind: "post", visibility: "public", procedure: nil)
+        try noCandidate.exchange(
+            "post1", from: "official", to: "buyer", at: "2026-03-18T19:00:00Z", kind: "post", visibility: "public",
+            procedure: nil)
         #expect(noCandidate.findings(.publicPostAboutCandidate).isEmpty)
 
-        try h.add("procedure.phase_changed", #"{"procedure":"P","phase":"awarded","awardee":"s3","effective_at":"2026-05-04T09:00:00Z"}"#)
-        try h.exchange("post1", from: "official", to: "buyer", at: "2026-05-05T19:00:00Z", kind: "post", visibility: "public", procedure: nil, mentions: "s3")
+        try h.add(
+            "procedure.phase_changed",
+            #"{"procedure":"P","phase":"awarded","awardee":"s3","effective_at":"2026-05-04T09:00:00Z"}"#)
+        try h.exchange(
+            "post1", from: "official", to: "buyer", at: "2026-05-05T19:00:00Z", kind: "post", visibility: "public",
+            procedure: nil, mentions: "s3")
         #expect(h.findings(.publicPostAboutCandidate).isEmpty, "the award is public by then")
     }
 
@@ -223,12 +280,18 @@ struct FindingsTests {
         try h.exchange("q1", from: "c1", to: "agent", at: "2026-03-10T08:00:00Z", mentions: "s2")
         try h.exchange("a1", from: "agent", to: "c1", at: "2026-03-10T09:00:00Z", kind: "reply", replyTo: "q1")
         try h.disclose(answering: [("linkedin", "q1")], at: "2026-04-04T12:00:00Z")
-        try h.add("procedure.updated", #"{"procedure":"P","tender_deadline":"2026-04-14T12:00:00Z","reason":"deadline_extension"}"#)
-        try h.add("procedure.phase_changed", #"{"procedure":"P","phase":"awarded","awardee":"s2","effective_at":"2026-05-04T09:00:00Z"}"#)
+        try h.add(
+            "procedure.updated",
+            #"{"procedure":"P","tender_deadline":"2026-04-14T12:00:00Z","reason":"deadline_extension"}"#)
+        try h.add(
+            "procedure.phase_changed",
+            #"{"procedure":"P","phase":"awarded","awardee":"s2","effective_at":"2026-05-04T09:00:00Z"}"#)
         let bytes = DomainSnapshot.encode(h.state)
         let snapshot = try #require(DomainSnapshot.decode(bytes))
         #expect(snapshot == h.state)
-        #expect(DomainSnapshot.decode(Array(bytes.dropLast())) == nil && DomainSnapshot.decode(Array("not a snapshot".utf8)) == nil)
+        #expect(
+            DomainSnapshot.decode(Array(bytes.dropLast())) == nil
+                && DomainSnapshot.decode(Array("not a snapshot".utf8)) == nil)
         #expect(FindingRules.evaluate(snapshot) == FindingRules.evaluate(h.state))
     }
 }

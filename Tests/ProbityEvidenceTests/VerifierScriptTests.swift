@@ -1,8 +1,9 @@
 import Foundation
+import ProbityLog
 import Testing
+
 @testable import ProbityEvidence
 @testable import ProbityFixtures
-import ProbityLog
 
 /// The Python verifier is a file of this repository (Sources/ProbityEvidence/Resources/verify_bundle.py),
 /// embedded in the binary at build time; these tests hold the file to Python's own checks.
@@ -31,15 +32,19 @@ struct VerifierScriptTests {
     @Test("python3 -m py_compile compiles it")
     func compiles() throws {
         // The byte code goes to a temporary directory, not a __pycache__ beside the source.
-        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("probity-pycache-\(UUID().uuidString)").path
-        let result = try Self.run("/usr/bin/env", ["PYTHONPYCACHEPREFIX=\(cache)", "python3", "-m", "py_compile", Self.script.path])
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "probity-pycache-\(UUID().uuidString)"
+        ).path
+        let result = try Self.run(
+            "/usr/bin/env", ["PYTHONPYCACHEPREFIX=\(cache)", "python3", "-m", "py_compile", Self.script.path])
         #expect(result.status == 0, "\(result.output)")
     }
 
     @Test("pyflakes finds nothing in it (no unused or undefined names)")
     func lints() throws {
-        let pyflakes = try #require(["/usr/bin/pyflakes3", "/usr/bin/pyflakes"].first { FileManager.default.isExecutableFile(atPath: $0) },
-                                    "pyflakes3 is missing: run Scripts/install-deps.sh --test")
+        let pyflakes = try #require(
+            ["/usr/bin/pyflakes3", "/usr/bin/pyflakes"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "pyflakes3 is missing: run Scripts/install-deps.sh --test")
         let result = try Self.run(pyflakes, [Self.script.path])
         #expect(result.status == 0, "\(result.output)")
     }
@@ -51,7 +56,9 @@ struct ZipTests {
     func roundTrip() throws {
         var archive: [UInt8] = []
         var writer = ZipWriter(modified: Timestamp(entryTime: "2026-03-10T08:20:11.000000Z")!) { archive += $0 }
-        let files: [(String, [UInt8])] = [("00_README.txt", Array("Lisez-moi".utf8)), ("entries/000001.json", Array("{}".utf8)), ("empty", [])]
+        let files: [(String, [UInt8])] = [
+            ("00_README.txt", Array("Lisez-moi".utf8)), ("entries/000001.json", Array("{}".utf8)), ("empty", []),
+        ]
         for (name, bytes) in files { try writer.add(name, bytes) }
         try writer.finish()
         try archive.withUnsafeBytes { raw in

@@ -5,11 +5,13 @@ import Testing
 
 /// Runs the built `probity` executable as a user would.
 enum CLI {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static let binary: String = {
         if let path = ProcessInfo.processInfo.environment["PROBITY_BIN"] { return path }
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probity").path
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("probity").path
         if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
         return packageRoot.appendingPathComponent(".build/debug/probity").path
     }()
@@ -25,7 +27,9 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], stdin: [UInt8]? = nil, executable: String = binary, environment: [String: String]? = nil) throws -> Result {
+    static func run(
+        _ arguments: [String], stdin: [UInt8]? = nil, executable: String = binary, environment: [String: String]? = nil
+    ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -44,11 +48,14 @@ enum CLI {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while !reader.isFinished { usleep(1000) }
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     static func temporaryDirectory(_ name: String = #function) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("probity-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "probity-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -58,9 +65,10 @@ enum CLI {
     /// `count` new exchanges between parties of the example conversation (JSONL), each with its own source
     /// `round-<round>-<i>`: for growing a store that holds the conversation.
     static func moreExchanges(_ count: Int, round: Int) -> [UInt8] {
-        Array((0..<count).map { i in
-            #"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","direction":"inbound","from":"contact-martin","to":["agent-durand"],"source":{"platform":"email","id":"round-\#(round)-\#(i)"},"occurred_at":"2026-03-11T10:00:00Z"},"payload":{"text":"Relance \#(round).\#(i)"}}"#
-        }.joined(separator: "\n").utf8)
+        Array(
+            (0..<count).map { i in
+                #"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","direction":"inbound","from":"contact-martin","to":["agent-durand"],"source":{"platform":"email","id":"round-\#(round)-\#(i)"},"occurred_at":"2026-03-11T10:00:00Z"},"payload":{"text":"Relance \#(round).\#(i)"}}"#
+            }.joined(separator: "\n").utf8)
     }
 }
 
@@ -70,16 +78,22 @@ struct Tamper {
 
     init(_ path: String) throws { db = try DatabaseQueue(path: path) }
 
-    func execute(_ sql: String, _ arguments: StatementArguments = []) throws { try db.write { try $0.execute(sql: sql, arguments: arguments) } }
+    func execute(_ sql: String, _ arguments: StatementArguments = []) throws {
+        try db.write { try $0.execute(sql: sql, arguments: arguments) }
+    }
 
     func entryBytes(_ seq: Int) throws -> [UInt8] {
-        try db.read { [UInt8](try Data.fetchOne($0, sql: "SELECT bytes FROM entries WHERE seq = ?", arguments: [seq])!) }
+        try db.read {
+            [UInt8](try Data.fetchOne($0, sql: "SELECT bytes FROM entries WHERE seq = ?", arguments: [seq])!)
+        }
     }
 
     /// Replaces entry `seq` with `bytes`, optionally keeping the stored leaf hash consistent with them.
     func setEntry(_ seq: Int, _ bytes: [UInt8], fixHash: Bool) throws {
         try execute("UPDATE entries SET bytes = ? WHERE seq = ?", [Data(bytes), seq])
-        if fixHash { try execute("UPDATE entries SET leaf_hash = ? WHERE seq = ?", [Data(Merkle.leafHash(bytes)), seq]) }
+        if fixHash {
+            try execute("UPDATE entries SET leaf_hash = ? WHERE seq = ?", [Data(Merkle.leafHash(bytes)), seq])
+        }
     }
 
     /// Rebuilds the tables derived from the entries (streams, type counts, references, sources) from the
@@ -92,30 +106,39 @@ struct Tamper {
             for row in try Row.fetchAll(db, sql: "SELECT seq, bytes, leaf_hash FROM entries ORDER BY seq") {
                 let header = try EntryHeader(bytes: [UInt8](row["bytes"] as Data))
                 types[header.type, default: 0] += 1
-                for (stream, _) in header.streams { heads[stream] = (row["seq"], row["leaf_hash"], (heads[stream]?.count ?? 0) + 1) }
+                for (stream, _) in header.streams {
+                    heads[stream] = (row["seq"], row["leaf_hash"], (heads[stream]?.count ?? 0) + 1)
+                }
             }
             try db.execute(sql: "DELETE FROM streams; DELETE FROM type_counts")
             for (stream, head) in heads {
-                try db.execute(sql: "INSERT INTO streams VALUES (?, ?, ?, ?)", arguments: [stream, head.seq, head.hash, head.count])
+                try db.execute(
+                    sql: "INSERT INTO streams VALUES (?, ?, ?, ?)",
+                    arguments: [stream, head.seq, head.hash, head.count])
             }
-            for (type, count) in types { try db.execute(sql: "INSERT INTO type_counts VALUES (?, ?)", arguments: [type, count]) }
+            for (type, count) in types {
+                try db.execute(sql: "INSERT INTO type_counts VALUES (?, ?)", arguments: [type, count])
+            }
             try db.execute(sql: "DELETE FROM sources WHERE seq NOT IN (SELECT seq FROM entries)")
-            try db.execute(sql: """
-                DELETE FROM refs;
-                INSERT OR REPLACE INTO refs (kind, id, detail, seq)
-                    SELECT CASE type WHEN 'party.registered' THEN 'party' WHEN 'procedure.opened' THEN 'procedure' ELSE 'hold' END,
-                           json_extract(CAST(bytes AS TEXT), CASE type WHEN 'party.registered' THEN '$.data.party' WHEN 'procedure.opened' THEN '$.data.procedure' ELSE '$.data.hold' END),
-                           CASE type WHEN 'party.registered' THEN json_extract(CAST(bytes AS TEXT), '$.data.role')
-                                     WHEN 'procedure.opened' THEN json_extract(CAST(bytes AS TEXT), '$.data.kind')
-                                     WHEN 'legal_hold.placed' THEN 'open' ELSE 'released' END, seq
-                    FROM entries WHERE type IN ('party.registered', 'procedure.opened', 'legal_hold.placed', 'legal_hold.released') ORDER BY seq
-                """)
+            try db.execute(
+                sql: """
+                    DELETE FROM refs;
+                    INSERT OR REPLACE INTO refs (kind, id, detail, seq)
+                        SELECT CASE type WHEN 'party.registered' THEN 'party' WHEN 'procedure.opened' THEN 'procedure' ELSE 'hold' END,
+                               json_extract(CAST(bytes AS TEXT), CASE type WHEN 'party.registered' THEN '$.data.party' WHEN 'procedure.opened' THEN '$.data.procedure' ELSE '$.data.hold' END),
+                               CASE type WHEN 'party.registered' THEN json_extract(CAST(bytes AS TEXT), '$.data.role')
+                                         WHEN 'procedure.opened' THEN json_extract(CAST(bytes AS TEXT), '$.data.kind')
+                                         WHEN 'legal_hold.placed' THEN 'open' ELSE 'released' END, seq
+                        FROM entries WHERE type IN ('party.registered', 'procedure.opened', 'legal_hold.placed', 'legal_hold.released') ORDER BY seq
+                    """)
         }
     }
 
     /// Rewrites entry `seq` through its JSON (re-encoded canonically) and fixes its stored hash.
     func rewriteEntry(_ seq: Int, _ change: (inout [String: JSONValue]) -> Void) throws {
-        guard case .object(var members) = try JSONParser.parse(entryBytes(seq)) else { throw CocoaError(.coderInvalidValue) }
+        guard case .object(var members) = try JSONParser.parse(entryBytes(seq)) else {
+            throw CocoaError(.coderInvalidValue)
+        }
         change(&members)
         try setEntry(seq, CanonicalJSON.encode(.object(members)), fixHash: true)
     }

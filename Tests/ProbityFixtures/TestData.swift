@@ -1,11 +1,13 @@
 import Foundation
 import Testing
+
 @testable import ProbityLog
 
 /// Locates `../shared/testdata` beside the package. Tests that need it fail when it is missing:
 /// a vector suite that silently skips would prove nothing.
 enum TestData {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func directory(_ name: String) throws -> URL {
         let url = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata/\(name)")
@@ -28,6 +30,8 @@ enum TestData {
 
     struct MissingTestData: Error, CustomStringConvertible {
         let path: String
-        var description: String { "test vectors missing at \(path) (they live in ../shared/testdata beside the project)" }
+        var description: String {
+            "test vectors missing at \(path) (they live in ../shared/testdata beside the project)"
+        }
     }
 }

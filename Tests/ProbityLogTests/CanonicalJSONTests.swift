@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ProbityFixtures
 @testable import ProbityLog
 
@@ -25,28 +26,45 @@ struct CanonicalJSONTests {
 
     @Test("the checker rejects non-canonical encodings of the same value")
     func rejectsNonCanonical() throws {
-        for text in [#"{"b":1,"a":2}"#, #"{"a": 1}"#, #"{"a":1.0}"#, #"{"a":"\u0041"}"#, #"{"a":"\/"}"#, #"[1e2]"#, " {\"a\":1}", #"{"a":"é"}"#.replacingOccurrences(of: "é", with: "\\u00e9")] {
-            #expect(throws: CanonicalJSON.NotCanonicalError.self, "\(text)") { try CanonicalJSON.parseCanonical(Array(text.utf8)) }
+        for text in [
+            #"{"b":1,"a":2}"#, #"{"a": 1}"#, #"{"a":1.0}"#, #"{"a":"\u0041"}"#, #"{"a":"\/"}"#, #"[1e2]"#, " {\"a\":1}",
+            #"{"a":"é"}"#.replacingOccurrences(of: "é", with: "\\u00e9"),
+        ] {
+            #expect(throws: CanonicalJSON.NotCanonicalError.self, "\(text)") {
+                try CanonicalJSON.parseCanonical(Array(text.utf8))
+            }
             #expect(!CanonicalJSON.isCanonical(Array(text.utf8)), "\(text)")
         }
-        for text in [#"{"a":"\u001f","b":"\n","c":-1.5,"d":1e+21,"e":[],"f":{}}"#, #"[0,-1,0.5,"\"\\",true,false,null]"#, "\"\u{1F602}é\""] {
+        for text in [
+            #"{"a":"\u001f","b":"\n","c":-1.5,"d":1e+21,"e":[],"f":{}}"#, #"[0,-1,0.5,"\"\\",true,false,null]"#,
+            "\"\u{1F602}é\"",
+        ] {
             #expect(CanonicalJSON.isCanonical(Array(text.utf8)), "\(text)")
             #expect(CanonicalJSON.encode(try JSONParser.parse(text)) == Array(text.utf8), "\(text)")
         }
-        for bytes: [UInt8] in [[0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], Array(#"{"b":1,"a":2}"#.utf8),
-                               Array(#"{"a":1,"a":1}"#.utf8), Array(#"["\u0041"]"#.utf8), Array(#"["\u000A"]"#.utf8), Array("-0".utf8), Array("01".utf8)] {
+        for bytes: [UInt8] in [
+            [0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],
+            Array(#"{"b":1,"a":2}"#.utf8),
+            Array(#"{"a":1,"a":1}"#.utf8), Array(#"["\u0041"]"#.utf8), Array(#"["\u000A"]"#.utf8), Array("-0".utf8),
+            Array("01".utf8),
+        ] {
             #expect(!CanonicalJSON.isCanonical(bytes), "\(bytes)")
         }
         #expect(try CanonicalJSON.parseCanonical(Array(#"{"a":1,"b":[true,null,"x"]}"#.utf8)) != .null)
     }
 
-    @Test("numbers follow ECMAScript Number.prototype.toString", arguments: [
-        (0.0, "0"), (-0.0, "0"), (1.0, "1"), (-1.5, "-1.5"), (0.1, "0.1"), (1e21, "1e+21"), (1e20, "100000000000000000000"),
-        (123456789012345680000.0, "123456789012345680000"), (1e-6, "0.000001"), (1e-7, "1e-7"), (1.5e-7, "1.5e-7"),
-        (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"), (9007199254740992.0, "9007199254740992"),
-        (333333333.33333329, "333333333.3333333"), (4.5, "4.5"), (0.002, "0.002"), (1e30, "1e+30"), (295147905179352830000.0, "295147905179352830000"),
-        (-1e-27, "-1e-27"), (1.2345e-5, "0.000012345"), (12345678.9, "12345678.9"),
-    ])
+    @Test(
+        "numbers follow ECMAScript Number.prototype.toString",
+        arguments: [
+            (0.0, "0"), (-0.0, "0"), (1.0, "1"), (-1.5, "-1.5"), (0.1, "0.1"), (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (123456789012345680000.0, "123456789012345680000"), (1e-6, "0.000001"), (1e-7, "1e-7"), (1.5e-7, "1.5e-7"),
+            (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (9007199254740992.0, "9007199254740992"),
+            (333333333.33333329, "333333333.3333333"), (4.5, "4.5"), (0.002, "0.002"), (1e30, "1e+30"),
+            (295147905179352830000.0, "295147905179352830000"),
+            (-1e-27, "-1e-27"), (1.2345e-5, "0.000012345"), (12345678.9, "12345678.9"),
+        ])
     func numbers(value: Double, expected: String) {
         #expect(CanonicalJSON.formatNumber(value) == expected)
     }
@@ -58,11 +76,15 @@ struct CanonicalJSONTests {
         #expect(CanonicalJSON.encodeString(value) == "{\"\u{1F602}\":2,\"\u{FB33}\":1}")
     }
 
-    @Test("the parser rejects what RFC 8785 cannot canonicalize, with a position", arguments: [
-        (#"{"a":1,"a":2}"#, "duplicate member"), (#"{"a":1,}"#, "expected a member name"), (#"[1,]"#, "expected a value"),
-        (#""\ud800""#, "lone high surrogate"), (#"1e400"#, "out of the IEEE 754"), (#"01"#, "leading zeros"), ("\"a\u{01}\"", "control character"),
-        (#"{"a":tru}"#, "invalid literal"), (#"{"a":1} x"#, "after the JSON value"), ("", "end of input"),
-    ])
+    @Test(
+        "the parser rejects what RFC 8785 cannot canonicalize, with a position",
+        arguments: [
+            (#"{"a":1,"a":2}"#, "duplicate member"), (#"{"a":1,}"#, "expected a member name"),
+            (#"[1,]"#, "expected a value"),
+            (#""\ud800""#, "lone high surrogate"), (#"1e400"#, "out of the IEEE 754"), (#"01"#, "leading zeros"),
+            ("\"a\u{01}\"", "control character"),
+            (#"{"a":tru}"#, "invalid literal"), (#"{"a":1} x"#, "after the JSON value"), ("", "end of input"),
+        ])
     func parserErrors(text: String, message: String) {
         #expect {
             _ = try JSONParser.parse(text)
@@ -74,7 +96,8 @@ struct CanonicalJSONTests {
     @Test("invalid UTF-8 is rejected")
     func invalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
-        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xED, 0xA0, 0x80, 0x22]) } // encoded surrogate
+        // Encoded surrogate.
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xED, 0xA0, 0x80, 0x22]) }
     }
 
     @Test("errors give line and column")

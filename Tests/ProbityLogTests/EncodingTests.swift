@@ -1,5 +1,6 @@
 import ProbityLog
 import Testing
+
 @testable import ProbityFixtures
 
 @Suite("encodings")

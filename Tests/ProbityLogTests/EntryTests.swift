@@ -1,16 +1,21 @@
 import Foundation
 import Testing
+
 @testable import ProbityFixtures
 @testable import ProbityLog
 
 @Suite("Entries, streams and event input")
 struct EntryTests {
     static func sample() -> Entry {
-        Entry(log: "o", seq: 3, prev: Merkle.leafHash([2]), time: Timestamp(entryTime: "2026-03-10T08:20:11.000000Z")!,
-              type: "exchange.recorded", by: "cli:test",
-              data: ["procedure": .string("2026-042"), "from": .string("a"), "to": .array([.string("b")]), "channel": .string("x")],
-              payload: PayloadCommitment(salt: [UInt8](repeating: 9, count: 32), payload: Array("{}".utf8)),
-              streams: ["procedure:2026-042": Entry.zeroHash, "party:a": Entry.zeroHash, "party:b": Entry.zeroHash])
+        Entry(
+            log: "o", seq: 3, prev: Merkle.leafHash([2]), time: Timestamp(entryTime: "2026-03-10T08:20:11.000000Z")!,
+            type: "exchange.recorded", by: "cli:test",
+            data: [
+                "procedure": .string("2026-042"), "from": .string("a"), "to": .array([.string("b")]),
+                "channel": .string("x"),
+            ],
+            payload: PayloadCommitment(salt: [UInt8](repeating: 9, count: 32), payload: Array("{}".utf8)),
+            streams: ["procedure:2026-042": Entry.zeroHash, "party:a": Entry.zeroHash, "party:b": Entry.zeroHash])
     }
 
     @Test("entries encode canonically and decode back")
@@ -24,7 +29,10 @@ struct EntryTests {
         bare.streams = [:]
         bare.data = ["é\u{1F602}": .string("\u{7}\"x\""), "a": .number(-0.5)]
         #expect(bare.canonicalBytes == CanonicalJSON.encode(bare.jsonValue))
-        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(#"{"by":"cli:test","data":{"channel":"x","from":"a","procedure":"2026-042","to":["b"]},"log":"o","payload":{"sha256":""#))
+        #expect(
+            String(decoding: bytes, as: UTF8.self).hasPrefix(
+                #"{"by":"cli:test","data":{"channel":"x","from":"a","procedure":"2026-042","to":["b"]},"log":"o","payload":{"sha256":""#
+            ))
     }
 
     @Test("a non-canonical spelling of an entry is refused")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ProbityFixtures
 @testable import ProbityLog
 
@@ -11,10 +12,12 @@ struct MerkleTests {
         var desc: String { json["desc"]?.stringValue ?? "" }
         var wantErr: Bool { json["wantErr"] == .bool(true) }
         func hash(_ key: String) -> [UInt8] {
-            guard let text = json[key]?.stringValue else { return [] } // absent or null: no hash at all
+            guard let text = json[key]?.stringValue else { return [] }  // absent or null: no hash at all
             return Base64.decode(text) ?? Array(text.utf8)
         }
-        var proof: [[UInt8]] { (json["proof"]?.arrayValue ?? []).map { Base64.decode($0.stringValue!) ?? Array($0.stringValue!.utf8) } }
+        var proof: [[UInt8]] {
+            (json["proof"]?.arrayValue ?? []).map { Base64.decode($0.stringValue!) ?? Array($0.stringValue!.utf8) }
+        }
         /// Vectors use 2^64-1 (beyond a double's exact range); JSON numbers here are doubles, so map it back.
         func uint(_ key: String) -> UInt64 {
             let d = json[key]!.doubleValue!
@@ -23,7 +26,9 @@ struct MerkleTests {
     }
 
     static func vectors(_ kind: String) throws -> [Vector] {
-        try TestData.files("merkle/\(kind)", ext: "json").map { Vector(file: $0.path, json: try JSONParser.parse(TestData.bytes($0))) }
+        try TestData.files("merkle/\(kind)", ext: "json").map {
+            Vector(file: $0.path, json: try JSONParser.parse(TestData.bytes($0)))
+        }
     }
 
     /// Runs `check` on every vector of `kind`: it must throw exactly for the `wantErr` ones.
@@ -43,14 +48,18 @@ struct MerkleTests {
     @Test("transparency-dev inclusion vectors")
     func inclusionVectors() throws {
         try Self.expectVectors("inclusion") { v throws(Merkle.ProofError) in
-            try Merkle.verifyInclusion(leafHash: v.hash("leafHash"), index: v.uint("leafIdx"), size: v.uint("treeSize"), proof: v.proof, root: v.hash("root"))
+            try Merkle.verifyInclusion(
+                leafHash: v.hash("leafHash"), index: v.uint("leafIdx"), size: v.uint("treeSize"), proof: v.proof,
+                root: v.hash("root"))
         }
     }
 
     @Test("transparency-dev consistency vectors")
     func consistencyVectors() throws {
         try Self.expectVectors("consistency") { v throws(Merkle.ProofError) in
-            try Merkle.verifyConsistency(oldSize: v.uint("size1"), newSize: v.uint("size2"), oldRoot: v.hash("root1"), newRoot: v.hash("root2"), proof: v.proof)
+            try Merkle.verifyConsistency(
+                oldSize: v.uint("size1"), newSize: v.uint("size2"), oldRoot: v.hash("root1"), newRoot: v.hash("root2"),
+                proof: v.proof)
         }
     }
 
@@ -66,10 +75,11 @@ struct MerkleTests {
 
     /// Resolves proof ranges the way the store does: from complete subtrees only.
     static func rangeHash(_ start: UInt64, _ end: UInt64) -> [UInt8] {
-        Merkle.foldRange(Merkle.rangeNodes(start: start, end: end).map { node in
-            let s = Int(node.index << node.level)
-            return mth(leaves[s..<(s + (1 << node.level))])
-        })
+        Merkle.foldRange(
+            Merkle.rangeNodes(start: start, end: end).map { node in
+                let s = Int(node.index << node.level)
+                return mth(leaves[s..<(s + (1 << node.level))])
+            })
     }
 
     @Test("compact range roots and stored-node range hashes match the recursive definition")
@@ -92,10 +102,15 @@ struct MerkleTests {
                 try Merkle.verifyInclusion(leafHash: Self.leaves[Int(m)], index: m, size: n, proof: proof, root: root)
                 if m > 0 {
                     let old = Self.mth(Self.leaves[0..<Int(m)])
-                    let consistency = Merkle.consistencyProofRanges(from: m, to: n).map { Self.rangeHash($0.start, $0.end) }
-                    try Merkle.verifyConsistency(oldSize: m, newSize: n, oldRoot: old, newRoot: root, proof: consistency)
+                    let consistency = Merkle.consistencyProofRanges(from: m, to: n).map {
+                        Self.rangeHash($0.start, $0.end)
+                    }
+                    try Merkle.verifyConsistency(
+                        oldSize: m, newSize: n, oldRoot: old, newRoot: root, proof: consistency)
                     #expect(throws: Merkle.ProofError.self) {
-                        try Merkle.verifyConsistency(oldSize: m, newSize: n, oldRoot: SHA256.hash(Array("not the root".utf8)), newRoot: root, proof: consistency)
+                        try Merkle.verifyConsistency(
+                            oldSize: m, newSize: n, oldRoot: SHA256.hash(Array("not the root".utf8)), newRoot: root,
+                            proof: consistency)
                     }
                 }
             }
@@ -107,8 +122,14 @@ struct MerkleTests {
         let n: UInt64 = 13
         let root = Self.mth(Self.leaves[0..<13])
         let proof = Merkle.inclusionProofRanges(index: 5, size: n).map { Self.rangeHash($0.start, $0.end) }
-        #expect(throws: Merkle.ProofError.self) { try Merkle.verifyInclusion(leafHash: Self.leaves[6], index: 5, size: n, proof: proof, root: root) }
-        #expect(throws: Merkle.ProofError.self) { try Merkle.verifyInclusion(leafHash: Self.leaves[5], index: 6, size: n, proof: proof, root: root) }
-        #expect(throws: Merkle.ProofError.self) { try Merkle.verifyInclusion(leafHash: Self.leaves[5], index: 5, size: n, proof: proof.dropLast(), root: root) }
+        #expect(throws: Merkle.ProofError.self) {
+            try Merkle.verifyInclusion(leafHash: Self.leaves[6], index: 5, size: n, proof: proof, root: root)
+        }
+        #expect(throws: Merkle.ProofError.self) {
+            try Merkle.verifyInclusion(leafHash: Self.leaves[5], index: 6, size: n, proof: proof, root: root)
+        }
+        #expect(throws: Merkle.ProofError.self) {
+            try Merkle.verifyInclusion(leafHash: Self.leaves[5], index: 5, size: n, proof: proof.dropLast(), root: root)
+        }
     }
 }

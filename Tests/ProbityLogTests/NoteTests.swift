@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import ProbityFixtures
 @testable import ProbityLog
 
 @Suite("C2SP signed notes, checkpoints, tlog-proofs and Ed25519")
 struct NoteTests {
     static let exampleVKey = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
-    static let exampleNote = "This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
+    static let exampleNote =
+        "This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
 
     @Test("the C2SP signed-note spec example verifies")
     func specExample() throws {
@@ -21,26 +23,37 @@ struct NoteTests {
     @Test("a changed text or signature does not verify")
     func tampered() throws {
         let verifier = try NoteVerifier(Self.exampleVKey)
-        let changedText = try SignedNote.parse(Self.exampleNote.replacingOccurrences(of: "example message", with: "exemple message"))
+        let changedText = try SignedNote.parse(
+            Self.exampleNote.replacingOccurrences(of: "example message", with: "exemple message"))
         #expect(!verifier.verifies(changedText))
         let note = try SignedNote.parse(Self.exampleNote)
         var signature = note.signatures[0].bytes
         signature[10] ^= 1
-        #expect(!verifier.verifies(SignedNote(text: note.text, signatures: [.init(name: "example.com/foo", keyID: note.signatures[0].keyID, bytes: signature)])))
+        #expect(
+            !verifier.verifies(
+                SignedNote(
+                    text: note.text,
+                    signatures: [.init(name: "example.com/foo", keyID: note.signatures[0].keyID, bytes: signature)])))
     }
 
-    @Test("malformed verifier keys are refused with a reason", arguments: [
-        "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", // wrong key ID
-        "example.com/foo+530d903a+AqkyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", // wrong algorithm byte
-        "example.com/foo+530d903a", "+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", "example.com/foo+530D903A+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
-    ])
+    @Test(
+        "malformed verifier keys are refused with a reason",
+        arguments: [
+            "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",  // wrong key ID
+            "example.com/foo+530d903a+AqkyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",  // wrong algorithm byte
+            "example.com/foo+530d903a", "+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+            "example.com/foo+530D903A+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+        ])
     func badVerifierKeys(vkey: String) {
         #expect(throws: NoteKeyError.self) { try NoteVerifier(vkey) }
     }
 
-    @Test("malformed notes are refused", arguments: [
-        "no blank line\n— a b\n", "text\n\n", "text\n\n- example.com/foo AAAA\n", "text\n\n— example.com/foo !!!\n", "text\n\n— example.com/foo Uw2QOkn8\n— x",
-    ])
+    @Test(
+        "malformed notes are refused",
+        arguments: [
+            "no blank line\n— a b\n", "text\n\n", "text\n\n- example.com/foo AAAA\n", "text\n\n— example.com/foo !!!\n",
+            "text\n\n— example.com/foo Uw2QOkn8\n— x",
+        ])
     func badNotes(text: String) {
         #expect(throws: SignedNote.FormatError.self) { try SignedNote.parse(text) }
     }
@@ -58,7 +71,9 @@ struct NoteTests {
         #expect(signature.count == 64)
         #expect(publicKey.verify(signature: signature, message: message))
         #expect(!publicKey.verify(signature: signature, message: Array("checkpoinT".utf8)))
-        #expect(throws: CryptoError.self) { try Ed25519PrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }
+        #expect(throws: CryptoError.self) {
+            try Ed25519PrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        }
         #expect(try SecureRandom.bytes(32) != SecureRandom.bytes(32))
     }
 
@@ -67,11 +82,14 @@ struct NoteTests {
         let signer = try NoteSigner(name: "achats.example.fr/probity", privateKey: Ed25519PrivateKey.generate())
         let leaves = (0..<5).map { Merkle.leafHash([UInt8($0)]) }
         let root = Merkle.root(leafHashes: leaves)
-        let signed = try SignedCheckpoint.sign(Checkpoint(origin: signer.verifier.name, size: 5, root: root), with: signer)
+        let signed = try SignedCheckpoint.sign(
+            Checkpoint(origin: signer.verifier.name, size: 5, root: root), with: signer)
         #expect(signed.note.text == "achats.example.fr/probity\n5\n\(Base64.encode(root))\n")
         let parsed = try SignedCheckpoint(parsing: signed.encoded)
         #expect(parsed == signed && parsed.isSigned(by: signer.verifier))
-        let proofHashes = Merkle.inclusionProofRanges(index: 3, size: 5).map { Merkle.root(leafHashes: Array(leaves[Int($0.start)..<Int($0.end)])) }
+        let proofHashes = Merkle.inclusionProofRanges(index: 3, size: 5).map {
+            Merkle.root(leafHashes: Array(leaves[Int($0.start)..<Int($0.end)]))
+        }
         let proof = TlogProof(extra: [1, 2, 3], index: 3, proof: proofHashes, checkpoint: signed)
         let reparsed = try TlogProof.parse(proof.encoded)
         #expect(reparsed == proof)
@@ -85,7 +103,8 @@ struct NoteTests {
     @Test("stream-head notes round-trip and never parse as checkpoints")
     func streamHead() throws {
         let signer = try NoteSigner(name: "o", privateKey: Ed25519PrivateKey.generate())
-        let head = StreamHead(origin: "o", treeSize: 10, stream: "procedure:2026-042", lastSeq: 7, lastLeafHash: Merkle.leafHash([7]))
+        let head = StreamHead(
+            origin: "o", treeSize: 10, stream: "procedure:2026-042", lastSeq: 7, lastLeafHash: Merkle.leafHash([7]))
         let note = try head.sign(with: signer)
         #expect(try StreamHead(text: SignedNote.parse(note.encoded).text) == head)
         #expect(signer.verifier.verifies(note))

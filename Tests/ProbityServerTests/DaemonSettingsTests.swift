@@ -1,13 +1,15 @@
 import Foundation
-@testable import ProbityServer
 import Testing
+
 @testable import ProbityFixtures
+@testable import ProbityServer
 
 @Suite("daemon settings")
 struct DaemonSettingsTests {
     @Test("the example configuration shipped in systemd/ parses and validates")
     func exampleConfiguration() throws {
-        let path = #filePath.replacingOccurrences(of: "Tests/ProbityServerTests/DaemonSettingsTests.swift", with: "systemd/probityd.toml")
+        let path = #filePath.replacingOccurrences(
+            of: "Tests/ProbityServerTests/DaemonSettingsTests.swift", with: "systemd/probityd.toml")
         var settings = DaemonSettings()
         try settings.apply(toml: try String(contentsOfFile: path, encoding: .utf8), file: path)
         try settings.validate()
@@ -19,22 +21,23 @@ struct DaemonSettingsTests {
     @Test("every setting read from TOML, and printed back to the same settings")
     func roundTrip() throws {
         var settings = DaemonSettings()
-        try settings.apply(toml: """
-            [store]
-            path = "/srv/log.sqlite"
-            origin = "a.example/probity"
-            [signing]
-            key_file = "/etc/k.pem"
-            [listen]
-            socket = "/tmp/p.sock"
-            tcp = "[::1]:8787"
-            [limits]
-            max_body_bytes = 2048
-            max_batch_events = 10
-            [commit]
-            window_ms = 1.5
-            max_events = 100
-            """, file: "t.toml")
+        try settings.apply(
+            toml: """
+                [store]
+                path = "/srv/log.sqlite"
+                origin = "a.example/probity"
+                [signing]
+                key_file = "/etc/k.pem"
+                [listen]
+                socket = "/tmp/p.sock"
+                tcp = "[::1]:8787"
+                [limits]
+                max_body_bytes = 2048
+                max_batch_events = 10
+                [commit]
+                window_ms = 1.5
+                max_events = 100
+                """, file: "t.toml")
         try settings.validate()
         #expect(try settings.tcpAddress(settings.tcp!) == ("::1", 8787))
         var again = DaemonSettings()
@@ -42,20 +45,22 @@ struct DaemonSettingsTests {
         #expect(again == settings)
     }
 
-    @Test("errors name the key and what is wrong", arguments: [
-        ("[store]\npath = 3\n", "store.path: must be a string, got integer"),
-        ("[limits]\nmax_batch_events = 0\n", "limits.max_batch_events: must be at least 1"),
-        ("[limits]\nmax_body_bytes = 10\n", "limits.max_body_bytes: must be at least 1024"),
-        ("[listen]\ntcp = \"10.0.0.1:80\"\n", "not a loopback address"),
-        ("[listen]\ntcp = \"127.0.0.1:0\"\n", "the port must be 1–65535"),
-        ("[listen]\nallow_non_loopback = 1\n", "listen.allow_non_loopback: must be true or false"),
-        ("[commit]\nmax_events = 5\n", "commit.max_events: must be at least limits.max_batch_events"),
-        ("[signing]\nkey_credential = \"a/b\"\n", "signing.key_credential"),
-        ("[store]\norigin = \"a b\"\n", "store.origin"),
-        ("[store]\npaht = \"x\"\n", "unknown key store.paht; [store] has origin, path"),
-        ("store = 1\n", "store must be a section"),
-        ("[store]\npath = \"x\"\npath = \"y\"\n", "t.toml:3:"),
-    ])
+    @Test(
+        "errors name the key and what is wrong",
+        arguments: [
+            ("[store]\npath = 3\n", "store.path: must be a string, got integer"),
+            ("[limits]\nmax_batch_events = 0\n", "limits.max_batch_events: must be at least 1"),
+            ("[limits]\nmax_body_bytes = 10\n", "limits.max_body_bytes: must be at least 1024"),
+            ("[listen]\ntcp = \"10.0.0.1:80\"\n", "not a loopback address"),
+            ("[listen]\ntcp = \"127.0.0.1:0\"\n", "the port must be 1–65535"),
+            ("[listen]\nallow_non_loopback = 1\n", "listen.allow_non_loopback: must be true or false"),
+            ("[commit]\nmax_events = 5\n", "commit.max_events: must be at least limits.max_batch_events"),
+            ("[signing]\nkey_credential = \"a/b\"\n", "signing.key_credential"),
+            ("[store]\norigin = \"a b\"\n", "store.origin"),
+            ("[store]\npaht = \"x\"\n", "unknown key store.paht; [store] has origin, path"),
+            ("store = 1\n", "store must be a section"),
+            ("[store]\npath = \"x\"\npath = \"y\"\n", "t.toml:3:"),
+        ])
     func invalid(_ toml: String, _ message: String) {
         var settings = DaemonSettings()
         #expect {

@@ -1,9 +1,10 @@
-import Logging
 import Foundation
-@testable import ProbityServer
+import Logging
 import ProbityStore
 import Testing
+
 @testable import ProbityFixtures
+@testable import ProbityServer
 
 @Suite("server parts")
 struct ServerUnitTests {
@@ -20,23 +21,34 @@ struct ServerUnitTests {
     func bearerTokens() {
         let valid = "prb_0123456789ab_" + String(repeating: "c", count: 64)
         #expect(BearerToken(valid)?.id == "0123456789ab")
-        for bad in ["", "prb_0123456789ab", valid + "0", "prb_0123456789AB_" + String(repeating: "c", count: 64),
-                    "xyz_0123456789ab_" + String(repeating: "c", count: 64), "prb_0123456789ab-" + String(repeating: "c", count: 64)] {
+        for bad in [
+            "", "prb_0123456789ab", valid + "0", "prb_0123456789AB_" + String(repeating: "c", count: 64),
+            "xyz_0123456789ab_" + String(repeating: "c", count: 64),
+            "prb_0123456789ab-" + String(repeating: "c", count: 64),
+        ] {
             #expect(BearerToken(bad) == nil, "\(bad)")
         }
     }
 
     @Test("sd_notify datagrams reach the socket named by NOTIFY_SOCKET; the watchdog interval is half of WATCHDOG_USEC")
     func notifier() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(getpid())-\(UUID().uuidString.prefix(6))").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "notify-\(getpid())-\(UUID().uuidString.prefix(6))"
+        ).path
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd); unlink(path) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
         try #require(bound == 0)
-        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "3000000", "WATCHDOG_PID": String(getpid())])
+        let notifier = SystemdNotifier(environment: [
+            "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "3000000", "WATCHDOG_PID": String(getpid()),
+        ])
         #expect(notifier.watchdogInterval == .milliseconds(1500))
         #expect(notifier.notify("READY=1\nSTATUS=serving"))
         var buffer = [UInt8](repeating: 0, count: 256)
@@ -50,6 +62,8 @@ struct ServerUnitTests {
     @Test("journald priority prefixes")
     func priorities() {
         #expect(JournalLogHandler.priority(.critical) == 2 && JournalLogHandler.priority(.error) == 3)
-        #expect(JournalLogHandler.priority(.warning) == 4 && JournalLogHandler.priority(.info) == 6 && JournalLogHandler.priority(.debug) == 7)
+        #expect(
+            JournalLogHandler.priority(.warning) == 4 && JournalLogHandler.priority(.info) == 6
+                && JournalLogHandler.priority(.debug) == 7)
     }
 }

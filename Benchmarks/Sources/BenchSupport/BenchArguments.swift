@@ -7,7 +7,9 @@ public struct BenchArguments {
     private let program: String
 
     /// `names` are the options taken (without values: `--events`); `usage` is printed for `--help`.
-    public init(_ args: [String] = Array(CommandLine.arguments.dropFirst()), names: Set<String>, program: String, usage: String) {
+    public init(
+        _ args: [String] = Array(CommandLine.arguments.dropFirst()), names: Set<String>, program: String, usage: String
+    ) {
         self.program = program
         var i = 0
         while i < args.count {
@@ -16,7 +18,9 @@ public struct BenchArguments {
                 print("usage: \(program) \(usage)")
                 exit(0)
             }
-            guard names.contains(name) else { Self.fail(program, "unknown argument \(name); usage: \(program) \(usage)") }
+            guard names.contains(name) else {
+                Self.fail(program, "unknown argument \(name); usage: \(program) \(usage)")
+            }
             guard i + 1 < args.count else { Self.fail(program, "\(name) needs a value") }
             values[name] = args[i + 1]
             i += 2

@@ -6,8 +6,8 @@
 import BenchSupport
 import Foundation
 import GRDB
-import ProbityLog
 import ProbityDomain
+import ProbityLog
 import ProbityStore
 
 struct Options {
@@ -15,8 +15,9 @@ struct Options {
     let dir: String
 
     init() {
-        let a = BenchArguments(names: ["--events", "--batch", "--proofs", "--dir"], program: "probity-bench",
-                               usage: "[--events N] [--batch B] [--proofs P] [--dir PATH]")
+        let a = BenchArguments(
+            names: ["--events", "--batch", "--proofs", "--dir"], program: "probity-bench",
+            usage: "[--events N] [--batch B] [--proofs P] [--dir PATH]")
         events = a.int("--events", default: 1_000_000)
         batch = a.int("--batch", default: 1_000)
         proofs = a.int("--proofs", default: 10_000)
@@ -26,20 +27,23 @@ struct Options {
 
 func rssMiB() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
     return kb / 1024
 }
-
 
 /// User + system CPU seconds of this process so far.
 func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
 
 /// A deterministic synthetic exchange: header data without personal data, ~600-byte payload.
 func syntheticEvent(_ i: Int) -> EventInput {
@@ -54,9 +58,11 @@ func syntheticEvent(_ i: Int) -> EventInput {
         "source": .object(["platform": .string("linkedin"), "id": .string("msg-\(i)")]),
         "occurred_at": .string("2026-03-10T08:14:00Z"), "captured_at": .string("2026-03-10T08:20:11Z"),
     ]
-    let text = "Bonjour, concernant la consultation \(procedure), pourriez-vous préciser si le CCTP impose un enrobé tiède ou à chaud pour la couche de roulement, et si une variante est admise pour les bordures ? Nous souhaitons également savoir si la visite de site est obligatoire et à quelles dates elle peut être organisée. Merci par avance pour votre retour. Message \(i). Cordialement, l'équipe commerciale."
+    let text =
+        "Bonjour, concernant la consultation \(procedure), pourriez-vous préciser si le CCTP impose un enrobé tiède ou à chaud pour la couche de roulement, et si une variante est admise pour les bordures ? Nous souhaitons également savoir si la visite de site est obligatoire et à quelles dates elle peut être organisée. Merci par avance pour votre retour. Message \(i). Cordialement, l'équipe commerciale."
     let payload: JSONValue = .object([
-        "text": .string(text), "display_names": .object(["from": .string("Julien Martin"), "to": .string("Claire Durand")]),
+        "text": .string(text),
+        "display_names": .object(["from": .string("Julien Martin"), "to": .string("Claire Durand")]),
         "urls": .array([.string("https://www.linkedin.com/messaging/thread/\(i)/")]),
     ])
     return EventInput(type: "exchange.recorded", data: data, payload: payload)
@@ -67,12 +73,16 @@ let fm = FileManager.default
 let report = try BenchReport(dir: options.dir)
 @MainActor func log(_ line: String) { report.log(line) }
 
-log("# probity-bench: \(options.events) events, batches of \(options.batch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+log(
+    "# probity-bench: \(options.events) events, batches of \(options.batch), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+)
 log("")
 
 // Inputs are built batch by batch, outside the timed calls, so that resident memory shows the store's
 // footprint rather than a million prepared events.
-func batchEvents(_ start: Int) -> [EventInput] { (start..<min(options.events, start + options.batch)).map(syntheticEvent) }
+func batchEvents(_ start: Int) -> [EventInput] {
+    (start..<min(options.events, start + options.batch)).map(syntheticEvent)
+}
 let averagePayload = batchEvents(0).reduce(0) { $0 + $1.payload!.count } / max(1, min(options.batch, options.events))
 var t0 = now()
 
@@ -80,7 +90,8 @@ var t0 = now()
 let keyPEM = try Ed25519PrivateKey.generate()
 let signer = try NoteSigner(name: "bench.example/probity", privateKey: keyPEM)
 let dbPath = options.dir + "/log.sqlite"
-let writer = try LogWriter.create(path: dbPath, origin: "bench.example/probity", signer: signer, keyPath: "", by: "bench", software: "probity-bench")
+let writer = try LogWriter.create(
+    path: dbPath, origin: "bench.example/probity", signer: signer, keyPath: "", by: "bench", software: "probity-bench")
 // The parties and procedures the exchanges name must be in the log first (not timed).
 _ = try writer.append(registrations(), by: "bench")
 var rssSamples: [(Int, Double)] = []
@@ -95,10 +106,14 @@ while done < options.events {
     appendSeconds += now() - t0
     appendCPU += cpuSeconds() - c0
     done += events.count
-    if done % (options.events / 10 == 0 ? options.events : options.events / 10) == 0 { rssSamples.append((done, rssMiB())) }
+    if done % (options.events / 10 == 0 ? options.events : options.events / 10) == 0 {
+        rssSamples.append((done, rssMiB()))
+    }
 }
 let appendRate = Double(options.events) / appendSeconds
-let entryBytesTotal = try DatabaseQueue(path: dbPath).read { try Int.fetchOne($0, sql: "SELECT SUM(length(bytes)) FROM entries") ?? 0 }
+let entryBytesTotal = try DatabaseQueue(path: dbPath).read {
+    try Int.fetchOne($0, sql: "SELECT SUM(length(bytes)) FROM entries") ?? 0
+}
 let averageEntry = entryBytesTotal / Int(try writer.size())
 
 // Baseline 1: the same bytes (an entry-sized blob and the payload) into SQLite, same durability, same batches.
@@ -106,7 +121,10 @@ let rawPath = options.dir + "/raw.sqlite"
 let raw = try DatabaseQueue(path: rawPath)
 try raw.writeWithoutTransaction { db in
     try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
-    try db.execute(sql: "CREATE TABLE entries (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL); CREATE TABLE payloads (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL)")
+    try db.execute(
+        sql:
+            "CREATE TABLE entries (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL); CREATE TABLE payloads (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL)"
+    )
 }
 let entryFiller = [UInt8](repeating: 0x61, count: averageEntry)
 var rawSeconds = 0.0
@@ -166,16 +184,37 @@ inclusion.sort(); consistency.sort()
 let dbSize = (try fm.attributesOfItem(atPath: dbPath)[.size] as? Int ?? 0)
 log("| measure | result | baseline in the same run | ratio |")
 log("|---|---|---|---|")
-log(String(format: "| durable batched append (batch %d, WAL, synchronous=FULL) | %.0f events/s | raw SQLite insert of the same bytes: %.0f events/s | %.2f× of raw |", options.batch, appendRate, rawRate, appendRate / rawRate))
-log(String(format: "| verify (everything recomputed, %d cores) | %.0f events/s | SHA-256 of the same bytes: %.0f events/s | %.2f× of SHA-256 alone |", ProcessInfo.processInfo.activeProcessorCount, verifyRate, shaRate, verifyRate / shaRate))
+log(
+    String(
+        format:
+            "| durable batched append (batch %d, WAL, synchronous=FULL) | %.0f events/s | raw SQLite insert of the same bytes: %.0f events/s | %.2f× of raw |",
+        options.batch, appendRate, rawRate, appendRate / rawRate))
+log(
+    String(
+        format:
+            "| verify (everything recomputed, %d cores) | %.0f events/s | SHA-256 of the same bytes: %.0f events/s | %.2f× of SHA-256 alone |",
+        ProcessInfo.processInfo.activeProcessorCount, verifyRate, shaRate, verifyRate / shaRate))
 log(String(format: "| replay (chain check + projections) | %.0f events/s | | |", replayRate))
-log(String(format: "| inclusion proof (.tlog-proof, latest checkpoint) | p50 %.3f ms, p99 %.3f ms, max %.3f ms | | |", percentile(inclusion, 0.5), percentile(inclusion, 0.99), inclusion.last!))
-log(String(format: "| consistency proof (random old size → latest) | p50 %.3f ms, p99 %.3f ms, max %.3f ms | | |", percentile(consistency, 0.5), percentile(consistency, 0.99), consistency.last!))
+log(
+    String(
+        format: "| inclusion proof (.tlog-proof, latest checkpoint) | p50 %.3f ms, p99 %.3f ms, max %.3f ms | | |",
+        percentile(inclusion, 0.5), percentile(inclusion, 0.99), inclusion.last!))
+log(
+    String(
+        format: "| consistency proof (random old size → latest) | p50 %.3f ms, p99 %.3f ms, max %.3f ms | | |",
+        percentile(consistency, 0.5), percentile(consistency, 0.99), consistency.last!))
 log("")
-log("Entry ~\(averageEntry) bytes, payload ~\(averagePayload) bytes; store \(dbSize / 1_048_576) MiB for \(size) entries; \(try reader.checkpointCount()) checkpoints.")
+log(
+    "Entry ~\(averageEntry) bytes, payload ~\(averagePayload) bytes; store \(dbSize / 1_048_576) MiB for \(size) entries; \(try reader.checkpointCount()) checkpoints."
+)
 log(String(format: "Resident memory after verify and replay: %.0f MiB.", rssMiB()))
-log("Resident memory while appending (events appended → RSS MiB): " + rssSamples.map { "\($0.0) → \(String(format: "%.0f", $0.1))" }.joined(separator: ", "))
+log(
+    "Resident memory while appending (events appended → RSS MiB): "
+        + rssSamples.map { "\($0.0) → \(String(format: "%.0f", $0.1))" }.joined(separator: ", "))
 log(String(format: "Append used %.1f s of CPU for %.1f s of wall time.", appendCPU, appendSeconds))
-log(String(format: "Times: append %.1f s, raw insert %.1f s, SHA-256 %.1f s, verify %.1f s, replay %.1f s.", appendSeconds, rawSeconds, shaSeconds, verifySeconds, replaySeconds))
+log(
+    String(
+        format: "Times: append %.1f s, raw insert %.1f s, SHA-256 %.1f s, verify %.1f s, replay %.1f s.", appendSeconds,
+        rawSeconds, shaSeconds, verifySeconds, replaySeconds))
 if sink == 42 { print("") }
 try report.save()

@@ -5,10 +5,10 @@
 //   swift build -c release --package-path Benchmarks && PROBITYD=.build/release/probityd Benchmarks/.build/release/probityd-bench [--clients 64] [--seconds 10] [--events 1000000]
 import BenchSupport
 import Foundation
-import ProbityHTTP
 import ProbityClient
-import ProbityLog
 import ProbityDomain
+import ProbityHTTP
+import ProbityLog
 import ProbityStore
 
 struct Options {
@@ -17,8 +17,11 @@ struct Options {
     let dir: String
 
     init() {
-        let a = BenchArguments(names: ["--clients", "--seconds", "--events", "--batch", "--batch-clients", "--window", "--dir"], program: "probityd-bench",
-                               usage: "[--clients C] [--seconds S] [--events N] [--batch B] [--batch-clients K] [--window MS] [--dir PATH]")
+        let a = BenchArguments(
+            names: ["--clients", "--seconds", "--events", "--batch", "--batch-clients", "--window", "--dir"],
+            program: "probityd-bench",
+            usage: "[--clients C] [--seconds S] [--events N] [--batch B] [--batch-clients K] [--window MS] [--dir PATH]"
+        )
         clients = a.int("--clients", default: 64)
         seconds = a.double("--seconds", default: 10)
         events = a.int("--events", default: 1_000_000)
@@ -45,7 +48,8 @@ func monotonic() -> Double {
 /// A synthetic recorded exchange (~1 KB body: header data, ~600-byte payload), unique by `id`.
 func eventJSON(_ id: String, _ i: Int) -> String {
     let text = String(repeating: "Bonjour, suite à notre échange sur le lot \(i % 7), voici nos questions. ", count: 8)
-    return #"{"type":"exchange.recorded","data":{"procedure":"2026-\#(String(format: "%04d", i % 1000))","channel":"\#(["linkedin", "x", "email", "mastodon"][i % 4])","kind":"message","visibility":"direct","direction":"inbound","from":"sup-\#(i % 5000)","to":["agent-\#(i % 50)"],"source":{"platform":"bench","id":"\#(id)"},"occurred_at":"2026-03-10T08:14:00Z"},"payload":{"text":"\#(text)","sender":{"name":"Jean Martin","url":"https://www.linkedin.com/in/jean-martin-\#(i % 5000)"}}}"#
+    return
+        #"{"type":"exchange.recorded","data":{"procedure":"2026-\#(String(format: "%04d", i % 1000))","channel":"\#(["linkedin", "x", "email", "mastodon"][i % 4])","kind":"message","visibility":"direct","direction":"inbound","from":"sup-\#(i % 5000)","to":["agent-\#(i % 50)"],"source":{"platform":"bench","id":"\#(id)"},"occurred_at":"2026-03-10T08:14:00Z"},"payload":{"text":"\#(text)","sender":{"name":"Jean Martin","url":"https://www.linkedin.com/in/jean-martin-\#(i % 5000)"}}}"#
 }
 
 // MARK: Set-up: a store, a token, a daemon.
@@ -59,19 +63,25 @@ let key = try Ed25519PrivateKey.generate()
 FileManager.default.createFile(atPath: keyPath, contents: Data(key.pem.utf8), attributes: [.posixPermissions: 0o600])
 do {
     // The parties and procedures the exchanges name: without them every append is a 422.
-    let writer = try LogWriter.create(path: db, origin: "bench.example/probity", signer: NoteSigner(name: "bench.example/probity", privateKey: key),
-                                      keyPath: keyPath, by: "bench", software: "probityd-bench")
+    let writer = try LogWriter.create(
+        path: db, origin: "bench.example/probity", signer: NoteSigner(name: "bench.example/probity", privateKey: key),
+        keyPath: keyPath, by: "bench", software: "probityd-bench")
     _ = try writer.append(registrations(), by: "bench")
 }
 let token = try TokenStore.open(path: db).create(name: "bench", role: .ingest).token.text
 let socket = dir.appendingPathComponent("probityd.sock").path
 
 // The daemon under test: $PROBITYD (Scripts/bench.sh passes the root package's release build), else beside this binary.
-let daemonBinary = ProcessInfo.processInfo.environment["PROBITYD"]
-    ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probityd").path
+let daemonBinary =
+    ProcessInfo.processInfo.environment["PROBITYD"]
+    ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probityd")
+    .path
 let daemon = Process()
 daemon.executableURL = URL(fileURLWithPath: daemonBinary)
-daemon.arguments = ["--store", db, "--socket", socket, "--max-batch-events", String(max(1000, options.batch)), "--log-level", "warning", "--commit-window-ms", String(options.window)]
+daemon.arguments = [
+    "--store", db, "--socket", socket, "--max-batch-events", String(max(1000, options.batch)), "--log-level", "warning",
+    "--commit-window-ms", String(options.window),
+]
 try daemon.run()
 defer { if daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() } }
 let startDeadline = monotonic() + 30
@@ -81,9 +91,13 @@ while (try? HTTPConnection(.unix(path: socket), timeout: 2).request("GET", "/hea
 }
 
 func daemonMemoryMiB() -> (rss: Double, peak: Double) {
-    guard let status = try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/status", encoding: .utf8) else { return (0, 0) }
+    guard let status = try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/status", encoding: .utf8) else {
+        return (0, 0)
+    }
     func field(_ name: String) -> Double {
-        status.split(separator: "\n").first { $0.hasPrefix(name) }.flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") }.map { $0 / 1024 } ?? 0
+        status.split(separator: "\n").first { $0.hasPrefix(name) }.flatMap {
+            Double($0.split(separator: " ").dropFirst().first ?? "")
+        }.map { $0 / 1024 } ?? 0
     }
     return (field("VmRSS:"), field("VmHWM:"))
 }
@@ -91,7 +105,8 @@ func daemonMemoryMiB() -> (rss: Double, peak: Double) {
 /// CPU seconds (user + system) the daemon has used so far.
 func daemonCPUSeconds() -> Double {
     guard let stat = try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     // After the command: state is field 3; utime and stime are fields 14 and 15 (clock ticks).
     guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
@@ -129,8 +144,10 @@ struct Phase {
 
 /// `clients` threads, each on its own kept-alive connection, sending `body(client, n)` to `path` until
 /// `seconds` pass (or `total` events are sent, when given).
-func load(_ name: String, clients: Int, path: String, seconds: Double, total: Int? = nil, eventsPerRequest: Int = 1,
-          body: @escaping @Sendable (Int, Int) -> [UInt8]) -> Phase {
+func load(
+    _ name: String, clients: Int, path: String, seconds: Double, total: Int? = nil, eventsPerRequest: Int = 1,
+    body: @escaping @Sendable (Int, Int) -> [UInt8]
+) -> Phase {
     let results = Results()
     let group = DispatchGroup()
     let cpuBefore = daemonCPUSeconds()
@@ -165,10 +182,15 @@ func load(_ name: String, clients: Int, path: String, seconds: Double, total: In
     group.wait()
     let elapsed = monotonic() - start
     if !results.errors.isEmpty { fail("\(name): \(results.errors.count) errors, first: \(results.errors[0])") }
-    let phase = Phase(name: name, events: results.events, seconds: elapsed, latencies: results.latencies.sorted(),
-                      daemonCPU: (daemonCPUSeconds() - cpuBefore) / Double(max(1, results.events)) * 1e6)
-    FileHandle.standardError.write(Data(String(format: "%@: %d events in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms\n",
-                                               name, phase.events, phase.seconds, phase.rate, phase.latency(0.5), phase.latency(0.99)).utf8))
+    let phase = Phase(
+        name: name, events: results.events, seconds: elapsed, latencies: results.latencies.sorted(),
+        daemonCPU: (daemonCPUSeconds() - cpuBefore) / Double(max(1, results.events)) * 1e6)
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format: "%@: %d events in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms\n",
+                name, phase.events, phase.seconds, phase.rate, phase.latency(0.5), phase.latency(0.99)
+            ).utf8))
     return phase
 }
 
@@ -176,31 +198,49 @@ func load(_ name: String, clients: Int, path: String, seconds: Double, total: In
 func commitCounts() -> (commits: Double, events: Double) {
     let metrics = (try? HTTPConnection(.unix(path: socket)).request("GET", "/metrics").text) ?? ""
     func value(_ name: String) -> Double {
-        metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+            Double($0.split(separator: " ").last ?? "")
+        } ?? 0
     }
     return (value("probity_commit_batch_events_count"), value("probity_commit_batch_events_sum"))
 }
 
-let singleBodies = { @Sendable (client: Int, n: Int) -> [UInt8] in Array(eventJSON("s-\(client)-\(n)", client * 100_000 + n).utf8) }
+let singleBodies = { @Sendable (client: Int, n: Int) -> [UInt8] in
+    Array(eventJSON("s-\(client)-\(n)", client * 100_000 + n).utf8)
+}
 _ = load("warm-up", clients: options.clients, path: "/v1/events/validate", seconds: 2, body: singleBodies)
-let baseline = load("validate only (appends nothing)", clients: options.clients, path: "/v1/events/validate", seconds: options.seconds, body: singleBodies)
+let baseline = load(
+    "validate only (appends nothing)", clients: options.clients, path: "/v1/events/validate", seconds: options.seconds,
+    body: singleBodies)
 let commitsBefore = commitCounts()
-let durable = load("durable single-event appends", clients: options.clients, path: "/v1/events", seconds: options.seconds, body: singleBodies)
+let durable = load(
+    "durable single-event appends", clients: options.clients, path: "/v1/events", seconds: options.seconds,
+    body: singleBodies)
 let commitsAfter = commitCounts()
-let eventsPerCommit = (commitsAfter.events - commitsBefore.events) / max(1, commitsAfter.commits - commitsBefore.commits)
+let eventsPerCommit =
+    (commitsAfter.events - commitsBefore.events) / max(1, commitsAfter.commits - commitsBefore.commits)
 let afterSingles = try LogReader.open(path: db).size()
 
 let remaining = max(0, options.events - Int(afterSingles))
 let batchSize = options.batch
-let batches = load("batch route (\(batchSize) events per request)", clients: options.batchClients, path: "/v1/events", seconds: .infinity,
-                   total: remaining, eventsPerRequest: batchSize) { client, n in
+let batches = load(
+    "batch route (\(batchSize) events per request)", clients: options.batchClients, path: "/v1/events",
+    seconds: .infinity,
+    total: remaining, eventsPerRequest: batchSize
+) { client, n in
     let first = (client * 1_000_000 + n) * batchSize
-    return Array(("{\"events\":[" + (0..<batchSize).map { eventJSON("b-\(client)-\(n)-\($0)", first + $0) }.joined(separator: ",") + "]}").utf8)
+    return Array(
+        ("{\"events\":["
+            + (0..<batchSize).map { eventJSON("b-\(client)-\(n)-\($0)", first + $0) }.joined(separator: ",") + "]}")
+            .utf8)
 }
 let size = try LogReader.open(path: db).size()
 let memory = daemonMemoryMiB()
 let metrics = (try? HTTPConnection(.unix(path: socket)).request("GET", "/metrics").text) ?? ""
-let commits = metrics.split(separator: "\n").first { $0.hasPrefix("probity_commit_batch_events_count") }.map { String($0.split(separator: " ").last ?? "") } ?? "?"
+let commits =
+    metrics.split(separator: "\n").first { $0.hasPrefix("probity_commit_batch_events_count") }.map {
+        String($0.split(separator: " ").last ?? "")
+    } ?? "?"
 daemon.terminate()
 daemon.waitUntilExit()
 

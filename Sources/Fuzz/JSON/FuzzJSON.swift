@@ -8,15 +8,21 @@ enum Target {
     static func run(_ bytes: [UInt8]) {
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch {
-            Fuzz.check((try? JSONParser.parse(bytes, numbers: .exact)) == nil, "exact mode accepted what nearest-double refused")
+            Fuzz.check(
+                (try? JSONParser.parse(bytes, numbers: .exact)) == nil,
+                "exact mode accepted what nearest-double refused")
             return
         }
         let canonical = CanonicalJSON.encode(value)
         Fuzz.check(CanonicalJSON.isCanonical(canonical), "the encoding is not recognised as canonical")
         let again = try? JSONParser.parse(canonical)
         Fuzz.check(again.map(CanonicalJSON.encode) == canonical, "the canonical encoding does not round-trip")
-        if CanonicalJSON.isCanonical(bytes) { Fuzz.check(bytes == canonical, "bytes said canonical differ from their canonical encoding") }
-        if let exact = try? JSONParser.parse(bytes, numbers: .exact) { Fuzz.check(CanonicalJSON.encode(exact) == canonical, "exact mode parsed another value") }
+        if CanonicalJSON.isCanonical(bytes) {
+            Fuzz.check(bytes == canonical, "bytes said canonical differ from their canonical encoding")
+        }
+        if let exact = try? JSONParser.parse(bytes, numbers: .exact) {
+            Fuzz.check(CanonicalJSON.encode(exact) == canonical, "exact mode parsed another value")
+        }
     }
 }
 

@@ -12,14 +12,18 @@ enum Target {
             if let checkpoint = try? Checkpoint(text: note.text) {
                 Fuzz.check((try? Checkpoint(text: checkpoint.text)) == checkpoint, "a checkpoint does not round-trip")
             }
-            if let head = try? StreamHead(text: note.text) { Fuzz.check((try? StreamHead(text: head.text)) == head, "a stream head does not round-trip") }
+            if let head = try? StreamHead(text: note.text) {
+                Fuzz.check((try? StreamHead(text: head.text)) == head, "a stream head does not round-trip")
+            }
         }
         if let proof = try? TlogProof.parse(text) {
             Fuzz.check((try? TlogProof.parse(proof.encoded)) == proof, "a tlog-proof does not round-trip")
             // Proof checking takes the index and size from the note: no size may make it trap.
             let size = proof.checkpoint.checkpoint.size, root = proof.checkpoint.checkpoint.root
-            _ = try? Merkle.verifyInclusion(leafHash: root, index: proof.index, size: size, proof: proof.proof, root: root)
-            _ = try? Merkle.verifyConsistency(oldSize: proof.index, newSize: size, oldRoot: root, newRoot: root, proof: proof.proof)
+            _ = try? Merkle.verifyInclusion(
+                leafHash: root, index: proof.index, size: size, proof: proof.proof, root: root)
+            _ = try? Merkle.verifyConsistency(
+                oldSize: proof.index, newSize: size, oldRoot: root, newRoot: root, proof: proof.proof)
         }
         _ = try? Checkpoint(text: text)
         _ = try? StreamHead(text: text)

@@ -9,10 +9,14 @@ enum Target {
         let text = String(decoding: bytes, as: UTF8.self)
         if let n = LogNumber.parse(text) {
             Fuzz.check(n <= LogNumber.max, "a log number past 2^63 - 1")
-            Fuzz.check(UInt64(text.drop { $0 == "0" }.isEmpty ? "0" : String(text.drop { $0 == "0" })) == n, "a log number misread")
+            Fuzz.check(
+                UInt64(text.drop { $0 == "0" }.isEmpty ? "0" : String(text.drop { $0 == "0" })) == n,
+                "a log number misread")
         }
         if Identifier.isValid(text) {
-            Fuzz.check(Identifier.isNFC(text) && !text.unicodeScalars.contains { $0.properties.isWhitespace || $0 == "@" }, "an invalid identifier accepted")
+            Fuzz.check(
+                Identifier.isNFC(text) && !text.unicodeScalars.contains { $0.properties.isWhitespace || $0 == "@" },
+                "an invalid identifier accepted")
         }
         _ = Identifier.isValidStream(text)
         _ = DisplaySafety.terminalSafe(text)

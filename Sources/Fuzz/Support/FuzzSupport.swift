@@ -1,19 +1,20 @@
 import Foundation
 
 #if FUZZING
-/// libFuzzer's entry point (compiler-rt): parses libFuzzer's flags and calls `callback` with each input.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
+    /// libFuzzer's entry point (compiler-rt): parses libFuzzer's flags and calls `callback` with each input.
+    @_silgen_name("LLVMFuzzerRunDriver")
+    private func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+    ) -> CInt
 
-/// The symbol libFuzzer's own `main` calls, should the linker pick that `main` over the target's.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func llvmFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    Fuzz.target?(Fuzz.bytes(data, size))
-    return 0
-}
+    /// The symbol libFuzzer's own `main` calls, should the linker pick that `main` over the target's.
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func llvmFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+        Fuzz.target?(Fuzz.bytes(data, size))
+        return 0
+    }
 #endif
 
 /// What every fuzz target shares: the input as bytes, and the replay of a corpus without libFuzzer.
@@ -26,19 +27,22 @@ public enum Fuzz {
     /// The target's entry point: libFuzzer's driver when fuzzing, else a replay of the files given.
     public static func main(_ body: @escaping ([UInt8]) -> Void) -> Never {
         #if FUZZING
-        target = body
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in Fuzz.target?(Fuzz.bytes(data, size)); return 0 })
+            target = body
+            var argc = CommandLine.argc
+            var argv = CommandLine.unsafeArgv
+            exit(
+                LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+                    Fuzz.target?(Fuzz.bytes(data, size)); return 0
+                })
         #else
-        replay(body)
-        exit(0)
+            replay(body)
+            exit(0)
         #endif
     }
 
     #if FUZZING
-    /// The function under test, set once by `main` before libFuzzer starts calling.
-    nonisolated(unsafe) static var target: (([UInt8]) -> Void)?
+        /// The function under test, set once by `main` before libFuzzer starts calling.
+        nonisolated(unsafe) static var target: (([UInt8]) -> Void)?
     #endif
 
     public static func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
@@ -56,7 +60,8 @@ public enum Fuzz {
                 FileHandle.standardError.write(Data("no such file: \(path)\n".utf8))
                 exit(2)
             }
-            let files = isDirectory.boolValue
+            let files =
+                isDirectory.boolValue
                 ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 }
                 : [path]
             for file in files {

@@ -9,10 +9,14 @@ enum Target {
             guard let zip = try? ZipReader(buffer) else { return }
             var end = 0
             for member in zip.members {
-                Fuzz.check(member.dataOffset >= end && member.dataOffset + member.size <= buffer.count, "a member lies outside the file or overlaps")
+                Fuzz.check(
+                    member.dataOffset >= end && member.dataOffset + member.size <= buffer.count,
+                    "a member lies outside the file or overlaps")
                 end = member.dataOffset + member.size
                 Fuzz.check(zip.member(named: member.name) == member, "names are not unique")
-                if let data = try? ZipReader.data(of: member, in: buffer) { Fuzz.check(data.count == member.size, "a member reads at another size") }
+                if let data = try? ZipReader.data(of: member, in: buffer) {
+                    Fuzz.check(data.count == member.size, "a member reads at another size")
+                }
             }
         }
     }
