@@ -12,16 +12,8 @@ struct VerifierScriptTests {
     static let script = CLI.packageRoot.appendingPathComponent("Sources/ProbityEvidence/Resources/verify_bundle.py")
 
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let result = try CLI.run(arguments, executable: executable)
+        return (result.status, result.stdout + result.stderr)
     }
 
     @Test("the embedded script is the file, byte for byte")

@@ -6,8 +6,7 @@ import Testing
 /// Locates `../shared/testdata` beside the package. Tests that need it fail when it is missing:
 /// a vector suite that silently skips would prove nothing.
 enum TestData {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static var packageRoot: URL { CLI.packageRoot }
 
     static func directory(_ name: String) throws -> URL {
         let url = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata/\(name)")
