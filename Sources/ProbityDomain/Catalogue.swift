@@ -4,10 +4,12 @@ public import ProbityLog
 /// its `data` and the references it makes to what the log already holds.
 public enum EventCatalogue {
     public enum Role: String, CaseIterable, Sendable {
-        case buyer_org, buyer_agent, supplier_org, supplier_contact, official
+        case buyerOrg = "buyer_org", buyerAgent = "buyer_agent", supplierOrg = "supplier_org", supplierContact =
+            "supplier_contact", official
     }
     public enum ProcedureKind: String, CaseIterable, Sendable {
-        case sourcing, open_tender, restricted_tender, adapted, negotiated, competitive_dialogue
+        case sourcing, openTender = "open_tender", restrictedTender = "restricted_tender", adapted, negotiated,
+            competitiveDialogue = "competitive_dialogue"
     }
     /// The contract a procedure leads to; works contracts are kept longer (see `RetentionPlan`).
     public enum ContractType: String, CaseIterable, Sendable { case works, supplies, services }
@@ -17,14 +19,20 @@ public enum EventCatalogue {
     public enum Channel: String, CaseIterable, Sendable {
         case linkedin, x, mastodon, facebook, email, phone, meeting, platform, other
     }
-    public enum ExchangeKind: String, CaseIterable, Sendable { case message, post, comment, reply, call, meeting_note }
+    public enum ExchangeKind: String, CaseIterable, Sendable {
+        case message, post, comment, reply, call, meetingNote = "meeting_note"
+    }
     public enum Visibility: String, CaseIterable, Sendable { case `public`, restricted, direct }
     public enum Direction: String, CaseIterable, Sendable { case inbound, outbound, `internal` }
     public enum UpdateReason: String, CaseIterable, Sendable {
-        case deadline_extension, correction, clarification, suspension, other
+        case deadlineExtension = "deadline_extension", correction, clarification, suspension, other
     }
-    public enum DisclosureKind: String, CaseIterable, Sendable { case answers, sourcing_report, notice }
-    public enum ConflictNature: String, CaseIterable, Sendable { case family, financial, former_employment, other }
+    public enum DisclosureKind: String, CaseIterable, Sendable {
+        case answers, sourcingReport = "sourcing_report", notice
+    }
+    public enum ConflictNature: String, CaseIterable, Sendable {
+        case family, financial, formerEmployment = "former_employment", other
+    }
 
     /// What a field refers to, checked against the log at append time.
     public enum Reference: Sendable {
@@ -49,7 +57,8 @@ public enum EventCatalogue {
 
     /// Types whose payload column in docs/EVENTS.md is empty: a payload on them is a mistake.
     static let withoutPayload: Set<String> = [
-        "procedure.phase_changed", "procedure.candidate_joined", "legal_hold.placed", "legal_hold.released",
+        DomainEventType.procedurePhaseChanged, DomainEventType.procedureCandidateJoined,
+        DomainEventType.legalHoldPlaced, DomainEventType.legalHoldReleased,
     ]
 
     static func values<E: RawRepresentable & CaseIterable>(_: E.Type) -> EventSchema.Value where E.RawValue == String {
@@ -61,13 +70,13 @@ public enum EventCatalogue {
         typealias F = EventSchema
         let dates = ["published_at", "questions_deadline", "tender_deadline", "standstill_end"]
         return [
-            "party.registered": EventType(
+            DomainEventType.partyRegistered: EventType(
                 schema: F([
                     .field("party", .identifier, required: true), .field("role", values(Role.self), required: true),
                     .field("org", .identifier), .field("siret", .siret), .field("time_zone", .timeZone),
                 ]),
-                references: [.newParty("party"), .party("org", roles: [.buyer_org, .supplier_org])]),
-            "procedure.opened": EventType(
+                references: [.newParty("party"), .party("org", roles: [.buyerOrg, .supplierOrg])]),
+            DomainEventType.procedureOpened: EventType(
                 schema: F([
                     .field("procedure", .identifier, required: true),
                     .field("kind", values(ProcedureKind.self), required: true),
@@ -85,10 +94,10 @@ public enum EventCatalogue {
                     try inOrder(data, dates)
                 },
                 references: [
-                    .newProcedure("procedure"), .party("buyer", roles: [.buyer_org, .buyer_agent]),
+                    .newProcedure("procedure"), .party("buyer", roles: [.buyerOrg, .buyerAgent]),
                     .procedure("sourcing"),
                 ]),
-            "procedure.updated": EventType(
+            DomainEventType.procedureUpdated: EventType(
                 schema: F(
                     dates.map { EventSchema.Field.field($0, .time) } + [
                         .field("procedure", .identifier, required: true),
@@ -102,7 +111,7 @@ public enum EventCatalogue {
                     try inOrder(data, dates)
                 },
                 references: [.procedure("procedure")]),
-            "procedure.phase_changed": EventType(
+            DomainEventType.procedurePhaseChanged: EventType(
                 schema: F([
                     .field("procedure", .identifier, required: true),
                     .field("phase", values(Phase.self), required: true),
@@ -112,14 +121,14 @@ public enum EventCatalogue {
                         throw EventInputError(field: "data.awardee", "missing; an \"awarded\" phase names the awardee")
                     }
                 },
-                references: [.procedure("procedure"), .party("awardee", roles: [.supplier_org, .supplier_contact])]),
-            "procedure.candidate_joined": EventType(
+                references: [.procedure("procedure"), .party("awardee", roles: [.supplierOrg, .supplierContact])]),
+            DomainEventType.procedureCandidateJoined: EventType(
                 schema: F([
                     .field("procedure", .identifier, required: true), .field("party", .identifier, required: true),
                     .field("joined_at", .time),
                 ]),
-                references: [.procedure("procedure"), .party("party", roles: [.supplier_org, .supplier_contact])]),
-            "exchange.recorded": EventType(
+                references: [.procedure("procedure"), .party("party", roles: [.supplierOrg, .supplierContact])]),
+            DomainEventType.exchangeRecorded: EventType(
                 schema: F([
                     .field("procedure", .identifier), .field("channel", values(Channel.self), required: true),
                     .field("kind", values(ExchangeKind.self), required: true),
@@ -134,13 +143,13 @@ public enum EventCatalogue {
                     try inOrder(data, ["occurred_at", "captured_at"])
                 },
                 references: [.procedure("procedure"), .party("from", roles: nil), .parties("to"), .parties("mentions")]),
-            "exchange.edited_at_source": EventType(
+            DomainEventType.exchangeEditedAtSource: EventType(
                 schema: F([.field("source", .source, required: true), .field("observed_at", .time, required: true)]),
                 references: [.source("source")]),
-            "exchange.deleted_at_source": EventType(
+            DomainEventType.exchangeDeletedAtSource: EventType(
                 schema: F([.field("source", .source, required: true), .field("observed_at", .time, required: true)]),
                 references: [.source("source")]),
-            "disclosure.published": EventType(
+            DomainEventType.disclosurePublished: EventType(
                 schema: F([
                     .field("procedure", .identifier, required: true), .field("kind", values(DisclosureKind.self)),
                     .field("answers", .sources), .field("channel", values(Channel.self), required: true),
@@ -154,14 +163,14 @@ public enum EventCatalogue {
                     }
                 },
                 references: [.procedure("procedure"), .sources("answers")]),
-            "conflict.declared": EventType(
+            DomainEventType.conflictDeclared: EventType(
                 schema: F([
                     .field("procedure", .identifier, required: true), .field("party", .identifier, required: true),
                     .field("counterpart", .identifier, required: true),
                     .field("nature", values(ConflictNature.self), required: true),
                 ]),
                 references: [.procedure("procedure"), .party("party", roles: nil), .party("counterpart", roles: nil)]),
-            "legal_hold.placed": EventType(
+            DomainEventType.legalHoldPlaced: EventType(
                 schema: F([
                     .field("hold", .identifier, required: true), .field("procedure", .identifier),
                     .field("party", .identifier),
@@ -172,7 +181,7 @@ public enum EventCatalogue {
                     }
                 },
                 references: [.newHold("hold"), .procedure("procedure"), .party("party", roles: nil)]),
-            "legal_hold.released": EventType(
+            DomainEventType.legalHoldReleased: EventType(
                 schema: F([.field("hold", .identifier, required: true), .field("reason", .code, required: true)]),
                 references: [.openHold("hold")]),
         ]
@@ -180,10 +189,10 @@ public enum EventCatalogue {
 
     /// Types only Probity itself appends, each through its own command.
     public static let reserved: [String: String] = [
-        "log.created": "probity init",
-        "key.rotated": "probity keys rotate",
-        "redaction.applied": "probity redact",
-        "checkpoint.timestamped": "probity timestamp",
+        LogEventType.logCreated: "probity init",
+        LogEventType.keyRotated: "probity keys rotate",
+        LogEventType.redactionApplied: "probity redact",
+        LogEventType.checkpointTimestamped: "probity timestamp",
     ]
 
     public static func isKnown(_ type: String) -> Bool {

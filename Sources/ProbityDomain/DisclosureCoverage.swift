@@ -38,7 +38,7 @@ public struct QuestionCoverage: Sendable, Equatable {
             if let thread = a.thread { inThread[thread, default: []].append(a) }
         }
         var disclosing: [DomainState.SourceRef: [DomainState.Record]] = [:]
-        for d in state.records(of: procedure) where d.type == "disclosure.published" {
+        for d in state.records(of: procedure) where d.type == DomainEventType.disclosurePublished {
             for source in d.answers { disclosing[source, default: []].append(d) }
         }
         return exchanges.compactMap { question in

@@ -117,7 +117,7 @@ public struct DomainState: Sendable, Equatable {
         public var answers: [SourceRef] = []
         public var disclosureKind: EventCatalogue.DisclosureKind?
 
-        public var isExchange: Bool { type == "exchange.recorded" }
+        public var isExchange: Bool { type == DomainEventType.exchangeRecorded }
     }
 
     /// A legal hold (`legal_hold.placed`): while open, no payload in its scope may be redacted.
@@ -176,17 +176,17 @@ public struct DomainState: Sendable, Equatable {
 
     public func isBuyerSide(_ party: String) -> Bool {
         guard let role = parties[party]?.role else { return false }
-        return role == .buyer_org || role == .buyer_agent
+        return role == .buyerOrg || role == .buyerAgent
     }
 
     public func isSupplierSide(_ party: String) -> Bool {
         guard let role = parties[party]?.role else { return false }
-        return role == .supplier_org || role == .supplier_contact
+        return role == .supplierOrg || role == .supplierContact
     }
 
     /// The types `apply` reads `data` of; entries of other types only advance `lastSeq`, so a replay
     /// need not decode their `data`.
-    public static let domainTypes: Set<String> = Set(EventCatalogue.types.keys).union(["redaction.applied"])
+    public static let domainTypes: Set<String> = Set(EventCatalogue.types.keys).union([LogEventType.redactionApplied])
 
     public mutating func apply(_ entry: Entry) {
         apply(seq: entry.seq, type: entry.type, time: entry.time, data: EventFields(entry.data))
@@ -203,12 +203,12 @@ public struct DomainState: Sendable, Equatable {
         var record = Record(seq: seq, type: type, loggedAt: entryTime, at: entryTime, procedure: string("procedure"))
 
         switch type {
-        case "party.registered":
+        case DomainEventType.partyRegistered:
             guard let id = string("party"), let role = string("role").flatMap(EventCatalogue.Role.init(rawValue:))
             else { return }
             parties[id] = Party(id: id, role: role, org: string("org"), timeZone: string("time_zone"), seq: seq)
             record.parties = [id]
-        case "procedure.opened":
+        case DomainEventType.procedureOpened:
             guard let ref = string("procedure"),
                 let kind = string("kind").flatMap(EventCatalogue.ProcedureKind.init(rawValue:)),
                 let buyer = string("buyer")
@@ -220,7 +220,7 @@ public struct DomainState: Sendable, Equatable {
                 sourcing: string("sourcing"))
             record.at = time("published_at") ?? entryTime
             record.parties = [buyer]
-        case "procedure.updated":
+        case DomainEventType.procedureUpdated:
             guard let ref = string("procedure"), var procedure = procedures[ref] else { return }
             let reason = string("reason") ?? "other"
             record.reason = reason
@@ -236,7 +236,7 @@ public struct DomainState: Sendable, Equatable {
                 procedure[keyPath: path] = new
             }
             procedures[ref] = procedure
-        case "procedure.phase_changed":
+        case DomainEventType.procedurePhaseChanged:
             guard let ref = string("procedure"),
                 let phase = string("phase").flatMap(EventCatalogue.Phase.init(rawValue:))
             else { return }
@@ -245,7 +245,7 @@ public struct DomainState: Sendable, Equatable {
             record.parties = string("awardee").map { [$0] } ?? []
             procedures[ref]?.phases.append(
                 PhaseChange(phase: phase, at: record.at, seq: seq, awardee: string("awardee")))
-        case "procedure.candidate_joined":
+        case DomainEventType.procedureCandidateJoined:
             guard let ref = string("procedure"), let party = string("party") else { return }
             record.at = time("joined_at") ?? entryTime
             record.parties = [party]
@@ -253,7 +253,7 @@ public struct DomainState: Sendable, Equatable {
             if procedures[ref]?.isCandidate(organisation) == false {
                 procedures[ref]?.candidates.append(Candidate(party: organisation, at: record.at, seq: seq))
             }
-        case "exchange.recorded":
+        case DomainEventType.exchangeRecorded:
             record.at = time("occurred_at") ?? entryTime
             record.channel = string("channel").flatMap(EventCatalogue.Channel.init(rawValue:))
             record.kind = string("kind")
@@ -266,26 +266,26 @@ public struct DomainState: Sendable, Equatable {
             record.replyTo = data.source("reply_to")
             record.parties = [record.from].compactMap { $0 } + record.to + record.mentions
             if let source = record.source { exchangeBySource[Self.key(source)] = records.count }
-        case "disclosure.published":
+        case DomainEventType.disclosurePublished:
             record.at = time("published_at") ?? entryTime
             record.channel = string("channel").flatMap(EventCatalogue.Channel.init(rawValue:))
             record.answers = data.sources("answers")
             record.disclosureKind = string("kind").flatMap(EventCatalogue.DisclosureKind.init(rawValue:)) ?? .answers
-        case "exchange.edited_at_source", "exchange.deleted_at_source":
+        case DomainEventType.exchangeEditedAtSource, DomainEventType.exchangeDeletedAtSource:
             record.at = time("observed_at") ?? entryTime
             record.source = data.source("source")
             record.procedure = record.source.flatMap { exchange($0)?.procedure }
-        case "conflict.declared":
+        case DomainEventType.conflictDeclared:
             record.parties = [string("party"), string("counterpart")].compactMap { $0 }
             record.reason = string("nature")
-        case "redaction.applied":
+        case LogEventType.redactionApplied:
             if let target = data.uint64("target_seq") { redactions[target] = seq }
             record.reason = string("legal_basis")
-        case "legal_hold.placed", "legal_hold.released":
+        case DomainEventType.legalHoldPlaced, DomainEventType.legalHoldReleased:
             record.parties = string("party").map { [$0] } ?? []
             record.reason = string("reason")
             if let id = string("hold") {
-                if type == "legal_hold.placed" {
+                if type == DomainEventType.legalHoldPlaced {
                     holds[id] = Hold(
                         id: id, procedure: string("procedure"), party: string("party"), reason: string("reason") ?? "",
                         placedSeq: seq)

@@ -84,7 +84,7 @@ public struct EventInput: Sendable, Equatable {
 
 /// (platform, source id) of a recorded exchange: `data.source` of `exchange.recorded`.
 public struct SourceKey: Hashable, Sendable, CustomStringConvertible {
-    public static let eventType = "exchange.recorded"
+    public static let eventType = DomainEventType.exchangeRecorded
     public let platform: String
     public let id: String
 

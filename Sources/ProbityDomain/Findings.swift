@@ -77,7 +77,7 @@ public enum FindingRules {
             self.state = state
             self.procedure = procedure
             records = state.records(of: procedure)
-            disclosures = records.filter { $0.type == "disclosure.published" }
+            disclosures = records.filter { $0.type == DomainEventType.disclosurePublished }
             exchangesConcerned = (records.filter(\.isExchange) + untagged).sorted { $0.seq < $1.seq }
             candidates = Set(procedure.candidates.map(\.party))
         }
@@ -183,7 +183,7 @@ public enum FindingRules {
     static func undisclosedSourcing(_ c: Context) -> [Finding] {
         guard c.candidates.count >= 2 else { return [] }
         let sourcingReport = c.disclosures.contains {
-            $0.disclosureKind == .sourcing_report && c.disclosedBeforeDeadline($0)
+            $0.disclosureKind == .sourcingReport && c.disclosedBeforeDeadline($0)
         }
         if sourcingReport { return [] }
         let linked =
@@ -241,7 +241,7 @@ public enum FindingRules {
         let start = c.procedure.publishedAt ?? c.procedure.phases.map(\.at).min()
         return c.exchangesConcerned.compactMap { e in
             guard e.visibility == .public, let author = e.from, let role = c.state.party(author)?.role,
-                role == .buyer_agent || role == .buyer_org || role == .official,
+                role == .buyerAgent || role == .buyerOrg || role == .official,
                 let start, e.at >= start, !isOver(c.procedure.phase(at: e.at)),
                 let candidate = (e.to + e.mentions).lazy.compactMap(c.candidate).first
             else { return nil }

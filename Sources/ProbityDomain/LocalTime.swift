@@ -1,5 +1,6 @@
 public import Foundation
 public import ProbityLog
+import Synchronization
 
 /// Times as people read them: in the buyer's time zone, `2026-03-27 17:00`. Formatting only; the log
 /// keeps UTC.
@@ -71,25 +72,24 @@ public struct LocalTime: Sendable {
 
 /// A zone's UTC offset and abbreviation, remembered between two transitions: asking ICU for every row of
 /// a 10,000-row export cost more than the rest of the export.
-final class ZoneOffsets: @unchecked Sendable {
+final class ZoneOffsets: Sendable {
     private let zone: TimeZone
-    private let lock = NSLock()
     /// Valid for UTC seconds in [start, end).
-    private var cached: (start: Int64, end: Int64, offset: Int64, abbreviation: String)?
+    private let cached = Mutex<(start: Int64, end: Int64, offset: Int64, abbreviation: String)?>(nil)
 
     init(zone: TimeZone) { self.zone = zone }
 
     func lookup(_ utcSeconds: Int64) -> (offset: Int64, abbreviation: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let c = cached, c.start <= utcSeconds, utcSeconds < c.end { return (c.offset, c.abbreviation) }
+        if let c = cached.withLock({ $0 }), c.start <= utcSeconds, utcSeconds < c.end {
+            return (c.offset, c.abbreviation)
+        }
         let date = Date(timeIntervalSince1970: Double(utcSeconds))
         let offset = Int64(zone.secondsFromGMT(for: date))
         let abbreviation = zone.abbreviation(for: date) ?? zone.identifier
         let end =
             zone.nextDaylightSavingTimeTransition(after: date).map { Int64($0.timeIntervalSince1970.rounded(.down)) }
             ?? .max
-        cached = (utcSeconds, max(end, utcSeconds + 1), offset, abbreviation)
+        cached.withLock { $0 = (utcSeconds, max(end, utcSeconds + 1), offset, abbreviation) }
         return (offset, abbreviation)
     }
 }

@@ -138,10 +138,10 @@ public struct ReferenceLedger: Sendable {
             return [Fact(kind: kind, id: id, detail: detail)]
         }
         switch type {
-        case "party.registered": return fact(.party, "party", string("role"))
-        case "procedure.opened": return fact(.procedure, "procedure", string("kind"))
-        case "legal_hold.placed": return fact(.hold, "hold", "open")
-        case "legal_hold.released": return fact(.hold, "hold", "released")
+        case DomainEventType.partyRegistered: return fact(.party, "party", string("role"))
+        case DomainEventType.procedureOpened: return fact(.procedure, "procedure", string("kind"))
+        case DomainEventType.legalHoldPlaced: return fact(.hold, "hold", "open")
+        case DomainEventType.legalHoldReleased: return fact(.hold, "hold", "released")
         default: return []
         }
     }

@@ -190,7 +190,7 @@ public struct BundleVerifier {
         for exhibit in exhibits {
             guard let by = exhibit.item["redacted_by"] else { continue }
             guard let bySeqValue = by.uint64Value, let i = bySeq[bySeqValue],
-                exhibits[i].entry.type == "redaction.applied",
+                exhibits[i].entry.type == LogEventType.redactionApplied,
                 exhibits[i].entry.data["target_seq"]?.uint64Value == exhibit.seq
             else {
                 throw .init(
@@ -207,9 +207,11 @@ public struct BundleVerifier {
 
         // The key chain: log.created then each key.rotated, as entries of the log, each rotation under a
         // checkpoint signed with the key it replaced — so the first key vouches for the last.
-        let keysInLog = exhibits.filter { ["log.created", "key.rotated"].contains($0.entry.type) }
+        let keysInLog = exhibits.filter { [LogEventType.logCreated, LogEventType.keyRotated].contains($0.entry.type) }
             .map { $0.entry.data["verifier_key"]?.stringValue }
-        guard keysInLog == chain.map(\.description), bySeq[0].map({ exhibits[$0].entry.type }) == "log.created" else {
+        guard keysInLog == chain.map(\.description),
+            bySeq[0].map({ exhibits[$0].entry.type }) == LogEventType.logCreated
+        else {
             throw .init("\(Names.verifierKeys) does not match the log.created and key.rotated entries in the bundle")
         }
         let rotations = try array(keys, "rotations")
@@ -218,7 +220,7 @@ public struct BundleVerifier {
         }
         for (i, rotation) in rotations.enumerated() {
             let seq = try number(rotation, "entry_seq")
-            guard let e = bySeq[seq], exhibits[e].entry.type == "key.rotated",
+            guard let e = bySeq[seq], exhibits[e].entry.type == LogEventType.keyRotated,
                 exhibits[e].entry.data["verifier_key"]?.stringValue == chain[i + 1].description
             else {
                 throw .init("the rotation entry \(seq) to \(chain[i + 1]) is not in the bundle")
@@ -257,7 +259,7 @@ public struct BundleVerifier {
         // Dating: a TSA's token on an earlier checkpoint that the bundle's checkpoint extends.
         for stamp in try array(manifest, "timestamps") {
             let seq = try number(stamp, "entry_seq")
-            guard let i = bySeq[seq], exhibits[i].entry.type == "checkpoint.timestamped",
+            guard let i = bySeq[seq], exhibits[i].entry.type == LogEventType.checkpointTimestamped,
                 let payloadFile = exhibits[i].item["payload"]?.stringValue
             else {
                 throw .init("the timestamp entry \(seq) and its token are not in the bundle")

@@ -107,7 +107,8 @@ public enum ImportMapper {
                     if let name = account.name { payload["name"] = .string(name) }
                     plan.events.append(
                         EventInput(
-                            type: "party.registered", data: ["party": .string(proposed), "role": .string(role)],
+                            type: DomainEventType.partyRegistered,
+                            data: ["party": .string(proposed), "role": .string(role)],
                             payload: .object(payload)))
                     plan.positions.append(nil)
                 }
@@ -185,7 +186,7 @@ public enum ImportMapper {
         var payload: [String: JSONValue] = ["text": .string(message.text), "record": .object(message.raw)]
         if let subject = message.subject { payload["subject"] = .string(subject) }
         if let name = message.from.name { payload["from_name"] = .string(name) }
-        return EventInput(type: "exchange.recorded", data: data, payload: .object(payload))
+        return EventInput(type: DomainEventType.exchangeRecorded, data: data, payload: .object(payload))
     }
 
     /// An account as reports name it: `Name <id>`, the id, or the quoted name.

@@ -41,26 +41,15 @@ public enum SHA256 {
     }
 }
 
-/// Cryptographically secure random bytes from OpenSSL's RNG.
-public enum SecureRandom {
-    public static func bytes(_ count: Int) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        guard RAND_bytes(&out, Int32(count)) == 1 else {
-            throw CryptoError(.randomFailure, "OpenSSL's RNG failed: \(openSSLErrorString())")
-        }
-        return out
-    }
-}
-
 public struct CryptoError: Error, CustomStringConvertible, Equatable {
     public enum Code: String, Sendable { case randomFailure, keyGeneration, badKey, signing, badPEM }
     public let code: Code
     public let message: String
-    init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    package init(_ code: Code, _ message: String) { self.code = code; self.message = message }
     public var description: String { message }
 }
 
-func openSSLErrorString() -> String {
+package func openSSLErrorString() -> String {
     let code = ERR_get_error()
     guard code != 0 else { return "no OpenSSL error queued" }
     var buffer = [CChar](repeating: 0, count: 256)

@@ -177,7 +177,7 @@ public struct LogVerifier {
         default: break
         }
         checkKeys(entry, seq: seq)
-        if entry.type == "redaction.applied", let target = entry.targetSeq { redacted[target] = seq }
+        if entry.type == LogEventType.redactionApplied, let target = entry.targetSeq { redacted[target] = seq }
     }
 
     /// Records that the store has no row at `seq` (the next row has a higher seq). Feed the next row
@@ -218,7 +218,7 @@ public struct LogVerifier {
 
     private mutating func checkKeys(_ entry: EntryHeader, seq: UInt64) {
         if seq == 0 {
-            guard entry.type == "log.created" else {
+            guard entry.type == LogEventType.logCreated else {
                 record(.keyChain, seq: 0, "seq 0 must be log.created, found \(entry.type)")
                 return
             }
@@ -241,9 +241,9 @@ public struct LogVerifier {
             default: break
             }
             keys.append((0, verifier))
-        } else if entry.type == "log.created" {
+        } else if entry.type == LogEventType.logCreated {
             record(.keyChain, seq: seq, "log.created may only be seq 0")
-        } else if entry.type == "key.rotated" {
+        } else if entry.type == LogEventType.keyRotated {
             guard let text = entry.verifierKey, let verifier = try? NoteVerifier(text), verifier.name == origin else {
                 record(.keyChain, seq: seq, "key.rotated does not carry a valid verifier_key named \(origin)")
                 return

@@ -11,12 +11,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public init(microsecondsSinceEpoch: Int64) { self.microseconds = microsecondsSinceEpoch }
 
-    public static func now() -> Timestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Timestamp(microsecondsSinceEpoch: Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000)
-    }
-
     public static func < (a: Self, b: Self) -> Bool { a.microseconds < b.microseconds }
 
     /// The entry form, `2026-11-29T21:24:02.123456Z`.

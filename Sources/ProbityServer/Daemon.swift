@@ -22,7 +22,7 @@ public struct Daemon {
     public let settings: DaemonSettings
     public let logger: Logger
     let environment: [String: String]
-    public static let software = "probityd 0.3"
+    public static let software = "probityd \(ProbityVersion.current)"
 
     public init(
         settings: DaemonSettings, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment

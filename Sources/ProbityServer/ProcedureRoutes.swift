@@ -3,6 +3,7 @@ import Hummingbird
 import ProbityDomain
 import ProbityLog
 import ProbityStore
+import Synchronization
 
 /// Read-only routes over the procurement projections (`read` role and above): procedures, their
 /// timelines, disclosure coverage and findings. Header data only: no payload, so no personal data.
@@ -108,16 +109,15 @@ struct ProcedureRoutes: Sendable {
 
 /// The projections kept up to date between requests: each request applies only the entries appended
 /// since the last one (the first starts from the snapshot `probity replay` saved).
-final class ProjectionCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var state: DomainState?
+final class ProjectionCache: Sendable {
+    private let state = Mutex<DomainState?>(nil)
 
     func current(_ reader: LogReader) throws -> DomainState {
-        lock.lock()
-        defer { lock.unlock() }
-        var updated = try state ?? reader.domainState()
-        try reader.update(&updated)
-        state = updated
-        return updated
+        try state.withLock { state in
+            var updated = try state ?? reader.domainState()
+            try reader.update(&updated)
+            state = updated
+            return updated
+        }
     }
 }

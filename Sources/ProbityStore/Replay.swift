@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 public import ProbityDomain
 public import ProbityLog
+import Synchronization
 
 /// The outcome of `probity replay`.
 public struct ReplayReport: Sendable {
@@ -92,8 +93,7 @@ final class ReplayConsumer: @unchecked Sendable {
     private let total: UInt64
     private let progress: ((UInt64, UInt64) -> Void)?
     private let stage = SerialStage(label: "probity.replay.sequential")
-    private let lock = NSLock()
-    private var stop = false
+    private let stop = Atomic<Bool>(false)
 
     init(limit: ReplayLimit?, total: UInt64, progress: ((UInt64, UInt64) -> Void)?) {
         self.limit = limit
@@ -102,7 +102,7 @@ final class ReplayConsumer: @unchecked Sendable {
     }
 
     /// Whether the consumer has met the limit or a failure: reading more is useless.
-    var stopped: Bool { lock.withLock { stop } }
+    var stopped: Bool { stop.load(ordering: .acquiring) }
 
     func enqueue(_ chunk: DecodedChunk) {
         stage.enqueue(after: chunk.decoded.group) { [self] in consume(chunk) }
@@ -141,7 +141,7 @@ final class ReplayConsumer: @unchecked Sendable {
             break
         }
         if state.failure != nil { state.done = true }
-        if state.done { lock.withLock { stop = true } }
+        if state.done { stop.store(true, ordering: .releasing) }
         progress?(state.expected, total)
     }
 

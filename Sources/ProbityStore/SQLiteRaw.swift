@@ -49,6 +49,18 @@ extension Statement {
             sql: sql)
     }
 
+    /// Resets the statement, binds `values` to ?1, ?2, … and steps it; for statements that return no row.
+    /// Generic over a parameter pack, so that binding boxes nothing.
+    func run<each Value: RawBindable>(_ db: Database, _ values: repeat each Value) throws {
+        rawReset()
+        var index: Int32 = 1
+        for value in repeat each values {
+            value.bind(to: self, at: index)
+            index += 1
+        }
+        try rawExecute(db)
+    }
+
     func rawInt64(_ column: Int32) -> Int64 { sqlite3_column_int64(sqliteStatement, column) }
 
     func rawIsNull(_ column: Int32) -> Bool { sqlite3_column_type(sqliteStatement, column) == SQLITE_NULL }
@@ -69,3 +81,20 @@ extension Statement {
 
 /// SQLITE_TRANSIENT is a C macro casting -1 to a destructor pointer; Swift cannot import it.
 let SQLITE_TRANSIENT_SWIFT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+/// A value `Statement.run` binds with SQLite's own calls.
+protocol RawBindable {
+    func bind(to statement: Statement, at index: Int32)
+}
+
+extension Int64: RawBindable {
+    func bind(to statement: Statement, at index: Int32) { statement.rawBind(index, self) }
+}
+
+extension String: RawBindable {
+    func bind(to statement: Statement, at index: Int32) { statement.rawBind(index, self) }
+}
+
+extension Array: RawBindable where Element == UInt8 {
+    func bind(to statement: Statement, at index: Int32) { statement.rawBind(index, self) }
+}

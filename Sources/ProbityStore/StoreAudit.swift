@@ -38,7 +38,7 @@ enum StoreAudit {
             row.columnProblem = "the stored time \"\(time)\" is not the entry's time"
         }
         let fields = EventFields(header, bytes: bytes)
-        if header.type == "exchange.recorded", let source = fields.source("source") {
+        if header.type == DomainEventType.exchangeRecorded, let source = fields.source("source") {
             row.sourceDigest = digest(source.platform, source.id, Int64(clamping: entry.position))
         }
         row.facts = ReferenceLedger.facts(type: header.type) { fields.string($0) }

@@ -51,8 +51,8 @@ public struct BearerToken: Sendable {
         self.text = text
     }
 
-    static func generate() throws -> BearerToken {
-        let bytes = try SecureRandom.bytes(38)
+    static func generate(from random: (Int) throws -> [UInt8]) throws -> BearerToken {
+        let bytes = try random(38)
         return BearerToken("\(prefix)\(Hex.encode(Array(bytes[0..<6])))_\(Hex.encode(Array(bytes[6...])))")!
     }
 
@@ -74,14 +74,19 @@ public struct TokenInfo: Sendable, Equatable {
 public final class TokenStore: @unchecked Sendable {
     private let db: DatabaseQueue
     public let path: String
+    /// The clock of `created` and `revoked`, and the randomness of the secrets.
+    private let sources: WriteSources
 
-    private init(path: String, db: DatabaseQueue) {
+    private init(path: String, db: DatabaseQueue, sources: WriteSources) {
         self.path = path
         self.db = db
+        self.sources = sources
     }
 
     /// Opens the token table of an existing store, upgrading an older store if no writer holds it.
-    public static func open(path: String, readOnly: Bool = false) throws -> TokenStore {
+    public static func open(
+        path: String, readOnly: Bool = false, sources: WriteSources = .system
+    ) throws -> TokenStore {
         _ = try LogReader.open(path: path)  // a Probity store, of a known format
         var config = Configuration()
         config.label = "probity.tokens"
@@ -99,7 +104,7 @@ public final class TokenStore: @unchecked Sendable {
                 try Schema.migrator.migrate(queue)
                 _ = lock
             }
-            return TokenStore(path: path, db: queue)
+            return TokenStore(path: path, db: queue, sources: sources)
         } catch let error as StoreError { throw error } catch {
             throw StoreError(.io, "cannot open the tokens of \(path): \(error)")
         }
@@ -124,8 +129,8 @@ public final class TokenStore: @unchecked Sendable {
             throw StoreError(
                 .badArgument, "a token name must be 1–64 letters, digits, '-', '_', '.' or '@', got \"\(name)\"")
         }
-        let token = try BearerToken.generate()
-        let created = Timestamp.now().description
+        let token = try BearerToken.generate(from: sources.randomBytes)
+        let created = sources.now().description
         do {
             try db.write { db in
                 try db.execute(
@@ -158,7 +163,7 @@ public final class TokenStore: @unchecked Sendable {
     /// Revokes the token with this id or name. Revoking a revoked token is an error, so that a typo
     /// is not taken for success.
     public func revoke(_ idOrName: String) throws -> TokenInfo {
-        let revoked = Timestamp.now().description
+        let revoked = sources.now().description
         do {
             return try db.write { db in
                 guard

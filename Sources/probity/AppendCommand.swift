@@ -1,10 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProbityClient
 import ProbityDomain
-import ProbityHTTP
 import ProbityLog
-import ProbityStore
 import ProbityWire
 
 struct AppendCommand: ParsableCommand {
@@ -39,112 +36,32 @@ struct AppendCommand: ParsableCommand {
     var quiet = false
     @OptionGroup var output: JSONFlag
 
-    /// Events per transaction for large inputs; every event is validated before the first is written.
-    static let batchSize = 10_000
-
-    /// Events per request to probityd (its default limits.max_batch_events), and bytes per request.
-    static let requestEvents = 1_000
-    static let requestBytes = 2 << 20
-
     func run() throws {
         let parsed = try EventFile.parseWithPlaces(
             try readFile(file, what: "the events file"), name: file == "-" ? "standard input" : file)
-        let events = parsed.events
-        guard !events.isEmpty else { throw CLIError.usage("\(file == "-" ? "standard input" : file) holds no event") }
-        if let daemon = try target.daemon() {
-            guard key == nil, by == nil else {
-                throw CLIError.usage("--key and --by are for --db; through probityd, the token's name is the author")
-            }
-            return try appendThrough(daemon, events)
+        guard !parsed.events.isEmpty else {
+            throw CLIError.usage("\(file == "-" ? "standard input" : file) holds no event")
         }
-        let db = target.db!
-        try reporting {
-            let writer = try openWriter(db: db, key: key)
-            // Nothing or all: one batch is one transaction, which the writer refuses whole; several batches
-            // are checked first, every event against the log, before the first is written.
-            if events.count > Self.batchSize, let rejection = try writer.checkReferences(events) {
-                throw CLIError.usage("\(parsed.places[rejection.index]): \(rejection.error)")
-            }
-            var appended = 0, duplicates = 0
-            var bar = ProgressBar(label: "appending")
-            defer { bar.finish() }
-            for start in stride(from: 0, to: events.count, by: Self.batchSize) {
-                let batch: LogWriter.Batch
-                do {
-                    batch = try writer.append(
-                        Array(events[start..<min(events.count, start + Self.batchSize)]), by: by ?? defaultPrincipal())
-                } catch let rejection as EventRejection {
-                    throw CLIError.usage("\(parsed.places[start + rejection.index]): \(rejection.error)")
-                }
-                appended += batch.entries.count
-                duplicates += batch.receipts.count - batch.entries.count
-                if events.count > Self.batchSize {
-                    bar.update(UInt64(start + batch.receipts.count), UInt64(events.count))
-                }
-                if quiet { continue }
-                for receipt in batch.receipts {
-                    if output.json {
-                        Output.json(receipt.json)
-                    } else {
-                        Output.line(
-                            "# receipt: seq \(receipt.seq), leaf hash \(Hex.encode(receipt.leafHash))"
-                                + (receipt.duplicate ? " (already in the log: nothing appended)" : ""))
-                        Output.raw(receipt.proof.encoded)
-                        Output.line("")
-                    }
-                }
-            }
-            bar.finish()
-            if quiet || !output.json {
-                Output.info(
-                    "appended \(appended) event\(appended == 1 ? "" : "s") to \(db)"
-                        + (duplicates > 0 ? " (\(duplicates) already in the log)" : "")
-                        + "; size is now \(try writer.size())")
-            }
-        }
-    }
-
-    /// Sends the events in requests of at most `requestEvents` events and about `requestBytes` bytes;
-    /// each request is appended atomically by the daemon.
-    private func appendThrough(_ daemon: DaemonClient, _ events: [EventInput]) throws {
-        var appended = 0, duplicates = 0, sent = 0
-        var bar = ProgressBar(label: "appending")
-        defer { bar.finish() }
-        while sent < events.count {
-            var end = sent, bytes = 0
-            while end < events.count && end - sent < Self.requestEvents && (end == sent || bytes < Self.requestBytes) {
-                bytes += events[end].dataBytes.count + (events[end].payload?.count ?? 0) + 64
-                end += 1
-            }
-            let response = try requesting {
-                try daemon.json("POST", "/v1/events", body: EventsRequest.body(events[sent..<end]))
-            }
-            guard case .array(let receipts) = try response.required("receipts") else {
-                throw CLIError.usage("probityd's receipts are not an array")
-            }
-            sent = end
-            if events.count > Self.requestEvents { bar.update(UInt64(sent), UInt64(events.count)) }
+        let log = try target.service(key: key, author: by)
+        let summary = try log.append(parsed.events, places: parsed.places) { receipts in
+            if quiet { return }
             for receipt in receipts {
-                let duplicate = receipt["duplicate"] == .bool(true)
-                if duplicate { duplicates += 1 } else { appended += 1 }
-                if quiet { continue }
                 if output.json {
-                    Output.json(receipt)
+                    Output.json(receipt.json)
                 } else {
-                    let seq = try receipt.required("seq").uint64Value.map(String.init) ?? "?"
                     Output.line(
-                        "# receipt: seq \(seq), leaf hash \(try receipt.required("leaf_hash").stringValue ?? "?")"
-                            + (duplicate ? " (already in the log: nothing appended)" : ""))
-                    Output.raw(try receipt.required("proof").stringValue ?? "")
+                        "# receipt: seq \(receipt.seq), leaf hash \(Hex.encode(receipt.leafHash))"
+                            + (receipt.duplicate ? " (already in the log: nothing appended)" : ""))
+                    Output.raw(receipt.proof.encoded)
                     Output.line("")
                 }
             }
         }
-        bar.finish()
         if quiet || !output.json {
             Output.info(
-                "appended \(appended) event\(appended == 1 ? "" : "s") through probityd at \(daemon.connection.endpoint)"
-                    + (duplicates > 0 ? " (\(duplicates) already in the log)" : ""))
+                "appended \(summary.appended) event\(summary.appended == 1 ? "" : "s") \(summary.destination)"
+                    + (summary.duplicates > 0 ? " (\(summary.duplicates) already in the log)" : "")
+                    + (summary.size.map { "; size is now \($0)" } ?? ""))
         }
     }
 }

@@ -159,8 +159,3 @@ func logNumberArgument(_ text: String) throws -> UInt64 {
     guard let value = LogNumber.parse(text) else { throw ValidationError("\(LogNumber.expectation), got \"\(text)\"") }
     return value
 }
-
-/// The receipt of one entry, as `append` prints it.
-func receiptJSON(seq: UInt64, leafHash: Merkle.Hash, proof: TlogProof) -> JSONValue {
-    Receipt(seq: seq, leafHash: leafHash, proof: proof, duplicate: false).json
-}

@@ -106,8 +106,8 @@ struct ImportCommand: ParsableCommand {
         if !events.isEmpty {
             try reporting {
                 let writer = try openWriter(db: store.db, key: key)
-                for start in stride(from: 0, to: events.count, by: AppendCommand.batchSize) {
-                    let end = min(events.count, start + AppendCommand.batchSize)
+                for start in stride(from: 0, to: events.count, by: LocalLog.batchSize) {
+                    let end = min(events.count, start + LocalLog.batchSize)
                     let batch = try writer.append(Array(events[start..<end]), by: "import:\(format.rawValue)")
                     for (index, receipt) in zip(start..<end, batch.receipts) {
                         // The plan's own registrations have no position in the file.

@@ -28,9 +28,16 @@ struct LogTarget: ParsableArguments {
         if db != nil && tokenFile != nil { throw ValidationError("--token-file is for --socket or --url") }
     }
 
-    /// The daemon client, or nil when the command should open the store itself.
-    func daemon() throws -> DaemonClient? {
-        if db != nil { return nil }
+    /// The log these options name: the store file, or the daemon. `key` (a signing key) and `author` are
+    /// for a store opened here; through probityd both are the daemon's, so giving them is an error.
+    func service(key: String? = nil, author: String? = nil) throws -> any LogService {
+        if let db { return LocalLog(db: db, key: key, author: author) }
+        if key != nil { throw CLIError.usage("--key is for --db; probityd signs with its own key") }
+        if author != nil { throw CLIError.usage("--by is for --db; through probityd, the token's name is the author") }
+        return RemoteLog(daemon: try daemon())
+    }
+
+    private func daemon() throws -> DaemonClient {
         let endpoint: Endpoint
         do { endpoint = try socket.map { .unix(path: $0) } ?? Endpoint(url: url!) } catch {
             throw CLIError.usage("--url: \(error)")

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import ProbityLog
 
 @main
 struct Probity: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = ProbityVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "probity",

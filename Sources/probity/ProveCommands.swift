@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import ProbityClient
 import ProbityDomain
-import ProbityHTTP
 import ProbityLog
 import ProbityStore
 import ProbityWire
@@ -27,15 +25,7 @@ struct CheckpointCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let cp: SignedCheckpoint
-            if let daemon = try target.daemon() {
-                let note = try requesting {
-                    try daemon.send("GET", "/v1/checkpoint" + (size.map { "?size=\($0)" } ?? "")).text
-                }
-                cp = try SignedCheckpoint(parsing: note)
-            } else {
-                cp = try LogReader.open(path: target.db!).checkpoint(size: size)
-            }
+            let cp = try target.service().checkpoint(size: size)
             if output.json {
                 Output.json(
                     .object([
@@ -76,30 +66,11 @@ struct ProveCommand: ParsableCommand {
         @OptionGroup var output: JSONFlag
 
         func run() throws {
-            if let daemon = try target.daemon() {
-                let response = try requesting {
-                    try daemon.json("GET", "/v1/proofs/inclusion?seq=\(seq)" + (size.map { "&size=\($0)" } ?? ""))
-                }
-                if output.json {
-                    Output.json(
-                        .object(
-                            try ["seq", "leaf_hash", "checkpoint", "proof"].reduce(into: [:]) {
-                                $0[$1] = try response.required($1)
-                            }))
-                } else {
-                    Output.raw(try response.required("proof").stringValue ?? "")
-                }
-                return
-            }
-            try reporting {
-                let reader = try LogReader.open(path: target.db!)
-                let proof = try reader.tlogProof(seq: seq, size: size)
-                if output.json {
-                    guard let entry = try reader.entry(seq: seq) else { throw CLIError.usage("no entry \(seq)") }
-                    Output.json(receiptJSON(seq: seq, leafHash: entry.leafHash, proof: proof))
-                } else {
-                    Output.raw(proof.encoded)
-                }
+            let receipt = try target.service().inclusionProof(seq: seq, size: size)
+            if output.json {
+                Output.json(receipt.json)
+            } else {
+                Output.raw(receipt.proof.encoded)
             }
         }
     }
@@ -122,39 +93,11 @@ struct ProveCommand: ParsableCommand {
         @OptionGroup var output: JSONFlag
 
         func run() throws {
-            if let daemon = try target.daemon() {
-                let response = try requesting {
-                    try daemon.json("GET", "/v1/proofs/consistency?old=\(old)" + (new.map { "&new=\($0)" } ?? ""))
-                }
-                if output.json {
-                    Output.json(
-                        .object(
-                            try ["old_size", "new_size", "old_root", "new_root", "proof"].reduce(into: [:]) {
-                                $0[$1] = try response.required($1)
-                            }))
-                } else {
-                    for hash in try response.required("proof").arrayValue ?? [] { Output.line(hash.stringValue ?? "") }
-                }
-                return
-            }
-            try reporting {
-                let reader = try LogReader.open(path: target.db!)
-                let newSize = try new ?? reader.checkpoint().checkpoint.size
-                guard newSize <= (try reader.size()) else {
-                    throw CLIError.usage("the log has only \(try reader.size()) entries, fewer than \(newSize)")
-                }
-                let proof = try reader.consistencyProof(from: old, to: newSize)
-                if output.json {
-                    Output.json(
-                        .object([
-                            "old_size": .number(Double(old)), "new_size": .number(Double(newSize)),
-                            "old_root": .string(Base64.encode(try reader.root(size: old))),
-                            "new_root": .string(Base64.encode(try reader.root(size: newSize))),
-                            "proof": .array(proof.map { .string(Base64.encode($0)) }),
-                        ]))
-                } else {
-                    for hash in proof { Output.line(Base64.encode(hash)) }
-                }
+            let proof = try target.service().consistencyProof(old: old, new: new)
+            if output.json {
+                Output.json(proof.json)
+            } else {
+                for hash in proof.hashes { Output.line(Base64.encode(hash)) }
             }
         }
     }
@@ -180,12 +123,7 @@ struct ProveCommand: ParsableCommand {
                 throw CLIError.usage(
                     "a stream id is procedure:<ref> or party:<id> (ids \(Identifier.rule)), got \"\(stream)\"")
             }
-            if let daemon = try target.daemon() {
-                guard key == nil else { throw CLIError.usage("--key is for --db; probityd signs with its own key") }
-                let query = stream.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? stream
-                return Output.raw(try requesting { try daemon.send("GET", "/v1/proofs/stream?stream=\(query)").text })
-            }
-            try reporting { Output.raw(try openWriter(db: target.db!, key: key).signedStreamHead(stream).encoded) }
+            Output.raw(try target.service(key: key).streamHead(stream).encoded)
         }
     }
 }

@@ -94,7 +94,7 @@ struct TimelineText {
 
     private func describe(_ r: DomainState.Record, isQuestion: Bool) -> String {
         switch r.type {
-        case "exchange.recorded":
+        case DomainEventType.exchangeRecorded:
             let visibility =
                 r.visibility == .public
                 ? (fr ? "PUBLIC" : "PUBLIC") : (fr ? "privé" : "private") + " (\(r.visibility?.rawValue ?? "?"))"
@@ -106,26 +106,29 @@ struct TimelineText {
             }
             if r.procedure == nil { line += fr ? "  (hors procédure)" : "  (no procedure)" }
             return line
-        case "procedure.opened":
+        case DomainEventType.procedureOpened:
             return (fr ? "procédure ouverte" : "procedure opened")
                 + " (\(state.procedures[r.procedure ?? ""]?.kind.rawValue ?? "?"))"
-        case "procedure.phase_changed":
+        case DomainEventType.procedurePhaseChanged:
             return (fr ? "phase → " : "phase → ") + (r.phase?.rawValue ?? "?")
                 + (r.parties.first.map { fr ? ", attributaire \($0)" : ", awardee \($0)" } ?? "")
-        case "procedure.candidate_joined": return (fr ? "candidat : " : "candidate: ") + (r.parties.first ?? "?")
-        case "procedure.updated": return (fr ? "dates modifiées" : "dates changed") + " (\(r.reason ?? "?"))"
-        case "disclosure.published":
+        case DomainEventType.procedureCandidateJoined:
+            return (fr ? "candidat : " : "candidate: ") + (r.parties.first ?? "?")
+        case DomainEventType.procedureUpdated:
+            return (fr ? "dates modifiées" : "dates changed") + " (\(r.reason ?? "?"))"
+        case DomainEventType.disclosurePublished:
             let answered = r.answers.compactMap { state.exchange($0).map { "#\($0.seq)" } }
             return (fr ? "publication à tous les candidats" : "disclosed to all candidates")
                 + " (\(r.channel?.rawValue ?? "?"))"
                 + (answered.isEmpty ? "" : (fr ? ", répond à " : ", answers ") + answered.joined(separator: ", "))
-        case "party.registered": return (fr ? "partie enregistrée : " : "party registered: ") + (r.parties.first ?? "?")
-        case "exchange.edited_at_source": return fr ? "modifié à la source" : "edited at source"
-        case "exchange.deleted_at_source": return fr ? "supprimé à la source" : "deleted at source"
-        case "conflict.declared":
+        case DomainEventType.partyRegistered:
+            return (fr ? "partie enregistrée : " : "party registered: ") + (r.parties.first ?? "?")
+        case DomainEventType.exchangeEditedAtSource: return fr ? "modifié à la source" : "edited at source"
+        case DomainEventType.exchangeDeletedAtSource: return fr ? "supprimé à la source" : "deleted at source"
+        case DomainEventType.conflictDeclared:
             return (fr ? "conflit déclaré : " : "conflict declared: ") + r.parties.joined(separator: " / ")
                 + " (\(r.reason ?? "?"))"
-        case "redaction.applied": return (fr ? "caviardage" : "redaction") + " (\(r.reason ?? "?"))"
+        case LogEventType.redactionApplied: return (fr ? "caviardage" : "redaction") + " (\(r.reason ?? "?"))"
         default: return r.type
         }
     }
@@ -133,7 +136,9 @@ struct TimelineText {
     /// The start of the record's text, from its payload, on one line.
     private func excerpt(_ r: DomainState.Record) -> String? {
         if let by = state.redactions[r.seq] { return fr ? "[caviardé, voir #\(by)]" : "[redacted, see #\(by)]" }
-        guard r.isExchange || r.type == "disclosure.published", let text = payload(r.seq)?["text"]?.stringValue else {
+        guard r.isExchange || r.type == DomainEventType.disclosurePublished,
+            let text = payload(r.seq)?["text"]?.stringValue
+        else {
             return nil
         }
         let flat = DisplaySafety.terminalSafe(text.split(whereSeparator: \.isNewline).joined(separator: " "))

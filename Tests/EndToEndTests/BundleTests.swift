@@ -2,6 +2,7 @@ import Foundation
 import ProbityDomain
 import ProbityEvidence
 import ProbityLog
+import ProbityStore
 import Testing
 import ZIPFoundation
 

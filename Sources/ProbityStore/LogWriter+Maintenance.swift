@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+public import ProbityDomain
+public import ProbityLog
+
+// Entries the log writes for itself: key rotations, redactions, trusted timestamps; and stream heads.
+extension LogWriter {
+    // MARK: Keys
+
+    /// Appends `key.rotated` for `newSigner` as its own batch, covered by a checkpoint signed with the
+    /// current key; from then on the new key signs. `newKeyPath` must already hold the new key, durably.
+    public func rotateKey(
+        to newSigner: NoteSigner, newKeyPath: String, reason: String, by principal: String
+    ) throws -> Batch {
+        guard newSigner.verifier.name == origin else {
+            throw StoreError(.badKey, "the new key's name must be the origin \(origin)")
+        }
+        guard newSigner.verifier != signer.verifier else { throw StoreError(.badKey, "the new key is the current key") }
+        let event = EventInput(
+            type: LogEventType.keyRotated,
+            data: ["verifier_key": .string(newSigner.verifier.description), "reason": .string(reason)])
+        // The rotation and the switch of the store's current key commit together: a crash cannot leave
+        // the log saying one key while the writer signs with the other.
+        let batch = try commit([Submission(events: [event], by: principal)]) { db in
+            try db.execute(
+                sql: "UPDATE meta SET value = ? WHERE key = 'current_vkey'", arguments: [newSigner.verifier.description]
+            )
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'key_path'", arguments: [newKeyPath])
+        }[0].get()
+        signer = newSigner
+        return batch
+    }
+
+    // MARK: Redaction
+
+    /// Erases the payload (and its salt) of entry `seq` and appends `redaction.applied` naming it, in one
+    /// transaction: the entry keeps its commitment, so every proof still holds, and `verify` reports it
+    /// redacted by the new entry. Refused with `.legalHold` while an open legal hold covers the entry
+    /// (checked in the same transaction, see `LegalHolds`).
+    public func redact(seq: UInt64, legalBasis: String, requestedBy: String, by principal: String) throws -> Batch {
+        let (exists, hasPayload) = try wrap("reading entry \(seq)") {
+            try db.read { db in
+                (
+                    try Bool.fetchOne(db, sql: "SELECT 1 FROM entries WHERE seq = ?", arguments: [Int64(clamping: seq)])
+                        ?? false,
+                    try Bool.fetchOne(
+                        db, sql: "SELECT 1 FROM payloads WHERE seq = ?", arguments: [Int64(clamping: seq)]) ?? false
+                )
+            }
+        }
+        guard exists else { throw StoreError(.notFound, "no entry \(seq) in the log (its size is \(try size()))") }
+        guard hasPayload else {
+            throw StoreError(
+                .badArgument, "entry \(seq) has no payload to redact (it had none, or it is already redacted)")
+        }
+        let event = EventInput(
+            type: LogEventType.redactionApplied,
+            data: [
+                "target_seq": .number(Double(seq)), "scope": .string("payload"),
+                "legal_basis": .string(legalBasis), "requested_by": .string(requestedBy),
+            ])
+        return try commit([Submission(events: [event], by: principal)]) { db in
+            if let hold = try LegalHolds.covering(seq: seq, db).first {
+                throw StoreError(
+                    .legalHold,
+                    "entry \(seq) is under legal hold \"\(hold.id)\" (placed at seq \(hold.placedSeq): \(hold.reason)); "
+                        + "it cannot be redacted until the hold is released (legal_hold.released)")
+            }
+            try db.execute(sql: "DELETE FROM payloads WHERE seq = ?", arguments: [Int64(clamping: seq)])
+        }[0].get()
+    }
+
+    /// Appends `checkpoint.timestamped`: the RFC 3161 token a TSA returned for `checkpoint` (its signed note's
+    /// SHA-256). The token goes in the payload; `data` names the checkpoint, the TSA, its time and the token's
+    /// SHA-256. The caller has checked the token (`TrustedTimestamp.verify`).
+    public func appendTimestamp(
+        of checkpoint: SignedCheckpoint, token: TrustedTimestamp.Token, by principal: String
+    ) throws -> Batch {
+        let event = EventInput(
+            type: LogEventType.checkpointTimestamped,
+            data: [
+                "tree_size": .number(Double(checkpoint.checkpoint.size)),
+                "root": .string(Base64.encode(checkpoint.checkpoint.root)),
+                "tsa": .string(token.signer), "gen_time": .string(token.genTime),
+                "token_sha256": .string(Hex.encode(SHA256.hash(token.der))),
+            ], payload: .object(["token": .string(Base64.encode(token.der))]))
+        return try commit([Submission(events: [event], by: principal)], alsoInTransaction: nil)[0].get()
+    }
+
+    /// A signed stream-head note for `stream` at the current size.
+    public func signedStreamHead(_ stream: String) throws -> SignedNote {
+        let (size, head) = try wrap("reading a stream head") {
+            try db.read { db -> (UInt64, (UInt64, Merkle.Hash)?) in
+                let size = UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(size), 0) FROM checkpoints") ?? 0)
+                let head = try Row.fetchOne(
+                    db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream]
+                ).map {
+                    (UInt64($0["seq"] as Int64), [UInt8]($0["leaf_hash"] as Data))
+                }
+                return (size, head)
+            }
+        }
+        return try StreamHead(
+            origin: origin, treeSize: size, stream: stream, lastSeq: head?.0, lastLeafHash: head?.1 ?? Entry.zeroHash
+        ).sign(with: signer)
+    }
+}
