@@ -163,6 +163,7 @@ let package = Package(
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityStore", "ProbityServer", "ProbityFixtures",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

@@ -42,15 +42,21 @@ struct ProbityAPI: Sendable {
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
         router.post("/v1/events") { request, _ in try await append(request) }
         router.post("/v1/events/validate") { request, _ in try await validate(request) }
-        router.get("/v1/events") { request, _ in try listEvents(request) }
-        router.get("/v1/events/:seq") { request, context in try event(request, seq: context.parameters.require("seq")) }
-        router.get("/v1/checkpoint") { request, _ in try checkpoint(request) }
-        router.get("/v1/proofs/inclusion") { request, _ in try inclusionProof(request) }
-        router.get("/v1/proofs/consistency") { request, _ in try consistencyProof(request) }
-        router.get("/v1/proofs/stream") { request, _ in try streamHead(request) }
+        // Reads run SQLite on the blocking pool, never on the cooperative pool (see `blocking`).
+        router.get("/v1/events") { request, _ in try await blocking { try listEvents(request) } }
+        router.get("/v1/events/:seq") { request, context in
+            let seq = try context.parameters.require("seq")
+            return try await blocking { try event(request, seq: seq) }
+        }
+        router.get("/v1/checkpoint") { request, _ in try await blocking { try checkpoint(request) } }
+        router.get("/v1/proofs/inclusion") { request, _ in try await blocking { try inclusionProof(request) } }
+        router.get("/v1/proofs/consistency") { request, _ in try await blocking { try consistencyProof(request) } }
+        router.get("/v1/proofs/stream") { request, _ in try await blocking { try streamHead(request) } }
         ProcedureRoutes(readers: readers, auth: auth, projections: projections).add(to: router)
         EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer)
             .add(to: router)
+        // Inline, the one read that is: health must answer while long exports fill the blocking pool, and
+        // it reads one index entry (MAX(seq)).
         router.get("/healthz") { _, _ in health() }
         router.get("/metrics") { _, _ in
             Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
@@ -105,7 +111,7 @@ struct ProbityAPI: Sendable {
         _ = try auth.authorize(request, for: .append)
         let events = try parseEvents(try await body(request))
         // References are checked against the log as it is now; an append later may still find it changed.
-        if let rejection = try reader.checkReferences(events) {
+        if let rejection = try await blocking({ try reader.checkReferences(events) }) {
             throw APIError.rejected(rejection, inBatch: events.count > 1)
         }
         return .json(.object(["valid": .number(Double(events.count))]))

@@ -12,17 +12,24 @@ struct ProcedureRoutes: Sendable {
     let auth: Authenticator
     let projections: ProjectionCache
 
+    /// Every route reads SQLite and folds entries: they run on the blocking pool (see `blocking`).
     func add(to router: Router<BasicRequestContext>) {
-        router.get("/v1/procedures") { request, _ in try list(request) }
-        router.get("/v1/procedures/:ref") { request, context in try show(request, context.parameters.require("ref")) }
+        router.get("/v1/procedures") { request, _ in try await blocking { try list(request) } }
+        router.get("/v1/procedures/:ref") { request, context in
+            let ref = try context.parameters.require("ref")
+            return try await blocking { try show(request, ref) }
+        }
         router.get("/v1/procedures/:ref/timeline") { request, context in
-            try timeline(request, context.parameters.require("ref"))
+            let ref = try context.parameters.require("ref")
+            return try await blocking { try timeline(request, ref) }
         }
         router.get("/v1/procedures/:ref/findings") { request, context in
-            try findings(request, context.parameters.require("ref"))
+            let ref = try context.parameters.require("ref")
+            return try await blocking { try findings(request, ref) }
         }
         router.get("/v1/parties/:id/timeline") { request, context in
-            try partyTimeline(request, context.parameters.require("id"))
+            let id = try context.parameters.require("id")
+            return try await blocking { try partyTimeline(request, id) }
         }
     }
 

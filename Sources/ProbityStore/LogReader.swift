@@ -5,12 +5,16 @@ public import ProbityLog
 
 /// Read access to a store: entries, checkpoints and proofs. Opening for reading never takes the writer
 /// lock, so auditors can read while `probity append` or `probityd` writes (WAL gives them a snapshot).
+///
+/// A reader opened with `open` holds a `DatabasePool`: each read runs in a snapshot on one of several
+/// read-only connections, so concurrent reads (the daemon's routes, a parallel verify) do not queue
+/// behind each other. A writer reads through its own connection, and sees what it has just written.
 public class LogReader: @unchecked Sendable {
     public let path: String
     public let origin: String
-    let db: DatabaseQueue
+    let db: any DatabaseReader
 
-    init(path: String, db: DatabaseQueue) throws {
+    init(path: String, db: any DatabaseReader) throws {
         self.path = path
         self.db = db
         let meta = try db.read { db in
@@ -39,8 +43,7 @@ public class LogReader: @unchecked Sendable {
         // A writer checkpointing, or a reader recovering the WAL after a crash, holds its locks briefly.
         config.busyMode = .timeout(10)
         do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
-            return try LogReader(path: path, db: queue)
+            return try LogReader(path: path, db: try DatabasePool(path: path, configuration: config))
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
@@ -51,7 +54,7 @@ public class LogReader: @unchecked Sendable {
                 throw StoreError(.io, "cannot open \(path) for reading: \(error)")
             }
             // No WAL to read, and SQLite cannot create its index (-shm) here: nothing can be writing the
-            // file, so reading it as immutable is safe.
+            // file, so reading it as immutable is safe (through one connection: no snapshot to share).
             do {
                 let queue = try DatabaseQueue(
                     path:

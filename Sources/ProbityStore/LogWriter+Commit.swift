@@ -53,7 +53,7 @@ extension LogWriter {
         _ submissions: [Submission], alsoInTransaction: ((Database) throws -> Void)?
     ) throws -> [Result<Batch, EventRejection>] {
         do {
-            return try db.write { db in
+            return try queue.write { db in
                 var tail = try self.tail ?? loadTail(db)
                 self.tail = nil
                 let before = tail.range

@@ -11,6 +11,8 @@ public import ProbityLog
 /// or not at all. Only after the commit returns are the receipts handed out.
 public final class LogWriter: LogReader, @unchecked Sendable {
     private let lock: FileLock
+    /// The writer's one connection; `db` (the reader's) is the same queue.
+    let queue: DatabaseQueue
     public internal(set) var signer: NoteSigner
     /// The clock and the random bytes of this writer's entries (the system's, unless a test fixes them).
     let sources: WriteSources
@@ -28,6 +30,7 @@ public final class LogWriter: LogReader, @unchecked Sendable {
 
     init(path: String, db: DatabaseQueue, lock: FileLock, signer: NoteSigner, sources: WriteSources) throws {
         self.lock = lock
+        self.queue = db
         self.signer = signer
         self.sources = sources
         try super.init(path: path, db: db)

@@ -2,7 +2,6 @@ import Foundation
 import ProbityDomain
 import ProbityEvidence
 import ProbityLog
-import ProbityStore
 import Testing
 import ZIPFoundation
 
@@ -58,7 +57,9 @@ struct BundleTests {
     func writeZip(_ files: [(name: String, bytes: [UInt8])], _ path: String) throws {
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        var zip = ZipWriter(modified: .now()) { try handle.write(contentsOf: $0) }
+        var zip = ZipWriter(modified: Timestamp(entryTime: "2026-12-01T09:00:00.000000Z")!) {
+            try handle.write(contentsOf: $0)
+        }
         for file in files { try zip.add(file.name, file.bytes) }
         try zip.finish()
         try handle.close()

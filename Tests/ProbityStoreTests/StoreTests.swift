@@ -79,7 +79,7 @@ struct StoreTests {
     @Test("a failed append appends nothing, and the writer recovers its tail")
     func atomicAppend() throws {
         let (writer, _) = try Self.newStore()
-        try writer.db.write {
+        try writer.queue.write {
             try $0.execute(
                 sql:
                     "CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.seq = 3 BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
@@ -88,7 +88,7 @@ struct StoreTests {
         let events = (0..<5).map { _ in EventInput(type: "x-test", data: [:]) }
         #expect(throws: StoreError.self) { try writer.append(events, by: "test") }
         #expect(try writer.size() == 1)
-        try writer.db.write { try $0.execute(sql: "DROP TRIGGER refuse") }
+        try writer.queue.write { try $0.execute(sql: "DROP TRIGGER refuse") }
         let batch = try writer.append(events, by: "test")
         #expect(batch.entries.map(\.seq) == [1, 2, 3, 4, 5])
         #expect(try writer.verify(trust: .firstUse).intact)
