@@ -29,7 +29,7 @@ PROBITYD=.build/release/probityd $bench/probityd-bench --dir var/bench-daemon --
 
 echo
 echo "procurement domain: findings on a 100,000-event procedure, import of a 100,000-message LinkedIn export:"
-$bench/probity-domain-bench --dir var/bench-domain --events 100000 --messages 100000
+PROBITY=.build/release/probity $bench/probity-domain-bench --dir var/bench-domain --events 100000 --messages 100000
 
 echo
 echo "evidence bundles: export and verify the bundle of a 10,000-event procedure:"

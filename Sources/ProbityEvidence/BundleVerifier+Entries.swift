@@ -107,12 +107,7 @@ extension BundleVerifier {
                 throw .init("the rotation entry \(seq) to \(chain[i + 1]) is not in the bundle")
             }
             let file = try string(rotation, "checkpoint")
-            let covering: Checkpoint
-            do { covering = try Checkpoint(text: try signedText(file, by: [chain[i]])) } catch let e
-                as BundleVerificationError
-            { throw e } catch {
-                throw .init("\(file) is not a checkpoint: \(error)")
-            }
+            let covering = try checkpoint(file, signedBy: [chain[i]])
             guard seq < covering.size else { throw .init("\(file) does not cover the rotation entry \(seq)") }
             try checkConsistency(try string(rotation, "consistency"), old: covering, newSize: size, newRoot: root)
             proven.append(
@@ -131,12 +126,7 @@ extension BundleVerifier {
         )
         let consistency = try object(manifest, "consistency")
         let earlierFile = try string(consistency, "checkpoint")
-        let earlier: Checkpoint
-        do { earlier = try Checkpoint(text: try signedText(earlierFile, by: chain)) } catch let e
-            as BundleVerificationError
-        { throw e } catch {
-            throw .init("\(earlierFile) is not a checkpoint: \(error)")
-        }
+        let earlier = try checkpoint(earlierFile, signedBy: chain)
         try checkConsistency(try string(consistency, "proof"), old: earlier, newSize: size, newRoot: root)
         if exhibits.contains(where: { $0.seq >= earlier.size }) {
             throw .init("an entry of the bundle is not in the earlier checkpoint of size \(earlier.size)")
@@ -166,12 +156,7 @@ extension BundleVerifier {
                 Hex.encode(SHA256.hash(token)) == data["token_sha256"]?.stringValue
             else { throw .init("\(payloadFile) does not hold the token whose SHA-256 entry \(seq) records") }
             let stampedFile = try string(stamp, "checkpoint")
-            let stamped: Checkpoint
-            do { stamped = try Checkpoint(text: try signedText(stampedFile, by: chain)) } catch let e
-                as BundleVerificationError
-            { throw e } catch {
-                throw .init("\(stampedFile) is not a checkpoint: \(error)")
-            }
+            let stamped = try checkpoint(stampedFile, signedBy: chain)
             guard stamped.size == data["tree_size"]?.uint64Value,
                 Base64.encode(stamped.root) == data["root"]?.stringValue
             else {

@@ -178,6 +178,12 @@ public struct BundleVerifier {
         return note.text
     }
 
+    /// The checkpoint in the signed note `name`, if one of `keys` signed it.
+    func checkpoint(_ name: String, signedBy keys: [NoteVerifier]) throws(BundleVerificationError) -> Checkpoint {
+        let text = try signedText(name, by: keys)
+        do { return try Checkpoint(text: text) } catch { throw .init("\(name) is not a checkpoint: \(error)") }
+    }
+
     func object(_ value: JSONValue, _ key: String) throws(BundleVerificationError) -> JSONValue {
         guard let member = value[key], member.objectValue != nil else {
             throw .init("\(Names.manifest): \"\(key)\" must be an object")

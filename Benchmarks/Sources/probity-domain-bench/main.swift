@@ -176,8 +176,10 @@ guard planned.events.count == options.messages else {
     print("planned \(planned.events.count) of \(options.messages) events"); exit(1)
 }
 
-let cli = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probity")
-    .path
+// The CLI under test: $PROBITY (Scripts/bench.sh passes the root package's release build), else beside this binary.
+let cli =
+    ProcessInfo.processInfo.environment["PROBITY"]
+    ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("probity").path
 func runImport() throws -> (Double, String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cli)
@@ -197,7 +199,8 @@ func runImport() throws -> (Double, String) {
     return (now() - started, String(decoding: output, as: UTF8.self))
 }
 guard fm.isExecutableFile(atPath: cli) else {
-    print("build the probity CLI first: swift build -c release --product probity"); exit(1)
+    print("no probity CLI at \(cli): build it (swift build -c release --product probity) and set PROBITY to its path")
+    exit(1)
 }
 let (importSeconds, importReport) = try runImport()
 let (reimportSeconds, _) = try runImport()
