@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs Probity's benchmark (release build) and prints a Markdown report (also in var/bench/report.md).
 #   Scripts/bench.sh [--events N] [--batch B] [--proofs P]   (then probityd-bench with its defaults)
+#   Scripts/bench.sh --compare [N]                            (beside journald's sealing: Scripts/bench-compare.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# --compare [N]: Probity beside journald's sealing, raw SQLite and SHA-256 on the same events (bench-compare.sh).
+if [ "${1:-}" = --compare ]; then shift; exec Scripts/bench-compare.sh "$@"; fi
 Scripts/install-deps.sh
 # The product (this package) and the benchmarks (Benchmarks/, a package of its own), both release builds.
 swift build -c release --product probity
