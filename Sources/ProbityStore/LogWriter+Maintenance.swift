@@ -59,7 +59,7 @@ extension LogWriter {
                 "target_seq": .number(Double(seq)), "scope": .string("payload"),
                 "legal_basis": .string(legalBasis), "requested_by": .string(requestedBy),
             ])
-        return try commit([Submission(events: [event], by: principal)]) { db in
+        let batch = try commit([Submission(events: [event], by: principal)]) { db in
             if let hold = try LegalHolds.covering(seq: seq, db).first {
                 throw StoreError(
                     .legalHold,
@@ -68,6 +68,25 @@ extension LogWriter {
             }
             try db.execute(sql: "DELETE FROM payloads WHERE seq = ?", arguments: [Int64(clamping: seq)])
         }[0].get()
+        try eraseWAL(after: "the redaction of entry \(seq)")
+        return batch
+    }
+
+    /// Copies the WAL into the database and truncates it to zero bytes. With `secure_delete` the database
+    /// pages no longer hold an erased payload, but the WAL still holds the pages as they were before;
+    /// this removes them. It waits (the busy timeout) for readers of older snapshots to finish.
+    func eraseWAL(after what: String) throws {
+        let result = try wrap("checkpointing the WAL after \(what)") {
+            try queue.writeWithoutTransaction { db in
+                try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+        guard let result, (result[0] as Int?) == 0 else {
+            throw StoreError(
+                .io,
+                "\(what) is committed, but readers kept the WAL from being emptied, so it may still hold the erased bytes; they leave it at a checkpoint with no reader open (`sqlite3 STORE 'PRAGMA wal_checkpoint(TRUNCATE)'`)"
+            )
+        }
     }
 
     /// Appends `checkpoint.timestamped`: the RFC 3161 token a TSA returned for `checkpoint` (its signed note's

@@ -50,8 +50,15 @@ extension LogWriter {
                     "the store \(path) is read-only (file or filesystem); make it writable by the daemon's user")
             }
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Redaction erases: deleted payload bytes are overwritten with zeros in the pages they leave,
+            // not left in free space (`redact` then empties the WAL, which still holds the old pages).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
             let sync = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            let secureDelete = try Int.fetchOne(db, sql: "PRAGMA secure_delete")
+            guard secureDelete == 1 else {
+                throw StoreError(.durability, "SQLite refused secure_delete on \(path); redactions could not erase")
+            }
             guard mode == "wal", sync == 2 else {
                 throw StoreError(
                     .durability,
