@@ -22,13 +22,7 @@ struct BundleTests {
 
     /// The scenario, with seq 21's payload redacted (seq 34).
     func fixture() throws -> Fixture {
-        let dir = try CLI.temporaryDirectory()
-        let db = dir.appendingPathComponent("log.sqlite").path
-        #expect(try CLI.run(["init", "--db", db, "--origin", "test.example/probity"]).status == 0)
-        #expect(try CLI.run(["append", "--db", db, "--quiet", DomainTests.scenario.path]).status == 0)
-        #expect(
-            try CLI.run(["redact", "--db", db, "21", "--legal-basis", "RGPD art. 17", "--requested-by", "DPO"]).status
-                == 0)
+        let (dir, db) = try redactedScenarioStore()
         let vkey = try String(contentsOfFile: dir.appendingPathComponent("log.vkey").path, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return Fixture(dir: dir, db: db, vkey: vkey)

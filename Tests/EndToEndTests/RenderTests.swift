@@ -18,13 +18,7 @@ struct RenderTests {
     @Test("The HTML timeline renders: non-blank, headings in the DOM, public and private told apart by colour")
     func rendersInChromium() throws {
         let browser = try #require(Self.chromium, "chromium is missing: run Scripts/install-deps.sh --test")
-        let dir = try CLI.temporaryDirectory()
-        let db = dir.appendingPathComponent("log.sqlite").path
-        #expect(try CLI.run(["init", "--db", db, "--origin", "test.example/probity"]).status == 0)
-        #expect(try CLI.run(["append", "--db", db, "--quiet", DomainTests.scenario.path]).status == 0)
-        #expect(
-            try CLI.run(["redact", "--db", db, "21", "--legal-basis", "RGPD art. 17", "--requested-by", "DPO"]).status
-                == 0)
+        let (dir, db) = try redactedScenarioStore()
         let html = dir.appendingPathComponent("2026-057.html")
         #expect(
             try CLI.run([

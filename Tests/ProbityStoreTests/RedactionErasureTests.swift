@@ -43,4 +43,28 @@ struct RedactionErasureTests {
         #expect(Self.contains(path, kept))
         #expect(try writer.entry(seq: 2)?.payload != nil)
     }
+
+    @Test("a reader holding an old snapshot keeps the WAL: the redaction is committed and the error says so")
+    func readerKeepsTheWAL() throws {
+        let (writer, path) = try StoreTests.newStore()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        _ = try writer.append(
+            [EventInput(type: "x-note", data: ["procedure": .string("2026-042")], payload: .object(["n": .number(1)]))],
+            by: "test")
+        var config = Configuration()
+        config.readonly = true
+        config.allowsUnsafeTransactions = true
+        let reader = try DatabaseQueue(path: path, configuration: config)
+        try reader.inDatabase { db in
+            try db.execute(sql: "BEGIN")
+            _ = try Row.fetchAll(db, sql: "SELECT seq FROM entries")
+        }
+        let error = try #require(throws: StoreError.self) {
+            try writer.redact(seq: 1, legalBasis: "GDPR art. 17", requestedBy: "dpo", by: "test")
+        }
+        #expect(error.message.contains("is committed, but readers kept the WAL from being emptied"))
+        #expect(try writer.entry(seq: 1)?.payload == nil)
+        #expect(try writer.size() == 3)
+        try reader.inDatabase { try $0.execute(sql: "COMMIT") }
+    }
 }
