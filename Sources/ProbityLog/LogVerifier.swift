@@ -114,23 +114,38 @@ public struct LogVerifier {
 
     public var root: Merkle.Hash { range.root }
 
-    /// Consumes the next row. `storedNodes` are the Merkle node hashes the store keeps for the nodes that
-    /// appending this leaf completes (as many as the trailing one bits of `position`), lowest first.
-    public mutating func consume(_ checked: CheckedEntry, storedNodes: [Merkle.Hash]) {
-        // `seq` is the row's stored seq; the tree position is `size` (they differ after a gap).
-        let seq = checked.position
-        defer {
-            lastLeafHash = checked.leafHash
-            let created = range.append(checked.leafHash)
-            for (i, node) in created.enumerated() where i >= storedNodes.count || storedNodes[i] != node.hash {
-                record(
-                    .storedNodeMismatch, seq: node.node.index << node.node.level,
-                    "the stored Merkle node (level \(node.node.level), index \(node.node.index)) differs from the one the entries give"
-                )
-            }
-            size += 1
-            checkCheckpoints(atSize: size)
+    /// Consumes the next row; returns the Merkle nodes its leaf completed (lowest first), for the caller
+    /// to compare with what the store keeps of them (`checkStoredTile`).
+    @discardableResult
+    public mutating func consume(_ checked: CheckedEntry) -> [(node: Merkle.Node, hash: Merkle.Hash)] {
+        // `position` is the row's stored seq; the tree position is `size` (they differ after a gap).
+        checkEntry(checked, seq: checked.position)
+        lastLeafHash = checked.leafHash
+        let created = range.append(checked.leafHash)
+        size += 1
+        checkCheckpoints(atSize: size)
+        return created
+    }
+
+    /// Compares a stored tile (nil: missing) with the one the entries give; records where they differ.
+    public mutating func checkStoredTile(_ id: Tiles.ID, stored: [UInt8]?, expected: [UInt8]) {
+        guard stored != expected else { return }
+        guard let stored else {
+            record(
+                .storedNodeMismatch, seq: id.firstLeaf, "the store has no Merkle \(id) (\(expected.count / 32) hashes)")
+            return
         }
+        let differing = (0..<(expected.count / 32)).first { k in
+            stored.count < (k + 1) * 32 || stored[(k * 32)..<((k + 1) * 32)] != expected[(k * 32)..<((k + 1) * 32)]
+        }
+        let firstLeaf = (id.index * UInt64(Tiles.width) + UInt64(differing ?? 0)) << UInt64(Tiles.height * id.level)
+        record(
+            .storedNodeMismatch, seq: firstLeaf,
+            differing.map { "hash \($0) of the stored Merkle \(id) differs from the one the entries give" }
+                ?? "the stored Merkle \(id) has \(stored.count / 32) hashes, not \(expected.count / 32)")
+    }
+
+    private mutating func checkEntry(_ checked: CheckedEntry, seq: UInt64) {
         if checked.storedLeafHash != checked.leafHash {
             record(
                 .storedHashMismatch, seq: seq,

@@ -77,6 +77,7 @@ public struct Daemon {
                 keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key,
                 by: "probityd", software: Self.software)
         }
+        try migrateIfOlder(path)
         // A short-lived reader: no read connection may be open while the writer opens (see StoreReaders).
         let (origin, recordedKey) = try { () throws -> (String, String?) in
             let reader = try LogReader.open(path: path)
@@ -99,6 +100,27 @@ public struct Daemon {
                 "the store cannot be written now: \(error.message); serving reads, appends get 503 until it can")
             return (lock, nil, open, error.message, signer)
         }
+    }
+
+    /// A store of an older format is migrated before anything else opens it: backed up beside itself, migrated
+    /// in one transaction (same size, root and checkpoints, or refused), then verified in full.
+    private func migrateIfOlder(_ path: String) throws {
+        guard let format = try StoreMigration.format(path: path), format != StoreMigration.currentFormat else { return }
+        let backup = path + ".format\(format)-\(Int(Date().timeIntervalSince1970)).bak"
+        logger.notice(
+            "the store \(path) is of format \(format): migrating it to format \(StoreMigration.currentFormat), backup in \(backup)"
+        )
+        guard let outcome = try StoreMigration.migrate(path: path, backup: backup) else { return }
+        let report = try LogReader.open(path: path).verify(trust: .firstUse)
+        guard report.intact else {
+            throw DaemonStartError(
+                message:
+                    "the migrated store \(path) does not verify (\(report.failureCount) failures, the first: \(report.failures.first?.message ?? "?")); the store as it was is in \(backup). Run `probity verify` on both",
+                isConfiguration: false)
+        }
+        logger.notice(
+            "migrated \(path) in \(String(format: "%.1f", outcome.seconds)) s: \(outcome.after.size) entries, \(outcome.after.checkpoints) checkpoints, same root; verified intact"
+        )
     }
 
     public func run() async throws {

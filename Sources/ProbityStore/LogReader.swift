@@ -23,6 +23,9 @@ public class LogReader: @unchecked Sendable {
                     ($0["key"] as String, $0["value"] as String)
                 })
         }
+        if let format = meta["format"], format != Schema.formatVersion, Schema.olderFormats.contains(format) {
+            throw StoreError.needsMigration(path: path, format: format)
+        }
         guard meta["format"] == Schema.formatVersion, let origin = meta["origin"] else {
             throw StoreError(.notAProbityStore, "\(path) is not a Probity store of format \(Schema.formatVersion)")
         }
@@ -200,30 +203,36 @@ public class LogReader: @unchecked Sendable {
 
     // MARK: Proofs (O(log n) reads each)
 
-    func nodeHash(_ node: Merkle.Node, _ db: Database) throws -> Merkle.Hash {
-        let statement: Statement
-        if node.level == 0 {
-            statement = try db.cachedStatement(sql: "SELECT leaf_hash FROM entries WHERE seq = ?")
-            statement.rawReset()
-            statement.rawBind(1, Int64(node.index))
-        } else {
-            statement = try db.cachedStatement(sql: "SELECT hash FROM nodes WHERE id = ?")
-            statement.rawReset()
-            statement.rawBind(1, MerkleNodeID.id(level: node.level, index: node.index))
-        }
-        guard try statement.rawStep(db) else {
+    /// The stored hashes of one tile (full or partial), or nil if the store has no such tile.
+    static func tile(_ id: Tiles.ID, _ db: Database) throws -> [UInt8]? {
+        let statement = try db.cachedStatement(sql: "SELECT hashes FROM tiles WHERE level = ? AND idx = ?")
+        statement.rawReset()
+        defer { statement.rawReset() }
+        statement.rawBind(1, Int64(id.level))
+        statement.rawBind(2, Int64(clamping: id.index))
+        return try statement.rawStep(db) ? statement.rawBytes(0) : nil
+    }
+
+    /// Node hashes read from the tiles of `db`, for the reads of one transaction.
+    static func tileHashes(_ db: Database) -> TileHashReader { TileHashReader { try tile($0, db) } }
+
+    static func nodeHash(_ node: Merkle.Node, _ tiles: inout TileHashReader) throws -> Merkle.Hash {
+        guard let hash = try tiles.hash(node) else {
             throw StoreError(
                 .inconsistent,
-                "the Merkle node (level \(node.level), index \(node.index)) is missing from the store; run `probity verify`"
+                "the Merkle node (level \(node.level), index \(node.index)) is missing from the store's tiles; run `probity verify`"
             )
         }
-        let hash = statement.rawBytes(0)
-        statement.rawReset()
         return hash
     }
 
+    func rangeHash(_ start: UInt64, _ end: UInt64, _ tiles: inout TileHashReader) throws -> Merkle.Hash {
+        try Merkle.foldRange(Merkle.rangeNodes(start: start, end: end).map { try Self.nodeHash($0, &tiles) })
+    }
+
     func rangeHash(_ start: UInt64, _ end: UInt64, _ db: Database) throws -> Merkle.Hash {
-        try Merkle.foldRange(Merkle.rangeNodes(start: start, end: end).map { try nodeHash($0, db) })
+        var tiles = Self.tileHashes(db)
+        return try rangeHash(start, end, &tiles)
     }
 
     public func root(size: UInt64) throws -> Merkle.Hash {
@@ -242,8 +251,11 @@ public class LogReader: @unchecked Sendable {
         }
         return try wrap("building inclusion proofs") {
             try db.read { db in
-                try seqs.map { seq in
-                    try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) }
+                var tiles = Self.tileHashes(db)
+                return try seqs.map { seq in
+                    try Merkle.inclusionProofRanges(index: seq, size: size).map {
+                        try rangeHash($0.start, $0.end, &tiles)
+                    }
                 }
             }
         }
@@ -256,7 +268,10 @@ public class LogReader: @unchecked Sendable {
         guard old < new else { return [] }
         return try wrap("building a consistency proof") {
             try db.read { db in
-                try Merkle.consistencyProofRanges(from: old, to: new).map { try rangeHash($0.start, $0.end, db) }
+                var tiles = Self.tileHashes(db)
+                return try Merkle.consistencyProofRanges(from: old, to: new).map {
+                    try rangeHash($0.start, $0.end, &tiles)
+                }
             }
         }
     }
@@ -277,9 +292,12 @@ public class LogReader: @unchecked Sendable {
                 "the stored checkpoint of size \(row["size"] as Int64) is malformed (\(error)); run `probity verify`")
         }
         let size = checkpoint.checkpoint.size
-        let proof = try Merkle.inclusionProofRanges(index: seq, size: size).map { try rangeHash($0.start, $0.end, db) }
+        var tiles = Self.tileHashes(db)
+        let proof = try Merkle.inclusionProofRanges(index: seq, size: size).map {
+            try rangeHash($0.start, $0.end, &tiles)
+        }
         return LogWriter.Receipt(
-            seq: seq, leafHash: try nodeHash(Merkle.Node(level: 0, index: seq), db),
+            seq: seq, leafHash: try rangeHash(seq, seq + 1, &tiles),
             proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: true)
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import ProbityDomain
+public import ProbityDomain
 import ProbityLog
 
 // The commit of a batch: one SQLite transaction that writes the entries and everything derived from
@@ -9,14 +9,26 @@ extension LogWriter {
     private func loadTail(_ db: Database) throws -> Tail {
         let size = try Self.size(db)
         // The right edge of the tree is the decomposition of [0, size) into complete subtrees.
-        let hashes = try Merkle.rangeNodes(start: 0, end: size).map { try nodeHash($0, db) }
+        var tiles = Self.tileHashes(db)
+        let hashes = try Merkle.rangeNodes(start: 0, end: size).map { try Self.nodeHash($0, &tiles) }
+        var partial: [[UInt8]] = []
+        for level in Tiles.layout(size: size) {
+            guard level.partialWidth > 0 else { partial.append([]); continue }
+            let id = Tiles.ID(level: level.level, index: level.fullTiles)
+            guard let stored = try Self.tile(id, db), stored.count == level.partialWidth * 32 else {
+                throw StoreError(
+                    .inconsistent, "the store's \(id) is missing or has the wrong width; run `probity verify`")
+            }
+            partial.append(stored)
+        }
         let facts = try Row.fetchAll(db, sql: "SELECT kind, id, detail FROM refs").compactMap { row in
             ReferenceLedger.Fact.Kind(rawValue: row["kind"]).map {
                 ReferenceLedger.Fact(kind: $0, id: row["id"], detail: row["detail"])
             }
         }
         var tail = Tail(
-            range: CompactRange(size: size, hashes: hashes), lastLeafHash: Entry.zeroHash, lastTime: nil,
+            range: CompactRange(size: size, hashes: hashes), tiles: TileEdge(partial: partial),
+            lastLeafHash: Entry.zeroHash, lastTime: nil,
             streamHeads: [:],
             ledger: ReferenceLedger(facts: facts))
         if size > 0,
@@ -52,69 +64,102 @@ extension LogWriter {
     func commit(
         _ submissions: [Submission], alsoInTransaction: ((Database) throws -> Void)?
     ) throws -> [Result<Batch, EventRejection>] {
+        try inTransaction { tail, db in try commitBatch(submissions, &tail, alsoInTransaction, db) }
+    }
+
+    /// Appends the batches `next` hands over, until it returns nil, in ONE transaction: each batch is signed
+    /// under its own checkpoint, but none is durable until the last has been written — a rejected event,
+    /// or an error thrown by `next` or `written`, appends nothing at all. `written` gets each batch while the
+    /// transaction is still open: its receipts may be kept, not handed out, until this returns.
+    public func appendAll(
+        by principal: String, next: () throws -> [EventInput]?, written: (Batch) throws -> Void
+    ) throws {
+        try inTransaction { tail, db in
+            while let events = try next() {
+                guard !events.isEmpty else { continue }
+                try written(commitBatch([Submission(events: events, by: principal)], &tail, nil, db)[0].get())
+            }
+        }
+    }
+
+    /// Runs `body` in one write transaction with the writer's tail; errors other than the store's and the
+    /// database's (a rejection, the caller's own) pass through unchanged, after the rollback.
+    private func inTransaction<T>(_ body: (inout Tail, Database) throws -> T) throws -> T {
         do {
             return try queue.write { db in
                 var tail = try self.tail ?? loadTail(db)
                 self.tail = nil
-                let before = tail.range
-                let statements = try Statements(db)
-                // References are checked first, submission by submission: one that fails is left out whole.
-                var ledger = tail.ledger
-                tail.ledger = ReferenceLedger()
-                var pendingSources = Set<SourceKey>()
-                let plans = try submissions.map { submission in
-                    try ReferencePlanner.plan(submission.events, ledger: &ledger, pendingSources: &pendingSources) {
-                        try statements.storedSeq(of: $0, db)
-                    }
-                }
-                // One time for the whole batch: it commits at once, and time never goes backwards.
-                let now = sources.now()
-                let time = BatchTime(max(now, tail.lastTime ?? now))
-                var salts = try SaltSource(
-                    count: zip(submissions, plans).reduce(0) { total, pair in
-                        guard case .success = pair.1 else { return total }
-                        return total + pair.0.events.count { $0.payload != nil }
-                    },
-                    from: sources.randomBytes)
-                var written = Written()
-                var placements: [[Placement]?] = []
-                for (submission, plan) in zip(submissions, plans) {
-                    guard case .success(let storedSeqs) = plan else { placements.append(nil); continue }
-                    var placed: [Placement] = []
-                    placed.reserveCapacity(submission.events.count)
-                    for (event, storedSeq) in zip(submission.events, storedSeqs) {
-                        if let storedSeq {
-                            placed.append(.stored(storedSeq))
-                        } else if let source = event.source, let index = written.sources[source] {
-                            placed.append(.new(index))
-                        } else {
-                            placed.append(.new(written.entries.count))
-                            try write(event, by: submission.by, at: time, &tail, &written, &salts, statements, db)
-                        }
-                    }
-                    placements.append(placed)
-                }
-                var checkpoint: SignedCheckpoint?
-                if !written.entries.isEmpty {
-                    try updateProjections(written.counts, tail: tail, db)
-                    checkpoint = try signCheckpoint(tail.range, at: time, db)
-                }
-                try alsoInTransaction?(db)
-                let batches = try receipts(
-                    placements, plans, written.entries, before: before, checkpoint: checkpoint, db)
-                tail.ledger = ledger
+                let result = try body(&tail, db)
                 self.tail = tail
-                return batches
+                return result
             }
         } catch {
             self.tail = nil  // the transaction rolled back: reload the tail from the store next time
-            if let error = error as? StoreError { throw error }
+            if error is StoreError || !(error is DatabaseError) { throw error }
             throw StoreError.writeFailure(error, path: path, doing: "append")
         }
     }
 
-    /// Writes one new entry and what derives from it: its payload, its source, the Merkle nodes it
-    /// completes, the references it makes, and the heads of its streams.
+    /// One batch inside the open transaction: its entries, derived rows and signed checkpoint, and one
+    /// outcome per submission.
+    private func commitBatch(
+        _ submissions: [Submission], _ tail: inout Tail, _ alsoInTransaction: ((Database) throws -> Void)?,
+        _ db: Database
+    ) throws -> [Result<Batch, EventRejection>] {
+        let before = tail.range
+        let statements = try Statements(db)
+        // References are checked first, submission by submission: one that fails is left out whole.
+        var ledger = tail.ledger
+        tail.ledger = ReferenceLedger()
+        var pendingSources = Set<SourceKey>()
+        let plans = try submissions.map { submission in
+            try ReferencePlanner.plan(submission.events, ledger: &ledger, pendingSources: &pendingSources) {
+                try statements.storedSeq(of: $0, db)
+            }
+        }
+        // One time for the whole batch: it commits at once, and time never goes backwards.
+        let now = sources.now()
+        let time = BatchTime(max(now, tail.lastTime ?? now))
+        var salts = try SaltSource(
+            count: zip(submissions, plans).reduce(0) { total, pair in
+                guard case .success = pair.1 else { return total }
+                return total + pair.0.events.count { $0.payload != nil }
+            },
+            from: sources.randomBytes)
+        var written = Written()
+        var placements: [[Placement]?] = []
+        for (submission, plan) in zip(submissions, plans) {
+            guard case .success(let storedSeqs) = plan else { placements.append(nil); continue }
+            var placed: [Placement] = []
+            placed.reserveCapacity(submission.events.count)
+            for (event, storedSeq) in zip(submission.events, storedSeqs) {
+                if let storedSeq {
+                    placed.append(.stored(storedSeq))
+                } else if let source = event.source, let index = written.sources[source] {
+                    placed.append(.new(index))
+                } else {
+                    placed.append(.new(written.entries.count))
+                    try write(event, by: submission.by, at: time, &tail, &written, &salts, statements, db)
+                }
+            }
+            placements.append(placed)
+        }
+        var checkpoint: SignedCheckpoint?
+        if !written.entries.isEmpty {
+            for (id, hashes) in tail.tiles.partialTiles(size: tail.range.size) {
+                try statements.putTile.run(db, Int64(id.level), Int64(id.index), hashes)
+            }
+            try updateProjections(written.counts, tail: tail, db)
+            checkpoint = try signCheckpoint(tail.range, at: time, db)
+        }
+        try alsoInTransaction?(db)
+        let batches = try receipts(placements, plans, written.entries, before: before, checkpoint: checkpoint, db)
+        tail.ledger = ledger
+        return batches
+    }
+
+    /// Writes one new entry and what derives from it: its payload, its source, the tiles it
+    /// fills, the references it makes, and the heads of its streams.
     private func write(
         _ event: EventInput, by principal: String, at time: BatchTime, _ tail: inout Tail, _ written: inout Written,
         _ salts: inout SaltSource, _ statements: Statements, _ db: Database
@@ -138,8 +183,9 @@ extension LogWriter {
             try statements.insertSource.run(db, source.platform, source.id, Int64(seq))
             written.sources[source] = written.entries.count
         }
-        for (node, hash) in tail.range.append(leafHash) {
-            try statements.insertNode.run(db, MerkleNodeID.id(level: node.level, index: node.index), hash)
+        // Full tiles are written as they fill; the partial ones once, at the end of the batch.
+        try tail.tiles.append(leaf: seq, hash: leafHash, created: tail.range.append(leafHash)) { id, hashes in
+            try statements.putTile.run(db, Int64(id.level), Int64(id.index), hashes)
         }
         for fact in ReferenceLedger.facts(of: event) {
             try statements.upsertFact.run(db, fact.kind.rawValue, fact.id, fact.detail, Int64(seq))
@@ -258,7 +304,8 @@ private struct BatchTime {
 private struct Statements {
     let insertEntry: Statement
     let insertPayload: Statement
-    let insertNode: Statement
+    /// Writes a tile, full or partial (a partial tile is replaced as it grows).
+    let putTile: Statement
     let findSource: Statement
     let insertSource: Statement
     let upsertFact: Statement
@@ -267,7 +314,7 @@ private struct Statements {
         insertEntry = try db.cachedStatement(
             sql: "INSERT INTO entries (seq, bytes, leaf_hash, type, time) VALUES (?, ?, ?, ?, ?)")
         insertPayload = try db.cachedStatement(sql: "INSERT INTO payloads (seq, salt, bytes) VALUES (?, ?, ?)")
-        insertNode = try db.cachedStatement(sql: "INSERT INTO nodes (id, hash) VALUES (?, ?)")
+        putTile = try db.cachedStatement(sql: "INSERT OR REPLACE INTO tiles (level, idx, hashes) VALUES (?, ?, ?)")
         findSource = try db.cachedStatement(sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?")
         insertSource = try db.cachedStatement(sql: "INSERT INTO sources (platform, id, seq) VALUES (?, ?, ?)")
         upsertFact = try db.cachedStatement(

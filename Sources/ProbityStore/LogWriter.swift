@@ -6,7 +6,7 @@ public import ProbityLog
 
 /// The single writer of a store. Holds the writer lock for its lifetime.
 ///
-/// Each `append` is one SQLite transaction: the batch's entries, payloads, Merkle nodes, stream heads,
+/// Each `append` is one SQLite transaction: the batch's entries, payloads, Merkle tiles, stream heads,
 /// projection counts and one signed checkpoint commit together, durably (WAL, `synchronous=FULL`),
 /// or not at all. Only after the commit returns are the receipts handed out.
 public final class LogWriter: LogReader, @unchecked Sendable {
@@ -20,6 +20,8 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     /// What the writer must know about the tail of the log; reloaded whenever a transaction fails.
     struct Tail {
         var range: CompactRange
+        /// The tiles not yet full, as stored at the end of the last batch.
+        var tiles: TileEdge
         var lastLeafHash: Merkle.Hash
         var lastTime: Timestamp?
         var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash)]

@@ -6,12 +6,12 @@ import Foundation
 
 /// `count` items worked on by one task per core as soon as the chunk is made. Read the results only
 /// after `group` is done.
-final class ParallelChunk<Output>: @unchecked Sendable {
+public final class ParallelChunk<Output>: @unchecked Sendable {
     let group = DispatchGroup()
     /// Written by the workers (each its own indices), read only after `group` is done.
     private let slots: UnsafeMutableBufferPointer<Output?>
 
-    init(count: Int, _ work: @escaping @Sendable (Int) -> Output) {
+    public init(count: Int, _ work: @escaping @Sendable (Int) -> Output) {
         slots = .allocate(capacity: count)
         slots.initialize(repeating: nil)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / 256))
@@ -30,9 +30,12 @@ final class ParallelChunk<Output>: @unchecked Sendable {
         slots.deallocate()
     }
 
-    var count: Int { slots.count }
+    public var count: Int { slots.count }
 
-    subscript(i: Int) -> Output { slots[i]! }
+    /// Blocks until every item is worked on.
+    public func wait() { group.wait() }
+
+    public subscript(i: Int) -> Output { slots[i]! }
 }
 
 /// One serial queue consuming chunks in the order they are enqueued, each once its workers are done.

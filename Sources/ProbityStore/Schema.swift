@@ -3,7 +3,10 @@ import GRDB
 /// The store's tables. Entries are the only source of truth; every other table is derived from them
 /// (and checked against them by `verify`) except payloads and salts, which entries commit to.
 enum Schema {
-    static let formatVersion = "1"
+    /// 2: Merkle hashes as C2SP tiles (the `tiles` table) instead of one row per node (`nodes`).
+    static let formatVersion = "2"
+    /// Formats `probity migrate` brings up to `formatVersion`.
+    static let olderFormats: Set<String> = ["1"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -91,22 +94,17 @@ enum Schema {
             try db.execute(
                 sql: "CREATE INDEX entries_timestamps ON entries(type) WHERE type = 'checkpoint.timestamped'")
         }
+        migrator.registerMigration("v5: tiles") { db in
+            // Tiles of 256 hashes (C2SP tlog-tiles), one row each; the partial tile at the right edge of a
+            // level is rewritten once per batch until it is full. A proof reads a few tiles, and a later
+            // version serves them as they are.
+            try db.execute(
+                sql: """
+                    CREATE TABLE tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, hashes BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+                    """)
+            try TileMigration.run(db)
+            try db.execute(sql: "DROP TABLE nodes; UPDATE meta SET value = '2' WHERE key = 'format'")
+        }
         return migrator
-    }
-}
-
-/// Row ids of stored Merkle nodes: the order in which an append-only writer completes them.
-/// The node (level L ≥ 1, index i) is completed by leaf e = (i+1)·2^L − 1; leaves before e completed
-/// Σ_{l≥1} ⌊e/2^l⌋ = e − popcount(e) nodes, and leaf e itself completes levels 1…L in order.
-enum MerkleNodeID {
-    static func id(level: Int, index: UInt64) -> Int64 {
-        precondition(level >= 1)
-        let e = (index + 1) << level - 1
-        return Int64(e) - Int64(e.nonzeroBitCount) + Int64(level) - 1
-    }
-
-    /// Number of nodes stored for a tree of `size` leaves.
-    static func count(forSize size: UInt64) -> Int64 {
-        size == 0 ? 0 : Int64(size) - Int64(size.nonzeroBitCount)
     }
 }

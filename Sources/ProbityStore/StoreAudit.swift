@@ -88,6 +88,7 @@ enum StoreAudit {
         try schema(db, fail)
         try checkpoints(db, fail)
         try payloads(db, tally: tally, fail)
+        try tiles(db, size: verifier.size, fail)
         try streams(db, verifier: verifier, fail)
         try typeCounts(db, verifier: verifier, fail)
         try references(db, tally: tally, fail)
@@ -137,6 +138,25 @@ enum StoreAudit {
                 fail(
                     UInt64(size) - 1,
                     "the checkpoint row of size \(size) holds a checkpoint of size \(checkpoint.checkpoint.size)")
+            }
+        }
+    }
+
+    /// The scan compared every tile the entries give; here no other tile may be stored (a tile beyond the
+    /// tree would be served, and proofs read, as if the log held more).
+    private static func tiles(_ db: Database, size: UInt64, _ fail: (UInt64, String) -> Void) throws {
+        let layout = Tiles.layout(size: size)
+        for row in try Row.fetchAll(
+            db, sql: "SELECT level, COUNT(*), MAX(idx) FROM tiles GROUP BY level ORDER BY level")
+        {
+            let level: Int = row[0], count: Int64 = row[1], last: Int64 = row[2]
+            let expected = level < layout.count ? layout[level] : nil
+            let expectedCount = expected.map { Int64($0.fullTiles) + ($0.partialWidth > 0 ? 1 : 0) } ?? 0
+            if count != expectedCount || last >= expectedCount {
+                fail(
+                    size == 0 ? 0 : size - 1,
+                    "the store holds \(count) Merkle tiles of level \(level) (up to index \(last)); its \(size) entries give \(expectedCount)"
+                )
             }
         }
     }

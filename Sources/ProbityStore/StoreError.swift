@@ -8,6 +8,8 @@ public struct StoreError: Error, CustomStringConvertible, Equatable {
         case readOnly, diskFull
         /// An open legal hold protects what the caller asked to change (a redaction); nothing was written.
         case legalHold
+        /// The store is of an older format: `probity migrate` (or probityd at start) brings it up to date.
+        case needsMigration
     }
     public let code: Code
     public let message: String

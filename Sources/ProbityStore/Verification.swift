@@ -23,7 +23,7 @@ public struct VerifyReport: Sendable {
 
 extension LogReader {
     /// Verifies the whole store (see `LogVerifier`). Three stages run at once: this thread reads chunks
-    /// of rows (entries, payloads, and the Merkle nodes they complete), the workers check each entry on
+    /// of rows (entries, payloads, and the Merkle tiles they fill), the workers check each entry on
     /// all cores, and one consumer thread makes the sequential checks in seq order. `progress` gets
     /// (done, total) on the consumer thread.
     public func verify(
@@ -50,7 +50,8 @@ extension LogReader {
                         SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes, e.type, e.time FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
                         """)
                 var storeFailures: [LogVerifier.Failure] = []
-                let nodes = try db.makeStatement(sql: "SELECT id, hash FROM nodes WHERE id >= ? AND id < ? ORDER BY id")
+                let tiles = try db.makeStatement(
+                    sql: "SELECT idx, hashes FROM tiles WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx")
                 var position: UInt64 = 0
                 var more = true
                 while more {
@@ -69,16 +70,16 @@ extension LogReader {
                                 type: entries.rawText(5), time: entries.rawText(6)))
                     }
                     guard !rows.isEmpty else { break }
-                    // The nodes these rows complete have consecutive ids (ids follow completion order).
-                    var stored: [(id: Int64, hash: [UInt8])] = []
-                    nodes.rawReset()
-                    nodes.rawBind(1, MerkleNodeID.count(forSize: position))
-                    nodes.rawBind(2, MerkleNodeID.count(forSize: position + UInt64(rows.count)))
-                    while try nodes.rawStep(db) { stored.append((nodes.rawInt64(0), nodes.rawBytes(1))) }
-                    consumer.enqueue(CheckBatch(rows, firstPosition: position, storedNodes: stored))
+                    let end = position + UInt64(rows.count)
+                    let stored = try Self.storedTiles(tiles, filledFrom: position, to: end, db)
+                    consumer.enqueue(CheckBatch(rows, firstPosition: position, storedTiles: stored))
                     position += UInt64(rows.count)
                 }
-                let (verifier, finished, columnFailures, tally) = consumer.finish()
+                let (verifier, finished, columnFailures, tally) = try consumer.finish(
+                    storedPartialTiles: Tiles.layout(size: position).filter { $0.partialWidth > 0 }.map { level in
+                        let id = Tiles.ID(level: level.level, index: level.fullTiles)
+                        return (id, try Self.tile(id, db))
+                    })
                 storeFailures += columnFailures
                 storeFailures += try StoreAudit.failures(db, verifier: verifier, tally: tally)
                 var failures = LogVerifier.ordered(finished + storeFailures.prefix(100))
@@ -100,7 +101,27 @@ extension LogReader {
         }
     }
 
-    static let chunkSize = 4096
+    /// A multiple of the tile width, so that each chunk fills whole level-0 tiles.
+    static let chunkSize = 16 * Tiles.width
+
+    /// The stored tiles that the leaves [from, to) fill, at every level.
+    private static func storedTiles(
+        _ statement: Statement, filledFrom from: UInt64, to: UInt64, _ db: Database
+    ) throws -> [Tiles.ID: [UInt8]] {
+        var stored: [Tiles.ID: [UInt8]] = [:]
+        for level in 0..<Tiles.layout(size: to).count {
+            let filled = Tiles.completed(level: level, from: from, to: to)
+            guard !filled.isEmpty else { continue }
+            statement.rawReset()
+            statement.rawBind(1, Int64(level))
+            statement.rawBind(2, Int64(filled.lowerBound))
+            statement.rawBind(3, Int64(filled.upperBound))
+            while try statement.rawStep(db) {
+                stored[Tiles.ID(level: level, index: UInt64(statement.rawInt64(0)))] = statement.rawBytes(1)
+            }
+        }
+        return stored
+    }
 }
 
 /// The sequential half of verification (links, streams, checkpoints, stored nodes) on its own serial
@@ -111,6 +132,8 @@ final class SequentialChecks: @unchecked Sendable {
     private var done: UInt64 = 0
     private var columnFailures: [LogVerifier.Failure] = []
     private var tally = StoreAudit.Tally()
+    /// The tiles the entries give, as they fill.
+    private var tiles = TileEdge()
     private let total: UInt64
     private let progress: ((UInt64, UInt64) -> Void)?
     private let stage = SerialStage(label: "probity.verify.sequential")
@@ -127,37 +150,34 @@ final class SequentialChecks: @unchecked Sendable {
     }
 
     private func consume(_ batch: CheckBatch) {
-        var nodeIndex = 0
         for i in 0..<batch.checked.count {
             let (c, row) = batch.checked[i]
             if c.position != expected { verifier.missing(seq: expected, nextPresent: c.position) }
             let position = batch.firstPosition + UInt64(i)
-            let createdCount = (~position).trailingZeroBitCount
-            var stored: [Merkle.Hash] = []
-            if createdCount > 0 {
-                for level in 1...createdCount {
-                    let id = MerkleNodeID.id(level: level, index: position >> level)
-                    while nodeIndex < batch.storedNodes.count && batch.storedNodes[nodeIndex].id < id { nodeIndex += 1 }
-                    if nodeIndex < batch.storedNodes.count && batch.storedNodes[nodeIndex].id == id {
-                        stored.append(batch.storedNodes[nodeIndex].hash)
-                        nodeIndex += 1
-                    }
-                }
+            let created = verifier.consume(c)
+            tiles.append(leaf: position, hash: c.leafHash, created: created) { id, hashes in
+                verifier.checkStoredTile(id, stored: batch.storedTiles[id], expected: hashes)
             }
             if let problem = row.columnProblem {
                 columnFailures.append(LogVerifier.Failure(kind: .derivedTable, seq: c.position, message: problem))
             }
             tally.add(row, seq: c.position)
-            verifier.consume(c, storedNodes: stored)
             expected = c.position + 1
             done += 1
         }
         progress?(done, total)
     }
 
-    /// Waits for every queued chunk and ends the scan.
-    func finish() -> (LogVerifier, [LogVerifier.Failure], columns: [LogVerifier.Failure], tally: StoreAudit.Tally) {
+    /// Waits for every queued chunk and ends the scan; the partial tiles are compared last, as stored.
+    func finish(
+        storedPartialTiles: [(Tiles.ID, [UInt8]?)]
+    ) -> (LogVerifier, [LogVerifier.Failure], columns: [LogVerifier.Failure], tally: StoreAudit.Tally) {
         stage.finish {
+            let expected = Dictionary(
+                uniqueKeysWithValues: tiles.partialTiles(size: verifier.size).map { ($0.id, $0.hashes) })
+            for (id, stored) in storedPartialTiles {
+                verifier.checkStoredTile(id, stored: stored, expected: expected[id] ?? [])
+            }
             let failures = verifier.finish()
             return (verifier, failures, columnFailures, tally)
         }
@@ -176,15 +196,15 @@ final class CheckBatch: @unchecked Sendable {
         let time: String
     }
 
-    /// The tree position of the first row, and the stored Merkle nodes its rows complete.
+    /// The tree position of the first row, and the stored Merkle tiles its rows fill.
     let firstPosition: UInt64
-    let storedNodes: [(id: Int64, hash: [UInt8])]
+    let storedTiles: [Tiles.ID: [UInt8]]
     let checked: ParallelChunk<(CheckedEntry, StoreAudit.RowFacts)>
 
     /// Starts checking `rows` at once, split over the machine's cores.
-    init(_ rows: [Row], firstPosition: UInt64, storedNodes: [(id: Int64, hash: [UInt8])]) {
+    init(_ rows: [Row], firstPosition: UInt64, storedTiles: [Tiles.ID: [UInt8]]) {
         self.firstPosition = firstPosition
-        self.storedNodes = storedNodes
+        self.storedTiles = storedTiles
         checked = ParallelChunk(count: rows.count) { i in
             let r = rows[i]
             let entry = CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)

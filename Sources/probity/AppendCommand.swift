@@ -37,31 +37,82 @@ struct AppendCommand: ParsableCommand {
     @OptionGroup var output: JSONFlag
 
     func run() throws {
-        let parsed = try EventFile.parseWithPlaces(
-            try readFile(file, what: "the events file"), name: file == "-" ? "standard input" : file)
-        guard !parsed.events.isEmpty else {
-            throw CLIError.usage("\(file == "-" ? "standard input" : file) holds no event")
-        }
+        let input = try EventStream(path: file)
+        guard let first = try input.next() else { throw CLIError.usage("\(input.name) holds no event") }
         let log = try target.service(key: key, author: by)
-        let summary = try log.append(parsed.events, places: parsed.places) { receipts in
-            if quiet { return }
-            for receipt in receipts {
-                if output.json {
-                    Output.json(receipt.json)
-                } else {
-                    Output.line(
-                        "# receipt: seq \(receipt.seq), leaf hash \(Hex.encode(receipt.leafHash))"
-                            + (receipt.duplicate ? " (already in the log: nothing appended)" : ""))
-                    Output.raw(receipt.proof.encoded)
-                    Output.line("")
-                }
-            }
-        }
+        let summary = try log.append(
+            first: first, rest: input, receipts: ReceiptOutput(json: output.json, quiet: quiet))
         if quiet || !output.json {
             Output.info(
                 "appended \(summary.appended) event\(summary.appended == 1 ? "" : "s") \(summary.destination)"
                     + (summary.duplicates > 0 ? " (\(summary.duplicates) already in the log)" : "")
                     + (summary.size.map { "; size is now \($0)" } ?? ""))
+        }
+    }
+}
+
+/// How receipts are printed: encoded as bytes (a JSON line, or a comment line and the .tlog-proof), and
+/// written to standard output in large blocks rather than one write per line.
+struct ReceiptOutput {
+    let json: Bool
+    let quiet: Bool
+
+    func encode(_ receipts: [Receipt]) -> [UInt8] {
+        guard !quiet else { return [] }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(receipts.count * 1_100)
+        for receipt in receipts {
+            if json {
+                CanonicalJSON.write(receipt.json, into: &bytes)
+                bytes.append(0x0A)
+            } else {
+                bytes.append(contentsOf: "# receipt: seq \(receipt.seq), leaf hash ".utf8)
+                bytes.append(contentsOf: Hex.encode(receipt.leafHash).utf8)
+                if receipt.duplicate { bytes.append(contentsOf: " (already in the log: nothing appended)".utf8) }
+                bytes.append(0x0A)
+                bytes.append(contentsOf: receipt.proof.encoded.utf8)
+                bytes.append(0x0A)
+            }
+        }
+        return bytes
+    }
+
+    func emit(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(bytes))
+    }
+}
+
+/// Receipts kept until the transaction that gives them commits: an unlinked temporary file, so that they
+/// take no memory and vanish if the process dies.
+final class ReceiptSpool {
+    private let file: UnsafeMutablePointer<FILE>
+
+    init() throws {
+        guard let file = tmpfile() else {
+            throw CLIError.usage("cannot create a temporary file for the receipts: \(String(cString: strerror(errno)))")
+        }
+        self.file = file
+    }
+
+    deinit { fclose(file) }
+
+    func write(_ bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { return }
+        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else {
+            throw CLIError.usage("cannot keep the receipts in a temporary file: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Writes everything kept, in order, to `output`.
+    func replay(into output: ReceiptOutput) throws {
+        guard fflush(file) == 0 else {
+            throw CLIError.usage("cannot keep the receipts in a temporary file: \(String(cString: strerror(errno)))")
+        }
+        rewind(file)
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        while case let count = fread(&block, 1, block.count, file), count > 0 {
+            output.emit(Array(block[0..<count]))
         }
     }
 }

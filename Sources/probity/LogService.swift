@@ -9,10 +9,10 @@ import ProbityWire
 /// What the commands that work on a store file (`--db`) or through probityd (`--socket`, `--url`) ask of
 /// the log. The commands print; the two implementations only fetch, so both print the same bytes.
 protocol LogService {
-    /// Appends events, handing over each committed part's receipts as soon as it is durable.
-    /// `places` name where each event was in the input (`events.jsonl, line 4`), for rejections.
+    /// Appends the events of `input` (its first chunk already read), writing their receipts to `receipts`
+    /// once they are durable. A bad event names its place in the input (`events.jsonl, line 4`).
     func append(
-        _ events: [EventInput], places: [String], receipts: ([Receipt]) throws -> Void
+        first: EventStream.Chunk, rest input: EventStream, receipts: ReceiptOutput
     ) throws -> AppendSummary
     /// The latest signed checkpoint, or the one of tree size `size`.
     func checkpoint(size: UInt64?) throws -> SignedCheckpoint
@@ -57,38 +57,40 @@ struct LocalLog: LogService {
     /// The entries' author (`--by`); nil for `cli:$USER`.
     let author: String?
 
-    /// Events per transaction for large inputs; every event is validated before the first is written.
+    /// Events per transaction of `probity import`.
     static let batchSize = 10_000
 
+    /// The whole input is one transaction: batches of the stream's chunks (each under its own signed
+    /// checkpoint) are written as they are parsed, and nothing is durable, or printed, until the last is.
+    /// The receipts wait in an unlinked temporary file meanwhile, so memory stays flat.
     func append(
-        _ events: [EventInput], places: [String], receipts: ([Receipt]) throws -> Void
+        first: EventStream.Chunk, rest input: EventStream, receipts: ReceiptOutput
     ) throws -> AppendSummary {
         try reporting {
             let writer = try openWriter(db: db, key: key)
-            // Nothing or all: one batch is one transaction, which the writer refuses whole; several batches
-            // are checked first, every event against the log, before the first is written.
-            if events.count > Self.batchSize, let rejection = try writer.checkReferences(events) {
-                throw CLIError.usage("\(places[rejection.index]): \(rejection.error)")
-            }
             var summary = AppendSummary(destination: "to \(db)")
             var bar = ProgressBar(label: "appending")
             defer { bar.finish() }
-            for start in stride(from: 0, to: events.count, by: Self.batchSize) {
-                let batch: LogWriter.Batch
-                do {
-                    batch = try writer.append(
-                        Array(events[start..<min(events.count, start + Self.batchSize)]),
-                        by: author ?? defaultPrincipal())
-                } catch let rejection as EventRejection {
-                    throw CLIError.usage("\(places[start + rejection.index]): \(rejection.error)")
+            let spool = try ReceiptSpool()
+            var chunk: EventStream.Chunk? = first
+            var current = first
+            do {
+                try writer.appendAll(by: author ?? defaultPrincipal()) {
+                    guard let next = try chunk ?? input.next() else { return nil }
+                    chunk = nil
+                    current = next
+                    if let (done, total) = input.progress { bar.update(done, total) }
+                    return next.events
+                } written: { batch in
+                    summary.appended += batch.entries.count
+                    summary.duplicates += batch.receipts.count - batch.entries.count
+                    try spool.write(receipts.encode(batch.receipts))
                 }
-                summary.appended += batch.entries.count
-                summary.duplicates += batch.receipts.count - batch.entries.count
-                if events.count > Self.batchSize {
-                    bar.update(UInt64(start + batch.receipts.count), UInt64(events.count))
-                }
-                try receipts(batch.receipts)
+            } catch let rejection as EventRejection {
+                throw CLIError.usage("\(current.place(rejection.index)): \(rejection.error)")
             }
+            bar.finish()
+            try spool.replay(into: receipts)
             summary.size = try writer.size()
             return summary
         }
@@ -135,33 +137,40 @@ struct RemoteLog: LogService {
     static let requestBytes = 2 << 20
 
     /// Sends the events in requests of at most `requestEvents` events and about `requestBytes` bytes;
-    /// each request is appended atomically by the daemon.
+    /// each request is appended atomically by the daemon, and its receipts are written at once.
     func append(
-        _ events: [EventInput], places: [String], receipts: ([Receipt]) throws -> Void
+        first: EventStream.Chunk, rest input: EventStream, receipts: ReceiptOutput
     ) throws -> AppendSummary {
         var summary = AppendSummary(destination: "through probityd at \(daemon.connection.endpoint)")
-        var sent = 0
         var bar = ProgressBar(label: "appending")
         defer { bar.finish() }
-        while sent < events.count {
-            var end = sent, bytes = 0
-            while end < events.count && end - sent < Self.requestEvents && (end == sent || bytes < Self.requestBytes) {
-                bytes += events[end].dataBytes.count + (events[end].payload?.count ?? 0) + 64
-                end += 1
+        var chunk: EventStream.Chunk? = first
+        while let current = try chunk ?? input.next() {
+            chunk = nil
+            let events = current.events
+            var sent = 0
+            while sent < events.count {
+                var end = sent, bytes = 0
+                while end < events.count && end - sent < Self.requestEvents
+                    && (end == sent || bytes < Self.requestBytes)
+                {
+                    bytes += events[end].dataBytes.count + (events[end].payload?.count ?? 0) + 64
+                    end += 1
+                }
+                let response = try requesting {
+                    try daemon.json("POST", "/v1/events", body: EventsRequest.body(events[sent..<end]))
+                }
+                guard case .array(let items) = try response.required("receipts") else {
+                    throw CLIError.usage("probityd's receipts are not an array")
+                }
+                let batch = try items.map(Self.receipt)
+                sent = end
+                for receipt in batch {
+                    if receipt.duplicate { summary.duplicates += 1 } else { summary.appended += 1 }
+                }
+                receipts.emit(receipts.encode(batch))
             }
-            let response = try requesting {
-                try daemon.json("POST", "/v1/events", body: EventsRequest.body(events[sent..<end]))
-            }
-            guard case .array(let items) = try response.required("receipts") else {
-                throw CLIError.usage("probityd's receipts are not an array")
-            }
-            let batch = try items.map(Self.receipt)
-            sent = end
-            if events.count > Self.requestEvents { bar.update(UInt64(sent), UInt64(events.count)) }
-            for receipt in batch {
-                if receipt.duplicate { summary.duplicates += 1 } else { summary.appended += 1 }
-            }
-            try receipts(batch)
+            if let (done, total) = input.progress { bar.update(done, total) }
         }
         return summary
     }

@@ -26,10 +26,7 @@ struct VerifyCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOption
-    @Option(help: ArgumentHelp("The verifier key you trust (name+keyid+base64key).", valueName: "KEY"))
-    var vkey: String?
-    @Option(help: ArgumentHelp("The Ed25519 public key you trust, as PEM.", valueName: "PEM"))
-    var pubkey: String?
+    @OptionGroup var trusted: TrustedKey
     @Option(help: ArgumentHelp("A signed checkpoint kept from earlier; repeatable.", valueName: "FILE"))
     var checkpoint: [String] = []
     @Option(
@@ -38,25 +35,8 @@ struct VerifyCommand: ParsableCommand {
     var tsaCa: String?
     @OptionGroup var output: JSONFlag
 
-    func validate() throws {
-        if vkey != nil && pubkey != nil { throw ValidationError("give either --vkey or --pubkey, not both") }
-    }
-
     func run() throws {
-        let trust: LogVerifier.Trust
-        if let vkey {
-            do { trust = .verifier(try NoteVerifier(vkey.trimmingCharacters(in: .whitespacesAndNewlines))) } catch {
-                throw CLIError.usage("--vkey: \(error)")
-            }
-        } else if let pubkey {
-            do { trust = .publicKey(try Ed25519PublicKey(pem: try readText(pubkey, what: "the public key"))) } catch let
-                e as CLIError
-            { throw e } catch {
-                throw CLIError.usage("--pubkey \(pubkey): \(error)")
-            }
-        } else {
-            trust = .firstUse
-        }
+        let trust = try trusted.trust()
         var kept: [SignedCheckpoint] = []
         for path in checkpoint {
             do { kept.append(try SignedCheckpoint(parsing: try readText(path, what: "the checkpoint"))) } catch let e
@@ -92,7 +72,7 @@ struct VerifyCommand: ParsableCommand {
                     if let warning = check.warning { Output.line("warning: timestamp seq \(check.seq): \(warning)") }
                 }
             }
-            print(report)
+            Self.printReport(report)
             if !badTimestamps.isEmpty {
                 Output.line(
                     "summary: \(badTimestamps.count) timestamp token\(badTimestamps.count == 1 ? "" : "s") do not verify"
@@ -112,7 +92,7 @@ struct VerifyCommand: ParsableCommand {
         ])
     }
 
-    func print(_ report: VerifyReport) {
+    static func printReport(_ report: VerifyReport) {
         Output.line(
             "log \(report.origin): \(report.size) entries, \(report.checkpointsChecked) checkpoints, \(report.streams) streams, \(report.keys.count) key\(report.keys.count == 1 ? "" : "s")"
         )
@@ -168,5 +148,33 @@ struct VerifyCommand: ParsableCommand {
         ]
         object["first_failure"] = report.failures.first.map(failure) ?? .null
         return .object(object)
+    }
+}
+
+/// The key a verification trusts: `--vkey` or `--pubkey`, or (neither) the one `log.created` names.
+struct TrustedKey: ParsableArguments {
+    @Option(help: ArgumentHelp("The verifier key you trust (name+keyid+base64key).", valueName: "KEY"))
+    var vkey: String?
+    @Option(help: ArgumentHelp("The Ed25519 public key you trust, as PEM.", valueName: "PEM"))
+    var pubkey: String?
+
+    func validate() throws {
+        if vkey != nil && pubkey != nil { throw ValidationError("give either --vkey or --pubkey, not both") }
+    }
+
+    func trust() throws -> LogVerifier.Trust {
+        if let vkey {
+            do { return .verifier(try NoteVerifier(vkey.trimmingCharacters(in: .whitespacesAndNewlines))) } catch {
+                throw CLIError.usage("--vkey: \(error)")
+            }
+        }
+        if let pubkey {
+            do { return .publicKey(try Ed25519PublicKey(pem: try readText(pubkey, what: "the public key"))) } catch let
+                e as CLIError
+            { throw e } catch {
+                throw CLIError.usage("--pubkey \(pubkey): \(error)")
+            }
+        }
+        return .firstUse
     }
 }

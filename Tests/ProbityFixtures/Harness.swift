@@ -96,21 +96,31 @@ struct Tamper {
         }
     }
 
-    /// Rebuilds the tables derived from the entries (streams, type counts, references, sources) from the
-    /// entries that remain, as a careful attacker who removed entries would, so that only a kept checkpoint
-    /// can tell.
+    /// Rebuilds the tables derived from the entries (tiles, streams, type counts, references, sources) from
+    /// the entries that remain, as a careful attacker who removed entries would, so that only a kept
+    /// checkpoint can tell.
     func rebuildDerivedTables() throws {
         try db.write { db in
             var heads: [String: (seq: Int64, hash: Data, count: Int)] = [:]
             var types: [String: Int] = [:]
+            var range = CompactRange()
+            var edge = TileEdge()
+            var tiles: [(Tiles.ID, [UInt8])] = []
             for row in try Row.fetchAll(db, sql: "SELECT seq, bytes, leaf_hash FROM entries ORDER BY seq") {
+                let leaf = [UInt8](row["leaf_hash"] as Data)
+                edge.append(leaf: range.size, hash: leaf, created: range.append(leaf)) { tiles.append(($0, $1)) }
                 let header = try EntryHeader(bytes: [UInt8](row["bytes"] as Data))
                 types[header.type, default: 0] += 1
                 for (stream, _) in header.streams {
                     heads[stream] = (row["seq"], row["leaf_hash"], (heads[stream]?.count ?? 0) + 1)
                 }
             }
-            try db.execute(sql: "DELETE FROM streams; DELETE FROM type_counts")
+            try db.execute(sql: "DELETE FROM streams; DELETE FROM type_counts; DELETE FROM tiles")
+            for (id, hashes) in tiles + edge.partialTiles(size: range.size) {
+                try db.execute(
+                    sql: "INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?)",
+                    arguments: [id.level, Int64(id.index), Data(hashes)])
+            }
             for (stream, head) in heads {
                 try db.execute(
                     sql: "INSERT INTO streams VALUES (?, ?, ?, ?)",
