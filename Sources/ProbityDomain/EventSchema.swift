@@ -38,9 +38,11 @@ public struct EventSchema: Sendable {
         public let name: String
         public let value: Value
         public let required: Bool
+        /// `data.<name>`, as errors name the field (made once, not for every event checked).
+        let path: String
 
         static func field(_ name: String, _ value: Value, required: Bool = false) -> Field {
-            Field(name: name, value: value, required: required)
+            Field(name: name, value: value, required: required, path: "data." + name)
         }
     }
 
@@ -59,7 +61,10 @@ public struct EventSchema: Sendable {
     }
 
     public func check(_ data: [String: JSONValue], type: String) throws(EventInputError) {
-        for key in data.keys.sorted() where !fields.contains(where: { $0.name == key }) {
+        // Unknown fields are named in sorted order, so the message does not depend on the dictionary's
+        // (sorted only when there is one to name).
+        let known = { (key: String) in fields.contains { $0.name == key } }
+        for key in data.keys.contains(where: { !known($0) }) ? data.keys.sorted() : [] where !known(key) {
             throw EventInputError(
                 field: "data.\(key)",
                 "\"\(type)\" has no field \"\(key)\" (fields: \(fields.map(\.name).joined(separator: ", "))); personal data such as names, text or addresses belongs in the payload"
@@ -72,7 +77,7 @@ public struct EventSchema: Sendable {
                 }
                 continue
             }
-            try Self.check(value, as: field.value, at: "data.\(field.name)")
+            try Self.check(value, as: field.value, at: field.path)
         }
         try rules(data)
     }

@@ -15,6 +15,10 @@ public enum Identifier {
         "1–100 characters in Unicode NFC; no spaces, control or bidirectional formatting characters, no \"@\""
 
     public static func isValid(_ s: String) -> Bool {
+        // Printable ASCII is the common case: no whitespace, control, format or unassigned character there.
+        if s.utf8.allSatisfy({ $0 < 0x80 }) {
+            return (1...maxScalars).contains(s.utf8.count) && s.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x40 }
+        }
         let scalars = s.unicodeScalars
         guard !scalars.isEmpty, scalars.count <= maxScalars else { return false }
         for scalar in scalars {

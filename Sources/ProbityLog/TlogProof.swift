@@ -27,11 +27,32 @@ public struct TlogProof: Sendable, Equatable {
     }
 
     public var encoded: String {
-        var out = Self.header + "\n"
-        if let extra { out += "extra \(Base64.encode(extra))\n" }
-        out += "index \(index)\n"
-        for hash in proof { out += Base64.encode(hash) + "\n" }
-        return out + "\n" + checkpoint.encoded
+        var out: [UInt8] = []
+        write(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the encoding to `out`. A writer of many proofs against one checkpoint (a batch's receipts)
+    /// passes that checkpoint's bytes once encoded, `checkpointBytes`, rather than encoding it for each.
+    public func write(into out: inout [UInt8], checkpointBytes: [UInt8]? = nil) {
+        out.append(contentsOf: Self.header.utf8)
+        out.append(0x0A)
+        if let extra {
+            out.append(contentsOf: "extra ".utf8)
+            Base64.append(extra, to: &out)
+            out.append(0x0A)
+        }
+        out.append(contentsOf: "index \(index)\n".utf8)
+        for hash in proof {
+            Base64.append(hash, to: &out)
+            out.append(0x0A)
+        }
+        out.append(0x0A)
+        if let checkpointBytes {
+            out.append(contentsOf: checkpointBytes)
+        } else {
+            out.append(contentsOf: checkpoint.encoded.utf8)
+        }
     }
 
     public static func parse(_ text: String) throws(SignedNote.FormatError) -> TlogProof {

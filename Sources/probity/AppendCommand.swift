@@ -61,16 +61,21 @@ struct ReceiptOutput {
         guard !quiet else { return [] }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(receipts.count * 1_100)
+        // A batch's receipts share its checkpoint: encoded once.
+        var checkpoint: (note: SignedCheckpoint, bytes: [UInt8])?
         for receipt in receipts {
             if json {
                 CanonicalJSON.write(receipt.json, into: &bytes)
                 bytes.append(0x0A)
             } else {
                 bytes.append(contentsOf: "# receipt: seq \(receipt.seq), leaf hash ".utf8)
-                bytes.append(contentsOf: Hex.encode(receipt.leafHash).utf8)
+                Hex.append(receipt.leafHash, to: &bytes)
                 if receipt.duplicate { bytes.append(contentsOf: " (already in the log: nothing appended)".utf8) }
                 bytes.append(0x0A)
-                bytes.append(contentsOf: receipt.proof.encoded.utf8)
+                if checkpoint?.note != receipt.proof.checkpoint {
+                    checkpoint = (receipt.proof.checkpoint, Array(receipt.proof.checkpoint.encoded.utf8))
+                }
+                receipt.proof.write(into: &bytes, checkpointBytes: checkpoint?.bytes)
                 bytes.append(0x0A)
             }
         }
@@ -83,10 +88,16 @@ struct ReceiptOutput {
     }
 }
 
-/// Receipts kept until the transaction that gives them commits: an unlinked temporary file, so that they
-/// take no memory and vanish if the process dies.
-final class ReceiptSpool {
+/// Receipts kept until the transaction that gives them commits: encoded on a queue of their own (off the
+/// writer's thread) into an unlinked temporary file, so that they take no memory and vanish if the process
+/// dies.
+final class ReceiptSpool: @unchecked Sendable {
     private let file: UnsafeMutablePointer<FILE>
+    private let queue = DispatchQueue(label: "probity.receipts")
+    /// Batches queued but not yet written: at most four, so memory stays bounded.
+    private let slots = DispatchSemaphore(value: 4)
+    /// The first write error (read and written on `queue` only).
+    private var failure: CLIError?
 
     init() throws {
         guard let file = tmpfile() else {
@@ -97,17 +108,29 @@ final class ReceiptSpool {
 
     deinit { fclose(file) }
 
-    func write(_ bytes: [UInt8]) throws {
-        guard !bytes.isEmpty else { return }
-        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else {
-            throw CLIError.usage("cannot keep the receipts in a temporary file: \(String(cString: strerror(errno)))")
+    /// Queues `receipts` to be encoded and kept; throws if an earlier batch could not be kept.
+    func keep(_ receipts: [Receipt], as output: ReceiptOutput) throws {
+        guard !output.quiet else { return }
+        if let failure = queue.sync(execute: { failure }) { throw failure }
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard failure == nil else { return }
+            let bytes = output.encode(receipts)
+            if fwrite(bytes, 1, bytes.count, file) != bytes.count {
+                failure = .usage("cannot keep the receipts in a temporary file: \(String(cString: strerror(errno)))")
+            }
         }
     }
 
-    /// Writes everything kept, in order, to `output`.
+    /// Waits for every queued batch, then writes everything kept, in order, to `output`.
     func replay(into output: ReceiptOutput) throws {
-        guard fflush(file) == 0 else {
-            throw CLIError.usage("cannot keep the receipts in a temporary file: \(String(cString: strerror(errno)))")
+        try queue.sync {
+            if let failure { throw failure }
+            guard fflush(file) == 0 else {
+                throw CLIError.usage(
+                    "cannot keep the receipts in a temporary file: \(String(cString: strerror(errno)))")
+            }
         }
         rewind(file)
         var block = [UInt8](repeating: 0, count: 1 << 20)

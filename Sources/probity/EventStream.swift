@@ -28,8 +28,10 @@ final class EventStream {
     private var nextLine = 1
     /// Whole-document input, parsed at once and handed over in chunks.
     private var whole: (events: [EventInput], places: [String], offset: Int)?
-    /// The chunk being parsed in the background, with the line number of each of its events.
-    private var pending: (parsed: ParallelChunk<Result<EventInput, CLIError>>, lines: [Int])?
+    /// The chunks being parsed in the background, oldest first, with the line number of each event.
+    /// Several run ahead of the caller, so that a core the caller leaves idle always has lines to parse.
+    private var pending: [(parsed: ParallelChunk<Result<EventInput, CLIError>>, lines: [Int])] = []
+    static let chunksAhead = 3
 
     /// Opens `path` (`-`: standard input) and reads enough to tell JSONL from a whole JSON document.
     init(path: String) throws {
@@ -51,7 +53,7 @@ final class EventStream {
             carry = []
             whole = (parsed.events, parsed.places, 0)
         } else {
-            startParsing()
+            topUp()
         }
     }
 
@@ -67,13 +69,13 @@ final class EventStream {
             let places = Array(document.places[document.offset..<end])
             return Chunk(events: Array(document.events[document.offset..<end]), place: { places[$0] })
         }
-        guard let (parsed, lines) = pending else { return nil }
-        pending = nil
+        guard !pending.isEmpty else { return nil }
+        let (parsed, lines) = pending.removeFirst()
         parsed.wait()
         var events: [EventInput] = []
         events.reserveCapacity(parsed.count)
         for i in 0..<parsed.count { events.append(try parsed[i].get()) }
-        startParsing()  // the next chunk parses while the caller works on this one
+        topUp()  // the next chunks parse while the caller works on this one
         let name = self.name
         return Chunk(events: events, place: { "\(name), line \(lines[$0])" })
     }
@@ -110,8 +112,13 @@ final class EventStream {
         }
     }
 
-    /// Splits the next lines off `carry` (reading blocks as needed) and starts parsing them on every core.
-    private func startParsing() {
+    private func topUp() {
+        while pending.count < Self.chunksAhead, startParsing() {}
+    }
+
+    /// Splits the next lines off `carry` (reading blocks as needed) and starts parsing them on every core;
+    /// false at the end of the input.
+    private func startParsing() -> Bool {
         var lines: [ArraySlice<UInt8>] = []
         var numbers: [Int] = []
         var start = 0
@@ -125,11 +132,12 @@ final class EventStream {
                 carry.removeFirst(start)
                 start = 0
                 do { try fill() } catch {
-                    pending = (
-                        ParallelChunk(count: 1) { [error] _ in .failure(error as? CLIError ?? .usage("\(error)")) },
-                        [nextLine]
-                    )
-                    return
+                    // A read error ends the input: the caller meets it after the chunks before it.
+                    let failure = error as? CLIError ?? .usage("\(error)")
+                    pending.append((ParallelChunk(count: 1) { _ in .failure(failure) }, [nextLine]))
+                    atEnd = true
+                    carry = []
+                    return false
                 }
                 continue
             }
@@ -137,12 +145,13 @@ final class EventStream {
             start = newline + 1
         }
         carry.removeFirst(start)
-        guard !lines.isEmpty else { return }
+        guard !lines.isEmpty else { return false }
         let name = self.name
         let parse = ParallelChunk(count: lines.count) { [lines, numbers] i in
             Self.parse(lines[i], line: numbers[i], name: name)
         }
-        pending = (parse, numbers)
+        pending.append((parse, numbers))
+        return true
     }
 
     /// Counts a line; keeps it unless it is blank.

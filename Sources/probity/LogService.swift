@@ -84,7 +84,7 @@ struct LocalLog: LogService {
                 } written: { batch in
                     summary.appended += batch.entries.count
                     summary.duplicates += batch.receipts.count - batch.entries.count
-                    try spool.write(receipts.encode(batch.receipts))
+                    try spool.keep(batch.receipts, as: receipts)
                 }
             } catch let rejection as EventRejection {
                 throw CLIError.usage("\(current.place(rejection.index)): \(rejection.error)")

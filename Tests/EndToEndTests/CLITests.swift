@@ -29,7 +29,7 @@ struct CLITests {
     @Test("init writes a 0600 key, the public PEM and the vkey; a second init refuses to overwrite")
     func initialize() throws {
         let (dir, db, vkey) = try Self.store()
-        var info = stat()
+        var info = Glibc.stat()
         stat(dir.appendingPathComponent("log.key.pem").path, &info)
         #expect(info.st_mode & 0o777 == 0o600)
         #expect(try String(contentsOf: dir.appendingPathComponent("log.vkey"), encoding: .utf8) == vkey + "\n")
@@ -203,7 +203,7 @@ struct CLITests {
     static func everyoneCanReach(_ path: String) -> Bool {
         var url = URL(fileURLWithPath: path)
         while url.path != "/" {
-            var info = stat()
+            var info = Glibc.stat()
             guard stat(url.path, &info) == 0, info.st_mode & 0o001 != 0 else { return false }
             url.deleteLastPathComponent()
         }

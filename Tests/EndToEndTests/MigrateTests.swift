@@ -46,9 +46,8 @@ struct MigrateTests {
         #expect(migrated.json["verify"]?.objectValue?["intact"] == .bool(true), "\(migrated.stdout)")
         // The backup is the store as it was: still format 1, still refused.
         #expect(try StoreMigration.format(path: backup) == "1")
-        var info = stat()
-        stat(backup, &info)
-        #expect(info.st_mode & 0o777 == 0o600)
+        let mode = try FileManager.default.attributesOfItem(atPath: backup)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
         // Same checkpoint and proofs as the format-1 store printed, byte for byte.
         #expect(try CLI.run(["checkpoint", "--db", db]).stdout == Self.text(dir, "latest.checkpoint"))
         #expect(
