@@ -88,11 +88,13 @@ public struct TileEdge: Sendable, Equatable {
 }
 
 /// Reads Merkle node hashes from stored tiles: a node of tree level 8·L + s is the root of 2^s consecutive
-/// hashes of one tile of level L. Keeps the tiles it expanded (each with its inner levels computed once),
-/// so the O(log n) nodes of a proof cost a few tile reads.
+/// hashes of one tile of level L. Keeps the tiles it read, with the inner levels computed so far (only as
+/// high as a node asked for: a leaf hash costs no hashing), so the O(log n) nodes of a proof cost a few
+/// tile reads.
 public struct TileHashReader {
     /// Fetches a tile's stored hashes (full or partial); nil if the store has none.
     private let fetch: (Tiles.ID) throws -> [UInt8]?
+    /// Per tile read, its hashes (level 0) and the inner levels above them computed so far.
     private var expanded: [Tiles.ID: [[Merkle.Hash]]] = [:]
 
     public init(fetch: @escaping (Tiles.ID) throws -> [UInt8]?) { self.fetch = fetch }
@@ -101,26 +103,25 @@ public struct TileHashReader {
     public mutating func hash(_ node: Merkle.Node) throws -> Merkle.Hash? {
         let level = node.level / Tiles.height, inner = node.level % Tiles.height
         let id = Tiles.ID(level: level, index: (node.index << UInt64(inner)) / UInt64(Tiles.width))
-        let levels: [[Merkle.Hash]]
-        if let known = expanded[id] {
+        var levels: [[Merkle.Hash]]
+        if let known = expanded[id], known.count > inner {
             levels = known
         } else {
-            guard let bytes = try fetch(id), bytes.count % 32 == 0 else { return nil }
-            levels = Self.expand(bytes)
-            if expanded.count >= 64 { expanded.removeAll(keepingCapacity: true) }
+            if let known = expanded[id] {
+                levels = known
+            } else {
+                guard let bytes = try fetch(id), bytes.count % 32 == 0 else { return nil }
+                levels = [stride(from: 0, to: bytes.count, by: 32).map { Array(bytes[$0..<($0 + 32)]) }]
+                if expanded.count >= 64 { expanded.removeAll(keepingCapacity: true) }
+            }
+            while levels.count <= inner {
+                let below = levels[levels.count - 1]
+                levels.append(
+                    stride(from: 0, to: below.count - 1, by: 2).map { Merkle.nodeHash(below[$0], below[$0 + 1]) })
+            }
             expanded[id] = levels
         }
         let position = Int(node.index % UInt64(Tiles.width >> inner))
         return position < levels[inner].count ? levels[inner][position] : nil
-    }
-
-    /// A tile's hashes and the complete subtrees above them inside the tile, level by level.
-    static func expand(_ bytes: [UInt8]) -> [[Merkle.Hash]] {
-        var levels = [stride(from: 0, to: bytes.count, by: 32).map { Array(bytes[$0..<($0 + 32)]) }]
-        for _ in 1..<Tiles.height {
-            let below = levels[levels.count - 1]
-            levels.append(stride(from: 0, to: below.count - 1, by: 2).map { Merkle.nodeHash(below[$0], below[$0 + 1]) })
-        }
-        return levels
     }
 }

@@ -23,9 +23,7 @@ public class LogReader: @unchecked Sendable {
                     ($0["key"] as String, $0["value"] as String)
                 })
         }
-        if let format = meta["format"], format != Schema.formatVersion, Schema.olderFormats.contains(format) {
-            throw StoreError.needsMigration(path: path, format: format)
-        }
+        try Schema.refuseOlder(format: meta["format"], path: path)
         guard meta["format"] == Schema.formatVersion, let origin = meta["origin"] else {
             throw StoreError(.notAProbityStore, "\(path) is not a Probity store of format \(Schema.formatVersion)")
         }
@@ -226,13 +224,13 @@ public class LogReader: @unchecked Sendable {
         return hash
     }
 
-    func rangeHash(_ start: UInt64, _ end: UInt64, _ tiles: inout TileHashReader) throws -> Merkle.Hash {
+    static func rangeHash(_ start: UInt64, _ end: UInt64, _ tiles: inout TileHashReader) throws -> Merkle.Hash {
         try Merkle.foldRange(Merkle.rangeNodes(start: start, end: end).map { try Self.nodeHash($0, &tiles) })
     }
 
     func rangeHash(_ start: UInt64, _ end: UInt64, _ db: Database) throws -> Merkle.Hash {
         var tiles = Self.tileHashes(db)
-        return try rangeHash(start, end, &tiles)
+        return try Self.rangeHash(start, end, &tiles)
     }
 
     public func root(size: UInt64) throws -> Merkle.Hash {
@@ -254,7 +252,7 @@ public class LogReader: @unchecked Sendable {
                 var tiles = Self.tileHashes(db)
                 return try seqs.map { seq in
                     try Merkle.inclusionProofRanges(index: seq, size: size).map {
-                        try rangeHash($0.start, $0.end, &tiles)
+                        try Self.rangeHash($0.start, $0.end, &tiles)
                     }
                 }
             }
@@ -270,14 +268,14 @@ public class LogReader: @unchecked Sendable {
             try db.read { db in
                 var tiles = Self.tileHashes(db)
                 return try Merkle.consistencyProofRanges(from: old, to: new).map {
-                    try rangeHash($0.start, $0.end, &tiles)
+                    try Self.rangeHash($0.start, $0.end, &tiles)
                 }
             }
         }
     }
 
-    /// The receipt an entry got when it was appended: proven against the first checkpoint covering it.
-    func originalReceipt(seq: UInt64, _ db: Database) throws -> LogWriter.Receipt {
+    /// The first signed checkpoint whose tree holds entry `seq`.
+    static func firstCheckpoint(covering seq: UInt64, _ db: Database) throws -> SignedCheckpoint {
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT size, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1",
@@ -285,19 +283,22 @@ public class LogReader: @unchecked Sendable {
         else {
             throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`")
         }
-        let checkpoint: SignedCheckpoint
-        do { checkpoint = try SignedCheckpoint(parsing: row["note"]) } catch {
+        do { return try SignedCheckpoint(parsing: row["note"]) } catch {
             throw StoreError(
                 .inconsistent,
                 "the stored checkpoint of size \(row["size"] as Int64) is malformed (\(error)); run `probity verify`")
         }
-        let size = checkpoint.checkpoint.size
-        var tiles = Self.tileHashes(db)
-        let proof = try Merkle.inclusionProofRanges(index: seq, size: size).map {
-            try rangeHash($0.start, $0.end, &tiles)
+    }
+
+    /// The receipt an entry got when it was appended: proven against the first checkpoint covering it.
+    /// `tiles` is shared by the receipts of one transaction (a batch of duplicates reads each tile once).
+    func originalReceipt(seq: UInt64, _ tiles: inout TileHashReader, _ db: Database) throws -> LogWriter.Receipt {
+        let checkpoint = try Self.firstCheckpoint(covering: seq, db)
+        let proof = try Merkle.inclusionProofRanges(index: seq, size: checkpoint.checkpoint.size).map {
+            try Self.rangeHash($0.start, $0.end, &tiles)
         }
         return LogWriter.Receipt(
-            seq: seq, leafHash: try rangeHash(seq, seq + 1, &tiles),
+            seq: seq, leafHash: try Self.nodeHash(Merkle.Node(level: 0, index: seq), &tiles),
             proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: true)
     }
 
@@ -366,7 +367,7 @@ extension LogReader {
 
     /// The first signed checkpoint whose tree holds entry `seq`.
     public func firstCheckpoint(covering seq: UInt64) throws -> SignedCheckpoint {
-        try wrap("reading a checkpoint") { try db.read { try originalReceipt(seq: seq, $0).proof.checkpoint } }
+        try wrap("reading a checkpoint") { try db.read { try Self.firstCheckpoint(covering: seq, $0) } }
     }
 
     /// The `checkpoint.timestamped` entries below `size`: their seq and the tree size they date, in order.

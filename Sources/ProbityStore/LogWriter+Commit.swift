@@ -215,6 +215,7 @@ extension LogWriter {
     ) throws -> [Result<Batch, EventRejection>] {
         var prover = BatchInclusionProver(before: before, leaves: entries.map(\.leafHash))
         var newReceipts: [Receipt?] = Array(repeating: nil, count: entries.count)
+        var storedTiles = Self.tileHashes(db)  // for duplicates' original receipts
         return try zip(placements, plans).map { placed, plan -> Result<Batch, EventRejection> in
             guard let placed else {
                 guard case .failure(let rejection) = plan else {
@@ -237,7 +238,7 @@ extension LogWriter {
                     newReceipts[index] = receipt
                     return receipt
                 case .stored(let seq):
-                    return try originalReceipt(seq: seq, db)
+                    return try originalReceipt(seq: seq, &storedTiles, db)
                 }
             }
             return .success(Batch(receipts: receipts, entries: own, checkpoint: checkpoint))

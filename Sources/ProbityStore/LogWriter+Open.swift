@@ -131,11 +131,7 @@ extension LogWriter {
         do {
             queue = try openDatabase(path: path)
             // A change of format is never a side effect of opening: `probity migrate` backs up first.
-            if let format = try StoreMigration.format(queue), format != Schema.formatVersion,
-                Schema.olderFormats.contains(format)
-            {
-                throw StoreError.needsMigration(path: path, format: format)
-            }
+            try Schema.refuseOlder(format: StoreMigration.format(queue), path: path)
             try Schema.migrator.migrate(queue)
         } catch let error as StoreError { throw error } catch {
             throw StoreError.writeFailure(error, path: path, doing: "open it for writing")

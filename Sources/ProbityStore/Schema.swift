@@ -8,6 +8,11 @@ enum Schema {
     /// Formats `probity migrate` brings up to `formatVersion`.
     static let olderFormats: Set<String> = ["1"]
 
+    /// Refuses a store of an older format, saying how to migrate it (never done as a side effect of opening).
+    static func refuseOlder(format: String?, path: String) throws {
+        if let format, olderFormats.contains(format) { throw StoreError.needsMigration(path: path, format: format) }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

@@ -4,7 +4,7 @@ public import ProbityLog
 
 /// Bringing a store of an older format up to the current one (today: format 1's Merkle nodes become
 /// format 2's tiles). Never a side effect of opening a store: `probity migrate` runs it, or probityd at
-/// start when its configuration allows; both keep a backup of the store as it was.
+/// start; both keep a backup of the store as it was.
 public enum StoreMigration {
     /// What the log looked like before and after: the caller verifies the migrated store and compares.
     public struct Outcome: Sendable {
@@ -43,17 +43,17 @@ public enum StoreMigration {
 
     public static var currentFormat: String { Schema.formatVersion }
 
-    /// Migrates the store at `path`: takes the writer lock (or uses `lock`, held by the caller), copies the
+    /// Migrates the store at `path`: takes the writer lock, copies the
     /// store to `backup` (which must not exist), then migrates in one transaction — refused whole, with
     /// nothing changed (and the backup removed), if the old format's derived data disagree with the entries. Returns nil if the
     /// store is already of the current format.
-    public static func migrate(path: String, backup: String, lock: FileLock? = nil) throws -> Outcome? {
+    public static func migrate(path: String, backup: String) throws -> Outcome? {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.notFound, "no store at \(path)")
         }
         let started = Date()
-        let heldLock = try lock ?? WriterLock.take(storePath: path)
-        defer { withExtendedLifetime(heldLock) {} }
+        let lock = try WriterLock.take(storePath: path)
+        defer { withExtendedLifetime(lock) {} }
         let queue = try LogWriter.openDatabase(path: path)
         guard let from = try format(queue) else {
             throw StoreError(.notAProbityStore, "\(path) is not a Probity store (it has no format)")
@@ -87,8 +87,7 @@ public enum StoreMigration {
         let after = try queue.read { db in
             try treeState(db) { db, size in
                 var tiles = LogReader.tileHashes(db)
-                return try Merkle.foldRange(
-                    Merkle.rangeNodes(start: 0, end: size).map { try LogReader.nodeHash($0, &tiles) })
+                return try LogReader.rangeHash(0, size, &tiles)
             }
         }
         guard after == before else {

@@ -38,10 +38,10 @@ struct AppendCommand: ParsableCommand {
 
     func run() throws {
         let input = try EventStream(path: file)
-        guard let first = try input.next() else { throw CLIError.usage("\(input.name) holds no event") }
+        guard try input.hasEvents() else { throw CLIError.usage("\(input.name) holds no event") }
         let log = try target.service(key: key, author: by)
         let summary = try log.append(
-            first: first, rest: input, receipts: ReceiptOutput(json: output.json, quiet: quiet))
+            input, receipts: ReceiptOutput(json: output.json, quiet: quiet))
         if quiet || !output.json {
             Output.info(
                 "appended \(summary.appended) event\(summary.appended == 1 ? "" : "s") \(summary.destination)"

@@ -60,8 +60,26 @@ final class EventStream {
     /// The fraction of the input read so far, for a progress bar (nil for standard input).
     var progress: (done: UInt64, total: UInt64)? { totalBytes.map { (bytesRead, $0) } }
 
+    /// A chunk read ahead by `hasEvents`, handed over first by `next`.
+    private var peeked: Chunk?
+
+    /// Whether the input holds an event at all (reads its first chunk, which `next` then returns), so a
+    /// command can refuse an empty input before it opens the store.
+    func hasEvents() throws -> Bool {
+        if peeked == nil { peeked = try readChunk() }
+        return peeked != nil
+    }
+
     /// The next chunk of events, or nil at the end of the input. Throws at the first bad line.
     func next() throws -> Chunk? {
+        if let chunk = peeked {
+            peeked = nil
+            return chunk
+        }
+        return try readChunk()
+    }
+
+    private func readChunk() throws -> Chunk? {
         if let document = whole {
             guard document.offset < document.events.count else { return nil }
             let end = min(document.events.count, document.offset + Self.chunkLines)

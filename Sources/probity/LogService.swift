@@ -9,11 +9,9 @@ import ProbityWire
 /// What the commands that work on a store file (`--db`) or through probityd (`--socket`, `--url`) ask of
 /// the log. The commands print; the two implementations only fetch, so both print the same bytes.
 protocol LogService {
-    /// Appends the events of `input` (its first chunk already read), writing their receipts to `receipts`
-    /// once they are durable. A bad event names its place in the input (`events.jsonl, line 4`).
-    func append(
-        first: EventStream.Chunk, rest input: EventStream, receipts: ReceiptOutput
-    ) throws -> AppendSummary
+    /// Appends the events of `input`, writing their receipts to `receipts` once they are durable. A bad
+    /// event names its place in the input (`events.jsonl, line 4`).
+    func append(_ input: EventStream, receipts: ReceiptOutput) throws -> AppendSummary
     /// The latest signed checkpoint, or the one of tree size `size`.
     func checkpoint(size: UInt64?) throws -> SignedCheckpoint
     /// Entry `seq`'s leaf hash and .tlog-proof, against the checkpoint of `size` (default: the latest).
@@ -63,21 +61,17 @@ struct LocalLog: LogService {
     /// The whole input is one transaction: batches of the stream's chunks (each under its own signed
     /// checkpoint) are written as they are parsed, and nothing is durable, or printed, until the last is.
     /// The receipts wait in an unlinked temporary file meanwhile, so memory stays flat.
-    func append(
-        first: EventStream.Chunk, rest input: EventStream, receipts: ReceiptOutput
-    ) throws -> AppendSummary {
+    func append(_ input: EventStream, receipts: ReceiptOutput) throws -> AppendSummary {
         try reporting {
             let writer = try openWriter(db: db, key: key)
             var summary = AppendSummary(destination: "to \(db)")
             var bar = ProgressBar(label: "appending")
             defer { bar.finish() }
             let spool = try ReceiptSpool()
-            var chunk: EventStream.Chunk? = first
-            var current = first
+            var current: EventStream.Chunk?
             do {
                 try writer.appendAll(by: author ?? defaultPrincipal()) {
-                    guard let next = try chunk ?? input.next() else { return nil }
-                    chunk = nil
+                    guard let next = try input.next() else { return nil }
                     current = next
                     if let (done, total) = input.progress { bar.update(done, total) }
                     return next.events
@@ -87,7 +81,7 @@ struct LocalLog: LogService {
                     try spool.keep(batch.receipts, as: receipts)
                 }
             } catch let rejection as EventRejection {
-                throw CLIError.usage("\(current.place(rejection.index)): \(rejection.error)")
+                throw CLIError.usage("\(current?.place(rejection.index) ?? input.name): \(rejection.error)")
             }
             bar.finish()
             try spool.replay(into: receipts)
@@ -138,15 +132,11 @@ struct RemoteLog: LogService {
 
     /// Sends the events in requests of at most `requestEvents` events and about `requestBytes` bytes;
     /// each request is appended atomically by the daemon, and its receipts are written at once.
-    func append(
-        first: EventStream.Chunk, rest input: EventStream, receipts: ReceiptOutput
-    ) throws -> AppendSummary {
+    func append(_ input: EventStream, receipts: ReceiptOutput) throws -> AppendSummary {
         var summary = AppendSummary(destination: "through probityd at \(daemon.connection.endpoint)")
         var bar = ProgressBar(label: "appending")
         defer { bar.finish() }
-        var chunk: EventStream.Chunk? = first
-        while let current = try chunk ?? input.next() {
-            chunk = nil
+        while let current = try input.next() {
             let events = current.events
             var sent = 0
             while sent < events.count {

@@ -90,6 +90,17 @@ struct MigrateTests {
         #expect(!FileManager.default.fileExists(atPath: backup))
     }
 
+    @Test("a backup path that exists already is refused, and the store is left as it was")
+    func refusesAnExistingBackup() throws {
+        let (dir, db) = try Self.copy()
+        let backup = dir.appendingPathComponent("taken.sqlite").path
+        try "keep me".write(toFile: backup, atomically: true, encoding: .utf8)
+        let refused = try CLI.run(["migrate", "--db", db, "--backup", backup])
+        #expect(refused.status == 2 && refused.stderr.contains("already exists"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: backup, encoding: .utf8) == "keep me")
+        #expect(try StoreMigration.format(path: db) == "1")
+    }
+
     @Test("probityd migrates a format-1 store at start, with a backup beside it")
     func daemonMigrates() throws {
         let (dir, db) = try Self.copy()
