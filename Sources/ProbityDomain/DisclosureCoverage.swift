@@ -29,7 +29,24 @@ public struct QuestionCoverage: Sendable, Equatable {
     /// The coverage of every question asked in `procedure`: its exchanges from suppliers that have a source
     /// and reply to nothing (a reply answers the buyer; it asks nothing new).
     public static func of(_ procedure: DomainState.Procedure, in state: DomainState) -> [QuestionCoverage] {
-        let exchanges = state.records(of: procedure).filter(\.isExchange)
+        var all: [QuestionCoverage] = []
+        each(procedure, in: state) { all.append($0) }
+        return all
+    }
+
+    /// How many questions of `procedure` have each status, without keeping them (a procedure may have
+    /// hundreds of thousands).
+    public static func statusCounts(_ procedure: DomainState.Procedure, in state: DomainState) -> [Status: Int] {
+        var counts: [Status: Int] = [:]
+        each(procedure, in: state) { counts[$0.status, default: 0] += 1 }
+        return counts
+    }
+
+    /// Works out each question's coverage in seq order, handing each to `body`.
+    static func each(
+        _ procedure: DomainState.Procedure, in state: DomainState, _ body: (QuestionCoverage) -> Void
+    ) {
+        let exchanges = state.records(of: procedure).lazy.filter(\.isExchange)
         // The buyer's answers by the exchange they reply to and by thread, so that no question scans them all.
         var repliesTo: [DomainState.SourceRef: [DomainState.Record]] = [:]
         var inThread: [String: [DomainState.Record]] = [:]
@@ -41,10 +58,10 @@ public struct QuestionCoverage: Sendable, Equatable {
         for d in state.records(of: procedure) where d.type == DomainEventType.disclosurePublished {
             for source in d.answers { disclosing[source, default: []].append(d) }
         }
-        return exchanges.compactMap { question in
+        for question in exchanges {
             guard let asker = question.from, state.isSupplierSide(asker), let source = question.source,
                 question.replyTo == nil
-            else { return nil }
+            else { continue }
             let threadReplies =
                 question.thread.flatMap { inThread[$0] }?.filter { $0.to.contains(asker) && $0.replyTo == nil } ?? []
             let answers = ((repliesTo[source] ?? []) + threadReplies)
@@ -64,7 +81,7 @@ public struct QuestionCoverage: Sendable, Equatable {
             } else {
                 status = disclosures.isEmpty ? .undisclosed : .disclosedLate
             }
-            return QuestionCoverage(question: question, answers: answers, disclosures: disclosures, status: status)
+            body(QuestionCoverage(question: question, answers: answers, disclosures: disclosures, status: status))
         }
     }
 }

@@ -4,9 +4,17 @@ import ProbityLog
 /// encode and decode in a fraction of the time Foundation's JSON coders take. Not a wire format: it
 /// is a cache of what the entries say, tagged with a version, and ignored (replayed) when it does not fit.
 public enum DomainSnapshot {
-    static let magic: [UInt8] = Array("probity-domain/2\n".utf8)
+    static let magic: [UInt8] = Array("probity-domain/3\n".utf8)
 
     public static func encode(_ state: DomainState) -> [UInt8] {
+        var all: [UInt8] = []
+        encode(state, chunkSize: .max) { all += $0 }
+        return all
+    }
+
+    /// Hands the snapshot to `sink` in pieces of about `chunkSize` bytes, so that it is never whole in
+    /// memory beside the state (at a million records it is tens of megabytes).
+    public static func encode(_ state: DomainState, chunkSize: Int, _ sink: ([UInt8]) throws -> Void) rethrows {
         var w = Writer()
         w.bytes = magic
         w.optional(state.lastSeq) { $0.uint($1) }
@@ -31,16 +39,10 @@ public enum DomainSnapshot {
             }
             w.array(p.records) { $0.uint(UInt64($1)) }
         }
-        w.array(state.records) { w, r in
-            w.uint(r.seq); w.string(r.type); w.time(r.loggedAt); w.time(r.at); w.optional(r.procedure) { $0.string($1) }
-            w.array(r.parties) { $0.string($1) }
-            w.optional(r.channel) { $0.string($1.rawValue) }; w.optional(r.kind) { $0.string($1) };
-            w.optional(r.visibility) { $0.string($1.rawValue) }
-            w.optional(r.from) { $0.string($1) }; w.array(r.to) { $0.string($1) }; w.array(r.mentions) { $0.string($1) }
-            w.optional(r.thread) { $0.string($1) }; w.optional(r.source) { $0.source($1) };
-            w.optional(r.replyTo) { $0.source($1) }
-            w.optional(r.phase) { $0.string($1.rawValue) }; w.optional(r.reason) { $0.string($1) }
-            w.array(r.answers) { $0.source($1) }; w.optional(r.disclosureKind) { $0.string($1.rawValue) }
+        try state.records.encode(into: &w) { w in
+            guard w.bytes.count >= chunkSize else { return }
+            try sink(w.bytes)
+            w.bytes.removeAll(keepingCapacity: true)
         }
         w.array(state.redactions.sorted { $0.key < $1.key }) { w, r in
             w.uint(r.key); w.uint(r.value)
@@ -50,7 +52,7 @@ public enum DomainSnapshot {
             w.string(h.reason)
             w.uint(h.placedSeq); w.optional(h.releasedSeq) { $0.uint($1) }
         }
-        return w.bytes
+        try sink(w.bytes)
     }
 
     /// The state, or nil if `bytes` are not a snapshot of this version.
@@ -86,29 +88,14 @@ public enum DomainSnapshot {
                         seq: try r.uint(), field: try r.string(), from: try r.optional { try $0.time() },
                         to: try r.time(), reason: try r.string())
                 }
-                p.records = try r.array { Int(try $0.uint()) }
+                p.records = try r.array { r in
+                    let index = try r.uint()
+                    guard index < UInt64(UInt32.max) else { throw Truncated() }
+                    return UInt32(index)
+                }
                 return p
             }) { procedures[p.ref] = p }
-            let records = try r.array { r -> DomainState.Record in
-                var record = DomainState.Record(
-                    seq: try r.uint(), type: try r.string(), loggedAt: try r.time(), at: try r.time(),
-                    procedure: try r.optional { try $0.string() })
-                record.parties = try r.array { try $0.string() }
-                record.channel = try r.optional { try $0.enumeration() }
-                record.kind = try r.optional { try $0.string() }
-                record.visibility = try r.optional { try $0.enumeration() }
-                record.from = try r.optional { try $0.string() }
-                record.to = try r.array { try $0.string() }
-                record.mentions = try r.array { try $0.string() }
-                record.thread = try r.optional { try $0.string() }
-                record.source = try r.optional { try $0.source() }
-                record.replyTo = try r.optional { try $0.source() }
-                record.phase = try r.optional { try $0.enumeration() }
-                record.reason = try r.optional { try $0.string() }
-                record.answers = try r.array { try $0.source() }
-                record.disclosureKind = try r.optional { try $0.enumeration() }
-                return record
-            }
+            let records = try RecordTable.decode(from: &r)
             var redactions: [UInt64: UInt64] = [:]
             for (target, by) in try r.array({ (try $0.uint(), try $0.uint()) }) { redactions[target] = by }
             var holds: [String: DomainState.Hold] = [:]
@@ -118,7 +105,9 @@ public enum DomainSnapshot {
                     party: try r.optional { try $0.string() },
                     reason: try r.string(), placedSeq: try r.uint(), releasedSeq: try r.optional { try $0.uint() })
             }) { holds[hold.id] = hold }
-            guard r.index == bytes.count else { return nil }
+            guard r.index == bytes.count,
+                procedures.values.allSatisfy({ $0.records.allSatisfy { Int($0) < records.count } })
+            else { return nil }
             state.restore(
                 lastSeq: lastSeq, parties: parties, procedures: procedures, records: records, redactions: redactions,
                 holds: holds)
@@ -136,6 +125,8 @@ public enum DomainSnapshot {
             while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
             bytes.append(UInt8(v))
         }
+        /// A signed value, zigzag-encoded so that small negative numbers stay short.
+        mutating func int(_ v: Int64) { uint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
         mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
         mutating func time(_ t: Timestamp) { uint(UInt64(bitPattern: t.microseconds)) }
         mutating func string(_ s: String) {
@@ -145,12 +136,24 @@ public enum DomainSnapshot {
             }
         }
         mutating func source(_ s: DomainState.SourceRef) { string(s.platform); string(s.id) }
+        /// A record whole, field by field (for the few a `RecordTable` row cannot hold).
+        mutating func record(_ r: DomainState.Record) {
+            uint(r.seq); string(r.type); time(r.loggedAt); time(r.at); optional(r.procedure) { $0.string($1) }
+            array(r.parties) { $0.string($1) }
+            optional(r.channel) { $0.string($1.rawValue) }; optional(r.kind) { $0.string($1) }
+            optional(r.visibility) { $0.string($1.rawValue) }
+            optional(r.from) { $0.string($1) }; array(r.to) { $0.string($1) }; array(r.mentions) { $0.string($1) }
+            optional(r.thread) { $0.string($1) }; optional(r.source) { $0.source($1) }
+            optional(r.replyTo) { $0.source($1) }
+            optional(r.phase) { $0.string($1.rawValue) }; optional(r.reason) { $0.string($1) }
+            array(r.answers) { $0.source($1) }; optional(r.disclosureKind) { $0.string($1.rawValue) }
+        }
         mutating func optional<T>(_ v: T?, _ write: (inout Writer, T) -> Void) {
             guard let v else { bytes.append(0); return }
             bytes.append(1)
             write(&self, v)
         }
-        mutating func array<T>(_ items: [T], _ write: (inout Writer, T) -> Void) {
+        mutating func array<C: Collection>(_ items: C, _ write: (inout Writer, C.Element) -> Void) {
             uint(UInt64(items.count))
             for item in items { write(&self, item) }
         }
@@ -177,6 +180,10 @@ public enum DomainSnapshot {
                 shift += 7
             }
         }
+        mutating func int() throws -> Int64 {
+            let v = try uint()
+            return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
+        }
         mutating func bool() throws -> Bool { try byte() == 1 }
         mutating func time() throws -> Timestamp { Timestamp(microsecondsSinceEpoch: Int64(bitPattern: try uint())) }
         mutating func string() throws -> String {
@@ -192,16 +199,39 @@ public enum DomainSnapshot {
         mutating func source() throws -> DomainState.SourceRef {
             DomainState.SourceRef(platform: try string(), id: try string())
         }
+        mutating func record() throws -> DomainState.Record {
+            var record = DomainState.Record(
+                seq: try uint(), type: try string(), loggedAt: try time(), at: try time(),
+                procedure: try optional { try $0.string() })
+            record.parties = try array { try $0.string() }
+            record.channel = try optional { try $0.enumeration() }
+            record.kind = try optional { try $0.string() }
+            record.visibility = try optional { try $0.enumeration() }
+            record.from = try optional { try $0.string() }
+            record.to = try array { try $0.string() }
+            record.mentions = try array { try $0.string() }
+            record.thread = try optional { try $0.string() }
+            record.source = try optional { try $0.source() }
+            record.replyTo = try optional { try $0.source() }
+            record.phase = try optional { try $0.enumeration() }
+            record.reason = try optional { try $0.string() }
+            record.answers = try array { try $0.source() }
+            record.disclosureKind = try optional { try $0.enumeration() }
+            return record
+        }
         mutating func optional<T>(_ read: (inout Reader) throws -> T) throws -> T? {
             try byte() == 1 ? try read(&self) : nil
         }
         mutating func array<T>(_ read: (inout Reader) throws -> T) throws -> [T] {
+            var items: [T] = []
+            try each { items.append(try read(&$0)) }
+            return items
+        }
+        /// Reads an array's items one by one, without collecting them.
+        mutating func each(_ read: (inout Reader) throws -> Void) throws {
             let n = Int(try uint())
             guard n <= bytes.count - index else { throw Truncated() }
-            var items: [T] = []
-            items.reserveCapacity(n)
-            for _ in 0..<n { items.append(try read(&self)) }
-            return items
+            for _ in 0..<n { try read(&self) }
         }
     }
 }

@@ -68,7 +68,7 @@ public struct DomainState: Sendable, Equatable {
         public var candidates: [Candidate] = []
         public var dateChanges: [DateChange] = []
         /// Indices in `DomainState.records` of the records of this procedure, in seq order.
-        public var records: [Int] = []
+        public var records: [UInt32] = []
 
         /// The phase the procedure was in at `time` (nil before its first phase change).
         public func phase(at time: Timestamp) -> EventCatalogue.Phase? {
@@ -134,10 +134,9 @@ public struct DomainState: Sendable, Equatable {
     public private(set) var lastSeq: UInt64?
     public private(set) var parties: [String: Party] = [:]
     public private(set) var procedures: [String: Procedure] = [:]
-    /// Every domain event in seq order.
-    public private(set) var records: [Record] = []
-    /// Index in `records` of each recorded exchange, by source.
-    public private(set) var exchangeBySource: [String: Int] = [:]
+    /// Every domain event in seq order, stored compactly (`RecordTable`); each exchange is also found by
+    /// its source.
+    public private(set) var records = RecordTable()
     /// Redacted entries: target seq → seq of the `redaction.applied`.
     public private(set) var redactions: [UInt64: UInt64] = [:]
     /// Legal holds by id, open or released.
@@ -145,9 +144,12 @@ public struct DomainState: Sendable, Equatable {
 
     public init() {}
 
+    /// Makes room for `count` records, so that rebuilding a log of known size never copies them to grow.
+    public mutating func reserveCapacity(records count: Int) { records.reserveCapacity(count) }
+
     /// Sets the state read back from a snapshot (`DomainSnapshot`).
     mutating func restore(
-        lastSeq: UInt64?, parties: [String: Party], procedures: [String: Procedure], records: [Record],
+        lastSeq: UInt64?, parties: [String: Party], procedures: [String: Procedure], records: RecordTable,
         redactions: [UInt64: UInt64],
         holds: [String: Hold]
     ) {
@@ -157,17 +159,12 @@ public struct DomainState: Sendable, Equatable {
         self.procedures = procedures
         self.records = records
         self.redactions = redactions
-        exchangeBySource = [:]
-        for (index, record) in records.enumerated() where record.isExchange {
-            if let source = record.source { exchangeBySource[Self.key(source)] = index }
-        }
     }
 
     public var entries: UInt64 { lastSeq.map { $0 + 1 } ?? 0 }
 
-    static func key(_ source: SourceRef) -> String { source.platform + "\u{0}" + source.id }
-
-    public func exchange(_ source: SourceRef) -> Record? { exchangeBySource[Self.key(source)].map { records[$0] } }
+    /// The last exchange recorded with `source`.
+    public func exchange(_ source: SourceRef) -> Record? { records.exchangeIndex(source).map { records[$0] } }
 
     public func party(_ id: String) -> Party? { parties[id] }
 
@@ -265,7 +262,6 @@ public struct DomainState: Sendable, Equatable {
             record.source = data.source("source")
             record.replyTo = data.source("reply_to")
             record.parties = [record.from].compactMap { $0 } + record.to + record.mentions
-            if let source = record.source { exchangeBySource[Self.key(source)] = records.count }
         case DomainEventType.disclosurePublished:
             record.at = time("published_at") ?? entryTime
             record.channel = string("channel").flatMap(EventCatalogue.Channel.init(rawValue:))
@@ -296,30 +292,27 @@ public struct DomainState: Sendable, Equatable {
         default:
             return  // log.created, key.rotated, timestamps, extension types: not domain events
         }
-        if let ref = record.procedure { procedures[ref]?.records.append(records.count) }
+        if let ref = record.procedure { procedures[ref]?.records.append(UInt32(records.count)) }
         records.append(record)
     }
 
     /// The records naming `party` or, for an organisation, any of its people, in seq order.
-    public func records(involving party: String) -> [Record] {
+    public func records(involving party: String) -> RecordList {
         let organisation = organisation(of: party)
         let isOrganisation = organisation == party
-        return records.filter { record in
-            record.parties.contains { $0 == party || (isOrganisation && self.organisation(of: $0) == organisation) }
+        let positions = records.indices.lazy.map(UInt32.init).filter { index in
+            records.names(Int(index)) { $0 == party || (isOrganisation && self.organisation(of: $0) == organisation) }
         }
+        return RecordList(table: records, positions: Array(positions))
     }
 
-    public func records(of procedure: Procedure) -> [Record] { procedure.records.map { records[$0] } }
+    /// The records of `procedure`, in seq order, built one at a time as they are read.
+    public func records(of procedure: Procedure) -> RecordList {
+        RecordList(table: records, positions: procedure.records)
+    }
 
     /// The record of entry `seq`, if it is a domain event.
-    public func record(seq: UInt64) -> Record? {
-        var low = 0, high = records.count
-        while low < high {
-            let mid = (low + high) / 2
-            if records[mid].seq < seq { low = mid + 1 } else { high = mid }
-        }
-        return low < records.count && records[low].seq == seq ? records[low] : nil
-    }
+    public func record(seq: UInt64) -> Record? { records.index(ofSeq: seq).map { records[$0] } }
 
     /// The open legal holds whose scope covers `record`: its procedure, or a party it names (for a hold on
     /// an organisation, also its people).

@@ -76,7 +76,7 @@ public enum FindingRules {
         init(state: DomainState, procedure: DomainState.Procedure, untagged: [DomainState.Record]) {
             self.state = state
             self.procedure = procedure
-            records = state.records(of: procedure)
+            records = Array(state.records(of: procedure))
             disclosures = records.filter { $0.type == DomainEventType.disclosurePublished }
             exchangesConcerned = (records.filter(\.isExchange) + untagged).sorted { $0.seq < $1.seq }
             candidates = Set(procedure.candidates.map(\.party))

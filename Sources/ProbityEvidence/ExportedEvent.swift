@@ -49,8 +49,8 @@ public enum ExportScope: Sendable, Equatable {
     /// The records of `state` in scope, in seq order.
     public func records(in state: DomainState) -> [DomainState.Record] {
         switch self {
-        case .procedure(let ref): state.procedures[ref].map(state.records(of:)) ?? []
-        case .party(let id): state.records(involving: id)
+        case .procedure(let ref): state.procedures[ref].map { Array(state.records(of: $0)) } ?? []
+        case .party(let id): Array(state.records(involving: id))
         case .period(let from, let to): state.records.filter { $0.loggedAt >= from && $0.loggedAt < to }
         }
     }

@@ -121,10 +121,12 @@ final class ProjectionCache: Sendable {
 
     func current(_ reader: LogReader) throws -> DomainState {
         try state.withLock { state in
-            var updated = try state ?? reader.domainState()
-            try reader.update(&updated)
-            state = updated
-            return updated
+            // Taken out of the cache so that the update mutates the only copy: copying the records of a
+            // million events to add a few would double the daemon's memory for a moment.
+            var current = try state.take() ?? reader.domainState()
+            defer { state = current }
+            try reader.update(&current)
+            return current
         }
     }
 }

@@ -43,12 +43,25 @@ public enum DomainProjection {
         state.apply(seq: header.seq, type: header.type, time: header.time, data: EventFields(header, bytes: bytes))
     }
 
+    /// The snapshot is kept in pieces (`domain`, `domain#000001`, …, all with the same seq), so that
+    /// neither saving nor loading it needs a second whole copy in memory.
+    static let snapshotPieces =
+        "SELECT seq, state FROM projection_snapshots WHERE name = ? OR name LIKE ? ORDER BY name"
+
     static func loadSnapshot(_ db: Database, size: UInt64) -> DomainState? {
         guard (try? db.tableExists("projection_snapshots")) == true,
-            let row = try? Row.fetchOne(
-                db, sql: "SELECT seq, state FROM projection_snapshots WHERE name = ?", arguments: [snapshotName]),
-            let state = DomainSnapshot.decode([UInt8](row["state"] as Data)),
-            let last = state.lastSeq, last < size, last == UInt64(row["seq"] as Int64)
+            let pieces = try? Row.fetchCursor(db, sql: snapshotPieces, arguments: [snapshotName, snapshotName + "#%"])
+        else { return nil }
+        var bytes: [UInt8] = [], seq: Int64?
+        do {
+            while let piece = try pieces.next() {
+                guard seq == nil || seq == piece["seq"] else { return nil }
+                seq = piece["seq"]
+                bytes += piece["state"] as Data
+            }
+        } catch { return nil }
+        guard let seq, let state = DomainSnapshot.decode(bytes), let last = state.lastSeq, last < size,
+            last == UInt64(seq)
         else { return nil }
         return state
     }
@@ -66,11 +79,10 @@ extension LogReader {
         }
     }
 
-    /// Brings `state` (an earlier result of `domainState`) up to date with the entries appended since.
+    /// Brings `state` (an earlier result of `domainState`) up to date with the entries appended since. If
+    /// it fails, `state` holds the entries applied before the failure: still the state after some seq.
     public func update(_ state: inout DomainState) throws {
-        var copy = state
-        try wrap("reading the projections") { try db.read { try DomainProjection.catchUp(&copy, $0) } }
-        state = copy
+        try wrap("reading the projections") { try db.read { try DomainProjection.catchUp(&state, $0) } }
     }
 }
 
@@ -79,7 +91,6 @@ extension LogReader {
 public enum SnapshotWriter {
     public static func save(_ state: DomainState, path: String) throws {
         guard let last = state.lastSeq else { return }
-        let bytes = Data(DomainSnapshot.encode(state))
         var config = Configuration()
         config.label = "probity.snapshot"
         config.busyMode = .timeout(10)
@@ -92,9 +103,20 @@ public enum SnapshotWriter {
                         "the store predates projection snapshots; open it for writing once (probityd, or `probity append`) to upgrade it"
                     )
                 }
+                let name = DomainProjection.snapshotName
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO projection_snapshots (name, seq, state) VALUES (?, ?, ?)",
-                    arguments: [DomainProjection.snapshotName, Int64(last), bytes])
+                    sql: "DELETE FROM projection_snapshots WHERE name = ? OR name LIKE ?",
+                    arguments: [name, name + "#%"])
+                var piece = 0
+                try DomainSnapshot.encode(state, chunkSize: 4 << 20) { bytes in
+                    try db.execute(
+                        sql: "INSERT INTO projection_snapshots (name, seq, state) VALUES (?, ?, ?)",
+                        arguments: [
+                            piece == 0 ? name : name + "#" + String(String(1_000_000 + piece).dropFirst()),
+                            Int64(last), Data(bytes),
+                        ])
+                    piece += 1
+                }
             }
         } catch let error as StoreError { throw error } catch {
             throw StoreError.writeFailure(error, path: path, doing: "save the projections' snapshot")

@@ -43,8 +43,8 @@ extension LogReader {
                 var more = true
                 while more && !consumer.stopped {
                     var rows: [(seq: UInt64, bytes: [UInt8])] = []
-                    rows.reserveCapacity(Self.chunkSize)
-                    while rows.count < Self.chunkSize {
+                    rows.reserveCapacity(Self.replayChunkSize)
+                    while rows.count < Self.replayChunkSize {
                         guard try statement.rawStep(db) else { more = false; break }
                         rows.append((UInt64(statement.rawInt64(0)), statement.rawBytes(1)))
                     }
@@ -61,6 +61,10 @@ extension LogReader {
             }
         }
     }
+
+    /// Smaller than verify's chunks: replay keeps the projections in memory beside the chunks in flight,
+    /// and 1,024 rows are still enough to keep both cores busy.
+    static let replayChunkSize = 1024
 
     func storedProjection(_ db: Database) throws -> CountsProjection {
         CountsProjection(
@@ -99,6 +103,12 @@ final class ReplayConsumer: @unchecked Sendable {
         self.limit = limit
         self.total = total
         self.progress = progress
+        // At most one record per entry: reserved once rather than grown by doubling copies.
+        if case .seq(let last)? = limit {
+            state.domain.reserveCapacity(records: Int(min(total, last + 1)))
+        } else {
+            state.domain.reserveCapacity(records: Int(total))
+        }
     }
 
     /// Whether the consumer has met the limit or a failure: reading more is useless.

@@ -108,13 +108,13 @@ struct ReplayCommand: ParsableCommand {
         let procedures = domain.procedures.values.sorted { $0.ref < $1.ref }
         Output.line("procedures:" + (procedures.isEmpty ? " none" : ""))
         for p in procedures {
-            let coverage = QuestionCoverage.of(p, in: domain)
-            let statuses = Dictionary(grouping: coverage, by: \.status).map { "\($0.value.count) \($0.key.rawValue)" }
-                .sorted()
+            let counts = QuestionCoverage.statusCounts(p, in: domain)
+            let statuses = counts.map { "\($0.value) \($0.key.rawValue)" }.sorted()
             Output.line(
                 "  \(p.ref) (\(p.kind.rawValue)): phase \(p.currentPhase?.rawValue ?? "none"), "
                     + "candidates \(p.candidates.isEmpty ? "none" : p.candidates.map(\.party).joined(separator: ", ")), "
-                    + "questions \(coverage.count)" + (statuses.isEmpty ? "" : " (\(statuses.joined(separator: ", ")))")
+                    + "questions \(counts.values.reduce(0, +))"
+                    + (statuses.isEmpty ? "" : " (\(statuses.joined(separator: ", ")))")
             )
         }
     }

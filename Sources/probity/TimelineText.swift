@@ -53,7 +53,7 @@ struct TimelineText {
         ]
     }
 
-    func days(_ records: [DomainState.Record]) -> [String] {
+    func days(_ records: some Collection<DomainState.Record>) -> [String] {
         var lines: [String] = []
         var currentDay = ""
         let questions = Set(state.procedures.values.flatMap { QuestionCoverage.of($0, in: state) }.map(\.question.seq))
