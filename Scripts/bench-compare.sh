@@ -15,10 +15,12 @@ cd "$(dirname "$0")/.."
 count=${1:-200000}
 case "$count" in '' | *[!0-9]*) echo "bench-compare: N must be a whole number of events, got \"$count\"" >&2; exit 2 ;; esac
 Scripts/install-deps.sh
-if [ ! -x /lib/systemd/systemd-journal-remote ] && [ "$(id -u)" = 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y systemd-journal-remote >/dev/null
+# A fresh machine's package lists may be empty: update them once if something must be installed.
+if { [ ! -x /lib/systemd/systemd-journal-remote ] || ! command -v wrk >/dev/null; } && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq
+  [ -x /lib/systemd/systemd-journal-remote ] || DEBIAN_FRONTEND=noninteractive apt-get install -y systemd-journal-remote >/dev/null
+  command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null
 fi
-if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null; fi
 swift build -c release --product probity
 swift build -c release --product probityd
 probity=$PWD/.build/release/probity

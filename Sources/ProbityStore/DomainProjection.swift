@@ -94,6 +94,8 @@ public enum SnapshotWriter {
         var config = Configuration()
         config.label = "probity.snapshot"
         config.busyMode = .timeout(10)
+        // A cache: losing its last save to a power cut only means replaying again, so no fsync is waited for.
+        config.prepareDatabase { try $0.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             try queue.write { db in

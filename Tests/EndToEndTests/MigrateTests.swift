@@ -119,4 +119,32 @@ struct MigrateTests {
         #expect(daemon.stderr.contains("migrated"), "\(daemon.stderr)")
         #expect(try LogReader.open(path: db).size() == 716)
     }
+
+    @Test("probityd refuses to start on a migrated store that does not verify, naming the backup")
+    func daemonRefusesAStoreThatDoesNotVerify() throws {
+        let (dir, db) = try Self.copy()
+        // A payload altered after it was committed: migration (which checks the tree) passes, verify does not.
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE payloads SET bytes = CAST('{\"text\":\"altered\"}' AS BLOB) WHERE seq = (SELECT MIN(seq) FROM payloads)"
+            )
+        }
+        try queue.close()
+        let socket = dir.appendingPathComponent("probityd.sock").path
+        let daemon = try DaemonProcess(
+            [
+                "--store", db, "--socket", socket, "--key-file",
+                dir.appendingPathComponent("format1.key-rotated.pem").path,
+            ],
+            socket: socket, wait: false)
+        let status = daemon.exitStatus()
+        #expect(status != nil && status != 0, "\(daemon.stderr)")
+        let backups = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".format1-") }
+        #expect(backups.count == 1, "\(backups)")
+        #expect(daemon.stderr.contains("does not verify") && daemon.stderr.contains(backups.first ?? "no backup"))
+        #expect(try StoreMigration.format(path: dir.appendingPathComponent(backups.first ?? "none").path) == "1")
+        #expect(!FileManager.default.fileExists(atPath: socket))
+    }
 }
