@@ -45,7 +45,7 @@ PY
   done
 fi
 entries=$(size)
-(umask 077; "$probity" tokens create --db "$dir/log.sqlite" --name bench-proofs --role read > "$dir/read.token")
+(umask 077; "$probity" tokens create --db "$dir/log.sqlite" --name "bench-proofs-$(date +%s)" --role read > "$dir/read.token")
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$probityd" --store "$dir/log.sqlite" --socket "$dir/probityd.sock" --tcp "127.0.0.1:$port" --log-level warning \
   2> "$dir/probityd.log" &
@@ -62,7 +62,8 @@ text = open(sys.argv[1]).read()
 def ms(p):
     value, unit = re.search(r"\n\s+%s%%\s+([\d.]+)(us|ms|s)" % p, text).groups()
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-print(f"{float(re.search(r'Requests/sec:\s+([\d.]+)', text).group(1)):.0f} {ms(50):.2f} {ms(99):.2f}")
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+print(f"{rate:.0f} {ms(50):.2f} {ms(99):.2f}")
 PY
 }
 echo

@@ -27,6 +27,17 @@ public enum SHA256 {
         }
     }
 
+    /// Hash of `prefix` then `bytes`, written to `output` (32 bytes): no allocation, for the inner loops
+    /// of Merkle hashing.
+    static func hash(prefix: UInt8, _ bytes: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) {
+        var ctx = SHA256_CTX()
+        SHA256_Init(&ctx)
+        var prefix = prefix
+        _ = SHA256_Update(&ctx, &prefix, 1)
+        _ = SHA256_Update(&ctx, bytes.baseAddress, bytes.count)
+        SHA256_Final(output, &ctx)
+    }
+
     /// Hash of the concatenation of several byte sequences, without copying them together.
     public static func hash(_ parts: [[UInt8]]) -> [UInt8] {
         var ctx = SHA256_CTX()

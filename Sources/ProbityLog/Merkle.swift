@@ -11,6 +11,22 @@ public enum Merkle {
 
     public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { SHA256.hash([nodePrefix, left, right]) }
 
+    /// The level above `hashes` (32-byte hashes, concatenated): the node hash of each pair, concatenated
+    /// (an odd last hash has no parent here). Hashes in place, without one allocation per node.
+    public static func parentLevel(_ hashes: [UInt8]) -> [UInt8] {
+        let pairs = hashes.count / 64
+        return [UInt8](unsafeUninitializedCapacity: pairs * 32) { output, count in
+            hashes.withUnsafeBytes { input in
+                for i in 0..<pairs {
+                    SHA256.hash(
+                        prefix: 0x01, UnsafeRawBufferPointer(rebasing: input[(i * 64)..<(i * 64 + 64)]),
+                        into: output.baseAddress! + i * 32)
+                }
+            }
+            count = pairs * 32
+        }
+    }
+
     private static let nodePrefix: [UInt8] = [0x01]
 
     /// MTH(D[n]) of a list of leaf hashes, computed with a compact range (O(log n) memory).

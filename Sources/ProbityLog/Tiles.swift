@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The Merkle tree as C2SP tlog-tiles (https://c2sp.org/tlog-tiles): tiles of height 8, so a tile of tile
 /// level L holds up to 256 consecutive hashes of tree level 8·L (level 0: the leaf hashes). A full tile
 /// has 256 hashes; the tile at the right edge of a level is partial (its first W hashes). The hashes of
@@ -90,38 +92,84 @@ public struct TileEdge: Sendable, Equatable {
 /// Reads Merkle node hashes from stored tiles: a node of tree level 8·L + s is the root of 2^s consecutive
 /// hashes of one tile of level L. Keeps the tiles it read, with the inner levels computed so far (only as
 /// high as a node asked for: a leaf hash costs no hashing), so the O(log n) nodes of a proof cost a few
-/// tile reads.
+/// tile reads. Full tiles never change, so they are also kept, fully expanded, in `shared` (if given)
+/// for the readers that come after: a daemon's proofs then rarely read or hash a tile above level 0.
 public struct TileHashReader {
     /// Fetches a tile's stored hashes (full or partial); nil if the store has none.
     private let fetch: (Tiles.ID) throws -> [UInt8]?
-    /// Per tile read, its hashes (level 0) and the inner levels above them computed so far.
-    private var expanded: [Tiles.ID: [[Merkle.Hash]]] = [:]
+    private let shared: TileCache?
+    /// Per tile read, its hashes (level 0) and the inner levels above them computed so far, each level
+    /// as concatenated 32-byte hashes.
+    private var expanded: [Tiles.ID: [[UInt8]]] = [:]
 
-    public init(fetch: @escaping (Tiles.ID) throws -> [UInt8]?) { self.fetch = fetch }
+    public init(shared: TileCache? = nil, fetch: @escaping (Tiles.ID) throws -> [UInt8]?) {
+        self.shared = shared
+        self.fetch = fetch
+    }
 
     /// The hash of the complete subtree `node`, or nil if the stored tiles do not hold it.
     public mutating func hash(_ node: Merkle.Node) throws -> Merkle.Hash? {
         let level = node.level / Tiles.height, inner = node.level % Tiles.height
         let id = Tiles.ID(level: level, index: (node.index << UInt64(inner)) / UInt64(Tiles.width))
-        var levels: [[Merkle.Hash]]
-        if let known = expanded[id], known.count > inner {
+        guard let levels = try levels(id, upTo: inner) else { return nil }
+        let position = Int(node.index % UInt64(Tiles.width >> inner))
+        let hashes = levels[inner]
+        return position * 32 < hashes.count ? Array(hashes[(position * 32)..<(position * 32 + 32)]) : nil
+    }
+
+    /// Tile `id`'s levels, at least up to inner level `inner`.
+    private mutating func levels(_ id: Tiles.ID, upTo inner: Int) throws -> [[UInt8]]? {
+        if let known = expanded[id], known.count > inner { return known }
+        if let tile = shared?.tile(id) { return tile.levels }
+        var levels: [[UInt8]]
+        if let known = expanded[id] {
             levels = known
         } else {
-            if let known = expanded[id] {
-                levels = known
-            } else {
-                guard let bytes = try fetch(id), bytes.count % 32 == 0 else { return nil }
-                levels = [stride(from: 0, to: bytes.count, by: 32).map { Array(bytes[$0..<($0 + 32)]) }]
-                if expanded.count >= 64 { expanded.removeAll(keepingCapacity: true) }
+            guard let bytes = try fetch(id), bytes.count % 32 == 0 else { return nil }
+            if let shared, bytes.count == Tiles.width * 32 {
+                return shared.add(id, ExpandedTile(bytes)).levels
             }
-            while levels.count <= inner {
-                let below = levels[levels.count - 1]
-                levels.append(
-                    stride(from: 0, to: below.count - 1, by: 2).map { Merkle.nodeHash(below[$0], below[$0 + 1]) })
-            }
-            expanded[id] = levels
+            levels = [bytes]
+            if expanded.count >= 64 { expanded.removeAll(keepingCapacity: true) }
         }
-        let position = Int(node.index % UInt64(Tiles.width >> inner))
-        return position < levels[inner].count ? levels[inner][position] : nil
+        while levels.count <= inner { levels.append(Merkle.parentLevel(levels[levels.count - 1])) }
+        expanded[id] = levels
+        return levels
+    }
+}
+
+/// A full tile with every inner level computed: 256 + 128 + … + 2 hashes (about 16 KiB).
+public final class ExpandedTile: Sendable {
+    /// Level 0 (the stored hashes) up to inner level 7, each as concatenated 32-byte hashes.
+    let levels: [[UInt8]]
+
+    init(_ bytes: [UInt8]) {
+        var levels = [bytes]
+        while levels.count < Tiles.height { levels.append(Merkle.parentLevel(levels[levels.count - 1])) }
+        self.levels = levels
+    }
+}
+
+/// Full tiles, expanded, shared by the readers of one store. Full tiles are immutable (a tile is written
+/// whole once its 256 hashes exist), so a cached one is never stale. Bounded: when full, the leaf-level
+/// tiles go first (a random proof seldom meets the same one twice), then everything.
+public final class TileCache: Sendable {
+    private let tiles = Mutex<[Tiles.ID: ExpandedTile]>([:])
+    private let capacity: Int
+
+    /// `capacity` tiles of about 16 KiB each.
+    public init(capacity: Int = 512) { self.capacity = capacity }
+
+    func tile(_ id: Tiles.ID) -> ExpandedTile? { tiles.withLock { $0[id] } }
+
+    func add(_ id: Tiles.ID, _ tile: ExpandedTile) -> ExpandedTile {
+        tiles.withLock { tiles in
+            if tiles.count >= capacity {
+                tiles = tiles.filter { $0.key.level > 0 }
+                if tiles.count >= capacity { tiles.removeAll() }
+            }
+            tiles[id] = tile
+        }
+        return tile
     }
 }

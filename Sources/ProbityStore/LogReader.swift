@@ -13,10 +13,14 @@ public class LogReader: @unchecked Sendable {
     public let path: String
     public let origin: String
     let db: any DatabaseReader
+    /// Full tiles already read, expanded, for the proofs of the readers that come after. Only a reader of
+    /// committed snapshots has one: a writer may roll back a tile it wrote, and must not cache it.
+    private let tileCache: TileCache?
 
-    init(path: String, db: any DatabaseReader) throws {
+    init(path: String, db: any DatabaseReader, tileCache: TileCache? = nil) throws {
         self.path = path
         self.db = db
+        self.tileCache = tileCache
         let meta = try db.read { db in
             try Dictionary(
                 uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
@@ -44,7 +48,8 @@ public class LogReader: @unchecked Sendable {
         // A writer checkpointing, or a reader recovering the WAL after a crash, holds its locks briefly.
         config.busyMode = .timeout(10)
         do {
-            return try LogReader(path: path, db: try DatabasePool(path: path, configuration: config))
+            return try LogReader(
+                path: path, db: try DatabasePool(path: path, configuration: config), tileCache: TileCache())
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
@@ -214,6 +219,9 @@ public class LogReader: @unchecked Sendable {
     /// Node hashes read from the tiles of `db`, for the reads of one transaction.
     static func tileHashes(_ db: Database) -> TileHashReader { TileHashReader { try tile($0, db) } }
 
+    /// Node hashes for this reader's proofs: through its tile cache, if it has one.
+    func proofTiles(_ db: Database) -> TileHashReader { TileHashReader(shared: tileCache) { try Self.tile($0, db) } }
+
     static func nodeHash(_ node: Merkle.Node, _ tiles: inout TileHashReader) throws -> Merkle.Hash {
         guard let hash = try tiles.hash(node) else {
             throw StoreError(
@@ -229,7 +237,7 @@ public class LogReader: @unchecked Sendable {
     }
 
     func rangeHash(_ start: UInt64, _ end: UInt64, _ db: Database) throws -> Merkle.Hash {
-        var tiles = Self.tileHashes(db)
+        var tiles = proofTiles(db)
         return try Self.rangeHash(start, end, &tiles)
     }
 
@@ -249,7 +257,7 @@ public class LogReader: @unchecked Sendable {
         }
         return try wrap("building inclusion proofs") {
             try db.read { db in
-                var tiles = Self.tileHashes(db)
+                var tiles = proofTiles(db)
                 return try seqs.map { seq in
                     try Merkle.inclusionProofRanges(index: seq, size: size).map {
                         try Self.rangeHash($0.start, $0.end, &tiles)
@@ -266,7 +274,7 @@ public class LogReader: @unchecked Sendable {
         guard old < new else { return [] }
         return try wrap("building a consistency proof") {
             try db.read { db in
-                var tiles = Self.tileHashes(db)
+                var tiles = proofTiles(db)
                 return try Merkle.consistencyProofRanges(from: old, to: new).map {
                     try Self.rangeHash($0.start, $0.end, &tiles)
                 }
@@ -300,6 +308,17 @@ public class LogReader: @unchecked Sendable {
         return LogWriter.Receipt(
             seq: seq, leafHash: try Self.nodeHash(Merkle.Node(level: 0, index: seq), &tiles),
             proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: true)
+    }
+
+    /// The leaf hash of entry `seq` as the tree holds it: read from the tiles (which proofs read anyway,
+    /// and the tile cache keeps), not from the entry.
+    public func leafHash(seq: UInt64) throws -> Merkle.Hash {
+        try wrap("reading a leaf hash") {
+            try db.read { db in
+                var tiles = proofTiles(db)
+                return try Self.nodeHash(Merkle.Node(level: 0, index: seq), &tiles)
+            }
+        }
     }
 
     /// A `.tlog-proof` for `seq` against the checkpoint of `size` (default: the latest).

@@ -66,4 +66,42 @@ struct TilesTests {
         // A node beyond the tree is not in the tiles.
         #expect(try reader.hash(Merkle.Node(level: 0, index: size)) == nil)
     }
+
+    @Test("readers sharing a tile cache read each full tile once, give the same hashes, and re-read partial ones")
+    func sharedCache() throws {
+        let size: UInt64 = 65_536 + 600
+        let (_, tiles) = Self.tiles(size: size)
+        let cache = TileCache(capacity: 8)
+        var fetched: [Tiles.ID] = []
+        func proofs(_ reader: inout TileHashReader) throws -> [[Merkle.Hash]] {
+            try [0, 255, 256, 40_000, 65_535, 65_536, size - 1].map { index in
+                try Merkle.inclusionProofRanges(index: index, size: size).map { r in
+                    try Merkle.foldRange(
+                        Merkle.rangeNodes(start: r.start, end: r.end).map { try #require(try reader.hash($0)) })
+                }
+            }
+        }
+        var plain = TileHashReader { tiles[$0] }
+        let expected = try proofs(&plain)
+        var first = TileHashReader(shared: cache) {
+            fetched.append($0); return tiles[$0]
+        }
+        #expect(try proofs(&first) == expected)
+        let firstFetches = fetched
+        fetched = []
+        var second = TileHashReader(shared: cache) {
+            fetched.append($0); return tiles[$0]
+        }
+        #expect(try proofs(&second) == expected)
+        // Only the partial tiles (the right edge, which grows) are read again.
+        #expect(Set(fetched) == Set(firstFetches.filter { (tiles[$0]?.count ?? 0) < Tiles.width * 32 }))
+        #expect(!fetched.isEmpty && fetched.count < firstFetches.count)
+        // Past its capacity, the cache drops leaf-level tiles first and still answers correctly.
+        var many = TileHashReader(shared: cache) { tiles[$0] }
+        for index in stride(from: UInt64(0), to: 65_536, by: 4_096) {
+            #expect(try many.hash(Merkle.Node(level: 0, index: index)) == Self.leaf(index))
+        }
+        var after = TileHashReader(shared: cache) { tiles[$0] }
+        #expect(try proofs(&after) == expected)
+    }
 }
