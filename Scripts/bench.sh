@@ -2,10 +2,13 @@
 # Runs Probity's benchmark (release build) and prints a Markdown report (also in var/bench/report.md).
 #   Scripts/bench.sh [--events N] [--batch B] [--proofs P]   (then probityd-bench with its defaults)
 #   Scripts/bench.sh --compare [N]                            (beside journald's sealing: Scripts/bench-compare.sh)
+#   Scripts/bench.sh --proofs-at [N]                          (proofs from probityd at N entries: bench-proofs.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # --compare [N]: Probity beside journald's sealing, raw SQLite and SHA-256 on the same events (bench-compare.sh).
 if [ "${1:-}" = --compare ]; then shift; exec Scripts/bench-compare.sh "$@"; fi
+# --proofs-at [N]: inclusion and consistency proofs from probityd under wrk at N entries (bench-proofs.sh).
+if [ "${1:-}" = --proofs-at ]; then shift; exec Scripts/bench-proofs.sh "$@"; fi
 Scripts/install-deps.sh
 # The product (this package) and the benchmarks (Benchmarks/, a package of its own), both release builds.
 swift build -c release --product probity

@@ -67,6 +67,7 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
     private var exchanges = OpenIndex()
     /// The types of the records (few: the catalogue's).
     private var typeNames: [String] = []
+    private var lastType = 0
 
     public init() {}
 
@@ -104,28 +105,31 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
 
     /// The row of `record`, or nil if it does not fit one. Interns its strings.
     private mutating func compactRow(_ record: DomainState.Record) -> Row? {
-        let derived =
-            record.isExchange && record.parties == [record.from].compactMap { $0 } + record.to + record.mentions
-        let details = [
-            record.visibility.map { (Detail.visibility, Self.code($0)) },
-            record.phase.map { (Detail.phase, Self.code($0)) },
-            record.disclosureKind.map { (Detail.disclosureKind, Self.code($0)) },
-        ].compactMap { $0 }
-        guard details.count <= 1, record.to.count <= Int(UInt8.max), record.mentions.count <= Int(UInt8.max),
+        let derived = record.isExchange && Self.partiesAreCorrespondents(record)
+        var detail: UInt8 = 0, details = 0
+        if let v = record.visibility { detail = Detail.visibility.rawValue << 6 | Self.code(v); details += 1 }
+        if let p = record.phase { detail = Detail.phase.rawValue << 6 | Self.code(p); details += 1 }
+        if let k = record.disclosureKind { detail = Detail.disclosureKind.rawValue << 6 | Self.code(k); details += 1 }
+        guard details <= 1, record.to.count <= Int(UInt8.max), record.mentions.count <= Int(UInt8.max),
             derived || record.parties.count <= Int(UInt8.max)
         else { return nil }
         let kind = symbols.intern(record.kind), platform = symbols.intern(record.source?.platform)
         guard kind <= UInt32(UInt16.max), platform <= UInt32(UInt16.max) else { return nil }
-        var typeIndex = typeNames.firstIndex(of: record.type)
+        // Records come in runs of one type: the last one found is tried first.
+        var typeIndex =
+            lastType < typeNames.count && typeNames[lastType] == record.type
+            ? lastType : typeNames.firstIndex(of: record.type)
         if typeIndex == nil, typeNames.count < Int(UInt8.max) - 1 {
             typeNames.append(record.type)
             typeIndex = typeNames.count - 1
         }
         guard let typeIndex else { return nil }
+        lastType = typeIndex
         if times.last != record.loggedAt.microseconds { times.append(record.loggedAt.microseconds) }
         let start = UInt32(lists.count)
         if !derived { for party in record.parties { lists.append(symbols.intern(party)) } }
-        for party in record.to + record.mentions { lists.append(symbols.intern(party)) }
+        for party in record.to { lists.append(symbols.intern(party)) }
+        for party in record.mentions { lists.append(symbols.intern(party)) }
         var flags: Flags = derived ? .partiesAreCorrespondents : []
         if record.thread != nil || record.replyTo != nil || record.reason != nil || !record.answers.isEmpty {
             flags.insert(.extra)
@@ -137,7 +141,16 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
             sourcePlatform: UInt16(platform),
             partyCount: derived ? 0 : UInt8(record.parties.count), toCount: UInt8(record.to.count),
             mentionCount: UInt8(record.mentions.count), type: UInt8(typeIndex), channel: Self.code(record.channel),
-            detail: details.first.map { $0.0.rawValue << 6 | $0.1 } ?? 0, flags: flags)
+            detail: detail, flags: flags)
+    }
+
+    /// Whether the parties are `from`, then `to`, then `mentions` (as `DomainState` sets an exchange's).
+    private static func partiesAreCorrespondents(_ record: DomainState.Record) -> Bool {
+        let offset = record.from == nil ? 0 : 1
+        guard record.parties.count == offset + record.to.count + record.mentions.count else { return false }
+        if let from = record.from, record.parties[0] != from { return false }
+        return record.parties[offset..<(offset + record.to.count)].elementsEqual(record.to)
+            && record.parties[(offset + record.to.count)...].elementsEqual(record.mentions)
     }
 
     /// Whether record `index` is an exchange with source (`platform`, `id`).
