@@ -57,8 +57,25 @@ public enum DomainSnapshot {
 
     /// The state, or nil if `bytes` are not a snapshot of this version.
     public static func decode(_ bytes: [UInt8]) -> DomainState? {
-        guard bytes.starts(with: magic) else { return nil }
-        var r = Reader(bytes: bytes, index: magic.count)
+        var given = false
+        return decode {
+            defer { given = true }
+            return given ? nil : bytes
+        }
+    }
+
+    /// The state, or nil if the pieces `nextPiece` hands over in order (nil after the last) are not a
+    /// snapshot of this version. Each piece is dropped once read, so the snapshot is never whole in memory.
+    /// Pieces end between items (`encode` cuts only there).
+    public static func decode(pieces nextPiece: () -> [UInt8]?) -> DomainState? {
+        withoutActuallyEscaping(nextPiece) { nextPiece in
+            guard let first = nextPiece(), first.starts(with: magic) else { return nil }
+            var r = Reader(bytes: first, index: magic.count, nextPiece: nextPiece)
+            return decode(&r)
+        }
+    }
+
+    private static func decode(_ r: inout Reader) -> DomainState? {
         do {
             var state = DomainState()
             let lastSeq = try r.optional { try $0.uint() }
@@ -105,7 +122,7 @@ public enum DomainSnapshot {
                     party: try r.optional { try $0.string() },
                     reason: try r.string(), placedSeq: try r.uint(), releasedSeq: try r.optional { try $0.uint() })
             }) { holds[hold.id] = hold }
-            guard r.index == bytes.count,
+            guard r.isAtEnd,
                 procedures.values.allSatisfy({ $0.records.allSatisfy { Int($0) < records.count } })
             else { return nil }
             state.restore(
@@ -162,11 +179,34 @@ public enum DomainSnapshot {
     struct Truncated: Error {}
 
     struct Reader {
-        let bytes: [UInt8]
+        private(set) var bytes: [UInt8]
         var index: Int
+        /// The next piece of a snapshot kept in pieces, when `bytes` is used up (nil: no more).
+        private let nextPiece: (() -> [UInt8]?)?
+
+        init(bytes: [UInt8], index: Int, nextPiece: (() -> [UInt8]?)? = nil) {
+            self.bytes = bytes
+            self.index = index
+            self.nextPiece = nextPiece
+        }
+
+        /// Moves to the next non-empty piece if this one is used up; false if there is none.
+        private mutating func available() -> Bool {
+            while index == bytes.count {
+                guard let next = nextPiece?() else { return false }
+                bytes = next
+                index = 0
+            }
+            return true
+        }
+
+        /// Whether every byte of every piece has been read.
+        var isAtEnd: Bool {
+            mutating get { !available() }
+        }
 
         mutating func byte() throws -> UInt8 {
-            guard index < bytes.count else { throw Truncated() }
+            guard available(), index < bytes.count else { throw Truncated() }
             defer { index += 1 }
             return bytes[index]
         }
@@ -228,10 +268,14 @@ public enum DomainSnapshot {
             return items
         }
         /// Reads an array's items one by one, without collecting them.
+        /// (A damaged count cannot run for long: every item reads at least one byte, and the bytes end.)
         mutating func each(_ read: (inout Reader) throws -> Void) throws {
-            let n = Int(try uint())
-            guard n <= bytes.count - index else { throw Truncated() }
-            for _ in 0..<n { try read(&self) }
+            let n = try uint()
+            var done: UInt64 = 0
+            while done < n {
+                try read(&self)
+                done += 1
+            }
         }
     }
 }

@@ -52,17 +52,21 @@ public enum DomainProjection {
         guard (try? db.tableExists("projection_snapshots")) == true,
             let pieces = try? Row.fetchCursor(db, sql: snapshotPieces, arguments: [snapshotName, snapshotName + "#%"])
         else { return nil }
-        var bytes: [UInt8] = [], seq: Int64?
-        do {
-            while let piece = try pieces.next() {
-                guard seq == nil || seq == piece["seq"] else { return nil }
-                seq = piece["seq"]
-                bytes += piece["state"] as Data
+        // Read piece by piece; a piece of another seq (a damaged store) ends the snapshot, which is then
+        // ignored.
+        var seq: Int64?, consistent = true
+        let state = DomainSnapshot.decode {
+            guard consistent, let piece = try? pieces.next() else { return nil }
+            guard seq == nil || seq == piece["seq"] else {
+                consistent = false
+                return nil
             }
-        } catch { return nil }
-        guard let seq, let state = DomainSnapshot.decode(bytes), let last = state.lastSeq, last < size,
-            last == UInt64(seq)
-        else { return nil }
+            seq = piece["seq"]
+            return [UInt8](piece["state"] as Data)
+        }
+        guard consistent, let seq, let state, let last = state.lastSeq, last < size, last == UInt64(seq) else {
+            return nil
+        }
         return state
     }
 }

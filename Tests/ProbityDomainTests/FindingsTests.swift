@@ -293,5 +293,17 @@ struct FindingsTests {
             DomainSnapshot.decode(Array(bytes.dropLast())) == nil
                 && DomainSnapshot.decode(Array("not a snapshot".utf8)) == nil)
         #expect(FindingRules.evaluate(snapshot) == FindingRules.evaluate(h.state))
+        // In pieces (as the store keeps it), read one piece at a time: the same state; a piece missing or
+        // an extra one is refused.
+        var pieces: [[UInt8]] = []
+        DomainSnapshot.encode(h.state, chunkSize: 40) { pieces.append($0) }
+        #expect(pieces.count > 3 && Array(pieces.joined()) == bytes)
+        func decode(_ given: [[UInt8]]) -> DomainState? {
+            var rest = given[...]
+            return DomainSnapshot.decode { rest.popFirst() }
+        }
+        #expect(decode(pieces) == h.state)
+        #expect(decode(pieces.enumerated().filter { $0.offset != 2 }.map(\.element)) == nil)
+        #expect(decode(pieces + [Array("more".utf8)]) == nil)
     }
 }
