@@ -56,6 +56,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // glibc's malloc tuning (mallopt), for the CLI's data-parallel commands.
+        .systemLibrary(name: "CMalloc"),
 
         // Pure layers: bytes in, values out; the clock and randomness come from the caller.
         // The log itself: canonical entries, Merkle tree, signed notes, checkpoints, proofs, the verifier.
@@ -118,7 +120,7 @@ let package = Package(
             name: "probity",
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityImport", "ProbityWire", "ProbityStore",
-                "ProbityHTTP", "ProbityClient", "ProbityTSA",
+                "ProbityHTTP", "ProbityClient", "ProbityTSA", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

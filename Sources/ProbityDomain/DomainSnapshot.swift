@@ -66,7 +66,7 @@ public enum DomainSnapshot {
 
     /// The state, or nil if the pieces `nextPiece` hands over in order (nil after the last) are not a
     /// snapshot of this version. Each piece is dropped once read, so the snapshot is never whole in memory.
-    /// Pieces end between items (`encode` cuts only there).
+    /// A piece may end anywhere but inside a string (`encode` cuts only where that holds).
     public static func decode(pieces nextPiece: () -> [UInt8]?) -> DomainState? {
         withoutActuallyEscaping(nextPiece) { nextPiece in
             guard let first = nextPiece(), first.starts(with: magic) else { return nil }

@@ -426,7 +426,12 @@ extension RecordTable {
         w.array(typeNames) { $0.string($1) }
         try symbols.encode(into: &w, flush: flush)
         try sourceIDs.encode(into: &w, flush: flush)
-        w.array(lists) { $0.uint(UInt64($1)) }
+        // Cut anywhere but inside a string (the reader moves to the next piece byte by byte).
+        w.uint(UInt64(lists.count))
+        for (i, id) in lists.enumerated() {
+            w.uint(UInt64(id))
+            if i % 4096 == 4095 { try flush(&w) }
+        }
         w.array(times) { $0.int($1) }
         try flush(&w)
         w.array(extras.sorted { $0.key < $1.key }) { w, e in

@@ -114,7 +114,7 @@ public enum SnapshotWriter {
                     sql: "DELETE FROM projection_snapshots WHERE name = ? OR name LIKE ?",
                     arguments: [name, name + "#%"])
                 var piece = 0
-                try DomainSnapshot.encode(state, chunkSize: 4 << 20) { bytes in
+                try DomainSnapshot.encode(state, chunkSize: 1 << 20) { bytes in
                     try db.execute(
                         sql: "INSERT INTO projection_snapshots (name, seq, state) VALUES (?, ?, ?)",
                         arguments: [
