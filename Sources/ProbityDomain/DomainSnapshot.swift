@@ -148,9 +148,11 @@ public enum DomainSnapshot {
         mutating func time(_ t: Timestamp) { uint(UInt64(bitPattern: t.microseconds)) }
         mutating func string(_ s: String) {
             var s = s
-            s.withUTF8 {
-                uint(UInt64($0.count)); bytes.append(contentsOf: $0)
-            }
+            s.withUTF8 { string(utf8: $0) }
+        }
+        mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+            uint(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
         }
         mutating func source(_ s: DomainState.SourceRef) { string(s.platform); string(s.id) }
         /// A record whole, field by field (for the few a `RecordTable` row cannot hold).

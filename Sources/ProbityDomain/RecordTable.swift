@@ -46,7 +46,7 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
     enum Detail: UInt8 { case absent, visibility, phase, disclosureKind }
 
     /// What few records have.
-    struct Extra: Sendable, Equatable {
+    struct Extra: Sendable {
         var thread: String?
         var replyTo: DomainState.SourceRef?
         var reason: String?
@@ -76,7 +76,8 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
 
     public subscript(index: Int) -> DomainState.Record {
         let row = rows[index]
-        return row.flags.contains(.unusual) ? unusual[UInt32(index)]! : record(row, extra: extras[UInt32(index)])
+        if row.flags.contains(.unusual) { return unusual[UInt32(index)]! }
+        return record(row, extra: row.flags.contains(.extra) ? extras[UInt32(index)] : nil)
     }
 
     public static func == (a: RecordTable, b: RecordTable) -> Bool { a.elementsEqual(b) }
@@ -89,9 +90,10 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
         let index = UInt32(rows.count)
         if let row = compactRow(record) {
             rows.append(row)
-            let extra = Extra(
-                thread: record.thread, replyTo: record.replyTo, reason: record.reason, answers: record.answers)
-            if row.flags.contains(.extra) { extras[index] = extra }
+            if row.flags.contains(.extra) {
+                extras[index] = Extra(
+                    thread: record.thread, replyTo: record.replyTo, reason: record.reason, answers: record.answers)
+            }
         } else {
             rows.append(
                 Row(
@@ -153,29 +155,25 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
             && record.parties[(offset + record.to.count)...].elementsEqual(record.mentions)
     }
 
-    /// Whether record `index` is an exchange with source (`platform`, `id`).
-    private func hasSource(_ index: Int, platform: UInt32, id: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Calls `body` with record `index`'s source (platform symbol, id bytes), wherever the record keeps it;
+    /// nil if it has none.
+    private func withSource<T>(_ index: Int, _ body: (UInt32, UnsafeBufferPointer<UInt8>) -> T) -> T? {
         let row = rows[index]
         if row.flags.contains(.unusual) {
-            guard var source = unusual[UInt32(index)]?.source, symbols.id(of: source.platform) == platform else {
-                return false
-            }
-            return source.id.withUTF8 { $0.elementsEqual(id) }
+            guard var source = unusual[UInt32(index)]?.source else { return nil }
+            let platform = symbols.id(of: source.platform) ?? 0
+            return source.id.withUTF8 { body(platform, $0) }
         }
-        return row.sourceID != 0 && UInt32(row.sourcePlatform) == platform
-            && sourceIDs.withBytes(row.sourceID) { $0.elementsEqual(id) }
+        return row.sourceID == 0 ? nil : sourceIDs.withBytes(row.sourceID) { body(UInt32(row.sourcePlatform), $0) }
+    }
+
+    /// Whether record `index` is an exchange with source (`platform`, `id`).
+    private func hasSource(_ index: Int, platform: UInt32, id: UnsafeBufferPointer<UInt8>) -> Bool {
+        withSource(index) { $0 == platform && $1.elementsEqual(id) } ?? false
     }
 
     /// The hash `exchanges` files record `index` under.
-    private func sourceHash(ofRow index: Int) -> Int {
-        let row = rows[index]
-        if row.flags.contains(.unusual) {
-            guard var source = unusual[UInt32(index)]?.source else { return 0 }
-            let platform = symbols.id(of: source.platform) ?? 0
-            return source.id.withUTF8 { Self.sourceHash(platform, $0) }
-        }
-        return sourceIDs.withBytes(row.sourceID) { Self.sourceHash(UInt32(row.sourcePlatform), $0) }
-    }
+    private func sourceHash(ofRow index: Int) -> Int { withSource(index, Self.sourceHash) ?? 0 }
 
     /// Makes exchange `index` the one `exchangeIndex` finds for `source`.
     private mutating func indexExchange(_ index: Int, _ source: DomainState.SourceRef) {
@@ -295,10 +293,7 @@ struct Symbols: Sendable {
         return string.withUTF8 { utf8 in
             let hash = Self.hash(utf8)
             if let id = index.first(hash: hash, where: { equals($0, utf8) }) { return id }
-            bytes.append(contentsOf: utf8)
-            precondition(bytes.count <= Int(UInt32.max), "interned strings exceed 4 GiB")
-            ends.append(UInt32(bytes.count))
-            let id = UInt32(ends.count)
+            let id = add(utf8)
             var index = self.index  // taken out while the closure reads the bytes
             self.index = OpenIndex()
             index.upsert(id, hash: hash, matches: { _ in false }, hashOf: { withBytes($0, Self.hash) })
@@ -311,7 +306,11 @@ struct Symbols: Sendable {
     /// `id(of:)` then does not find.
     mutating func add(_ string: String) -> UInt32 {
         var string = string
-        string.withUTF8 { bytes.append(contentsOf: $0) }
+        return string.withUTF8 { add($0) }
+    }
+
+    private mutating func add(_ utf8: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        bytes.append(contentsOf: utf8)
         precondition(bytes.count <= Int(UInt32.max), "stored strings exceed 4 GiB")
         ends.append(UInt32(bytes.count))
         return UInt32(ends.count)
@@ -321,10 +320,7 @@ struct Symbols: Sendable {
     func encode(into w: inout DomainSnapshot.Writer, flush: (inout DomainSnapshot.Writer) throws -> Void) rethrows {
         w.uint(UInt64(count))
         for id in 0..<UInt32(count) {
-            withBytes(id + 1) {
-                w.uint(UInt64($0.count))
-                w.bytes.append(contentsOf: $0)
-            }
+            withBytes(id + 1) { w.string(utf8: $0) }
             try flush(&w)
         }
     }

@@ -119,11 +119,12 @@ public struct TileHashReader {
 
     /// Tile `id`'s levels, at least up to inner level `inner`.
     private mutating func levels(_ id: Tiles.ID, upTo inner: Int) throws -> [[UInt8]]? {
-        if let known = expanded[id], known.count > inner { return known }
-        if let tile = shared?.tile(id) { return tile.levels }
         var levels: [[UInt8]]
         if let known = expanded[id] {
+            if known.count > inner { return known }
             levels = known
+        } else if let tile = shared?.tile(id) {
+            return tile.levels
         } else {
             guard let bytes = try fetch(id), bytes.count % 32 == 0 else { return nil }
             if let shared, bytes.count == Tiles.width * 32 {
