@@ -127,8 +127,10 @@ public struct BundleVerifier {
         else {
             throw .init("\(name) is not a consistency proof from \(old.size) to \(newSize)")
         }
-        let hashes = lines.dropFirst(3).dropLast().compactMap { Base64.decode(String($0)) }
-        guard hashes.count == lines.count - 4 else { throw .init("\(name): a proof line is not base64") }
+        let hashes = lines.dropFirst(3).dropLast().compactMap { Base64.digest($0) }
+        guard hashes.count == lines.count - 4 else {
+            throw .init("\(name): a proof line is not base64 of a 32-byte hash")
+        }
         do {
             try Merkle.verifyConsistency(
                 oldSize: old.size, newSize: newSize, oldRoot: old.root, newRoot: newRoot, proof: hashes)

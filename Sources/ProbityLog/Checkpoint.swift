@@ -26,7 +26,7 @@ public struct Checkpoint: Sendable, Equatable {
         guard let size = UInt64(lines[1]), String(size) == lines[1] else {
             throw .init("the checkpoint size \"\(lines[1])\" is not a decimal number without leading zeros")
         }
-        guard let root = Base64.decode(String(lines[2])), root.count == 32 else {
+        guard let root = Base64.digest(lines[2]) else {
             throw .init("the checkpoint root is not base64 of 32 bytes")
         }
         guard lines[3...].allSatisfy({ !$0.isEmpty }) else { throw .init("the checkpoint has an empty extension line") }

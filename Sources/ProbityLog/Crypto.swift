@@ -27,6 +27,39 @@ public enum SHA256 {
         }
     }
 
+    /// One-shot SHA-256 as an inline digest (no allocation).
+    public static func digest(_ bytes: some ContiguousBytes) -> SHA256Digest {
+        var ctx = SHA256_CTX()
+        SHA256_Init(&ctx)
+        bytes.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, $0.count) }
+        return SHA256Digest { SHA256_Final($0, &ctx) }
+    }
+
+    /// SHA-256 of `first` then `second` (a payload's salt and bytes), as an inline digest.
+    public static func digest(_ first: [UInt8], _ second: [UInt8]) -> SHA256Digest {
+        var ctx = SHA256_CTX()
+        SHA256_Init(&ctx)
+        first.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, $0.count) }
+        second.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, $0.count) }
+        return SHA256Digest { SHA256_Final($0, &ctx) }
+    }
+
+    /// SHA-256 of `prefix` then `bytes`, as an inline digest: RFC 6962's leaf hash (prefix 0x00).
+    static func digest(prefix: UInt8, _ bytes: UnsafeRawBufferPointer) -> SHA256Digest {
+        SHA256Digest { hash(prefix: prefix, bytes, into: $0) }
+    }
+
+    /// SHA-256 of `prefix`, `left` and `right`: RFC 6962's node hash (prefix 0x01), with no allocation.
+    static func digest(prefix: UInt8, _ left: SHA256Digest, _ right: SHA256Digest) -> SHA256Digest {
+        var ctx = SHA256_CTX()
+        SHA256_Init(&ctx)
+        var prefix = prefix
+        _ = SHA256_Update(&ctx, &prefix, 1)
+        left.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, 32) }
+        right.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, 32) }
+        return SHA256Digest { SHA256_Final($0, &ctx) }
+    }
+
     /// Hash of `prefix` then `bytes`, written to `output` (32 bytes): no allocation, for the inner loops
     /// of Merkle hashing.
     static func hash(prefix: UInt8, _ bytes: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) {

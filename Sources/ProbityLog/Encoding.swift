@@ -6,6 +6,14 @@ public enum Hex {
 
     /// Appends the hex digits of `bytes` to `out`.
     public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBytes { append(raw: $0, to: &out) }
+    }
+
+    public static func append(_ digest: SHA256Digest, to out: inout [UInt8]) {
+        digest.withUnsafeBytes { append(raw: $0, to: &out) }
+    }
+
+    private static func append(raw bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: bytes.count * 2))
         out.withUnsafeMutableBufferPointer { buffer in
@@ -20,6 +28,18 @@ public enum Hex {
         var out: [UInt8] = []
         append(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func encode(_ digest: SHA256Digest) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        append(digest, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A SHA-256 digest written as 64 lowercase hex digits; nil for anything else.
+    public static func digest(_ text: String) -> SHA256Digest? {
+        decode(text).flatMap(SHA256Digest.init)
     }
 
     /// Decodes lowercase hex only: Probity's formats never use uppercase, and accepting it would
@@ -60,6 +80,21 @@ public enum Base64 {
 
     /// Appends the standard, padded encoding of `bytes` (as `encode` returns it) without a String.
     public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBytes { append(raw: $0, to: &out) }
+    }
+
+    public static func append(_ digest: SHA256Digest, to out: inout [UInt8]) {
+        digest.withUnsafeBytes { append(raw: $0, to: &out) }
+    }
+
+    public static func encode(_ digest: SHA256Digest) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(44)
+        append(digest, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func append(raw bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         var i = 0
         while i + 3 <= bytes.count {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
@@ -74,6 +109,11 @@ public enum Base64 {
             out.append(rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
             out.append(UInt8(ascii: "="))
         }
+    }
+
+    /// A SHA-256 digest in the strict encoding; nil for anything but 32 bytes.
+    public static func digest(_ text: some StringProtocol) -> SHA256Digest? {
+        decode(String(text)).flatMap(SHA256Digest.init)
     }
 
     /// Strict: padding required, no whitespace, and the text must be the canonical encoding of its bytes.

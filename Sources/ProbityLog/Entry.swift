@@ -1,7 +1,7 @@
 /// A log entry (docs/FORMATS.md). Its RFC 8785 bytes are what the log stores, hashes and proves.
 public struct Entry: Sendable, Equatable {
     public static let version: UInt64 = 1
-    public static let zeroHash = [UInt8](repeating: 0, count: 32)
+    public static let zeroHash = SHA256Digest([UInt8](repeating: 0, count: 32))!
 
     public var log: String
     public var seq: UInt64
@@ -68,7 +68,7 @@ public struct Entry: Sendable, Equatable {
             out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
             out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         }
-        func hex(_ hash: [UInt8]) {
+        func hex(_ hash: SHA256Digest) {
             out.append(UInt8(ascii: "\""))
             Hex.append(hash, to: &out)
             out.append(UInt8(ascii: "\""))
@@ -128,17 +128,17 @@ public struct EntryFormatError: Error, CustomStringConvertible, Equatable {
 public struct PayloadCommitment: Sendable, Equatable {
     public static let saltLength = 32
 
-    public let sha256: [UInt8]
+    public let sha256: SHA256Digest
     public let size: UInt64
 
-    public init(sha256: [UInt8], size: UInt64) { self.sha256 = sha256; self.size = size }
+    public init(sha256: SHA256Digest, size: UInt64) { self.sha256 = sha256; self.size = size }
 
     public init(salt: [UInt8], payload: [UInt8]) {
-        self.sha256 = SHA256.hash([salt, payload])
+        self.sha256 = SHA256.digest(salt, payload)
         self.size = UInt64(payload.count)
     }
 
     public func matches(salt: [UInt8], payload: [UInt8]) -> Bool {
-        salt.count == Self.saltLength && UInt64(payload.count) == size && SHA256.hash([salt, payload]) == sha256
+        salt.count == Self.saltLength && UInt64(payload.count) == size && SHA256.digest(salt, payload) == sha256
     }
 }

@@ -357,7 +357,8 @@ public struct CheckedEntry: Sendable {
     public let position: UInt64
     public let entry: Result<EntryHeader, EntryFormatError>
     public let leafHash: Merkle.Hash
-    public let storedLeafHash: Merkle.Hash
+    /// The leaf hash the store keeps beside the entry; nil if what it keeps is not 32 bytes.
+    public let storedLeafHash: Merkle.Hash?
     public let payload: PayloadStatus
 
     public static func check(
@@ -377,7 +378,8 @@ public struct CheckedEntry: Sendable {
             }
         }
         return CheckedEntry(
-            position: position, entry: entry, leafHash: Merkle.leafHash(bytes), storedLeafHash: storedLeafHash,
+            position: position, entry: entry, leafHash: Merkle.leafHash(bytes),
+            storedLeafHash: SHA256Digest(storedLeafHash),
             payload: status)
     }
 }

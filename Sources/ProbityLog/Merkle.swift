@@ -1,15 +1,16 @@
 /// RFC 6962 §2.1 Merkle tree hashing, and the inclusion and consistency proof algorithms of
 /// RFC 9162 §2.1.3–2.1.4 (the same proofs as RFC 6962, described more precisely).
 public enum Merkle {
-    public typealias Hash = [UInt8]
+    /// A 32-byte SHA-256 hash held inline (no allocation per node).
+    public typealias Hash = SHA256Digest
 
-    public static let emptyRoot: Hash = SHA256.hash([UInt8]())
+    public static let emptyRoot: Hash = SHA256.digest([UInt8]())
 
-    public static func leafHash(_ entry: [UInt8]) -> Hash { SHA256.hash([leafPrefix, entry]) }
+    public static func leafHash(_ entry: [UInt8]) -> Hash {
+        entry.withUnsafeBytes { SHA256.digest(prefix: 0x00, $0) }
+    }
 
-    private static let leafPrefix: [UInt8] = [0x00]
-
-    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { SHA256.hash([nodePrefix, left, right]) }
+    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { SHA256.digest(prefix: 0x01, left, right) }
 
     /// The level above `hashes` (32-byte hashes, concatenated): the node hash of each pair, concatenated
     /// (an odd last hash has no parent here). Hashes in place, without one allocation per node.
@@ -26,8 +27,6 @@ public enum Merkle {
             count = pairs * 32
         }
     }
-
-    private static let nodePrefix: [UInt8] = [0x01]
 
     /// MTH(D[n]) of a list of leaf hashes, computed with a compact range (O(log n) memory).
     public static func root(leafHashes: [Hash]) -> Hash {
@@ -139,9 +138,6 @@ public enum Merkle {
         leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash]
     ) throws(ProofError) -> Hash {
         guard index < size else { throw ProofError("leaf index \(index) is not below the tree size \(size)") }
-        guard leafHash.count == 32, proof.allSatisfy({ $0.count == 32 }) else {
-            throw ProofError("a hash is not 32 bytes")
-        }
         var fn = index, sn = size - 1
         var r = leafHash
         for p in proof {
@@ -178,9 +174,7 @@ public enum Merkle {
             guard oldRoot == newRoot else { throw ProofError("the sizes are equal but the roots differ") }
             return
         }
-        guard oldRoot.count == 32, newRoot.count == 32 else { throw ProofError("a root is not 32 bytes") }
         guard !proof.isEmpty else { throw ProofError("the consistency proof is empty") }
-        guard proof.allSatisfy({ $0.count == 32 }) else { throw ProofError("a proof hash is not 32 bytes") }
 
         var path = proof[...]
         if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: path.startIndex) }  // old size is a power of 2

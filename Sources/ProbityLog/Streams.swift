@@ -67,7 +67,7 @@ public struct StreamHead: Sendable, Equatable {
             }
             seq = s
         }
-        guard let hash = Base64.decode(String(lines[5])), hash.count == 32 else {
+        guard let hash = Base64.digest(lines[5]) else {
             throw .init("stream head: the leaf hash is not base64 of 32 bytes")
         }
         self.init(origin: String(lines[1]), treeSize: size, stream: String(lines[3]), lastSeq: seq, lastLeafHash: hash)

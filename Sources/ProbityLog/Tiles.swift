@@ -114,7 +114,8 @@ public struct TileHashReader {
         guard let levels = try levels(id, upTo: inner) else { return nil }
         let position = Int(node.index % UInt64(Tiles.width >> inner))
         let hashes = levels[inner]
-        return position * 32 < hashes.count ? Array(hashes[(position * 32)..<(position * 32 + 32)]) : nil
+        guard position * 32 < hashes.count else { return nil }
+        return hashes.withUnsafeBytes { SHA256Digest(copying: $0.baseAddress! + position * 32) }
     }
 
     /// Tile `id`'s levels, at least up to inner level `inner`.

@@ -92,7 +92,7 @@ public struct TlogProof: Sendable, Equatable {
         lines.removeFirst()
         var proof: [Merkle.Hash] = []
         for line in lines {
-            guard let hash = Base64.decode(line), hash.count == 32 else {
+            guard let hash = Base64.digest(line) else {
                 throw .init("proof line \"\(line)\" is not base64 of a 32-byte hash")
             }
             proof.append(hash)

@@ -151,12 +151,13 @@ public class LogReader: @unchecked Sendable {
         }
     }
 
-    static func storedEntry(_ row: Row) -> StoredEntry {
+    static func storedEntry(_ row: Row) throws -> StoredEntry {
         let salt: Data? = row["salt"]
         let payload: Data? = row["payload"]
+        let seq = UInt64(clamping: row["seq"] as Int64)
         return StoredEntry(
-            seq: UInt64(clamping: row["seq"] as Int64), bytes: [UInt8](row["bytes"] as Data),
-            leafHash: [UInt8](row["leaf_hash"] as Data),
+            seq: seq, bytes: [UInt8](row["bytes"] as Data),
+            leafHash: try SHA256Digest(stored: row["leaf_hash"] as Data, "the stored leaf hash of seq \(seq)"),
             payload: salt.flatMap { s in payload.map { ([UInt8](s), [UInt8]($0)) } })
     }
 
@@ -372,7 +373,10 @@ extension LogReader {
                     if let row = try Row.fetchOne(
                         db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream])
                     {
-                        heads[stream] = (UInt64(clamping: row["seq"] as Int64), [UInt8](row["leaf_hash"] as Data))
+                        heads[stream] = (
+                            UInt64(clamping: row["seq"] as Int64),
+                            try SHA256Digest(stored: row["leaf_hash"] as Data, "the head of stream \(stream)")
+                        )
                     }
                 }
                 return (note, heads)

@@ -35,11 +35,16 @@ extension LogWriter {
             let row = try Row.fetchOne(
                 db, sql: "SELECT leaf_hash, time FROM entries WHERE seq = ?", arguments: [Int64(size - 1)])
         {
-            tail.lastLeafHash = [UInt8](row["leaf_hash"] as Data)
+            tail.lastLeafHash = try SHA256Digest(
+                stored: row["leaf_hash"] as Data, "the stored leaf hash of seq \(size - 1)")
             tail.lastTime = Timestamp(entryTime: row["time"])
         }
         for row in try Row.fetchAll(db, sql: "SELECT stream, seq, leaf_hash FROM streams") {
-            tail.streamHeads[row["stream"]] = (UInt64(row["seq"] as Int64), [UInt8](row["leaf_hash"] as Data))
+            let stream: String = row["stream"]
+            tail.streamHeads[stream] = (
+                UInt64(row["seq"] as Int64),
+                try SHA256Digest(stored: row["leaf_hash"] as Data, "the head of stream \(stream)")
+            )
         }
         return tail
     }

@@ -114,7 +114,10 @@ extension LogWriter {
                 let head = try Row.fetchOne(
                     db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream]
                 ).map {
-                    (UInt64($0["seq"] as Int64), [UInt8]($0["leaf_hash"] as Data))
+                    (
+                        UInt64($0["seq"] as Int64),
+                        try SHA256Digest(stored: $0["leaf_hash"] as Data, "the head of stream \(stream)")
+                    )
                 }
                 return (size, head)
             }

@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import ProbityLog
 
 /// Thin helpers over a GRDB statement's raw SQLite handle, for the hot loops (append, verify)
 /// where GRDB's value boxing would cost more than the work itself.
@@ -16,6 +17,12 @@ extension Statement {
             _ = sqlite3_bind_blob(
                 sqliteStatement, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count),
                 SQLITE_TRANSIENT_SWIFT)
+        }
+    }
+
+    func rawBind(_ index: Int32, _ digest: SHA256Digest) {
+        digest.withUnsafeBytes { buffer in
+            _ = sqlite3_bind_blob(sqliteStatement, index, buffer.baseAddress, 32, SQLITE_TRANSIENT_SWIFT)
         }
     }
 
@@ -92,6 +99,10 @@ extension Int64: RawBindable {
 }
 
 extension String: RawBindable {
+    func bind(to statement: Statement, at index: Int32) { statement.rawBind(index, self) }
+}
+
+extension SHA256Digest: RawBindable {
     func bind(to statement: Statement, at index: Int32) { statement.rawBind(index, self) }
 }
 

@@ -184,7 +184,7 @@ enum StoreAudit {
                 continue
             }
             let (seq, hash, count): (Int64, Data, Int64) = (row[1], row[2], row[3])
-            if seq != Int64(clamping: head.seq) || [UInt8](hash) != head.hash {
+            if seq != Int64(clamping: head.seq) || SHA256Digest(hash) != head.hash {
                 fail(
                     head.seq,
                     "the streams table says \(stream) ends at seq \(seq), but its last entry is seq \(head.seq) (the table was rewound or edited)"

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import ProbityLog
 
 /// Errors of the store, with a code callers can switch on and a message that says what to do.
 public struct StoreError: Error, CustomStringConvertible, Equatable {
@@ -15,6 +17,18 @@ public struct StoreError: Error, CustomStringConvertible, Equatable {
     public let message: String
     public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
     public var description: String { message }
+}
+
+extension SHA256Digest {
+    /// A hash the store keeps (a leaf hash, a stream head, a Merkle node), refused unless it is 32 bytes:
+    /// an edited row must be reported, never trapped on.
+    init(stored bytes: some Collection<UInt8>, _ what: @autoclosure () -> String) throws(StoreError) {
+        guard let digest = SHA256Digest(bytes) else {
+            throw StoreError(
+                .inconsistent, "\(what()) is \(bytes.count) bytes, not a 32-byte hash: the store was damaged or edited")
+        }
+        self = digest
+    }
 }
 
 extension StoreError {

@@ -125,7 +125,8 @@ public enum StoreMigration {
                         "the format-1 store lacks the Merkle node (level \(node.level), index \(node.index)); nothing was changed"
                     )
                 }
-                return [UInt8](hash)
+                return try SHA256Digest(
+                    stored: hash, "the format-1 Merkle node (level \(node.level), index \(node.index))")
             })
     }
 }

@@ -26,14 +26,13 @@ enum TileMigration {
             guard seq == Int64(range.size) else {
                 throw refusal("the entries jump from seq \(Int64(range.size) - 1) to \(seq)")
             }
-            let leaf = entries.rawBytes(2)
-            guard Merkle.leafHash(entries.rawBytes(1)) == leaf else {
+            guard let leaf = SHA256Digest(entries.rawBytes(2)), Merkle.leafHash(entries.rawBytes(1)) == leaf else {
                 throw refusal("the stored leaf hash of seq \(seq) is not the hash of its entry")
             }
             let created = range.append(leaf)
             for (node, hash) in created {
                 let id = MerkleNodeID.id(level: node.level, index: node.index)
-                guard try nodes.rawStep(db), nodes.rawInt64(0) == id, nodes.rawBytes(1) == hash else {
+                guard try nodes.rawStep(db), nodes.rawInt64(0) == id, SHA256Digest(nodes.rawBytes(1)) == hash else {
                     throw refusal(
                         "the stored Merkle node (level \(node.level), index \(node.index)) is missing or differs")
                 }

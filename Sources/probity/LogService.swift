@@ -203,7 +203,7 @@ struct RemoteLog: LogService {
     /// A receipt as probityd returns it (`Receipt.json`): the same value `--db` would give.
     private static func receipt(_ json: JSONValue) throws -> Receipt {
         let seq = try number(json, "seq")
-        guard let leafHash = try json.required("leaf_hash").stringValue.flatMap(Hex.decode), leafHash.count == 32
+        guard let leafHash = try json.required("leaf_hash").stringValue.flatMap(Hex.digest)
         else { throw CLIError.usage("probityd's leaf_hash for entry \(seq) is not 32 bytes of hex") }
         let proof: TlogProof
         do { proof = try TlogProof.parse(try json.required("proof").stringValue ?? "") } catch {
@@ -220,7 +220,7 @@ struct RemoteLog: LogService {
     }
 
     private static func hash(_ json: JSONValue) throws -> Merkle.Hash {
-        guard let hash = json.stringValue.flatMap(Base64.decode), hash.count == 32 else {
+        guard let hash = json.stringValue.flatMap(Base64.digest) else {
             throw CLIError.usage("probityd's proof holds a hash that is not 32 bytes of base64")
         }
         return hash

@@ -264,8 +264,8 @@ struct CLITests {
         #expect(new.size == 47)
         for oldSize in [old.size, 7, 14, 27, 40, 46] {
             let proof = try CLI.run(["prove", "consistency", "--db", db, String(oldSize), "--json"]).json
-            let hashes = proof["proof"]!.arrayValue!.map { Base64.decode($0.stringValue!)! }
-            let oldRoot = Base64.decode(proof["old_root"]!.stringValue!)!
+            let hashes = proof["proof"]!.arrayValue!.map { Base64.digest($0.stringValue!)! }
+            let oldRoot = Base64.digest(proof["old_root"]!.stringValue!)!
             try Merkle.verifyConsistency(
                 oldSize: oldSize, newSize: new.size, oldRoot: oldRoot, newRoot: new.root, proof: hashes)
             if oldSize == 1 { #expect(oldRoot == old.root) }

@@ -18,7 +18,7 @@ struct DaemonAPITests {
         let leafHash = try #require(receipt["leaf_hash"]?.stringValue)
         let proof = try TlogProof.parse(try #require(receipt["proof"]?.stringValue))
         #expect(proof.index == seq)
-        try proof.verify(leafHash: try #require(Hex.decode(leafHash)), verifier: store.vkey)
+        try proof.verify(leafHash: try #require(Hex.digest(leafHash)), verifier: store.vkey)
         let entry = try store.client("read").send("GET", "/v1/events/\(seq)")
         let served = try JSONParser.parse(entry.body)
         let bytes = CanonicalJSON.encode(try #require(served["entry"]))
@@ -82,13 +82,13 @@ struct DaemonAPITests {
         let proof = try TlogProof.parse(try #require(inclusion["proof"]?.stringValue))
         #expect(proof.checkpoint.checkpoint.size == store.base + 2)
         try proof.verify(
-            leafHash: try #require(Hex.decode(inclusion["leaf_hash"]?.stringValue ?? "")), verifier: store.vkey)
+            leafHash: try #require(Hex.digest(inclusion["leaf_hash"]?.stringValue ?? "")), verifier: store.vkey)
 
         let consistency = try store.client("read").json("GET", "/v1/proofs/consistency?old=3")
-        let hashes = try #require(consistency["proof"]?.arrayValue).compactMap { $0.stringValue.flatMap(Base64.decode) }
+        let hashes = try #require(consistency["proof"]?.arrayValue).compactMap { $0.stringValue.flatMap(Base64.digest) }
         try Merkle.verifyConsistency(
             oldSize: 3, newSize: store.base + 6,
-            oldRoot: try #require(Base64.decode(consistency["old_root"]?.stringValue ?? "")),
+            oldRoot: try #require(Base64.digest(consistency["old_root"]?.stringValue ?? "")),
             newRoot: checkpoint.checkpoint.root, proof: hashes)
 
         // Paging, and payloads only for roles that may read personal data.

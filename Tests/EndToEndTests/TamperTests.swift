@@ -78,6 +78,9 @@ struct TamperTests {
         Case(name: "a byte flipped in a stored hash", seq: 4, kind: "stored-hash-mismatch", useKept: false) { t, _ in
             try t.execute("UPDATE entries SET leaf_hash = zeroblob(32) WHERE seq = 4")
         },
+        Case(name: "a stored hash cut to 31 bytes", seq: 4, kind: "stored-hash-mismatch", useKept: false) { t, _ in
+            try t.execute("UPDATE entries SET leaf_hash = substr(leaf_hash, 1, 31) WHERE seq = 4")
+        },
         Case(name: "an entry deleted", seq: 8, kind: "sequence", useKept: false) { t, _ in
             try t.execute("DELETE FROM entries WHERE seq = 8")
         },
@@ -126,7 +129,7 @@ struct TamperTests {
             let signer = try NoteSigner(
                 name: "achats.ville-exemple.fr/probity", privateKey: Ed25519PrivateKey.generate())
             let forged = try SignedCheckpoint.sign(
-                Checkpoint(origin: signer.verifier.name, size: 8, root: SHA256.hash([UInt8]())), with: signer)
+                Checkpoint(origin: signer.verifier.name, size: 8, root: Merkle.emptyRoot), with: signer)
             try t.execute("INSERT INTO checkpoints (size, note, time) VALUES (8, ?, '')", [forged.encoded])
         },
         Case(name: "an entry re-encoded non-canonically", seq: 3, kind: "not-canonical", useKept: false) { t, _ in

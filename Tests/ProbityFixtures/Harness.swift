@@ -107,7 +107,7 @@ struct Tamper {
             var edge = TileEdge()
             var tiles: [(Tiles.ID, [UInt8])] = []
             for row in try Row.fetchAll(db, sql: "SELECT seq, bytes, leaf_hash FROM entries ORDER BY seq") {
-                let leaf = [UInt8](row["leaf_hash"] as Data)
+                let leaf = SHA256Digest(row["leaf_hash"] as Data)!
                 edge.append(leaf: range.size, hash: leaf, created: range.append(leaf)) { tiles.append(($0, $1)) }
                 let header = try EntryHeader(bytes: [UInt8](row["bytes"] as Data))
                 types[header.type, default: 0] += 1

@@ -28,9 +28,9 @@ struct TilesTests {
         #expect(tiles[Tiles.ID(level: 0, index: 257)]?.count == 44 * 32)
         let level1 = try #require(tiles[Tiles.ID(level: 1, index: 0)])
         #expect(level1.count == 256 * 32)
-        #expect(Array(level1[32..<64]) == Merkle.root(leafHashes: Array(leaves[256..<512])))
-        #expect(tiles[Tiles.ID(level: 1, index: 1)] == Merkle.root(leafHashes: Array(leaves[65536..<65792])))
-        #expect(tiles[Tiles.ID(level: 2, index: 0)] == Merkle.root(leafHashes: Array(leaves[0..<65536])))
+        #expect(SHA256Digest(level1[32..<64]) == Merkle.root(leafHashes: Array(leaves[256..<512])))
+        #expect(tiles[Tiles.ID(level: 1, index: 1)] == Merkle.root(leafHashes: Array(leaves[65536..<65792])).bytes)
+        #expect(tiles[Tiles.ID(level: 2, index: 0)] == Merkle.root(leafHashes: Array(leaves[0..<65536])).bytes)
         #expect(tiles.count == 257 + 1 + 2 + 1)
     }
 

@@ -117,11 +117,11 @@ struct RouteTests {
                 #expect(response.status == .ok)
                 let body = try #require(Self.json(response))
                 let hashes = try #require(body["proof"]?.arrayValue).compactMap {
-                    $0.stringValue.flatMap(Base64.decode)
+                    $0.stringValue.flatMap(Base64.digest)
                 }
                 try Merkle.verifyConsistency(
-                    oldSize: 1, newSize: 3, oldRoot: try #require(body["old_root"]?.stringValue.flatMap(Base64.decode)),
-                    newRoot: try #require(body["new_root"]?.stringValue.flatMap(Base64.decode)), proof: hashes)
+                    oldSize: 1, newSize: 3, oldRoot: try #require(body["old_root"]?.stringValue.flatMap(Base64.digest)),
+                    newRoot: try #require(body["new_root"]?.stringValue.flatMap(Base64.digest)), proof: hashes)
             }
         }
         await fixture.finish()
