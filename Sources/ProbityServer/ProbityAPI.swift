@@ -101,9 +101,9 @@ struct ProbityAPI: Sendable {
             throw APIError.rejected(rejection, inBatch: events.count > 1)
         }
         // 201 when something was appended; 200 when every event was already in the log.
-        let created = batch.receipts.contains { !$0.duplicate }
-        return .bytes(
-            ReceiptsJSON.encode(batch.receipts), contentType: "application/json", status: created ? .created : .ok)
+        let receipts = batch.receipts  // proven here, on this request's task, not on the writer's thread
+        let created = receipts.contains { !$0.duplicate }
+        return .bytes(ReceiptsJSON.encode(receipts), contentType: "application/json", status: created ? .created : .ok)
     }
 
     /// Validates events as `POST /v1/events` would, and appends nothing.

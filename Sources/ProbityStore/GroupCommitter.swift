@@ -205,7 +205,7 @@ public final class GroupCommitter: @unchecked Sendable {
             case .success(let outcomes):
                 let batches = outcomes.compactMap { try? $0.get() }
                 let appended = batches.reduce(0) { $0 + $1.entries.count }
-                let received = batches.reduce(0) { $0 + $1.receipts.count }
+                let received = batches.reduce(0) { $0 + $1.receiptCount }
                 metrics.committed(
                     appended: appended, duplicates: received - appended, latency: ContinuousClock.now - group[0].queued)
                 if let size = batches.first?.checkpoint?.checkpoint.size { metrics.treeSizeChanged(size) }

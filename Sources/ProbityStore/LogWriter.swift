@@ -3,6 +3,7 @@ import GRDB
 import GRDBSQLite
 public import ProbityDomain
 public import ProbityLog
+import Synchronization
 
 /// The single writer of a store. Holds the writer lock for its lifetime.
 ///
@@ -57,12 +58,46 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     }
 
     public struct Batch: Sendable {
-        /// One receipt per event submitted, in order.
-        public let receipts: [Receipt]
+        /// One receipt per event submitted, in order. The new entries' inclusion proofs are made when the
+        /// receipts are read, by the thread that reads them (a request's task, the receipt spool): the
+        /// writer's thread, which every append waits on, only keeps what proves them.
+        public var receipts: [Receipt] {
+            outcomes.map { outcome in
+                switch outcome {
+                case .new(let entry, let again):
+                    let proof = TlogProof(
+                        index: entry.seq, proof: proofs!.proof(index: entry.seq), checkpoint: checkpoint!)
+                    return Receipt(seq: entry.seq, leafHash: entry.leafHash, proof: proof, duplicate: again)
+                case .stored(let receipt): return receipt
+                }
+            }
+        }
+        /// How many events were submitted (one receipt each).
+        public var receiptCount: Int { outcomes.count }
         /// The entries appended (duplicates excluded).
         public let entries: [Appended]
         /// The checkpoint signed for the batch; nil when every event was a duplicate.
         public let checkpoint: SignedCheckpoint?
+
+        enum Outcome: Sendable {
+            /// Appended by this transaction; `again` for a second event of the same source in it.
+            case new(Appended, again: Bool)
+            /// Already in the log before: its original receipt.
+            case stored(Receipt)
+        }
+        let outcomes: [Outcome]
+        /// Shared by the transaction's batches; nil when nothing new was appended.
+        let proofs: BatchProofs?
+    }
+
+    /// The inclusion proofs of one transaction's new entries against its checkpoint, made on demand from
+    /// the tree's edge before it and its leaf hashes, by any thread (the subtree hashes found are kept).
+    final class BatchProofs: Sendable {
+        private let prover: Mutex<BatchInclusionProver>
+        init(before: CompactRange, leaves: [Merkle.Hash]) {
+            prover = Mutex(BatchInclusionProver(before: before, leaves: leaves))
+        }
+        func proof(index: UInt64) -> [Merkle.Hash] { prover.withLock { $0.proof(index: index) } }
     }
 
     /// Appends `events` as one batch under one signed checkpoint. Either all new events are appended,

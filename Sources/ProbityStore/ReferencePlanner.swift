@@ -6,6 +6,12 @@ import ProbityLog
 /// exchange already stored (its seq), or new — after checking its references against the ledger as it
 /// will be when the event's turn comes (earlier events of the batch included).
 enum ReferencePlanner {
+    /// A fact the submission itself states (a party registered, a procedure opened), before it is learnt.
+    private struct PendingFact: Hashable {
+        let kind: ReferenceLedger.Fact.Kind
+        let id: String
+    }
+
     /// Updates `ledger` and `pendingSources` only if the whole submission passes; otherwise returns the
     /// first rejected event. `storedSeq` finds an exchange in the store; `storedFact` a fact the ledger
     /// was not loaded with.
@@ -16,7 +22,7 @@ enum ReferencePlanner {
     ) throws -> Result<[UInt64?], EventRejection> {
         // The submission's own facts and sources, kept apart until it passes whole: nothing is copied.
         var facts: [ReferenceLedger.Fact] = []
-        var overlay: [String: String] = [:]  // "kind id" → detail
+        var overlay: [PendingFact: String] = [:]  // → detail
         var sources = Set<SourceKey>()
         var stored: [UInt64?] = []
         stored.reserveCapacity(events.count)
@@ -34,7 +40,7 @@ enum ReferencePlanner {
                     sourceExists: { key in
                         if known(key) { return true }
                         do { return try storedSeq(key) != nil } catch { lookupError = error; return false }
-                    }, pending: { kind, id in overlay["\(kind.rawValue) \(id)"] },
+                    }, pending: { kind, id in overlay.isEmpty ? nil : overlay[PendingFact(kind: kind, id: id)] },
                     stored: { kind, id in
                         do { return try storedFact(kind, id) } catch { lookupError = error; return nil }
                     })
@@ -45,7 +51,7 @@ enum ReferencePlanner {
             if let lookupError { throw lookupError }
             for fact in ReferenceLedger.facts(of: event) {
                 facts.append(fact)
-                overlay["\(fact.kind.rawValue) \(fact.id)"] = fact.detail
+                overlay[PendingFact(kind: fact.kind, id: fact.id)] = fact.detail
             }
             if let source = event.source { sources.insert(source) }
             stored.append(nil)

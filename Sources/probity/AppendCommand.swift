@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProbityDomain
 import ProbityLog
+import ProbityStore
 import ProbityWire
 
 struct AppendCommand: ParsableCommand {
@@ -108,15 +109,15 @@ final class ReceiptSpool: @unchecked Sendable {
 
     deinit { fclose(file) }
 
-    /// Queues `receipts` to be encoded and kept; throws if an earlier batch could not be kept.
-    func keep(_ receipts: [Receipt], as output: ReceiptOutput) throws {
+    /// Queues `batch`'s receipts to be proven, encoded and kept; throws if an earlier batch could not be kept.
+    func keep(_ batch: LogWriter.Batch, as output: ReceiptOutput) throws {
         guard !output.quiet else { return }
         if let failure = queue.sync(execute: { failure }) { throw failure }
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
             guard failure == nil else { return }
-            let bytes = output.encode(receipts)
+            let bytes = output.encode(batch.receipts)
             if fwrite(bytes, 1, bytes.count, file) != bytes.count {
                 failure = .usage("cannot keep the receipts in a temporary file: \(String(cString: strerror(errno)))")
             }

@@ -141,7 +141,7 @@ final class EventStream {
         var numbers: [Int] = []
         var start = 0
         while lines.count < Self.chunkLines {
-            guard let newline = carry[start...].firstIndex(of: 0x0A) else {
+            guard let newline = newline(from: start) else {
                 guard !atEnd else {
                     if start < carry.count { append(carry[start...], &lines, &numbers) }
                     start = carry.count
@@ -170,6 +170,16 @@ final class EventStream {
         }
         pending.append((parse, numbers))
         return true
+    }
+
+    /// Where the next line feed in `carry` is, from `start` on (memchr: the writer waits on this thread).
+    private func newline(from start: Int) -> Int? {
+        carry.withUnsafeBufferPointer { buffer in
+            guard start < buffer.count, let base = buffer.baseAddress,
+                let found = memchr(base + start, 0x0A, buffer.count - start)
+            else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
     }
 
     /// Counts a line; keeps it unless it is blank.

@@ -68,20 +68,21 @@ struct LocalLog: LogService {
             var bar = ProgressBar(label: "appending")
             defer { bar.finish() }
             let spool = try ReceiptSpool()
-            var current: EventStream.Chunk?
+            // Only where the current chunk's events came from is kept: the writer frees the events themselves.
+            var place: ((Int) -> String)?
             do {
                 try writer.appendAll(by: author ?? defaultPrincipal()) {
                     guard let next = try input.next() else { return nil }
-                    current = next
+                    place = next.place
                     if let (done, total) = input.progress { bar.update(done, total) }
                     return next.events
                 } written: { batch in
                     summary.appended += batch.entries.count
-                    summary.duplicates += batch.receipts.count - batch.entries.count
-                    try spool.keep(batch.receipts, as: receipts)
+                    summary.duplicates += batch.receiptCount - batch.entries.count
+                    try spool.keep(batch, as: receipts)
                 }
             } catch let rejection as EventRejection {
-                throw CLIError.usage("\(current?.place(rejection.index) ?? input.name): \(rejection.error)")
+                throw CLIError.usage("\(place?(rejection.index) ?? input.name): \(rejection.error)")
             }
             bar.finish()
             try spool.replay(into: receipts)
