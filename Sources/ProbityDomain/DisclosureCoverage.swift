@@ -46,22 +46,33 @@ public struct QuestionCoverage: Sendable, Equatable {
     static func each(
         _ procedure: DomainState.Procedure, in state: DomainState, _ body: (QuestionCoverage) -> Void
     ) {
-        let exchanges = state.records(of: procedure).lazy.filter(\.isExchange)
-        // The buyer's answers by the exchange they reply to and by thread, so that no question scans them all.
+        // One pass builds each exchange and disclosure once (the others are skipped by type): the buyer's
+        // answers by the exchange they reply to and by thread, so that no question scans them all; the
+        // disclosures by what they disclose; and where the questions are, read again after.
+        let records = state.records(of: procedure)
         var repliesTo: [DomainState.SourceRef: [DomainState.Record]] = [:]
         var inThread: [String: [DomainState.Record]] = [:]
-        for a in exchanges where a.from.map(state.isBuyerSide) == true {
-            if let target = a.replyTo { repliesTo[target, default: []].append(a) }
-            if let thread = a.thread { inThread[thread, default: []].append(a) }
-        }
         var disclosing: [DomainState.SourceRef: [DomainState.Record]] = [:]
-        for d in state.records(of: procedure) where d.type == DomainEventType.disclosurePublished {
-            for source in d.answers { disclosing[source, default: []].append(d) }
+        var questions: [Int] = []
+        for i in records.indices {
+            switch records.type(at: i) {
+            case DomainEventType.exchangeRecorded:
+                let a = records[i]
+                guard let from = a.from else { continue }
+                if state.isBuyerSide(from) {
+                    if let target = a.replyTo { repliesTo[target, default: []].append(a) }
+                    if let thread = a.thread { inThread[thread, default: []].append(a) }
+                }
+                if state.isSupplierSide(from), a.source != nil, a.replyTo == nil { questions.append(i) }
+            case DomainEventType.disclosurePublished:
+                let d = records[i]
+                for source in d.answers { disclosing[source, default: []].append(d) }
+            default: continue
+            }
         }
-        for question in exchanges {
-            guard let asker = question.from, state.isSupplierSide(asker), let source = question.source,
-                question.replyTo == nil
-            else { continue }
+        for i in questions {
+            let question = records[i]
+            guard let asker = question.from, let source = question.source else { continue }
             let threadReplies =
                 question.thread.flatMap { inThread[$0] }?.filter { $0.to.contains(asker) && $0.replyTo == nil } ?? []
             let answers = ((repliesTo[source] ?? []) + threadReplies)

@@ -82,6 +82,12 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
 
     public static func == (a: RecordTable, b: RecordTable) -> Bool { a.elementsEqual(b) }
 
+    /// Record `index`'s event type, without building the record (to pick records before reading them).
+    func type(at index: Int) -> String {
+        let row = rows[index]
+        return row.flags.contains(.unusual) ? unusual[UInt32(index)]!.type : typeNames[Int(row.type)]
+    }
+
     /// Room for `count` records in all, so that a replay of known size does not grow the rows by copying.
     mutating func reserveCapacity(_ count: Int) { rows.reserveCapacity(count) }
 
@@ -409,6 +415,9 @@ public struct RecordList: RandomAccessCollection, Sendable {
     public var startIndex: Int { 0 }
     public var endIndex: Int { positions.count }
     public subscript(index: Int) -> DomainState.Record { table[Int(positions[index])] }
+
+    /// Record `index`'s event type, without building the record.
+    func type(at index: Int) -> String { table.type(at: Int(positions[index])) }
 }
 
 // MARK: - Snapshot form

@@ -70,17 +70,22 @@ package struct CanonicalScanner {
         depth: Int, nested: inout [(start: Int, members: [Member])]
     ) throws(Refused) -> [Member] {
         index += 1
+        // Only the entry's object and those of its members are indexed; deeper ones are only checked.
+        let kept = depth <= 1
         var members: [Member] = []
+        if kept { members.reserveCapacity(16) }
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return members }
+        var previous: Range<Int>?
         while true {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Refused() }
             let key = try string()
-            if let previous = members.last?.key, !keyPrecedes(previous, key) { throw Refused() }
+            if let previous, !keyPrecedes(previous, key) { throw Refused() }
+            previous = key
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Refused() }
             index += 1
             let valueStart = index
             try value(depth: depth + 1, nested: &nested)
-            members.append((key, valueStart..<index))
+            if kept { members.append((key, valueStart..<index)) }
             guard index < bytes.count else { throw Refused() }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             guard bytes[index] == UInt8(ascii: "}") else { throw Refused() }

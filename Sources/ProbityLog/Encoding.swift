@@ -42,6 +42,20 @@ public enum Hex {
         decode(text).flatMap(SHA256Digest.init)
     }
 
+    /// 64 lowercase hex digits decoded straight into a digest (no allocation); nil for anything else.
+    public static func digest(_ utf8: UnsafeBufferPointer<UInt8>) -> SHA256Digest? {
+        guard utf8.count == 64 else { return nil }
+        var valid = true
+        let digest = SHA256Digest { out in
+            for i in 0..<32 {
+                let hi = values[Int(utf8[2 * i])], lo = values[Int(utf8[2 * i + 1])]
+                if hi | lo > 0x0F { valid = false }
+                out[i] = hi << 4 | lo
+            }
+        }
+        return valid ? digest : nil
+    }
+
     /// Decodes lowercase hex only: Probity's formats never use uppercase, and accepting it would
     /// give one hash two spellings.
     public static func decode(_ text: String) -> [UInt8]? {

@@ -59,8 +59,7 @@ public struct EntryHeader: Sendable {
         }
         func hash(_ r: Range<Int>, _ what: String) throws(EntryFormatError) -> Merkle.Hash {
             guard r.count == 66, isString(r),
-                let h = Hex.decode(UnsafeBufferPointer(rebasing: b[(r.lowerBound + 1)..<(r.upperBound - 1)]))
-                    .flatMap(SHA256Digest.init)
+                let h = Hex.digest(UnsafeBufferPointer(rebasing: b[(r.lowerBound + 1)..<(r.upperBound - 1)]))
             else {
                 throw EntryFormatError(.badMember, "\(what) is not 64 lowercase hex digits")
             }
