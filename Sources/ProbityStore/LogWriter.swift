@@ -74,6 +74,16 @@ public final class LogWriter: LogReader, @unchecked Sendable {
         }
         /// How many events were submitted (one receipt each).
         public var receiptCount: Int { outcomes.count }
+        /// For each event submitted, whether it was already in the log (its receipt's `duplicate`), without
+        /// proving anything.
+        public var duplicates: [Bool] {
+            outcomes.map { outcome in
+                switch outcome {
+                case .new(_, let again): again
+                case .stored: true
+                }
+            }
+        }
         /// The entries appended (duplicates excluded).
         public let entries: [Appended]
         /// The checkpoint signed for the batch; nil when every event was a duplicate.

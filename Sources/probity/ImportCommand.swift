@@ -109,13 +109,14 @@ struct ImportCommand: ParsableCommand {
                 for start in stride(from: 0, to: events.count, by: LocalLog.batchSize) {
                     let end = min(events.count, start + LocalLog.batchSize)
                     let batch = try writer.append(Array(events[start..<end]), by: "import:\(format.rawValue)")
-                    for (index, receipt) in zip(start..<end, batch.receipts) {
+                    // Only whether each was new counts here: no receipt is proven.
+                    for (index, duplicate) in zip(start..<end, batch.duplicates) {
                         // The plan's own registrations have no position in the file.
                         if let plan, plan.positions[index] == nil,
                             case .string(let party)? = events[index].data["party"]
                         {
                             registered.append(party)
-                        } else if receipt.duplicate {
+                        } else if duplicate {
                             duplicates += 1
                         } else {
                             new += 1

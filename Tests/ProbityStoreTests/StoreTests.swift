@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import ProbityDomain
@@ -106,6 +107,7 @@ struct StoreTests {
             [exchange("1"), exchange("2"), exchange("1"), exchange("1", "linkedin")], by: "t")
         #expect(first.receipts.map(\.seq) == [1, 2, 1, 3])
         #expect(first.receipts.map(\.duplicate) == [false, false, true, false])
+        #expect(first.duplicates == [false, false, true, false] && first.receiptCount == 4)
         #expect(first.entries.count == 3)
         let groups = try writer.append([
             LogWriter.Submission(events: [exchange("2"), exchange("4")], by: "a"),
@@ -116,6 +118,14 @@ struct StoreTests {
             groups[0].receipts[0].proof.encoded == first.receipts[1].proof.encoded,
             "the original receipt, against the original checkpoint")
         #expect(groups[1].receipts[0].duplicate && groups[1].entries.isEmpty)
+        #expect(groups.map(\.duplicates) == [[true, false], [true]])
+        // Receipts read on several threads at once (as probityd's requests do) prove the same entries.
+        let proofs = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let receipts = groups[i % 2].receipts
+            proofs.withLock { $0.append(receipts.last!.proof.encoded) }
+        }
+        #expect(Set(proofs.withLock { $0 }).count == 1)
         let none = try writer.append([exchange("1")], by: "t")
         #expect(none.checkpoint == nil && none.entries.isEmpty && none.receipts[0].seq == 1)
         #expect(try writer.size() == 5)
