@@ -138,3 +138,19 @@ public enum Base64 {
         return bytes
     }
 }
+
+public enum UTF8Text {
+    /// `bytes` as a String if they are valid UTF-8, nil otherwise. The standard library's
+    /// `String(validating:as:)` is generic and looks up type metadata at run time on every call (a tenth of
+    /// parsing an event); decoding a concrete buffer is specialised, and it returns the bytes unchanged
+    /// exactly when they are valid: an invalid sequence comes back as U+FFFD (EF BF BD), which differs from
+    /// it, since EF BF BD itself is valid.
+    public static func string(validating bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var text = String(decoding: bytes, as: UTF8.self)
+        let same = text.withUTF8 { decoded in
+            decoded.count == bytes.count
+                && (bytes.isEmpty || memcmp(decoded.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+        }
+        return same ? text : nil
+    }
+}

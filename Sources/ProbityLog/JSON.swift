@@ -196,13 +196,13 @@ public struct JSONParser {
     private mutating func parseString() throws -> String {
         let start = index
         index += 1
-        // Fast path: no escapes. UTF-8 is validated by String(validating:).
+        // Fast path: no escapes.
         var scan = index
         while scan < bytes.count {
             let b = bytes[scan]
             if b == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[index..<scan])
-                guard let s = String(validating: slice, as: UTF8.self) else {
+                guard let s = UTF8Text.string(validating: slice) else {
                     throw error("invalid UTF-8 in a string", at: start)
                 }
                 index = scan + 1
@@ -254,7 +254,7 @@ public struct JSONParser {
             default: throw error("invalid escape sequence '\\\(Character(UnicodeScalar(e)))'", at: index - 2)
             }
         }
-        guard let s = String(validating: out, as: UTF8.self) else {
+        guard let s = out.withUnsafeBufferPointer(UTF8Text.string(validating:)) else {
             throw error("invalid UTF-8 in a string", at: start)
         }
         return s
