@@ -148,9 +148,11 @@ public struct JSONParser {
     private mutating func parseObject() throws -> JSONValue {
         try enter(); defer { depth -= 1 }
         index += 1
-        var members: [String: JSONValue] = [:]
+        // Collected first, then hashed once into a dictionary of the right size (no rehashing as it grows).
+        var pairs: [(key: String, value: JSONValue, at: Int)] = []
+        pairs.reserveCapacity(8)
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object([:]) }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
@@ -164,14 +166,18 @@ public struct JSONParser {
             }
             index += 1
             skipWhitespace()
-            let value = try parseValue()
-            if members.updateValue(value, forKey: key) != nil {
-                throw error("duplicate member name \"\(key)\"", at: keyStart)
-            }
+            pairs.append((key, try parseValue(), keyStart))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input inside an object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                var members = [String: JSONValue](minimumCapacity: pairs.count)
+                for pair in pairs where members.updateValue(pair.value, forKey: pair.key) != nil {
+                    throw error("duplicate member name \"\(pair.key)\"", at: pair.at)
+                }
+                return .object(members)
+            }
             throw error("expected ',' or '}' in an object, found \(describe(bytes[index]))")
         }
     }
