@@ -87,6 +87,36 @@ struct CLITests {
             !String(decoding: try LogReader.open(path: db).entry(seq: 14)!.bytes, as: UTF8.self).contains("chantier"))
     }
 
+    @Test("receipts redirected to a file (copied by the kernel) or appended to one (copied by probity) are whole")
+    func receiptsToFiles() throws {
+        let (dir, db, vkey) = try Self.store()
+        let events = dir.appendingPathComponent("events.jsonl")
+        func exchanges(_ range: Range<Int>) -> String {
+            range.map {
+                #"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","from":"contact-martin","to":["agent-durand"],"source":{"platform":"email","id":"m\#($0)"},"occurred_at":"2026-03-12T09:30:00+01:00"},"payload":{"text":"message \#($0)"}}"#
+            }.joined(separator: "\n")
+        }
+        let out = dir.appendingPathComponent("receipts.jsonl").path
+        try exchanges(0..<300).write(to: events, atomically: true, encoding: .utf8)
+        // `>` gives a regular file: sendfile. `>>` opens it O_APPEND, which sendfile refuses: the copy loop.
+        for redirect in [">", ">>"] {
+            let shell = try CLI.run(
+                ["-c", "'\(CLI.binary)' append --db '\(db)' --json '\(events.path)' \(redirect) '\(out)'"],
+                executable: "/bin/sh")
+            #expect(shell.status == 0, "\(shell.stderr)")
+            try exchanges(300..<600).write(to: events, atomically: true, encoding: .utf8)
+        }
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let receipts = try lines.map { try JSONParser.parse(Array($0.utf8)) }
+        #expect(receipts.map { $0["seq"]?.uint64Value } == (14..<614).map { UInt64($0) })
+        let proofPath = dir.appendingPathComponent("last.tlog-proof").path
+        try receipts.last!["proof"]!.stringValue!.write(toFile: proofPath, atomically: true, encoding: .utf8)
+        let entryPath = dir.appendingPathComponent("last.json").path
+        try CLI.run(["show", "--db", db, "613"]).stdout.write(toFile: entryPath, atomically: true, encoding: .utf8)
+        let proven = try CLI.run(["verify-proof", "--entry", entryPath, "--proof", proofPath, "--vkey", vkey])
+        #expect(proven.status == 0 && proven.stdout.hasPrefix("PROVEN"), "\(proven.stdout)\(proven.stderr)")
+    }
+
     @Test("a checkpoint signature verifies with openssl pkeyutl and the exported PEM")
     func openssl() throws {
         let (dir, db, _) = try Self.store()
