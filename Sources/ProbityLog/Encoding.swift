@@ -16,10 +16,12 @@ public enum Hex {
     private static func append(raw bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: bytes.count * 2))
-        out.withUnsafeMutableBufferPointer { buffer in
-            for (i, b) in bytes.enumerated() {
-                buffer[start + 2 * i] = digits[Int(b >> 4)]
-                buffer[start + 2 * i + 1] = digits[Int(b & 0x0F)]
+        digits.withUnsafeBufferPointer { digits in
+            out.withUnsafeMutableBufferPointer { buffer in
+                for (i, b) in bytes.enumerated() {
+                    buffer[start + 2 * i] = digits[Int(b >> 4)]
+                    buffer[start + 2 * i + 1] = digits[Int(b & 0x0F)]
+                }
             }
         }
     }
@@ -108,20 +110,31 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Grows `out` once, then fills it through pointers: receipts write ~20 of these per event.
     private static func append(raw bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(alphabet[Int(n >> 18)]); out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)]); out.append(alphabet[Int(n & 63)])
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest > 0 {
-            let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
-            out.append(alphabet[Int(n >> 18)]); out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
+        let start = out.count, full = bytes.count / 3, rest = bytes.count % 3
+        out.append(contentsOf: repeatElement(0, count: (full + (rest > 0 ? 1 : 0)) * 4))
+        alphabet.withUnsafeBufferPointer { alphabet in
+            out.withUnsafeMutableBufferPointer { out in
+                var o = start
+                for g in 0..<full {
+                    let i = g * 3
+                    let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                    out[o] = alphabet[Int(n >> 18)]
+                    out[o + 1] = alphabet[Int(n >> 12 & 63)]
+                    out[o + 2] = alphabet[Int(n >> 6 & 63)]
+                    out[o + 3] = alphabet[Int(n & 63)]
+                    o += 4
+                }
+                if rest > 0 {
+                    let i = full * 3
+                    let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
+                    out[o] = alphabet[Int(n >> 18)]
+                    out[o + 1] = alphabet[Int(n >> 12 & 63)]
+                    out[o + 2] = rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "=")
+                    out[o + 3] = UInt8(ascii: "=")
+                }
+            }
         }
     }
 
