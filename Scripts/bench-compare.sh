@@ -38,10 +38,19 @@ seconds() {
   end=$(date +%s.%N)
   python3 -c "print(f'{$end - $start:.3f}')"
 }
+# Each writing step starts from an empty page cache (as root): the files earlier steps wrote (journald's
+# ~1 GB of journal, the raw baseline's database) otherwise fill it, and the next writer pays for reclaiming
+# it (on this VM: a 200k append took 18-22 s with 10-12 s of system time after journald, 11 s after a drop).
+# The reading steps (journalctl --verify, probity verify, replay) read what their own writer just wrote.
+settle() {
+  sync
+  if [ "$(id -u)" = 0 ]; then echo 1 > /proc/sys/vm/drop_caches; fi
+}
 rate() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
 ratio() { python3 -c "print(f'{($1 / $2) / ($3 / $4):.2f}')"; }
 
 echo "raw SQLite and SHA-256 baselines..."
+settle
 read -r raw_s sha_s < <(python3 - "$dir" <<'PY'
 import hashlib, os, sqlite3, sys, time
 d = sys.argv[1]
@@ -66,6 +75,7 @@ PY
 journal_seal=skipped journal_verify=skipped journal_entries=0
 if [ "$(id -u)" = 0 ] && [ -x /lib/systemd/systemd-journal-remote ]; then
   echo "journald: sealing and verifying in a private mount namespace..."
+  settle
   mkdir -p "$dir/journal"
   read -r journal_seal journal_verify journal_entries < <(unshare -m bash -s "$dir" <<'SH'
 set -euo pipefail
@@ -92,6 +102,7 @@ SH
 fi
 
 echo "probity: init, append with receipts to a file, verify..."
+settle
 "$probity" init --db "$dir/log.sqlite" --origin bench.example/probity >/dev/null
 entries=$(wc -l < "$dir/events.jsonl")
 append_s=$(seconds sh -c "'$probity' append --db '$dir/log.sqlite' '$dir/events.jsonl' > '$dir/receipts.txt' 2> '$dir/append.log'")
@@ -130,6 +141,7 @@ with open(os.path.join(d, "mapping.json"), "w") as f:
 PY
 "$probity" init --db "$dir/import.sqlite" --origin bench.example/import >/dev/null
 "$probity" append --db "$dir/import.sqlite" --quiet examples/conversation.jsonl 2>/dev/null
+settle
 import_s=$(seconds "$probity" import --db "$dir/import.sqlite" --format linkedin-csv --procedure 2026-042 \
   --mapping "$dir/mapping.json" "$dir/messages.csv")
 imported=$(( $("$probity" verify --db "$dir/import.sqlite" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])') - 14 ))
@@ -138,6 +150,7 @@ imported=$(( $("$probity" verify --db "$dir/import.sqlite" --json | python3 -c '
 wrk_single=skipped wrk_batch=skipped
 if command -v wrk >/dev/null; then
   echo "probityd on that store under wrk (64 connections, TCP loopback)..."
+  settle
   (umask 077; "$probity" tokens create --db "$dir/log.sqlite" --name bench --role ingest > "$dir/ingest.token")
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   before=$("$probity" verify --db "$dir/log.sqlite" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
