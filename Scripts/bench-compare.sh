@@ -9,7 +9,9 @@
 # (64 connections on TCP loopback: single-event requests, then 100-event requests) on the same store, with
 # its peak memory. Prints the ratios and the issue's targets beside them.
 # journald runs inside `unshare -m`, with a private bind mount on /var/log/journal: the host's journal and
-# its keys are never touched. Needs root for that (it is skipped, and said so, otherwise).
+# its keys are never touched. Needs root for that (it is skipped, and said so, otherwise). As root, each
+# writing step also starts from an empty page cache (see `settle`), so that no writer pays for the files
+# the steps before it wrote.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-200000}
