@@ -302,34 +302,41 @@ public class LogReader: @unchecked Sendable {
     /// The receipt an entry got when it was appended: proven against the first checkpoint covering it.
     /// `tiles` is shared by the receipts of one transaction (a batch of duplicates reads each tile once).
     func originalReceipt(seq: UInt64, _ tiles: inout TileHashReader, _ db: Database) throws -> LogWriter.Receipt {
-        let checkpoint = try Self.firstCheckpoint(covering: seq, db)
-        let proof = try Merkle.inclusionProofRanges(index: seq, size: checkpoint.checkpoint.size).map {
-            try Self.rangeHash($0.start, $0.end, &tiles)
-        }
-        return LogWriter.Receipt(
-            seq: seq, leafHash: try Self.nodeHash(Merkle.Node(level: 0, index: seq), &tiles),
-            proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: true)
+        try Self.receipt(seq: seq, against: try Self.firstCheckpoint(covering: seq, db), &tiles, duplicate: true)
     }
 
-    /// The leaf hash of entry `seq` as the tree holds it: read from the tiles (which proofs read anyway,
-    /// and the tile cache keeps), not from the entry.
-    public func leafHash(seq: UInt64) throws -> Merkle.Hash {
-        try wrap("reading a leaf hash") {
+    /// Entry `seq`'s leaf hash and inclusion proof against `checkpoint`, both from the tiles: the proof
+    /// reads the leaf's tile anyway, so the leaf hash costs no read of the entry.
+    static func receipt(
+        seq: UInt64, against checkpoint: SignedCheckpoint, _ tiles: inout TileHashReader, duplicate: Bool
+    ) throws -> LogWriter.Receipt {
+        let proof = try Merkle.inclusionProofRanges(index: seq, size: checkpoint.checkpoint.size).map {
+            try rangeHash($0.start, $0.end, &tiles)
+        }
+        return LogWriter.Receipt(
+            seq: seq, leafHash: try nodeHash(Merkle.Node(level: 0, index: seq), &tiles),
+            proof: TlogProof(index: seq, proof: proof, checkpoint: checkpoint), duplicate: duplicate)
+    }
+
+    /// Entry `seq`'s receipt against the checkpoint of `size` (default: the latest): its leaf hash and its
+    /// `.tlog-proof`, read in one transaction.
+    public func receipt(seq: UInt64, size: UInt64? = nil) throws -> LogWriter.Receipt {
+        let checkpoint = try checkpoint(size: size)
+        let treeSize = checkpoint.checkpoint.size
+        guard seq < treeSize else {
+            throw StoreError(.badArgument, "seq \(seq) is not in the checkpoint of size \(treeSize)")
+        }
+        return try wrap("building an inclusion proof") {
             try db.read { db in
                 var tiles = proofTiles(db)
-                return try Self.nodeHash(Merkle.Node(level: 0, index: seq), &tiles)
+                return try Self.receipt(seq: seq, against: checkpoint, &tiles, duplicate: false)
             }
         }
     }
 
     /// A `.tlog-proof` for `seq` against the checkpoint of `size` (default: the latest).
     public func tlogProof(seq: UInt64, size: UInt64? = nil) throws -> TlogProof {
-        let checkpoint = try checkpoint(size: size)
-        let treeSize = checkpoint.checkpoint.size
-        guard seq < treeSize else {
-            throw StoreError(.badArgument, "seq \(seq) is not in the checkpoint of size \(treeSize)")
-        }
-        return TlogProof(index: seq, proof: try inclusionProof(seq: seq, size: treeSize), checkpoint: checkpoint)
+        try receipt(seq: seq, size: size).proof
     }
 }
 
