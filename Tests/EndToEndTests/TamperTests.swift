@@ -169,6 +169,32 @@ struct TamperTests {
         #expect(text.status == 1 && text.stdout.contains("FAILED at seq \(c.seq): \(c.kind)"), "\(text.stdout)")
     }
 
+    @Test("a stored hash that is not 32 bytes is refused by name where the store reads it, and nothing is appended")
+    func shortStoredHash() throws {
+        let (_, db, _) = try Self.copy()
+        let event = #"{"type":"x-note","data":{"procedure":"2026-042"}}"#
+        try Tamper(db).execute("UPDATE entries SET leaf_hash = substr(leaf_hash, 1, 31) WHERE seq = 13")
+        // The writer reads the last leaf hash to chain the next entry to it.
+        let append = try CLI.run(["append", "--db", db, "-"], stdin: Array(event.utf8))
+        #expect(append.status == 2, "\(append.stdout)\(append.stderr)")
+        #expect(
+            append.stderr.contains("the stored leaf hash of seq 13 is 31 bytes, not a 32-byte hash"), "\(append.stderr)"
+        )
+        #expect(try LogReader.open(path: db).size() == 14)
+        // Reading the entry says the same.
+        let show = try CLI.run(["show", "--db", db, "13"])
+        #expect(show.status == 2 && show.stderr.contains("is 31 bytes, not a 32-byte hash"), "\(show.stderr)")
+        // A stream head cut short is refused when a stream-head note is asked for.
+        try Tamper(db).execute(
+            "UPDATE entries SET leaf_hash = (SELECT leaf_hash FROM entries WHERE seq = 12) WHERE seq = 13")
+        try Tamper(db).execute(
+            "UPDATE streams SET leaf_hash = substr(leaf_hash, 1, 16) WHERE stream = 'procedure:2026-042'")
+        let head = try CLI.run(["prove", "stream", "--db", db, "procedure:2026-042"])
+        #expect(
+            head.status == 2 && head.stderr.contains("the head of stream procedure:2026-042 is 16 bytes"),
+            "\(head.stdout)\(head.stderr)")
+    }
+
     @Test("a truncated log looks intact without a kept checkpoint, which is why auditors keep them")
     func truncationNeedsKeptCheckpoint() throws {
         let (_, db, vkey) = try Self.copy()
