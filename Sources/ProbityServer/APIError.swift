@@ -71,7 +71,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let apiError = Self.apiError(for: error, request: request)
+            let apiError = APIError.answering(error, method: request.method, path: request.uri.path)
             metrics.rejected(apiError.code)
             if apiError.status.code >= 500 {
                 context.logger.warning("\(request.method) \(request.uri.path) failed: \(apiError.message)")
@@ -81,8 +81,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         }
     }
+}
 
-    static func apiError(for error: any Error, request: Request) -> APIError {
+extension APIError {
+    /// The answer to any error a route (or `AppendFastPath`) meets.
+    static func answering(_ error: any Error, method: HTTPRequest.Method, path: String) -> APIError {
         switch error {
         case let error as APIError: return error
         case let error as StoreError: return APIError.from(error)
@@ -93,12 +96,12 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             switch error.status {
             case .notFound:
                 return APIError(
-                    .notFound, "no_route", "no route \(request.method) \(request.uri.path); see docs/API.md")
+                    .notFound, "no_route", "no route \(method) \(path); see docs/API.md")
             case .contentTooLarge:
                 return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
             case .methodNotAllowed:
                 return APIError(
-                    .methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
+                    .methodNotAllowed, "method_not_allowed", "\(method) is not allowed on \(path)")
             default: return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
             }
         default:

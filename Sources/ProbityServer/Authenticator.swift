@@ -23,7 +23,12 @@ final class Authenticator: Sendable {
 
     /// The caller's token, if it may perform `action`; otherwise 401 (no valid token) or 403 (wrong role).
     func authorize(_ request: Request, for action: Role.Action) throws -> TokenInfo {
-        guard let header = request.headers[.authorization] else {
+        try authorize(authorization: request.headers[.authorization], for: action)
+    }
+
+    /// The same, from the `Authorization` header's value.
+    func authorize(authorization header: String?, for action: Role.Action) throws -> TokenInfo {
+        guard let header else {
             throw APIError(
                 .unauthorized, "unauthorized",
                 "no bearer token; send Authorization: Bearer <token> (create one with `probity tokens create`)")

@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import Logging
 public import NIOCore
 import NIOHTTPTypes
 import Synchronization
@@ -27,10 +28,14 @@ public struct ConnectionLimits: Sendable {
 }
 
 extension ConnectionLimits {
-    /// HTTP/1.1 with a `ConnectionGuard` on every connection; each listener counts its own connections.
-    func http1Server() -> HTTPServerBuilder {
+    /// HTTP/1.1 with a `ConnectionGuard` on every connection (each listener counts its own connections),
+    /// then `AppendFastPath`, which answers plain `POST /v1/events` requests without Hummingbird.
+    func http1Server(api: ProbityAPI, logger: Logger) -> HTTPServerBuilder {
         let count = ConnectionCount()
-        return .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: self, count: count)]))
+        return .http1(
+            configuration: .init(additionalChannelHandlers: [
+                ConnectionGuard(limits: self, count: count), AppendFastPath(api: api, logger: logger),
+            ]))
     }
 }
 

@@ -180,7 +180,7 @@ public struct Daemon {
         services.append(
             Application(
                 router: router,
-                server: limits.http1Server(),
+                server: limits.http1Server(api: api, logger: logger),
                 configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "probityd"),
                 onServerRunning: { _ in
                     // Group members may connect; others may not (the unit's umask made it 0600 until now).
@@ -194,7 +194,7 @@ public struct Daemon {
             services.append(
                 Application(
                     router: router,
-                    server: limits.http1Server(),
+                    server: limits.http1Server(api: api, logger: logger),
                     configuration: .init(address: .hostname(address.host, port: address.port), serverName: "probityd"),
                     onServerRunning: { _ in await announce() },
                     logger: logger

@@ -92,18 +92,34 @@ struct ProbityAPI: Sendable {
     }
 
     private func append(_ request: Request) async throws -> Response {
-        let token = try auth.authorize(request, for: .append)
-        let events = try parseEvents(try await body(request))
+        let submission = try appendSubmission(
+            authorization: request.headers[.authorization], body: try await body(request))
         let batch: LogWriter.Batch
-        do {
-            batch = try await committer.submit(LogWriter.Submission(events: events, by: "token:\(token.name)"))
-        } catch let rejection as EventRejection {
-            throw APIError.rejected(rejection, inBatch: events.count > 1)
+        do { batch = try await committer.submit(submission) } catch {
+            throw Self.appendFailure(error, submission: submission)
         }
-        // 201 when something was appended; 200 when every event was already in the log.
-        let receipts = batch.receipts  // proven here, on this request's task, not on the writer's thread
-        let created = receipts.contains { !$0.duplicate }
-        return .bytes(ReceiptsJSON.encode(receipts), contentType: "application/json", status: created ? .created : .ok)
+        let answer = Self.appendAnswer(batch)
+        return .bytes(answer.body, contentType: "application/json", status: answer.status)
+    }
+
+    /// What `POST /v1/events` hands the writer: the caller's events, if its token may append and the body
+    /// parses. Shared by the route and `AppendFastPath`, so that both give the same answers.
+    func appendSubmission(authorization: String?, body: [UInt8]) throws -> LogWriter.Submission {
+        let token = try auth.authorize(authorization: authorization, for: .append)
+        return LogWriter.Submission(events: try parseEvents(body), by: "token:\(token.name)")
+    }
+
+    /// The error a failed submission is answered with: a refused reference names the event it is in.
+    static func appendFailure(_ error: any Error, submission: LogWriter.Submission) -> any Error {
+        guard let rejection = error as? EventRejection else { return error }
+        return APIError.rejected(rejection, inBatch: submission.events.count > 1)
+    }
+
+    /// 201 with the receipts when something was appended; 200 when every event was already in the log.
+    /// The receipts are proven here, on the caller's thread, not on the writer's.
+    static func appendAnswer(_ batch: LogWriter.Batch) -> (status: HTTPResponse.Status, body: [UInt8]) {
+        let receipts = batch.receipts
+        return (receipts.contains { !$0.duplicate } ? .created : .ok, ReceiptsJSON.encode(receipts))
     }
 
     /// Validates events as `POST /v1/events` would, and appends nothing.

@@ -31,7 +31,7 @@ public final class GroupCommitter: @unchecked Sendable {
 
     private struct Pending {
         let submission: LogWriter.Submission
-        let continuation: CheckedContinuation<LogWriter.Batch, any Error>
+        let done: @Sendable (Result<LogWriter.Batch, any Error>) -> Void
         let queued: ContinuousClock.Instant
     }
 
@@ -77,12 +77,24 @@ public final class GroupCommitter: @unchecked Sendable {
     /// Appends `submission` in the next group commit; returns once it is durable.
     public func submit(_ submission: LogWriter.Submission) async throws -> LogWriter.Batch {
         try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            defer { condition.unlock() }
-            guard !stopping else { return continuation.resume(throwing: ShuttingDown()) }
-            queue.append(Pending(submission: submission, continuation: continuation, queued: .now))
-            condition.signal()
+            submit(submission) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Appends `submission` in the next group commit and calls `done` once it is durable (or failed), on the
+    /// writer thread: `done` must hand its work elsewhere at once, since the next commit waits for it. For
+    /// callers that are not Swift tasks (probityd's event loops answer appends without one).
+    public func submit(
+        _ submission: LogWriter.Submission, then done: @escaping @Sendable (Result<LogWriter.Batch, any Error>) -> Void
+    ) {
+        condition.lock()
+        guard !stopping else {
+            condition.unlock()
+            return done(.failure(ShuttingDown()))
+        }
+        queue.append(Pending(submission: submission, done: done, queued: .now))
+        condition.signal()
+        condition.unlock()
     }
 
     /// Runs `work` on the writer thread between two group commits, with the writer: nothing is appended
@@ -210,11 +222,11 @@ public final class GroupCommitter: @unchecked Sendable {
                     appended: appended, duplicates: received - appended, latency: ContinuousClock.now - group[0].queued)
                 if let size = batches.first?.checkpoint?.checkpoint.size { metrics.treeSizeChanged(size) }
                 for (pending, outcome) in zip(group, outcomes) {
-                    pending.continuation.resume(with: outcome.mapError { $0 as any Error })
+                    pending.done(outcome.mapError { $0 as any Error })
                 }
             case .failure(let error):
                 metrics.commitFailed()
-                for pending in group { pending.continuation.resume(throwing: error) }
+                for pending in group { pending.done(.failure(error)) }
             }
         }
         condition.lock()
