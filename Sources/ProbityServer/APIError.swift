@@ -76,15 +76,13 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if apiError.status.code >= 500 {
                 context.logger.warning("\(request.method) \(request.uri.path) failed: \(apiError.message)")
             }
-            var response = Response.json(apiError.json, status: apiError.status)
-            if apiError.status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"probityd\"" }
-            return response
+            return Answer.error(apiError).response
         }
     }
 }
 
 extension APIError {
-    /// The answer to any error a route (or `AppendFastPath`) meets.
+    /// The answer to any error a route (or `EventLoopRoutes`) meets.
     static func answering(_ error: any Error, method: HTTPRequest.Method, path: String) -> APIError {
         switch error {
         case let error as APIError: return error
@@ -107,6 +105,32 @@ extension APIError {
         default:
             return APIError(.internalServerError, "internal", "internal error: \(error)")
         }
+    }
+}
+
+/// A route's answer as bytes: what the router sends as a `Response`, and what `EventLoopRoutes` writes
+/// itself, so that both send the same bytes.
+struct Answer: Sendable {
+    var status: HTTPResponse.Status = .ok
+    let contentType: String
+    let body: [UInt8]
+    var extraHeaders: HTTPFields = [:]
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Answer {
+        Answer(status: status, contentType: "application/json", body: CanonicalJSON.encode(value))
+    }
+
+    /// The JSON error body for `error`, with `WWW-Authenticate` on a 401.
+    static func error(_ error: APIError) -> Answer {
+        var answer = Answer.json(error.json, status: error.status)
+        if error.status == .unauthorized { answer.extraHeaders[.wwwAuthenticate] = "Bearer realm=\"probityd\"" }
+        return answer
+    }
+
+    var response: Response {
+        var response = Response.bytes(body, contentType: contentType, status: status)
+        for field in extraHeaders { response.headers.append(field) }
+        return response
     }
 }
 

@@ -29,12 +29,12 @@ public struct ConnectionLimits: Sendable {
 
 extension ConnectionLimits {
     /// HTTP/1.1 with a `ConnectionGuard` on every connection (each listener counts its own connections),
-    /// then `AppendFastPath`, which answers plain `POST /v1/events` requests without Hummingbird.
+    /// then `EventLoopRoutes`, which answers plain `POST /v1/events` requests without Hummingbird.
     func http1Server(api: ProbityAPI, logger: Logger) -> HTTPServerBuilder {
         let count = ConnectionCount()
         return .http1(
             configuration: .init(additionalChannelHandlers: [
-                ConnectionGuard(limits: self, count: count), AppendFastPath(api: api, logger: logger),
+                ConnectionGuard(limits: self, count: count), EventLoopRoutes(api: api, logger: logger),
             ]))
     }
 }

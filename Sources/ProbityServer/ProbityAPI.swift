@@ -48,9 +48,12 @@ struct ProbityAPI: Sendable {
             let seq = try context.parameters.require("seq")
             return try await blocking { try event(request, seq: seq) }
         }
-        router.get("/v1/checkpoint") { request, _ in try await blocking { try checkpoint(request) } }
-        router.get("/v1/proofs/inclusion") { request, _ in try await blocking { try inclusionProof(request) } }
-        router.get("/v1/proofs/consistency") { request, _ in try await blocking { try consistencyProof(request) } }
+        // `EventLoopRoutes` answers these three first; the router has them for what it passes on.
+        router.get("/v1/checkpoint") { request, _ in try await blocking { try checkpoint(request).response } }
+        router.get("/v1/proofs/inclusion") { request, _ in try await blocking { try inclusionProof(request).response } }
+        router.get("/v1/proofs/consistency") { request, _ in
+            try await blocking { try consistencyProof(request).response }
+        }
         router.get("/v1/proofs/stream") { request, _ in try await blocking { try streamHead(request) } }
         ProcedureRoutes(readers: readers, auth: auth, projections: projections).add(to: router)
         EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer)
@@ -98,12 +101,11 @@ struct ProbityAPI: Sendable {
         do { batch = try await committer.submit(submission) } catch {
             throw Self.appendFailure(error, submission: submission)
         }
-        let answer = Self.appendAnswer(batch)
-        return .bytes(answer.body, contentType: "application/json", status: answer.status)
+        return Self.appendAnswer(batch).response
     }
 
     /// What `POST /v1/events` hands the writer: the caller's events, if its token may append and the body
-    /// parses. Shared by the route and `AppendFastPath`, so that both give the same answers.
+    /// parses. Shared by the route and `EventLoopRoutes`, so that both give the same answers.
     func appendSubmission(authorization: String?, body: [UInt8]) throws -> LogWriter.Submission {
         let token = try auth.authorize(authorization: authorization, for: .append)
         return LogWriter.Submission(events: try parseEvents(body), by: "token:\(token.name)")
@@ -117,9 +119,11 @@ struct ProbityAPI: Sendable {
 
     /// 201 with the receipts when something was appended; 200 when every event was already in the log.
     /// The receipts are proven here, on the caller's thread, not on the writer's.
-    static func appendAnswer(_ batch: LogWriter.Batch) -> (status: HTTPResponse.Status, body: [UInt8]) {
+    static func appendAnswer(_ batch: LogWriter.Batch) -> Answer {
         let receipts = batch.receipts
-        return (receipts.contains { !$0.duplicate } ? .created : .ok, ReceiptsJSON.encode(receipts))
+        return Answer(
+            status: receipts.contains { !$0.duplicate } ? .created : .ok, contentType: "application/json",
+            body: ReceiptsJSON.encode(receipts))
     }
 
     /// Validates events as `POST /v1/events` would, and appends nothing.
@@ -135,13 +139,14 @@ struct ProbityAPI: Sendable {
 
     // MARK: Reading
 
-    private func checkpoint(_ request: Request) throws -> Response {
+    func checkpoint(_ request: Request) throws -> Answer {
         _ = try auth.authorize(request, for: .readProofs)
         let size = try Self.number(request, "size", required: false)
-        return .bytes(Array(try reader.checkpoint(size: size).encoded.utf8), contentType: "text/plain; charset=utf-8")
+        return Answer(
+            contentType: "text/plain; charset=utf-8", body: Array(try reader.checkpoint(size: size).encoded.utf8))
     }
 
-    private func inclusionProof(_ request: Request) throws -> Response {
+    func inclusionProof(_ request: Request) throws -> Answer {
         _ = try auth.authorize(request, for: .readProofs)
         let seq = try Self.number(request, "seq", required: true)!
         let size = try Self.number(request, "size", required: false)
@@ -159,23 +164,24 @@ struct ProbityAPI: Sendable {
             ]))
     }
 
-    private func consistencyProof(_ request: Request) throws -> Response {
+    func consistencyProof(_ request: Request) throws -> Answer {
         _ = try auth.authorize(request, for: .readProofs)
         let old = try Self.number(request, "old", required: true)!
-        let newCheckpoint = try reader.checkpoint(size: try Self.number(request, "new", required: false))
-        let new = newCheckpoint.checkpoint.size
-        guard old > 0, old <= new else {
-            throw APIError.badParameter("old", "must be between 1 and the new size \(new), got \(old)")
+        let size = try Self.number(request, "new", required: false)
+        let answer: (checkpoint: SignedCheckpoint, oldRoot: Merkle.Hash, proof: [Merkle.Hash])
+        do { answer = try reader.consistency(from: old, toCheckpoint: size) } catch let error as StoreError
+            where error.code == .badArgument
+        {
+            throw APIError.badParameter("old", error.message)  // outside 1...new: the store says which new
         }
-        let hashes = try reader.consistencyProof(from: old, to: new)
         return .json(
             .object([
                 "old_size": .number(Double(old)),
-                "new_size": .number(Double(new)),
-                "old_root": .string(Base64.encode(try reader.root(size: old))),
-                "new_root": .string(Base64.encode(newCheckpoint.checkpoint.root)),
-                "proof": .array(hashes.map { .string(Base64.encode($0)) }),
-                "checkpoint": .string(newCheckpoint.encoded),
+                "new_size": .number(Double(answer.checkpoint.checkpoint.size)),
+                "old_root": .string(Base64.encode(answer.oldRoot)),
+                "new_root": .string(Base64.encode(answer.checkpoint.checkpoint.root)),
+                "proof": .array(answer.proof.map { .string(Base64.encode($0)) }),
+                "checkpoint": .string(answer.checkpoint.encoded),
             ]))
     }
 

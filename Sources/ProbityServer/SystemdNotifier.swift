@@ -24,7 +24,10 @@ public struct SystemdNotifier: Sendable {
     }
 
     /// Sends `state` (e.g. "READY=1\nSTATUS=serving"). Failures are returned, not thrown: systemd's
-    /// absence must never stop the log.
+    /// absence must never stop the log. The send never blocks: a notify socket whose queue is full (a
+    /// manager that stopped reading) drops the message rather than hold the thread that sends it (Swift's
+    /// cooperative pool, where a blocked send starves every request); systemd drains its socket, and a
+    /// dropped watchdog ping is followed by the next one half a timeout later.
     @discardableResult
     public func notify(_ state: String) -> Bool {
         guard let socketPath else { return false }
@@ -41,7 +44,9 @@ public struct SystemdNotifier: Sendable {
         let message = Array(state.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
+                message.withUnsafeBytes {
+                    sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), address, length)
+                }
             }
         }
         return sent == message.count

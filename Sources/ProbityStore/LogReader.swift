@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import ProbityDomain
 public import ProbityLog
+import Synchronization
 
 /// Read access to a store: entries, checkpoints and proofs. Opening for reading never takes the writer
 /// lock, so auditors can read while `probity append` or `probityd` writes (WAL gives them a snapshot).
@@ -16,6 +17,9 @@ public class LogReader: @unchecked Sendable {
     /// Full tiles already read, expanded, for the proofs of the readers that come after. Only a reader of
     /// committed snapshots has one: a writer may roll back a tile it wrote, and must not cache it.
     private let tileCache: TileCache?
+    /// The last checkpoint note parsed, so that proof requests against the same checkpoint do not parse
+    /// it again; it is reused only for the very same note text.
+    private let lastCheckpoint = Mutex<SignedCheckpoint?>(nil)
 
     init(path: String, db: any DatabaseReader, tileCache: TileCache? = nil) throws {
         self.path = path
@@ -171,18 +175,19 @@ public class LogReader: @unchecked Sendable {
 
     /// The latest checkpoint, or the one of exactly `size` leaves.
     public func checkpoint(size: UInt64? = nil) throws -> SignedCheckpoint {
-        let note: String? = try wrap("reading a checkpoint") {
-            try db.read { db in
-                if let size {
-                    return try String.fetchOne(
-                        db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [Int64(clamping: size)])
-                }
-                return try String.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
-            }
-        }
-        guard let note else {
+        try wrap("reading a checkpoint") { try db.read { try checkpoint(size: size, $0) } }
+    }
+
+    /// The checkpoint of `size` (default: the latest), read in `db`'s transaction.
+    func checkpoint(size: UInt64?, _ db: Database) throws -> SignedCheckpoint {
+        let statement =
+            try size == nil
+            ? db.cachedStatement(sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            : db.cachedStatement(sql: "SELECT note FROM checkpoints WHERE size = ?")
+        let arguments: StatementArguments = size.map { [Int64(clamping: $0)] } ?? []
+        guard let note = try String.fetchOne(statement, arguments: arguments) else {
             if let size {
-                let sizes = try wrap("reading checkpoint sizes") { try checkpointSizes(near: size) }
+                let sizes = try checkpointSizes(near: size, db)
                 throw StoreError(
                     .notFound,
                     "no checkpoint of size \(size); the nearest are \(sizes.map(String.init).joined(separator: " and ")) (checkpoints are signed once per committed batch)"
@@ -190,19 +195,23 @@ public class LogReader: @unchecked Sendable {
             }
             throw StoreError(.notFound, "the store has no checkpoint yet")
         }
-        do { return try SignedCheckpoint(parsing: note) } catch {
+        if let last = lastCheckpoint.withLock({ $0 }), last.encoded == note { return last }
+        do {
+            let parsed = try SignedCheckpoint(parsing: note)
+            lastCheckpoint.withLock { $0 = parsed }
+            return parsed
+        } catch {
             throw StoreError(.inconsistent, "the stored checkpoint is malformed (\(error)); run `probity verify`")
         }
     }
 
-    func checkpointSizes(near size: UInt64) throws -> [UInt64] {
-        try db.read { db in
-            let below = try Int64.fetchOne(
-                db, sql: "SELECT MAX(size) FROM checkpoints WHERE size < ?", arguments: [Int64(clamping: size)])
-            let above = try Int64.fetchOne(
-                db, sql: "SELECT MIN(size) FROM checkpoints WHERE size > ?", arguments: [Int64(clamping: size)])
-            return [below, above].compactMap { $0 }.map(UInt64.init)
-        }
+    /// The sizes of the checkpoints just below and above `size`, for an error that says what exists.
+    func checkpointSizes(near size: UInt64, _ db: Database) throws -> [UInt64] {
+        let below = try Int64.fetchOne(
+            db, sql: "SELECT MAX(size) FROM checkpoints WHERE size < ?", arguments: [Int64(clamping: size)])
+        let above = try Int64.fetchOne(
+            db, sql: "SELECT MIN(size) FROM checkpoints WHERE size > ?", arguments: [Int64(clamping: size)])
+        return [below, above].compactMap { $0 }.map(UInt64.init)
     }
 
     // MARK: Proofs (O(log n) reads each)
@@ -268,6 +277,27 @@ public class LogReader: @unchecked Sendable {
         }
     }
 
+    /// What a consistency answer needs, from one snapshot: the checkpoint of `size` (default: the latest),
+    /// the root of the tree at `old`, and the proof between them.
+    public func consistency(
+        from old: UInt64, toCheckpoint size: UInt64? = nil
+    ) throws -> (checkpoint: SignedCheckpoint, oldRoot: Merkle.Hash, proof: [Merkle.Hash]) {
+        try wrap("building a consistency proof") {
+            try db.read { db in
+                let checkpoint = try checkpoint(size: size, db)
+                let new = checkpoint.checkpoint.size
+                guard 0 < old, old <= new else {
+                    throw StoreError(.badArgument, "must be between 1 and the new size \(new), got \(old)")
+                }
+                var tiles = proofTiles(db)
+                let proof = try Merkle.consistencyProofRanges(from: old, to: new).map {
+                    try Self.rangeHash($0.start, $0.end, &tiles)
+                }
+                return (checkpoint, try Self.rangeHash(0, old, &tiles), proof)
+            }
+        }
+    }
+
     public func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Merkle.Hash] {
         guard 0 < old, old <= new else {
             throw StoreError(.badArgument, "a consistency proof needs 0 < OLD ≤ NEW, got \(old) and \(new)")
@@ -321,13 +351,13 @@ public class LogReader: @unchecked Sendable {
     /// Entry `seq`'s receipt against the checkpoint of `size` (default: the latest): its leaf hash and its
     /// `.tlog-proof`, read in one transaction.
     public func receipt(seq: UInt64, size: UInt64? = nil) throws -> LogWriter.Receipt {
-        let checkpoint = try checkpoint(size: size)
-        let treeSize = checkpoint.checkpoint.size
-        guard seq < treeSize else {
-            throw StoreError(.badArgument, "seq \(seq) is not in the checkpoint of size \(treeSize)")
-        }
-        return try wrap("building an inclusion proof") {
+        try wrap("building an inclusion proof") {
             try db.read { db in
+                let checkpoint = try checkpoint(size: size, db)
+                let treeSize = checkpoint.checkpoint.size
+                guard seq < treeSize else {
+                    throw StoreError(.badArgument, "seq \(seq) is not in the checkpoint of size \(treeSize)")
+                }
                 var tiles = proofTiles(db)
                 return try Self.receipt(seq: seq, against: checkpoint, &tiles, duplicate: false)
             }

@@ -4,9 +4,9 @@ import Testing
 
 @testable import ProbityFixtures
 
-/// probityd answers plain `POST /v1/events` on the event loop (`AppendFastPath`) and everything else
-/// through Hummingbird: these tests hold the two paths to the same answers, and the connection to HTTP's
-/// rules (order of pipelined responses, `Connection: close`, `Expect`, chunked bodies).
+/// probityd answers plain appends, checkpoints and proofs on the event loop (`EventLoopRoutes`) and
+/// everything else through Hummingbird: these tests hold the two paths to the same answers, and the
+/// connection to HTTP's rules (order of pipelined responses, `Connection: close`, `Expect`, chunked bodies).
 @Suite("probityd's append path on the event loop", .serialized)
 struct DaemonFastPathTests {
     /// A raw HTTP/1.1 connection to the daemon's socket, reading responses one by one.
@@ -85,7 +85,7 @@ struct DaemonFastPathTests {
         return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8) + body
     }
 
-    /// The same body sent chunked, which `AppendFastPath` leaves to Hummingbird.
+    /// The same body sent chunked, which `EventLoopRoutes` leaves to Hummingbird.
     static func postChunked(_ token: String, _ body: [UInt8]) -> [UInt8] {
         let lines = [
             "POST /v1/events HTTP/1.1", "Host: probityd", "Authorization: Bearer \(token)",
@@ -187,5 +187,41 @@ struct DaemonFastPathTests {
         var final = try #require(try expecting.response())
         if final.status == 100 { final = try #require(try expecting.response()) }
         #expect(final.status == 201, "\(final.status) \(final.text)")
+    }
+
+    @Test("checkpoints and proofs read on the event loop are the router's answers, byte for byte")
+    func readsAnswerAlike() throws {
+        let store = try DaemonStore()
+        let daemon = try DaemonProcess(store: store)
+        defer { _ = daemon.terminate() }
+        let read = store.tokens["read"]!
+        let targets = [
+            "/v1/checkpoint", "/v1/checkpoint?size=4", "/v1/checkpoint?size=2", "/v1/proofs/inclusion?seq=1",
+            "/v1/proofs/inclusion?seq=2&size=4", "/v1/proofs/inclusion?seq=9", "/v1/proofs/inclusion?seq=x",
+            "/v1/proofs/inclusion", "/v1/proofs/consistency?old=2", "/v1/proofs/consistency?old=5",
+            "/v1/proofs/consistency?old=0",
+        ]
+        for target in targets {
+            for token in [read, store.tokens["ingest"]!, "prb_unknown"] {
+                let head = "GET \(target) HTTP/1.1\r\nHost: probityd\r\nAuthorization: Bearer \(token)\r\n"
+                let fast = try RawConnection(store.socket)
+                fast.send(Array((head + "\r\n").utf8))
+                // `Expect` sends the same request through Hummingbird's router.
+                let routed = try RawConnection(store.socket)
+                routed.send(Array((head + "Expect: 100-continue\r\n\r\n").utf8))
+                let a = try #require(try fast.response())
+                var b = try #require(try routed.response())
+                if b.status == 100 { b = try #require(try routed.response()) }
+                #expect(
+                    a.status == b.status && a.body == b.body && a.headers["content-type"] == b.headers["content-type"],
+                    "\(target): \(a.status) \(a.text) vs \(b.status) \(b.text)")
+                let bad = ["size=2", "seq=9", "seq=x", "old=5", "old=0"].contains { target.contains($0) }
+                if token != "prb_unknown", !bad, target != "/v1/proofs/inclusion" {
+                    #expect(a.status == 200, "\(target): \(a.status) \(a.text)")
+                } else {
+                    #expect(a.status >= 400, "\(target) with \(token.prefix(8)): \(a.status)")
+                }
+            }
+        }
     }
 }
