@@ -56,6 +56,23 @@ final class DaemonProcess {
     let stderrPath: String
     let socket: String
 
+    /// A raw stream connection to the daemon's Unix socket at `path`, for tests that write HTTP by hand.
+    static func connectUnix(_ path: String) throws -> Int32 {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        try #require(connected == 0, "connect: \(String(cString: strerror(errno)))")
+        return fd
+    }
+
     /// Starts `probityd` with `arguments` and waits until it answers on `socket` (unless `wait` is false).
     init(
         _ arguments: [String], socket: String, environment: [String: String] = [:], wait: Bool = true,
