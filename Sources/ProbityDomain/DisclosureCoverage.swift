@@ -30,21 +30,46 @@ public struct QuestionCoverage: Sendable, Equatable {
     /// and reply to nothing (a reply answers the buyer; it asks nothing new).
     public static func of(_ procedure: DomainState.Procedure, in state: DomainState) -> [QuestionCoverage] {
         var all: [QuestionCoverage] = []
-        each(procedure, in: state) { all.append($0) }
+        each(procedure, in: state, after: nil) {
+            all.append($0)
+            return true
+        }
         return all
+    }
+
+    /// At most `limit` questions asked after entry `after` (all from the first if nil), in seq order, and
+    /// whether more follow: a page of a coverage too large to send at once.
+    public static func page(
+        _ procedure: DomainState.Procedure, in state: DomainState, after: UInt64?, limit: Int
+    ) -> (coverage: [QuestionCoverage], more: Bool) {
+        var page: [QuestionCoverage] = [], more = false
+        each(procedure, in: state, after: after) {
+            guard page.count < limit else {
+                more = true
+                return false
+            }
+            page.append($0)
+            return true
+        }
+        return (page, more)
     }
 
     /// How many questions of `procedure` have each status, without keeping them (a procedure may have
     /// hundreds of thousands).
     public static func statusCounts(_ procedure: DomainState.Procedure, in state: DomainState) -> [Status: Int] {
         var counts: [Status: Int] = [:]
-        each(procedure, in: state) { counts[$0.status, default: 0] += 1 }
+        each(procedure, in: state, after: nil) {
+            counts[$0.status, default: 0] += 1
+            return true
+        }
         return counts
     }
 
-    /// Works out each question's coverage in seq order, handing each to `body`.
+    /// Works out the coverage of each question asked after entry `after`, in seq order, handing each to
+    /// `body` until it returns false.
     static func each(
-        _ procedure: DomainState.Procedure, in state: DomainState, _ body: (QuestionCoverage) -> Void
+        _ procedure: DomainState.Procedure, in state: DomainState, after: UInt64?,
+        _ body: (QuestionCoverage) -> Bool
     ) {
         // One pass builds each exchange and disclosure once (the others are skipped by type): the buyer's
         // answers by the exchange they reply to and by thread, so that no question scans them all; the
@@ -63,7 +88,9 @@ public struct QuestionCoverage: Sendable, Equatable {
                     if let target = a.replyTo { repliesTo[target, default: []].append(a) }
                     if let thread = a.thread { inThread[thread, default: []].append(a) }
                 }
-                if state.isSupplierSide(from), a.source != nil, a.replyTo == nil { questions.append(i) }
+                if state.isSupplierSide(from), a.source != nil, a.replyTo == nil, after.map({ a.seq > $0 }) ?? true {
+                    questions.append(i)
+                }
             case DomainEventType.disclosurePublished:
                 let d = records[i]
                 for source in d.answers { disclosing[source, default: []].append(d) }
@@ -92,7 +119,8 @@ public struct QuestionCoverage: Sendable, Equatable {
             } else {
                 status = disclosures.isEmpty ? .undisclosed : .disclosedLate
             }
-            body(QuestionCoverage(question: question, answers: answers, disclosures: disclosures, status: status))
+            guard body(QuestionCoverage(question: question, answers: answers, disclosures: disclosures, status: status))
+            else { return }
         }
     }
 }

@@ -88,6 +88,9 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
         return row.flags.contains(.unusual) ? unusual[UInt32(index)]!.type : typeNames[Int(row.type)]
     }
 
+    /// Record `index`'s seq, without building the record.
+    func seq(at index: Int) -> UInt64 { rows[index].seq }
+
     /// Room for `count` records in all, so that a replay of known size does not grow the rows by copying.
     mutating func reserveCapacity(_ count: Int) { rows.reserveCapacity(count) }
 
@@ -418,6 +421,21 @@ public struct RecordList: RandomAccessCollection, Sendable {
 
     /// Record `index`'s event type, without building the record.
     func type(at index: Int) -> String { table.type(at: Int(positions[index])) }
+
+    /// Record `index`'s seq, without building the record.
+    public func seq(at index: Int) -> UInt64 { table.seq(at: Int(positions[index])) }
+
+    /// The index of the first record after entry `seq` (records are in seq order): where a page that
+    /// starts after `seq` starts.
+    public func index(after seq: UInt64?) -> Int {
+        guard let seq else { return 0 }
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if self.seq(at: mid) <= seq { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
 }
 
 // MARK: - Snapshot form

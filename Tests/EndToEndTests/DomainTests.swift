@@ -210,6 +210,28 @@ struct DomainTests {
         let party = try reader.json("GET", "/v1/parties/sup-eclairage-ouest/timeline")
         #expect(party["entries"]?.arrayValue?.contains { $0["seq"]?.uint64Value == 32 } == true)
 
+        // Paged as GET /v1/events is: pages of `limit` after `after`, whose concatenation is the whole.
+        func pages(_ path: String, _ list: String, limit: Int) throws -> [[JSONValue]] {
+            var pages: [[JSONValue]] = [], after: UInt64?
+            while true {
+                let query = "limit=\(limit)" + (after.map { "&after=\($0)" } ?? "")
+                let page = try reader.json("GET", path + (path.contains("?") ? "&" : "?") + query)
+                let items = page[list]?.arrayValue ?? []
+                pages.append(items)
+                guard items.count == limit else { return pages }
+                after = try #require(page["next_after"]?.uint64Value)
+                try #require(pages.count < 100, "paging never ends")
+            }
+        }
+        let timelinePages = try pages("/v1/procedures/2026-057/timeline", "entries", limit: 5)
+        #expect(
+            timelinePages.map(\.count) == [5, 5, 5, 2]
+                && Array(timelinePages.joined()) == timeline["entries"]?.arrayValue)
+        let coveragePages = try pages("/v1/procedures/2026-057", "coverage", limit: 2)
+        #expect(coveragePages.map(\.count) == [2, 1] && Array(coveragePages.joined()) == shown["coverage"]?.arrayValue)
+        let partyPages = try pages("/v1/parties/sup-eclairage-ouest/timeline", "entries", limit: 1)
+        #expect(Array(partyPages.joined()) == party["entries"]?.arrayValue && partyPages.count > 1)
+
         // Appends after the first read are seen by the next.
         let more =
             #"{"type":"procedure.updated","data":{"procedure":"2026-057","tender_deadline":"2026-04-14T12:00:00+02:00","reason":"deadline_extension"}}"#
@@ -223,6 +245,9 @@ struct DomainTests {
         }
         #expect(try status("/v1/procedures", "ingest") == 403)
         #expect(try status("/v1/procedures/2099-001", "read") == 404)
+        #expect(try status("/v1/procedures/2026-057?limit=0", "read") == 400)
+        #expect(try status("/v1/procedures/2026-057/timeline?limit=1001", "read") == 400)
+        #expect(try status("/v1/parties/sup-eclairage-ouest/timeline?after=x", "read") == 400)
         #expect(try status("/v1/procedures/2026-057/findings?lang=de", "read") == 400)
         #expect(try status("/v1/procedures/2026-057/findings?tz=Mars/Olympus", "read") == 400)
 
