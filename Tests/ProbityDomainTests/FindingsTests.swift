@@ -272,6 +272,15 @@ struct FindingsTests {
         let coverage = QuestionCoverage.of(h.state.procedures["P"]!, in: h.state)
         #expect(coverage.map(\.status) == [.undisclosed, .disclosed, .unanswered, .disclosedLate])
         #expect(coverage[0].answers.map(\.to) == [["c1"]])
+        // Pages of it, as probityd sends them: after a question's seq, at most `limit`, and whether more follow.
+        let procedure = h.state.procedures["P"]!
+        let first = QuestionCoverage.page(procedure, in: h.state, after: nil, limit: 3)
+        #expect(first.coverage == Array(coverage.prefix(3)) && first.more)
+        let rest = QuestionCoverage.page(procedure, in: h.state, after: first.coverage.last?.question.seq, limit: 3)
+        #expect(rest.coverage == Array(coverage.dropFirst(3)) && !rest.more)
+        let records = h.state.records(of: procedure)
+        #expect(records.index(after: nil) == 0 && records.index(after: records.seq(at: 2)) == 3)
+        #expect(records.index(after: records.seq(at: records.count - 1)) == records.count)
     }
 
     @Test("a snapshot decodes to the state it was made of; a cut or foreign one is refused")

@@ -54,6 +54,9 @@ struct ServerUnitTests {
         var buffer = [UInt8](repeating: 0, count: 256)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         #expect(String(decoding: buffer[0..<max(0, n)], as: UTF8.self) == "READY=1\nSTATUS=serving")
+        // A manager that stops reading: once its queue is full the sends fail at once, they never block.
+        let sent = (0..<200).map { _ in notifier.notify("WATCHDOG=1") }
+        #expect(sent.first == true && sent.last == false, "the queue never filled: \(sent.filter { $0 }.count) sent")
         // Not under systemd, or another process's watchdog: nothing is sent, nothing fails.
         #expect(!SystemdNotifier(environment: [:]).notify("READY=1"))
         #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
