@@ -54,6 +54,17 @@ public struct QuestionCoverage: Sendable, Equatable {
         return (page, more)
     }
 
+    /// Hands each question's coverage to `body`, in seq order, without keeping them (a procedure may have
+    /// hundreds of thousands).
+    public static func forEach(
+        _ procedure: DomainState.Procedure, in state: DomainState, _ body: (QuestionCoverage) -> Void
+    ) {
+        each(procedure, in: state, after: nil) {
+            body($0)
+            return true
+        }
+    }
+
     /// How many questions of `procedure` have each status, without keeping them (a procedure may have
     /// hundreds of thousands).
     public static func statusCounts(_ procedure: DomainState.Procedure, in state: DomainState) -> [Status: Int] {

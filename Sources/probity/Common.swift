@@ -39,6 +39,21 @@ enum Output {
     static func info(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 }
 
+/// Standard output written in pieces of about a mebibyte, for answers too large to build first.
+struct StreamedOutput {
+    private var buffer: [UInt8] = []
+
+    mutating func write(_ bytes: [UInt8]) {
+        buffer += bytes
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    mutating func flush() {
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
 struct ProgressBar {
     let label: String

@@ -127,6 +127,14 @@ struct DomainTests {
         #expect(procedure?["phase"] == .string("consultation") && procedure?["candidates"]?.arrayValue?.count == 3)
         let byTime = try CLI.run(["replay", "--db", db, "--until", "2000-01-01T00:00:00Z", "--json"]).json
         #expect(byTime["procedures"]?.arrayValue == [] && byTime["entries"]?.uint64Value == 0)
+        // Written piece by piece, the JSON is still one object's canonical encoding, coverage included.
+        let streamed = try CLI.run(["replay", "--db", db, "--json"])
+        let value = try JSONParser.parse(Array(streamed.stdout.utf8))
+        #expect(streamed.status == 0 && CanonicalJSON.encodeString(value) + "\n" == streamed.stdout)
+        let coverage = value["procedures"]?.arrayValue?.first { $0["procedure"] == .string("2026-057") }?["coverage"]
+        #expect(
+            coverage?.arrayValue?.compactMap { $0["status"]?.stringValue }.sorted()
+                == ["disclosed", "disclosed", "undisclosed"], "\(streamed.stdout)")
 
         // More entries after the snapshot: findings start from it and apply the rest.
         let extension_ =
