@@ -39,18 +39,63 @@ enum Output {
     static func info(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 }
 
-/// Standard output written in pieces of about a mebibyte, for answers too large to build first.
-struct StreamedOutput {
-    private var buffer: [UInt8] = []
+/// One line of canonical JSON on standard output, written as it is made (in pieces of about a mebibyte)
+/// for answers too large to build first: a procedure's coverage may hold a million questions. The bytes
+/// are those `CanonicalJSON` would give the whole value: members in RFC 8785 key order (the keys here are
+/// ASCII, where that order is Swift's), small members encoded whole, large arrays element by element.
+final class StreamedJSON {
+    /// An array member written element by element: `write` calls `element` or `object` once per element.
+    typealias ArrayContent = (StreamedJSON) -> Void
 
-    mutating func write(_ bytes: [UInt8]) {
-        buffer += bytes
-        if buffer.count >= 1 << 20 { flush() }
+    private var buffer: [UInt8] = []
+    /// Per open array: whether its next element is its first (no comma before it).
+    private var firstElement: [Bool] = []
+
+    /// Writes `{…}`: `members` and, under their keys, the arrays `arrays` writes.
+    func object(_ members: [String: JSONValue], arrays: [String: ArrayContent] = [:]) {
+        startElement()
+        write([UInt8(ascii: "{")])
+        for (index, key) in Set(members.keys).union(arrays.keys).sorted().enumerated() {
+            if index > 0 { write([UInt8(ascii: ",")]) }
+            write(CanonicalJSON.encode(.string(key)) + [UInt8(ascii: ":")])
+            if let content = arrays[key] {
+                write([UInt8(ascii: "[")])
+                firstElement.append(true)
+                content(self)
+                firstElement.removeLast()
+                write([UInt8(ascii: "]")])
+            } else {
+                write(CanonicalJSON.encode(members[key]!))
+            }
+        }
+        write([UInt8(ascii: "}")])
     }
 
-    mutating func flush() {
+    /// Writes one element of the array being written.
+    func element(_ value: JSONValue) {
+        startElement()
+        write(CanonicalJSON.encode(value))
+    }
+
+    /// Ends the line and writes what is left.
+    func finish() {
+        write([UInt8(ascii: "\n")])
         FileHandle.standardOutput.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll()
+    }
+
+    private func startElement() {
+        guard let first = firstElement.last else { return }
+        if !first { write([UInt8(ascii: ",")]) }
+        firstElement[firstElement.count - 1] = false
+    }
+
+    private func write(_ bytes: [UInt8]) {
+        buffer += bytes
+        if buffer.count >= 1 << 20 {
+            FileHandle.standardOutput.write(Data(buffer))
+            buffer.removeAll(keepingCapacity: true)
+        }
     }
 }
 

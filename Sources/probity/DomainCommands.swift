@@ -166,17 +166,24 @@ struct TimelineCommand: ParsableCommand {
         let records = scoped.map(state.records(of:)) ?? state.records(involving: party!)
         let time = try reading.localTime(for: scoped, in: state)
         if output.json {
-            var object: [String: JSONValue] = [
-                "time_zone": .string(time.zone.identifier),
-                "entries": .array(records.map { DomainJSON.record($0, redactedBy: state.redactions[$0.seq]) }),
+            // Written as it is made: a procedure may hold a million entries and questions.
+            var object: [String: JSONValue] = ["time_zone": .string(time.zone.identifier)]
+            var arrays: [String: StreamedJSON.ArrayContent] = [
+                "entries": { out in
+                    for record in records {
+                        out.element(DomainJSON.record(record, redactedBy: state.redactions[record.seq]))
+                    }
+                }
             ]
             if let scoped {
                 object["procedure"] = DomainJSON.procedure(scoped)
-                object["coverage"] = .array(QuestionCoverage.of(scoped, in: state).map(DomainJSON.coverage))
+                arrays["coverage"] = { ReplayCommand.writeCoverage(of: scoped, in: state, to: $0) }
             } else {
                 object["party"] = .string(party!)
             }
-            Output.json(.object(object))
+            let out = StreamedJSON()
+            out.object(object, arrays: arrays)
+            out.finish()
             return
         }
         let view = TimelineText(state: state, time: time, language: language) { seq in

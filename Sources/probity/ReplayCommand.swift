@@ -97,39 +97,26 @@ struct ReplayCommand: ParsableCommand {
         if report.failure != nil || !(report.drift ?? []).isEmpty { throw ExitCode(1) }
     }
 
-    /// Prints `object` with `"procedures"` added, each procedure with its `"coverage"`, as one line of
-    /// canonical JSON, written as it is made: a procedure of a million questions is never held as one JSON
-    /// value. The bytes are those of the whole object encoded at once (keys in RFC 8785 order: every key
-    /// of `object` sorts before "procedures"; a procedure's members are split around "coverage").
+    /// Prints `object` with `"procedures"` added, each with its `"coverage"`, written as it is made.
     static func printJSON(_ object: [String: JSONValue], procedures domain: DomainState) {
-        precondition(object.keys.allSatisfy { $0 < "procedures" }, "\"procedures\" must be the last key")
-        var out = StreamedOutput()
-        out.write(members(of: object, opening: true))
-        out.write(Array(#","procedures":["#.utf8))
-        for (index, procedure) in domain.procedures.values.sorted(by: { $0.ref < $1.ref }).enumerated() {
-            if index > 0 { out.write([UInt8(ascii: ",")]) }
-            guard case .object(let members) = DomainJSON.procedure(procedure) else { continue }
-            let before = members.filter { $0.key < "coverage" }, after = members.filter { $0.key > "coverage" }
-            out.write(Self.members(of: before, opening: true))
-            out.write(Array(((before.isEmpty ? "" : ",") + #""coverage":["#).utf8))
-            var first = true
-            QuestionCoverage.forEach(procedure, in: domain) { coverage in
-                if !first { out.write([UInt8(ascii: ",")]) }
-                first = false
-                out.write(CanonicalJSON.encode(DomainJSON.coverage(coverage)))
-            }
-            out.write([UInt8(ascii: "]")])
-            if !after.isEmpty { out.write([UInt8(ascii: ",")] + Self.members(of: after, opening: false)) }
-            out.write([UInt8(ascii: "}")])
-        }
-        out.write(Array("]}\n".utf8))
-        out.flush()
+        let out = StreamedJSON()
+        out.object(
+            object,
+            arrays: [
+                "procedures": { out in
+                    for procedure in domain.procedures.values.sorted(by: { $0.ref < $1.ref }) {
+                        guard case .object(let members) = DomainJSON.procedure(procedure) else { continue }
+                        out.object(
+                            members, arrays: ["coverage": { Self.writeCoverage(of: procedure, in: domain, to: $0) }])
+                    }
+                }
+            ])
+        out.finish()
     }
 
-    /// `{"a":…,"b":…` (opening) or `"a":…,"b":…`: an object's canonical members without its closing brace.
-    private static func members(of object: [String: JSONValue], opening: Bool) -> [UInt8] {
-        let encoded = CanonicalJSON.encode(.object(object))  // "{…}"
-        return Array(encoded[(opening ? 0 : 1)..<(encoded.count - 1)])
+    /// Each question's coverage of `procedure`, as an array's elements.
+    static func writeCoverage(of procedure: DomainState.Procedure, in domain: DomainState, to out: StreamedJSON) {
+        QuestionCoverage.forEach(procedure, in: domain) { out.element(DomainJSON.coverage($0)) }
     }
 
     private func printProcedures(_ domain: DomainState) {

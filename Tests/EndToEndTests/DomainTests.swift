@@ -100,6 +100,13 @@ struct DomainTests {
                 "disclosed", "disclosed", "undisclosed",
             ])
         #expect(!CanonicalJSON.encodeString(json).contains("Seulement"), "--json carries no payload text")
+        // Written as it is made, the JSON is still one value's canonical encoding, for a procedure and a party.
+        for scope in [["--procedure", "2026-057"], ["--party", "sup-eclairage-ouest"]] {
+            let streamed = try CLI.run(["timeline", "--db", db, "--json"] + scope)
+            let value = try JSONParser.parse(Array(streamed.stdout.utf8))
+            #expect(CanonicalJSON.encodeString(value) + "\n" == streamed.stdout, "\(scope)")
+            #expect((value["entries"]?.arrayValue?.count ?? 0) > 1, "\(scope): \(streamed.stdout)")
+        }
         #expect(try CLI.run(["timeline", "--db", db]).status == 2)
         #expect(try CLI.run(["timeline", "--db", db, "--party", "nobody"]).stderr.contains("no party \"nobody\""))
     }
