@@ -71,12 +71,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let apiError = APIError.answering(error, method: request.method, path: request.uri.path)
-            metrics.rejected(apiError.code)
-            if apiError.status.code >= 500 {
-                context.logger.warning("\(request.method) \(request.uri.path) failed: \(apiError.message)")
-            }
-            return Answer.error(apiError).response
+            return Answer.failure(
+                error, method: request.method, path: request.uri.path, metrics: metrics, logger: context.logger
+            ).response
         }
     }
 }
@@ -125,6 +122,17 @@ struct Answer: Sendable {
         var answer = Answer.json(error.json, status: error.status)
         if error.status == .unauthorized { answer.extraHeaders[.wwwAuthenticate] = "Bearer realm=\"probityd\"" }
         return answer
+    }
+
+    /// The answer to any error a request met, counted by code and, for a 5xx, logged: what
+    /// `JSONErrorMiddleware` and `EventLoopRoutes` both send.
+    static func failure(
+        _ error: any Error, method: HTTPRequest.Method, path: String, metrics: ServerMetrics, logger: Logger
+    ) -> Answer {
+        let apiError = APIError.answering(error, method: method, path: path)
+        metrics.rejected(apiError.code)
+        if apiError.status.code >= 500 { logger.warning("\(method) \(path) failed: \(apiError.message)") }
+        return .error(apiError)
     }
 
     var response: Response {

@@ -185,10 +185,7 @@ final class EventLoopRoutes: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(
         failure error: any Error, method: HTTPRequest.Method, path: String, context: ChannelHandlerContext
     ) {
-        let apiError = APIError.answering(error, method: method, path: path)
-        api.metrics.rejected(apiError.code)
-        if apiError.status.code >= 500 { logger.warning("\(method) \(path) failed: \(apiError.message)") }
-        write(Answer.error(apiError), context: context)
+        write(Answer.failure(error, method: method, path: path, metrics: api.metrics, logger: logger), context: context)
     }
 
     /// Writes the answer, then goes on with what arrived meanwhile.

@@ -201,13 +201,8 @@ struct ProbityAPI: Sendable {
 
     private func listEvents(_ request: Request) throws -> Response {
         let token = try auth.authorize(request, for: .readEntries)
-        let after = try Self.number(request, "after", required: false)
-        let limit = try Self.number(request, "limit", required: false) ?? 100
-        guard limit >= 1, limit <= UInt64(Self.maxPage) else {
-            throw APIError.badParameter("limit", "must be between 1 and \(Self.maxPage), got \(limit)")
-        }
-        let first = after.map { $0 + 1 } ?? 0
-        let entries = try reader.entries(from: first, limit: Int(limit))
+        let page = try Page(request, defaultLimit: 100)
+        let entries = try reader.entries(from: page.after.map { $0 + 1 } ?? 0, limit: page.limit)
         let withPayloads = token.role.allows(.readPayloads)
         var body: [UInt8] = Array(#"{"entries":["#.utf8)
         for (index, entry) in entries.enumerated() {
@@ -215,7 +210,8 @@ struct ProbityAPI: Sendable {
             Self.appendEntryJSON(entry, withPayload: withPayloads, to: &body)
         }
         body += Array("],\"next_after\":".utf8)
-        body += Array((entries.last.map { String($0.seq) } ?? after.map(String.init) ?? "null").utf8)
+        // Written exactly, not through JSONValue's Double: a seq may pass 2^53.
+        body += Array((entries.last.map { String($0.seq) } ?? page.after.map(String.init) ?? "null").utf8)
         body += Array("}".utf8)
         return .bytes(body, contentType: "application/json")
     }

@@ -55,40 +55,8 @@ struct ProcedureRoutes: Sendable {
             ]))
     }
 
-    /// `?after=SEQ&limit=N`, as `GET /v1/events` reads them: the items after entry SEQ, at most N
-    /// (1 to `ProbityAPI.maxPage`, which is the default). A procedure may hold hundreds of thousands of
-    /// questions or entries: an answer never holds more than one page of them.
-    private struct Page {
-        let after: UInt64?
-        let limit: Int
-
-        init(_ request: Request) throws {
-            after = try ProbityAPI.number(request, "after", required: false)
-            let limit = try ProbityAPI.number(request, "limit", required: false) ?? UInt64(ProbityAPI.maxPage)
-            guard limit >= 1, limit <= UInt64(ProbityAPI.maxPage) else {
-                throw APIError.badParameter("limit", "must be between 1 and \(ProbityAPI.maxPage), got \(limit)")
-            }
-            self.limit = Int(limit)
-        }
-
-        /// `next_after`, as in `GET /v1/events`: the last seq of this page (or `after` when it is empty);
-        /// a page shorter than the limit is the last one for now.
-        func next(_ last: UInt64?) -> JSONValue { (last ?? after).map { .number(Double($0)) } ?? .null }
-
-        /// This page of `records`, as the timeline routes send it.
-        func entries(_ records: RecordList, _ state: DomainState) -> (JSONValue, JSONValue) {
-            let start = records.index(after: after)
-            let end = min(records.count, start + limit)
-            let page = records[start..<end]
-            return (
-                .array(page.map { DomainJSON.record($0, redactedBy: state.redactions[$0.seq]) }),
-                next(end > start ? records.seq(at: end - 1) : nil)
-            )
-        }
-    }
-
     private func show(_ request: Request, _ ref: String) throws -> Response {
-        let page = try Page(request)
+        let page = try Page(request, defaultLimit: ProbityAPI.maxPage)
         let state = try state(request)
         let p = try procedure(ref, in: state)
         let coverage = QuestionCoverage.page(p, in: state, after: page.after, limit: page.limit).coverage
@@ -101,14 +69,14 @@ struct ProcedureRoutes: Sendable {
     }
 
     private func timeline(_ request: Request, _ ref: String) throws -> Response {
-        let page = try Page(request)
+        let page = try Page(request, defaultLimit: ProbityAPI.maxPage)
         let state = try state(request)
         let (entries, next) = page.entries(state.records(of: try procedure(ref, in: state)), state)
         return .json(.object(["procedure": .string(ref), "entries": entries, "next_after": next]))
     }
 
     private func partyTimeline(_ request: Request, _ id: String) throws -> Response {
-        let page = try Page(request)
+        let page = try Page(request, defaultLimit: ProbityAPI.maxPage)
         let state = try state(request)
         guard state.party(id) != nil else { throw APIError.notFound("no party \"\(id)\" is registered in the log") }
         let (entries, next) = page.entries(state.records(involving: id), state)

@@ -277,6 +277,13 @@ public class LogReader: @unchecked Sendable {
         }
     }
 
+    /// The hashes of the consistency proof from `old` to `new` (0 < old ≤ new), read through `tiles`.
+    static func consistencyHashes(
+        from old: UInt64, to new: UInt64, _ tiles: inout TileHashReader
+    ) throws -> [Merkle.Hash] {
+        try Merkle.consistencyProofRanges(from: old, to: new).map { try rangeHash($0.start, $0.end, &tiles) }
+    }
+
     /// What a consistency answer needs, from one snapshot: the checkpoint of `size` (default: the latest),
     /// the root of the tree at `old`, and the proof between them.
     public func consistency(
@@ -290,9 +297,7 @@ public class LogReader: @unchecked Sendable {
                     throw StoreError(.badArgument, "must be between 1 and the new size \(new), got \(old)")
                 }
                 var tiles = proofTiles(db)
-                let proof = try Merkle.consistencyProofRanges(from: old, to: new).map {
-                    try Self.rangeHash($0.start, $0.end, &tiles)
-                }
+                let proof = try Self.consistencyHashes(from: old, to: new, &tiles)
                 return (checkpoint, try Self.rangeHash(0, old, &tiles), proof)
             }
         }
@@ -306,9 +311,7 @@ public class LogReader: @unchecked Sendable {
         return try wrap("building a consistency proof") {
             try db.read { db in
                 var tiles = proofTiles(db)
-                return try Merkle.consistencyProofRanges(from: old, to: new).map {
-                    try Self.rangeHash($0.start, $0.end, &tiles)
-                }
+                return try Self.consistencyHashes(from: old, to: new, &tiles)
             }
         }
     }

@@ -41,8 +41,8 @@ enum Output {
 
 /// One line of canonical JSON on standard output, written as it is made (in pieces of about a mebibyte)
 /// for answers too large to build first: a procedure's coverage may hold a million questions. The bytes
-/// are those `CanonicalJSON` would give the whole value: members in RFC 8785 key order (the keys here are
-/// ASCII, where that order is Swift's), small members encoded whole, large arrays element by element.
+/// are those `CanonicalJSON` would give the whole value: members in RFC 8785 key order
+/// (`CanonicalJSON.precedes`), small members encoded whole, large arrays element by element.
 final class StreamedJSON {
     /// An array member written element by element: `write` calls `element` or `object` once per element.
     typealias ArrayContent = (StreamedJSON) -> Void
@@ -55,9 +55,12 @@ final class StreamedJSON {
     func object(_ members: [String: JSONValue], arrays: [String: ArrayContent] = [:]) {
         startElement()
         write([UInt8(ascii: "{")])
-        for (index, key) in Set(members.keys).union(arrays.keys).sorted().enumerated() {
+        let keys = Set(members.keys).union(arrays.keys).sorted(by: CanonicalJSON.precedes)
+        for (index, key) in keys.enumerated() {
             if index > 0 { write([UInt8(ascii: ",")]) }
-            write(CanonicalJSON.encode(.string(key)) + [UInt8(ascii: ":")])
+            var name: [UInt8] = []
+            CanonicalJSON.writeString(key, into: &name)
+            write(name + [UInt8(ascii: ":")])
             if let content = arrays[key] {
                 write([UInt8(ascii: "[")])
                 firstElement.append(true)
@@ -75,6 +78,11 @@ final class StreamedJSON {
     func element(_ value: JSONValue) {
         startElement()
         write(CanonicalJSON.encode(value))
+    }
+
+    /// Each question's coverage of `procedure`, as elements of the array being written.
+    func coverage(of procedure: DomainState.Procedure, in state: DomainState) {
+        QuestionCoverage.forEach(procedure, in: state) { element(DomainJSON.coverage($0)) }
     }
 
     /// Ends the line and writes what is left.

@@ -177,7 +177,7 @@ struct TimelineCommand: ParsableCommand {
             ]
             if let scoped {
                 object["procedure"] = DomainJSON.procedure(scoped)
-                arrays["coverage"] = { ReplayCommand.writeCoverage(of: scoped, in: state, to: $0) }
+                arrays["coverage"] = { $0.coverage(of: scoped, in: state) }
             } else {
                 object["party"] = .string(party!)
             }

@@ -107,16 +107,11 @@ struct ReplayCommand: ParsableCommand {
                     for procedure in domain.procedures.values.sorted(by: { $0.ref < $1.ref }) {
                         guard case .object(let members) = DomainJSON.procedure(procedure) else { continue }
                         out.object(
-                            members, arrays: ["coverage": { Self.writeCoverage(of: procedure, in: domain, to: $0) }])
+                            members, arrays: ["coverage": { $0.coverage(of: procedure, in: domain) }])
                     }
                 }
             ])
         out.finish()
-    }
-
-    /// Each question's coverage of `procedure`, as an array's elements.
-    static func writeCoverage(of procedure: DomainState.Procedure, in domain: DomainState, to out: StreamedJSON) {
-        QuestionCoverage.forEach(procedure, in: domain) { out.element(DomainJSON.coverage($0)) }
     }
 
     private func printProcedures(_ domain: DomainState) {
