@@ -105,6 +105,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A C2SP tlog-witness that an outside body runs: its state directory and its HTTP service.
+        .target(
+            name: "ProbityWitness",
+            dependencies: [
+                "ProbityLog", "ProbityStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Executables.
         .executableTarget(
             name: "probityd",
@@ -120,8 +134,9 @@ let package = Package(
             name: "probity",
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityImport", "ProbityWire", "ProbityStore",
-                "ProbityHTTP", "ProbityClient", "ProbityTSA", "CMalloc",
+                "ProbityHTTP", "ProbityClient", "ProbityTSA", "ProbityWitness", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

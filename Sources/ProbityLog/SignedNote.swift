@@ -11,6 +11,12 @@ public struct SignedNote: Sendable, Equatable {
         public let keyID: UInt32
         /// The signature bytes after the 4-byte key ID.
         public let bytes: [UInt8]
+
+        public init(name: String, keyID: UInt32, bytes: [UInt8]) {
+            self.name = name
+            self.keyID = keyID
+            self.bytes = bytes
+        }
     }
 
     /// The signed text, ending in "\n".

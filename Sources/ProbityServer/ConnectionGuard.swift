@@ -30,12 +30,13 @@ public struct ConnectionLimits: Sendable {
 extension ConnectionLimits {
     /// HTTP/1.1 with a `ConnectionGuard` on every connection (each listener counts its own connections),
     /// then `EventLoopRoutes`, which answers plain `POST /v1/events` requests without Hummingbird.
-    func http1Server(api: ProbityAPI, logger: Logger) -> HTTPServerBuilder {
+    /// `api` nil: no `EventLoopRoutes` (the public tile listener, which serves nothing else).
+    func http1Server(api: ProbityAPI?, logger: Logger) -> HTTPServerBuilder {
         let count = ConnectionCount()
         return .http1(
-            configuration: .init(additionalChannelHandlers: [
-                ConnectionGuard(limits: self, count: count), EventLoopRoutes(api: api, logger: logger),
-            ]))
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(limits: self, count: count)]
+                    + (api.map { [EventLoopRoutes(api: $0, logger: logger)] } ?? [])))
     }
 }
 

@@ -162,14 +162,14 @@ public struct Daemon {
             committer: committer, readers: readers, metrics: metrics, settings: settings, signer: store.signer)
         let router = api.router()
 
-        let listeners = settings.tcp == nil ? 1 : 2
+        let listeners = 1 + (settings.tcp == nil ? 0 : 1) + (settings.tilesListen == nil ? 0 : 1)
         let readiness = Readiness(expected: listeners)
         let size = try readers.reader().size()
         let announce: @Sendable () async -> Void = { [notifier, logger, settings] in
             guard await readiness.listening() else { return }
             notifier.notify("READY=1\nSTATUS=serving \(size) entries on \(settings.socketPath)\nMAINPID=\(getpid())")
             logger.notice(
-                "probityd ready: \(size) entries, socket \(settings.socketPath)\(settings.tcp.map { ", tcp \($0)" } ?? "")"
+                "probityd ready: \(size) entries, socket \(settings.socketPath)\(settings.tcp.map { ", tcp \($0)" } ?? "")\(settings.tilesListen.map { ", public tiles \($0)" } ?? "")"
             )
         }
         let limits = ConnectionLimits(
@@ -195,6 +195,17 @@ public struct Daemon {
                 Application(
                     router: router,
                     server: limits.http1Server(api: api, logger: logger),
+                    configuration: .init(address: .hostname(address.host, port: address.port), serverName: "probityd"),
+                    onServerRunning: { _ in await announce() },
+                    logger: logger
+                ))
+        }
+        if let tilesListen = settings.tilesListen {
+            let address = try settings.tcpAddress(tilesListen, key: "tiles.listen")
+            services.append(
+                Application(
+                    router: api.publicTileRouter(),
+                    server: limits.http1Server(api: nil, logger: logger),
                     configuration: .init(address: .hostname(address.host, port: address.port), serverName: "probityd"),
                     onServerRunning: { _ in await announce() },
                     logger: logger

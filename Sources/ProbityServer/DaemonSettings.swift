@@ -37,6 +37,10 @@ public struct DaemonSettings: Sendable, Equatable {
     public var tsaURL: String?
     public var tsaCAFile: String?
     public var timestampIntervalMinutes = 60
+    /// Where the C2SP tlog-tiles API is served on every listener (a token that may read entries needed) …
+    public var tilesPrefix = "/tlog"
+    /// … and `HOST:PORT` of a listener that serves only that API, to anyone (off when nil).
+    public var tilesListen: String?
 
     public init() {}
 
@@ -77,6 +81,10 @@ public struct DaemonSettings: Sendable, Equatable {
             "tsa_url": { s, v, k throws(Invalid) in s.tsaURL = try string(v, k) },
             "ca_file": { s, v, k throws(Invalid) in s.tsaCAFile = try string(v, k) },
             "interval_minutes": { s, v, k throws(Invalid) in s.timestampIntervalMinutes = try int(v, k) },
+        ],
+        "tiles": [
+            "prefix": { s, v, k throws(Invalid) in s.tilesPrefix = try string(v, k) },
+            "listen": { s, v, k throws(Invalid) in s.tilesListen = try string(v, k) },
         ],
         "commit": [
             "window_ms": { s, v, k throws(Invalid) in
@@ -161,6 +169,16 @@ public struct DaemonSettings: Sendable, Equatable {
             throw Invalid("listen.socket: \(socketPath) is longer than a Unix socket path may be (107 bytes)")
         }
         if let tcp { _ = try tcpAddress(tcp) }
+        if let tilesListen { _ = try tcpAddress(tilesListen, key: "tiles.listen") }
+        let reserved = ["/v1", "/healthz", "/metrics"]
+        guard tilesPrefix.hasPrefix("/"), tilesPrefix.count > 1, !tilesPrefix.hasSuffix("/"),
+            !tilesPrefix.contains(where: { $0 == " " || $0 == "?" || $0 == "#" || $0 == "*" || $0 == ":" }),
+            !reserved.contains(where: { tilesPrefix == $0 || tilesPrefix.hasPrefix($0 + "/") })
+        else {
+            throw Invalid(
+                "tiles.prefix: must be a path such as /tlog (a leading slash, no trailing one, not under /v1, /healthz or /metrics), got \"\(tilesPrefix)\""
+            )
+        }
         guard maxBodyBytes >= 1024 else {
             throw Invalid("limits.max_body_bytes: must be at least 1024, got \(maxBodyBytes)")
         }
@@ -189,7 +207,7 @@ public struct DaemonSettings: Sendable, Equatable {
     }
 
     /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6), refusing non-loopback hosts unless allowed.
-    public func tcpAddress(_ text: String) throws(Invalid) -> (host: String, port: Int) {
+    public func tcpAddress(_ text: String, key: String = "listen.tcp") throws(Invalid) -> (host: String, port: Int) {
         var host: Substring, portText: Substring
         if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") {
             host = text[text.index(after: text.startIndex)..<close]
@@ -198,16 +216,16 @@ public struct DaemonSettings: Sendable, Equatable {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         } else {
-            throw Invalid("listen.tcp: must be HOST:PORT (e.g. 127.0.0.1:8787), got \"\(text)\"")
+            throw Invalid("\(key): must be HOST:PORT (e.g. 127.0.0.1:8787), got \"\(text)\"")
         }
         guard let port = Int(portText), (1...65535).contains(port) else {
-            throw Invalid("listen.tcp: the port must be 1–65535, got \"\(portText)\"")
+            throw Invalid("\(key): the port must be 1–65535, got \"\(portText)\"")
         }
-        guard !host.isEmpty else { throw Invalid("listen.tcp: no host in \"\(text)\"") }
+        guard !host.isEmpty else { throw Invalid("\(key): no host in \"\(text)\"") }
         let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
         guard loopback || allowNonLoopback else {
             throw Invalid(
-                "listen.tcp: \(host) is not a loopback address; the API has no TLS, so set listen.allow_non_loopback = true (--allow-non-loopback) only behind a TLS proxy"
+                "\(key): \(host) is not a loopback address; the API has no TLS, so set listen.allow_non_loopback = true (--allow-non-loopback) only behind a TLS proxy"
             )
         }
         return (String(host), port)
@@ -235,6 +253,8 @@ public struct DaemonSettings: Sendable, Equatable {
         if let tsaURL { lines.append("tsa_url = \(quoted(tsaURL))") }
         if let tsaCAFile { lines.append("ca_file = \(quoted(tsaCAFile))") }
         lines.append("interval_minutes = \(timestampIntervalMinutes)")
+        lines += ["", "[tiles]", "prefix = \(quoted(tilesPrefix))"]
+        if let tilesListen { lines.append("listen = \(quoted(tilesListen))") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

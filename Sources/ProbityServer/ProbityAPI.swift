@@ -16,6 +16,7 @@ struct ProbityAPI: Sendable {
     let maxBodyBytes: Int
     let maxBatchEvents: Int
     let signer: NoteSigner
+    let tilesPrefix: String
     /// The procurement projections, shared by the procedure routes and the evidence routes.
     let projections = ProjectionCache()
 
@@ -30,6 +31,7 @@ struct ProbityAPI: Sendable {
         self.metrics = metrics
         maxBodyBytes = settings.maxBodyBytes
         maxBatchEvents = settings.maxBatchEvents
+        tilesPrefix = settings.tilesPrefix
     }
 
     private var reader: LogReader { get throws { try readers.reader() } }
@@ -58,12 +60,21 @@ struct ProbityAPI: Sendable {
         ProcedureRoutes(readers: readers, auth: auth, projections: projections).add(to: router)
         EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer)
             .add(to: router)
+        TileRoutes(readers: readers, auth: auth, prefix: tilesPrefix).add(to: router)
         // Inline, the one read that is: health must answer while long exports fill the blocking pool, and
         // it reads one index entry (MAX(seq)).
         router.get("/healthz") { _, _ in health() }
         router.get("/metrics") { _, _ in
             Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
+        return router
+    }
+
+    /// The public tile listener's router: the tiles API alone, without tokens.
+    func publicTileRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware(metrics: metrics))
+        TileRoutes(readers: readers, auth: nil, prefix: tilesPrefix).add(to: router)
         return router
     }
 

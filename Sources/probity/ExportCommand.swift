@@ -10,7 +10,7 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Export evidence for legal teams and auditors.",
-        subcommands: [ExportTimelineCommand.self, ExportBundleCommand.self]
+        subcommands: [ExportTimelineCommand.self, ExportBundleCommand.self, ExportTilesCommand.self]
     )
 }
 

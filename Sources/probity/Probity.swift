@@ -27,7 +27,7 @@ struct Probity: ParsableCommand {
             ProveCommand.self,
             VerifyProofCommand.self, VerifyBundleCommand.self, ShowCommand.self, ReplayCommand.self,
             FindingsCommand.self, TimelineCommand.self, ExportCommand.self, RedactCommand.self, KeysCommand.self,
-            TokensCommand.self, TimestampCommand.self, RetentionCommand.self, MigrateCommand.self,
+            TokensCommand.self, TimestampCommand.self, RetentionCommand.self, MigrateCommand.self, WitnessCommand.self,
         ]
     )
 

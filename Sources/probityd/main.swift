@@ -71,6 +71,13 @@ struct Probityd: AsyncParsableCommand {
         help: ArgumentHelp(
             "Minutes between two timestamps, taken when the log grew [timestamp.interval_minutes].", valueName: "N"))
     var timestampInterval: Int?
+    @Option(help: ArgumentHelp("Path under which the C2SP tlog-tiles API is served [tiles.prefix].", valueName: "PATH"))
+    var tilesPrefix: String?
+    @Option(
+        help: ArgumentHelp(
+            "HOST:PORT of a listener serving only the tiles API, without a token [tiles.listen].",
+            valueName: "HOST:PORT"))
+    var tilesListen: String?
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
     @Flag(help: "Print the effective settings as TOML and exit.")
@@ -104,6 +111,8 @@ struct Probityd: AsyncParsableCommand {
         if let tsaUrl { settings.tsaURL = tsaUrl }
         if let tsaCa { settings.tsaCAFile = tsaCa }
         if let timestampInterval { settings.timestampIntervalMinutes = timestampInterval }
+        if let tilesPrefix { settings.tilesPrefix = tilesPrefix }
+        if let tilesListen { settings.tilesListen = tilesListen }
         do { try settings.validate() } catch { throw Failure(message: error.message, code: 2) }
         return settings
     }
