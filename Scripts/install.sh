@@ -38,6 +38,8 @@ install -d -m 0755 "$root$prefix/bin" "$root/etc/systemd/system" "$root/etc/sysu
 install -m 0755 "$bin/probity" "$bin/probityd" "$root$prefix/bin/"
 sed "s#/usr/local/bin/probityd#$prefix/bin/probityd#" systemd/probityd.service > "$root/etc/systemd/system/probityd.service"
 chmod 0644 "$root/etc/systemd/system/probityd.service"
+sed "s#/usr/local/bin/probity #$prefix/bin/probity #" systemd/probity-witness.service > "$root/etc/systemd/system/probity-witness.service"
+chmod 0644 "$root/etc/systemd/system/probity-witness.service"
 install -m 0644 systemd/probity.sysusers "$root/etc/sysusers.d/probity.conf"
 install -m 0644 systemd/probity.tmpfiles "$root/etc/tmpfiles.d/probity.conf"
 install -d -m 0750 "$root/etc/probity"

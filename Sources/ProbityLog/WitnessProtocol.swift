@@ -39,7 +39,8 @@ public struct AddCheckpointRequest: Sendable, Equatable {
             return rest[..<end]
         }
         let first = try line()
-        guard first.hasPrefix("old "), let old = LogNumber.parse(String(first.dropFirst(4))) else {
+        let digits = first.dropFirst(4)
+        guard first.hasPrefix("old "), let old = LogNumber.parse(digits), digits == "0" || digits.first != "0" else {
             throw Malformed("the first line must be \"old <size>\" (a decimal without leading zeros), got \"\(first)\"")
         }
         var proof: [Merkle.Hash] = []

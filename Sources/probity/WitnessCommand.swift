@@ -31,7 +31,14 @@ struct WitnessCommand: ParsableCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a witness state directory with a new Ed25519 key, and print its verifier key.")
+            abstract: "Create a witness state directory with a new Ed25519 key, and print its verifier key.",
+            discussion: """
+                Writes DIR/witness.key.pem (mode 0600; back it up with the rest of DIR) and DIR/witness.vkey, \
+                the cosignature/v1 verifier key (type 0x04) to give the log's operator and auditors.
+
+                Example:
+                  probity witness init --state /var/lib/probity-witness --name witness.cour-des-comptes.example/w1
+                """)
 
         @OptionGroup var state: StateOption
 
@@ -93,6 +100,10 @@ struct WitnessCommand: ParsableCommand {
                 one held, or the same size comes with another root; 422 when the consistency proof fails. \
                 Each cosigned checkpoint is on disk (fsynced, replaced atomically) before the answer.
                 Exit codes: 0 after SIGTERM or SIGINT, 2 for a bad flag or state.
+
+                Example:
+                  probity witness serve --state /var/lib/probity-witness --tcp 127.0.0.1:8788 \\
+                    --log "achats.ville-exemple.fr/probity=$(cat log.vkey)"
                 """)
 
         @OptionGroup var state: StateOption

@@ -356,7 +356,8 @@ struct CLITests {
         arguments: [
             ["init"], ["append"], ["verify"], ["checkpoint"], ["prove", "inclusion"], ["prove", "consistency"],
             ["prove", "stream"],
-            ["verify-proof"], ["show"], ["replay"], ["keys", "show"], ["keys", "rotate"],
+            ["verify-proof"], ["show"], ["replay"], ["keys", "show"], ["keys", "rotate"], ["export", "tiles"],
+            ["witness", "init"], ["witness", "serve"],
         ])
     func help(command: [String]) throws {
         let result = try CLI.run(command + ["--help"])

@@ -167,6 +167,11 @@ enum TestEvents {
                 .utf8)
     }
 
+    /// `count` exchanges as JSONL, with sources `<prefix>-0` … .
+    static func lines(_ count: Int, prefix: String) -> [UInt8] {
+        Array((0..<count).map { exchange("\(prefix)-\($0)") }.joined(separator: Array("\n".utf8)))
+    }
+
     static func batch(_ ids: [String]) -> [UInt8] {
         Array("{\"events\":[".utf8) + ids.map { exchange($0) }.joined(separator: Array(",".utf8)) + Array("]}".utf8)
     }

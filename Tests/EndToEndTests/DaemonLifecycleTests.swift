@@ -219,6 +219,19 @@ struct DaemonLifecycleTests {
             ?? ""
         let score = Double(line.split(separator: ":").last?.split(separator: " ").first ?? "") ?? 99
         #expect(score <= 2.0, "\(line)")
+        // The witness's unit too (it runs `probity witness serve`, on TCP).
+        let witnessUnit = try String(
+            contentsOf: CLI.packageRoot.appendingPathComponent("systemd/probity-witness.service"), encoding: .utf8)
+        let witnessCopy = dir.appendingPathComponent("probity-witness.service")
+        try Data(witnessUnit.replacingOccurrences(of: "/usr/local/bin/probity ", with: CLI.binary + " ").utf8).write(
+            to: witnessCopy)
+        let witnessVerify = try CLI.run(
+            ["verify", "--man=no", witnessCopy.path], executable: "/usr/bin/systemd-analyze")
+        #expect(
+            witnessVerify.status == 0 && witnessVerify.stderr.isEmpty, "\(witnessVerify.stdout)\(witnessVerify.stderr)")
+        let witnessSecurity = try CLI.run(
+            ["security", "--offline=true", witnessCopy.path], executable: "/usr/bin/systemd-analyze")
+        #expect(witnessSecurity.stdout.contains("OK"), "\(witnessSecurity.stdout)")
         // The install script stages everything under --root.
         let root = dir.appendingPathComponent("root").path
         let binaries = URL(fileURLWithPath: DaemonProcess.binary).deletingLastPathComponent().path

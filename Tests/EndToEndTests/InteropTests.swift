@@ -10,9 +10,13 @@ import Testing
 /// golang-golang-x-mod-dev, installed by Scripts/install-deps.sh), through Tests/Interop/gocheck.go.
 @Suite("interoperability with golang.org/x/mod/sumdb")
 struct InteropTests {
-    static let goProgram = CLI.packageRoot.appendingPathComponent("Tests/Interop/gocheck.go").path
 
     static func goCheck(_ arguments: [String], cache: URL) throws -> CLI.Result {
+        try goRun("gocheck.go", arguments, cache: cache)
+    }
+
+    /// Runs one of the Go programs in Tests/Interop with Debian's Go and golang.org/x/mod.
+    static func goRun(_ program: String, _ arguments: [String], cache: URL) throws -> CLI.Result {
         let go = ["/usr/bin/go", "/usr/lib/go/bin/go"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let executable = try #require(go, "go is not installed: run Scripts/install-deps.sh")
         var environment = ProcessInfo.processInfo.environment
@@ -21,7 +25,8 @@ struct InteropTests {
         environment["GOFLAGS"] = ""
         environment["GOCACHE"] = cache.path
         environment["HOME"] = cache.path
-        return try CLI.run(["run", goProgram] + arguments, executable: executable, environment: environment)
+        let path = CLI.packageRoot.appendingPathComponent("Tests/Interop/\(program)").path
+        return try CLI.run(["run", path] + arguments, executable: executable, environment: environment)
     }
 
     @Test("Go's note.Open accepts the checkpoints, and tlog.CheckRecord and CheckTree accept the proofs")

@@ -37,9 +37,13 @@ struct DaemonSettingsTests {
                 [commit]
                 window_ms = 1.5
                 max_events = 100
+                [tiles]
+                prefix = "/public/tlog"
+                listen = "127.0.0.1:8789"
                 """, file: "t.toml")
         try settings.validate()
         #expect(try settings.tcpAddress(settings.tcp!) == ("::1", 8787))
+        #expect(settings.tilesPrefix == "/public/tlog" && settings.tilesListen == "127.0.0.1:8789")
         var again = DaemonSettings()
         try again.apply(toml: settings.tomlDescription, file: "printed")
         #expect(again == settings)
@@ -60,6 +64,10 @@ struct DaemonSettingsTests {
             ("[store]\npaht = \"x\"\n", "unknown key store.paht; [store] has origin, path"),
             ("store = 1\n", "store must be a section"),
             ("[store]\npath = \"x\"\npath = \"y\"\n", "t.toml:3:"),
+            ("[tiles]\nprefix = \"tlog\"\n", "tiles.prefix: must be a path such as /tlog"),
+            ("[tiles]\nprefix = \"/tlog/\"\n", "tiles.prefix"),
+            ("[tiles]\nprefix = \"/v1/tiles\"\n", "not under /v1"),
+            ("[tiles]\nlisten = \"0.0.0.0:80\"\n", "tiles.listen: 0.0.0.0 is not a loopback address"),
         ])
     func invalid(_ toml: String, _ message: String) {
         var settings = DaemonSettings()
