@@ -91,6 +91,7 @@ let package = Package(
             name: "ProbityServer",
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityWire", "ProbityStore", "ProbityTSA",
+                "ProbityHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -158,8 +158,11 @@ public struct Daemon {
             writer: store.writer, openWriter: store.open,
             limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window),
             metrics: metrics, openFailure: store.failure)
+        let witnessPolicy = try settings.witnessPolicy()
+        let witnessed = WitnessedCheckpoints()
         let api = ProbityAPI(
-            committer: committer, readers: readers, metrics: metrics, settings: settings, signer: store.signer)
+            committer: committer, readers: readers, metrics: metrics, settings: settings, signer: store.signer,
+            witnesses: witnessPolicy.map { ($0, witnessed) })
         let router = api.router()
 
         let listeners = 1 + (settings.tcp == nil ? 0 : 1) + (settings.tilesListen == nil ? 0 : 1)
@@ -217,6 +220,12 @@ public struct Daemon {
                 ?? "serving \(size) on \(settings.socketPath)"
         }
         services.append(SystemdService(notifier: notifier, committer: committer, status: status, logger: logger))
+        if let witnessPolicy {
+            services.append(
+                WitnessService(
+                    policy: witnessPolicy, committer: committer, readers: readers, witnessed: witnessed,
+                    metrics: metrics, logger: logger))
+        }
         if let url = settings.tsaURL {
             let caPEM: String?
             do { caPEM = try settings.tsaCAFile.map { try String(contentsOfFile: $0, encoding: .utf8) } } catch {

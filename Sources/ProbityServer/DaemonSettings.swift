@@ -1,4 +1,5 @@
 import Foundation
+public import ProbityLog
 import TOMLKit
 
 /// Everything `probityd` can be told, from its TOML file (`--config`) and then its flags.
@@ -41,6 +42,15 @@ public struct DaemonSettings: Sendable, Equatable {
     public var tilesPrefix = "/tlog"
     /// … and `HOST:PORT` of a listener that serves only that API, to anyone (off when nil).
     public var tilesListen: String?
+    /// Witnesses the daemon sends its checkpoints to: each `URL VKEY` (the add-checkpoint prefix and the
+    /// witness's cosignature/v1 key).
+    public var witnesses: [String] = []
+    /// How many of them must cosign a checkpoint for it to count as witnessed (default: all).
+    public var witnessQuorum: Int?
+    /// Longest wait of `?witnessed=1` for a witnessed checkpoint.
+    public var witnessWaitSeconds = 10
+    /// Least time between two rounds of requests to the witnesses.
+    public var witnessIntervalMilliseconds = 1000
 
     public init() {}
 
@@ -85,6 +95,20 @@ public struct DaemonSettings: Sendable, Equatable {
         "tiles": [
             "prefix": { s, v, k throws(Invalid) in s.tilesPrefix = try string(v, k) },
             "listen": { s, v, k throws(Invalid) in s.tilesListen = try string(v, k) },
+        ],
+        "witness": [
+            "witnesses": { s, v, k throws(Invalid) in
+                guard let array = v.array else { throw Invalid("\(k): must be an array of \"URL VKEY\" strings") }
+                s.witnesses = try array.map { element throws(Invalid) in
+                    guard let text = element.string else {
+                        throw Invalid("\(k): must be an array of \"URL VKEY\" strings, got \(element.type)")
+                    }
+                    return text
+                }
+            },
+            "quorum": { s, v, k throws(Invalid) in s.witnessQuorum = try int(v, k) },
+            "wait_seconds": { s, v, k throws(Invalid) in s.witnessWaitSeconds = try int(v, k) },
+            "interval_ms": { s, v, k throws(Invalid) in s.witnessIntervalMilliseconds = try int(v, k) },
         ],
         "commit": [
             "window_ms": { s, v, k throws(Invalid) in
@@ -170,6 +194,7 @@ public struct DaemonSettings: Sendable, Equatable {
         }
         if let tcp { _ = try tcpAddress(tcp) }
         if let tilesListen { _ = try tcpAddress(tilesListen, key: "tiles.listen") }
+        _ = try witnessPolicy()
         let reserved = ["/v1", "/healthz", "/metrics"]
         guard tilesPrefix.hasPrefix("/"), tilesPrefix.count > 1, !tilesPrefix.hasSuffix("/"),
             !tilesPrefix.contains(where: { $0 == " " || $0 == "?" || $0 == "#" || $0 == "*" || $0 == ":" }),
@@ -204,6 +229,46 @@ public struct DaemonSettings: Sendable, Equatable {
                 "commit.max_events: must be at least limits.max_batch_events (\(maxBatchEvents)), got \(maxCommitEvents)"
             )
         }
+    }
+
+    /// The witnesses and the quorum, checked: nil when no witness is configured.
+    public func witnessPolicy() throws(Invalid) -> WitnessPolicy? {
+        guard !witnesses.isEmpty else {
+            if witnessQuorum != nil { throw Invalid("witness.quorum is set but witness.witnesses is empty") }
+            return nil
+        }
+        var parsed: [WitnessPolicy.Witness] = []
+        for (index, text) in witnesses.enumerated() {
+            let fields = text.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count == 2, fields[0].hasPrefix("http://") else {
+                throw Invalid(
+                    "witness.witnesses[\(index)]: must be \"URL VKEY\" (http://host:port/prefix and the witness's key), got \"\(text)\""
+                )
+            }
+            let key: CosignatureVerifier
+            do { key = try CosignatureVerifier(String(fields[1])) } catch {
+                throw Invalid("witness.witnesses[\(index)]: the key is not a witness key: \(error.message)")
+            }
+            guard !parsed.contains(where: { $0.key == key }) else {
+                throw Invalid("witness.witnesses[\(index)]: \(key.name) is listed twice")
+            }
+            var url = String(fields[0])
+            while url.hasSuffix("/") { url.removeLast() }
+            parsed.append(.init(url: url, key: key))
+        }
+        let quorum = witnessQuorum ?? parsed.count
+        guard (1...parsed.count).contains(quorum) else {
+            throw Invalid("witness.quorum: must be between 1 and the \(parsed.count) witnesses, got \(quorum)")
+        }
+        guard (1...3600).contains(witnessWaitSeconds) else {
+            throw Invalid("witness.wait_seconds: must be between 1 and 3600, got \(witnessWaitSeconds)")
+        }
+        guard (100...3_600_000).contains(witnessIntervalMilliseconds) else {
+            throw Invalid("witness.interval_ms: must be between 100 and 3600000, got \(witnessIntervalMilliseconds)")
+        }
+        return WitnessPolicy(
+            witnesses: parsed, quorum: quorum, wait: .seconds(witnessWaitSeconds),
+            interval: .milliseconds(witnessIntervalMilliseconds))
     }
 
     /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6), refusing non-loopback hosts unless allowed.
@@ -255,6 +320,9 @@ public struct DaemonSettings: Sendable, Equatable {
         lines.append("interval_minutes = \(timestampIntervalMinutes)")
         lines += ["", "[tiles]", "prefix = \(quoted(tilesPrefix))"]
         if let tilesListen { lines.append("listen = \(quoted(tilesListen))") }
+        lines += ["", "[witness]", "witnesses = [\(witnesses.map(quoted).joined(separator: ", "))]"]
+        if let witnessQuorum { lines.append("quorum = \(witnessQuorum)") }
+        lines += ["wait_seconds = \(witnessWaitSeconds)", "interval_ms = \(witnessIntervalMilliseconds)"]
         return lines.joined(separator: "\n") + "\n"
     }
 }

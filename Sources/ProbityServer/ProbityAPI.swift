@@ -17,13 +17,16 @@ struct ProbityAPI: Sendable {
     let maxBatchEvents: Int
     let signer: NoteSigner
     let tilesPrefix: String
+    /// The witness policy and what it has cosigned so far (nil without `[witness]`).
+    let witnesses: (policy: WitnessPolicy, witnessed: WitnessedCheckpoints)?
     /// The procurement projections, shared by the procedure routes and the evidence routes.
     let projections = ProjectionCache()
 
     init(
         committer: GroupCommitter, readers: StoreReaders, metrics: ServerMetrics, settings: DaemonSettings,
-        signer: NoteSigner
+        signer: NoteSigner, witnesses: (policy: WitnessPolicy, witnessed: WitnessedCheckpoints)? = nil
     ) {
+        self.witnesses = witnesses
         self.committer = committer
         self.signer = signer
         self.readers = readers
@@ -51,8 +54,18 @@ struct ProbityAPI: Sendable {
             return try await blocking { try event(request, seq: seq) }
         }
         // `EventLoopRoutes` answers these three first; the router has them for what it passes on.
-        router.get("/v1/checkpoint") { request, _ in try await blocking { try checkpoint(request).response } }
-        router.get("/v1/proofs/inclusion") { request, _ in try await blocking { try inclusionProof(request).response } }
+        router.get("/v1/checkpoint") { request, _ in
+            guard request.uri.queryParameters.get("witnessed") == nil else {
+                return try await witnessed(request, seq: nil)
+            }
+            return try await blocking { try checkpoint(request).response }
+        }
+        router.get("/v1/proofs/inclusion") { request, _ in
+            guard request.uri.queryParameters.get("witnessed") == nil else {
+                return try await witnessed(request, seq: try Self.number(request, "seq", required: true)!)
+            }
+            return try await blocking { try inclusionProof(request).response }
+        }
         router.get("/v1/proofs/consistency") { request, _ in
             try await blocking { try consistencyProof(request).response }
         }
@@ -157,10 +170,47 @@ struct ProbityAPI: Sendable {
             contentType: "text/plain; charset=utf-8", body: Array(try reader.checkpoint(size: size).encoded.utf8))
     }
 
+    /// `?witnessed=1`: waits (up to `[witness] wait_seconds`) until the witnesses' quorum cosigned a
+    /// checkpoint covering the log as it is now (or entry `seq`), then answers that checkpoint, or the
+    /// inclusion proof of `seq` against it, with the cosignatures in its note.
+    private func witnessed(_ request: Request, seq: UInt64?) async throws -> Response {
+        _ = try auth.authorize(request, for: .readProofs)
+        guard request.uri.queryParameters.get("witnessed") == "1" else {
+            throw APIError.badParameter("witnessed", "must be 1 (wait for a checkpoint the witnesses cosigned)")
+        }
+        guard let (policy, witnessed) = witnesses else {
+            throw APIError(
+                .notFound, "no_witnesses", "probityd sends its checkpoints to no witness; configure [witness] witnesses"
+            )
+        }
+        let readers = readers
+        let target = try await blocking { try seq.map { $0 + 1 } ?? readers.reader().size() }
+        guard await witnessed.wait(atLeast: target, for: policy.wait) else {
+            throw APIError(
+                .serviceUnavailable, "not_witnessed",
+                "no checkpoint of \(target) entries or more was cosigned by \(policy.quorum) of the \(policy.witnesses.count) witnesses within \(policy.wait) (the largest so far: \(witnessed.size)); see probity_witness_requests_total in /metrics"
+            )
+        }
+        let size = witnessed.size
+        return try await blocking {
+            guard let seq else {
+                return Answer(
+                    contentType: "text/plain; charset=utf-8",
+                    body: Array(try readers.reader().checkpoint(size: size).encoded.utf8)
+                ).response
+            }
+            return try inclusionProof(seq: seq, size: size).response
+        }
+    }
+
     func inclusionProof(_ request: Request) throws -> Answer {
         _ = try auth.authorize(request, for: .readProofs)
         let seq = try Self.number(request, "seq", required: true)!
         let size = try Self.number(request, "size", required: false)
+        return try inclusionProof(seq: seq, size: size)
+    }
+
+    private func inclusionProof(seq: UInt64, size: UInt64?) throws -> Answer {
         // Proof and leaf hash from the tiles, in one read: no entry to read from a large store.
         let receipt = try reader.receipt(seq: seq, size: size)
         let proof = receipt.proof

@@ -42,6 +42,23 @@ public final class ServerMetrics: Sendable {
             descriptor: Self.name("tree_size", "entries", "Entries in the log (size of the latest signed checkpoint)."))
     }
 
+    /// Counts a request to a witness by outcome (cosigned, refused, conflict, unreachable); on a
+    /// cosignature, sets the size that witness last cosigned.
+    func witness(_ name: String, outcome: String, size: UInt64?) {
+        registry.makeCounter(
+            descriptor: Self.name(
+                "witness_requests", "total", "Checkpoints sent to witnesses, by witness and outcome."),
+            labels: [("witness", name), ("outcome", outcome)]
+        ).increment()
+        if let size {
+            registry.makeGauge(
+                descriptor: Self.name(
+                    "witness_cosigned_size", "entries", "Size of the last checkpoint each witness cosigned."),
+                labels: [("witness", name)]
+            ).set(Double(size))
+        }
+    }
+
     /// Counts a rejected request; `reason` is the error code sent to the client.
     func rejected(_ reason: String) {
         registry.makeCounter(

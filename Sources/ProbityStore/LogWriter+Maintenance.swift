@@ -127,3 +127,34 @@ extension LogWriter {
         ).sign(with: signer)
     }
 }
+
+extension LogWriter {
+    /// Adds witnesses' cosignature lines to the stored checkpoint of `size` (the caller verified them):
+    /// a line whose witness (name and key ID) already cosigned that checkpoint is not added twice. The
+    /// checkpoint's text and the log's signature are unchanged, so every proof and receipt stays valid;
+    /// what changes is who else vouches for it. Returns the stored note as it now is.
+    @discardableResult
+    public func addCosignatures(_ lines: [SignedNote.Signature], size: UInt64) throws -> SignedCheckpoint {
+        try wrap("storing cosignatures") {
+            try queue.write { db in
+                guard
+                    let note = try String.fetchOne(
+                        db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [Int64(clamping: size)])
+                else { throw StoreError(.notFound, "no checkpoint of size \(size) to add cosignatures to") }
+                let stored = try SignedCheckpoint(parsing: note)
+                var signatures = stored.note.signatures
+                for line in lines where !signatures.contains(where: { $0.keyID == line.keyID && $0.name == line.name })
+                {
+                    signatures.append(line)
+                }
+                let cosigned = try SignedCheckpoint(note: SignedNote(text: stored.note.text, signatures: signatures))
+                if signatures.count > stored.note.signatures.count {
+                    try db.execute(
+                        sql: "UPDATE checkpoints SET note = ? WHERE size = ?",
+                        arguments: [cosigned.encoded, Int64(clamping: size)])
+                }
+                return cosigned
+            }
+        }
+    }
+}

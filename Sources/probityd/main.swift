@@ -78,6 +78,15 @@ struct Probityd: AsyncParsableCommand {
             "HOST:PORT of a listener serving only the tiles API, without a token [tiles.listen].",
             valueName: "HOST:PORT"))
     var tilesListen: String?
+    @Option(
+        name: .customLong("witness"),
+        help: ArgumentHelp(
+            "A witness to send checkpoints to, as \"URL VKEY\"; repeat for more [witness.witnesses].",
+            valueName: "URL VKEY"))
+    var witnesses: [String] = []
+    @Option(
+        help: ArgumentHelp("Witnesses that must cosign a checkpoint (default: all) [witness.quorum].", valueName: "K"))
+    var witnessQuorum: Int?
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
     @Flag(help: "Print the effective settings as TOML and exit.")
@@ -113,6 +122,8 @@ struct Probityd: AsyncParsableCommand {
         if let timestampInterval { settings.timestampIntervalMinutes = timestampInterval }
         if let tilesPrefix { settings.tilesPrefix = tilesPrefix }
         if let tilesListen { settings.tilesListen = tilesListen }
+        if !witnesses.isEmpty { settings.witnesses = witnesses }
+        if let witnessQuorum { settings.witnessQuorum = witnessQuorum }
         do { try settings.validate() } catch { throw Failure(message: error.message, code: 2) }
         return settings
     }
