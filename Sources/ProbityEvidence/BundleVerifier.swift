@@ -1,6 +1,6 @@
 import Foundation
 import ProbityDomain
-import ProbityLog
+public import ProbityLog
 
 /// Why a bundle does not verify: the first thing found wrong, naming the file.
 public struct BundleVerificationError: Error, CustomStringConvertible, Equatable {
@@ -21,6 +21,8 @@ public struct BundleVerifier {
     let files: BundleFiles
     let givenKey: NoteVerifier?
     let tsaCA: String?
+    /// Witnesses that must have cosigned the bundle's checkpoint, and how many (nil: not asked).
+    public var witnesses: WitnessQuorum?
 
     /// Most a file read before the manifest is authenticated may hold (the key list, the signature note):
     /// a forged bundle cannot make the verifier read more than this on trust.
@@ -58,6 +60,7 @@ public struct BundleVerifier {
         proven.insert(
             "the checkpoint \(head.file) (tree size \(bundle.size), root \(Base64.encode(head.root))) is signed by \(bundle.signer)",
             at: 0)
+        if let witnesses { proven.insert(try checkCosignatures(head, witnesses), at: 1) }
         let exhibits = try checkEntries(bundle, head)
         proven.append("\(exhibits.list.count) entries are, byte for byte, in the log under that checkpoint")
         proven += try checkRedactions(exhibits)
@@ -66,6 +69,22 @@ public struct BundleVerifier {
         proven += try checkTimestamps(bundle, head, exhibits)
         proven += try checkCompleteness(bundle, exhibits)
         return proven
+    }
+
+    /// The statement that `witnesses` vouch for the bundle's checkpoint, or why they do not.
+    func checkCosignatures(_ head: TreeHead, _ witnesses: WitnessQuorum) throws(BundleVerificationError) -> String {
+        guard let note = try? SignedNote.parse(String(decoding: head.bytes, as: UTF8.self)) else {
+            throw .init("\(head.file) is not a signed note")
+        }
+        let cosigners = witnesses.cosigners(of: note)
+        guard cosigners.count >= witnesses.quorum else {
+            throw .init(
+                "\(head.file) is cosigned by \(cosigners.count) of the witnesses given, fewer than the \(witnesses.quorum) required\(cosigners.isEmpty ? "" : " (\(cosigners.map(\.witness.name).joined(separator: ", ")))")"
+            )
+        }
+        return
+            "the checkpoint is cosigned by \(cosigners.count) of the \(witnesses.witnesses.count) witnesses given (quorum \(witnesses.quorum)): "
+            + cosigners.map { "\($0.witness.name) at \(Cosignature.describe(time: $0.time))" }.joined(separator: ", ")
     }
 
     /// What the manifest's signature authenticates; every later stage checks the archive against it.

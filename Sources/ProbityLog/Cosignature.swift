@@ -7,6 +7,15 @@ public enum Cosignature {
     /// The signature type byte of cosignature/v1 keys (0x01 is a plain note signature).
     public static let algorithmByte: UInt8 = 0x04
 
+    /// A cosignature's time as UTC RFC 3339, for people.
+    public static func describe(time: UInt64) -> String {
+        let (days, seconds) = (Int64(clamping: time) / 86_400, Int64(clamping: time) % 86_400)
+        let (year, month, day) = Timestamp.civil(fromDays: days)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return
+            "\(year)-\(two(month))-\(two(day))T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))Z"
+    }
+
     /// The message a cosigner signs for `checkpointText` at `time` (POSIX seconds).
     public static func message(checkpointText: String, time: UInt64) -> [UInt8] {
         Array("cosignature/v1\ntime \(time)\n".utf8) + Array(checkpointText.utf8)

@@ -73,7 +73,7 @@ struct ProbityAPI: Sendable {
         ProcedureRoutes(readers: readers, auth: auth, projections: projections).add(to: router)
         EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer)
             .add(to: router)
-        TileRoutes(readers: readers, auth: auth, prefix: tilesPrefix).add(to: router)
+        TileRoutes(readers: readers, auth: auth, prefix: tilesPrefix, witnessed: witnesses?.witnessed).add(to: router)
         // Inline, the one read that is: health must answer while long exports fill the blocking pool, and
         // it reads one index entry (MAX(seq)).
         router.get("/healthz") { _, _ in health() }
@@ -87,7 +87,7 @@ struct ProbityAPI: Sendable {
     func publicTileRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(metrics: metrics))
-        TileRoutes(readers: readers, auth: nil, prefix: tilesPrefix).add(to: router)
+        TileRoutes(readers: readers, auth: nil, prefix: tilesPrefix, witnessed: witnesses?.witnessed).add(to: router)
         return router
     }
 

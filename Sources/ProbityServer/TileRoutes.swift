@@ -13,6 +13,9 @@ struct TileRoutes: Sendable {
     /// nil on the public listener: no token asked.
     let auth: Authenticator?
     let prefix: String
+    /// With `[witness]`: the checkpoint served is the largest the quorum cosigned (once there is one), so
+    /// that monitors and clients of the tiles follow a witnessed tree.
+    var witnessed: WitnessedCheckpoints? = nil
 
     /// Full tiles and bundles never change; a partial one of a given width never changes either, but may
     /// be dropped once its tile is full, so it is cached for a day only. The checkpoint changes with
@@ -42,8 +45,9 @@ struct TileRoutes: Sendable {
         let reader = try readers.reader()
         switch resource {
         case .checkpoint:
+            let size = witnessed.map(\.size).flatMap { $0 > 0 ? $0 : nil }
             var answer = Answer(
-                contentType: "text/plain; charset=utf-8", body: Array(try reader.checkpoint().encoded.utf8))
+                contentType: "text/plain; charset=utf-8", body: Array(try reader.checkpoint(size: size).encoded.utf8))
             answer.extraHeaders[.cacheControl] = Self.checkpointCaching
             return answer
         case .hashes(let level, let index, let width):

@@ -92,3 +92,18 @@ extension LogReader {
         }
     }
 }
+
+extension LogReader {
+    /// The largest stored checkpoint for which `accept` holds (a witness quorum), newest first.
+    public func largestCheckpoint(where accept: (SignedCheckpoint) -> Bool) throws -> SignedCheckpoint? {
+        try wrap("reading checkpoints") {
+            try db.read { db in
+                let notes = try String.fetchCursor(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC")
+                while let note = try notes.next() {
+                    if let checkpoint = try? SignedCheckpoint(parsing: note), accept(checkpoint) { return checkpoint }
+                }
+                return nil
+            }
+        }
+    }
+}

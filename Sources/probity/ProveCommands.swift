@@ -150,6 +150,7 @@ struct VerifyProofCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The .tlog-proof file.", valueName: "FILE")) var proof: String
     @Option(help: ArgumentHelp("The log's verifier key; repeat it for each key of a rotated chain.", valueName: "KEY"))
     var vkey: [String]
+    @OptionGroup var witnessOptions: WitnessOptions
     @OptionGroup var output: JSONFlag
 
     func validate() throws {
@@ -194,16 +195,27 @@ struct VerifyProofCommand: ParsableCommand {
             try fail(error.message)
         }
         let cp = tlogProof.checkpoint.checkpoint
+        var cosigners: [(witness: CosignatureVerifier, time: UInt64)] = []
+        if let quorum = try witnessOptions.rule() {
+            cosigners = quorum.cosigners(of: tlogProof.checkpoint.note)
+            guard cosigners.count >= quorum.quorum else {
+                try fail(
+                    "the proof's checkpoint is cosigned by \(cosigners.count) of the witnesses given, fewer than the \(quorum.quorum) required"
+                )
+            }
+        }
         if output.json {
             Output.json(
                 .object([
                     "proven": .bool(true), "seq": .number(Double(parsed.seq)), "origin": .string(cp.origin),
                     "size": .number(Double(cp.size)), "root": .string(Base64.encode(cp.root)),
+                    "cosigners": WitnessOptions.json(cosigners),
                 ]))
         } else {
             Output.line(
                 "PROVEN: entry seq \(parsed.seq) (\(parsed.type), \(parsed.time)) is in log \(cp.origin) at tree size \(cp.size), under a checkpoint signed by \(verifier.name)+\(String(format: "%08x", verifier.keyID))"
             )
+            if !cosigners.isEmpty { Output.line("cosigned by \(WitnessOptions.describe(cosigners))") }
         }
     }
 }

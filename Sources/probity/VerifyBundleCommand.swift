@@ -32,6 +32,7 @@ struct VerifyBundleCommand: ParsableCommand {
         help: ArgumentHelp(
             "PEM certificates of the CA that RFC 3161 timestamp tokens must chain to.", valueName: "FILE")) var tsaCa:
         String?
+    @OptionGroup var witnessOptions: WitnessOptions
     @OptionGroup var output: JSONFlag
 
     func run() throws {
@@ -39,9 +40,11 @@ struct VerifyBundleCommand: ParsableCommand {
         let caPEM = try tsaCa.map { try readText($0, what: "the TSA CA file") }
         let outcome: Result<[String], BundleVerificationError>
         let mapped = try mapFile(bundle)
+        let witnesses = try witnessOptions.rule()
         do throws(BundleVerificationError) {
-            let verifier = try BundleVerifier(
+            var verifier = try BundleVerifier(
                 files: try BundleFiles(archive: mapped.bytes, owner: mapped), vkey: vkey, tsaCA: caPEM)
+            verifier.witnesses = witnesses
             outcome = Result { () throws(BundleVerificationError) in try verifier.verify() }
         } catch let error where error.message.hasPrefix("--vkey") {
             throw CLIError.usage(error.message)

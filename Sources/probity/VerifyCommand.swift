@@ -15,7 +15,8 @@ struct VerifyCommand: ParsableCommand {
             (--vkey) or the PEM public key (--pubkey); without either, the key in log.created is trusted. \
             Pass checkpoints you kept from earlier (--checkpoint) to catch truncation, rollback and forks. \
             Every RFC 3161 timestamp (checkpoint.timestamped) is checked against the checkpoint it dates; with \
-            --tsa-ca, the TSA's certificate must chain to that CA. \
+            --tsa-ca, the TSA's certificate must chain to that CA. With --witness (and --quorum), the largest \
+            checkpoint that enough of those witnesses cosigned is named, and none is an integrity failure. \
             Opens the store read-only: it works on a read-only copy and while the log is being written.
 
             Exit codes: 0 intact, 1 integrity failure, 2 usage or I/O error.
@@ -33,9 +34,11 @@ struct VerifyCommand: ParsableCommand {
         help: ArgumentHelp(
             "PEM certificates of the CA that RFC 3161 timestamp tokens must chain to.", valueName: "FILE"))
     var tsaCa: String?
+    @OptionGroup var witnessOptions: WitnessOptions
     @OptionGroup var output: JSONFlag
 
     func run() throws {
+        let witnesses = try witnessOptions.rule()
         let trust = try trusted.trust()
         var kept: [SignedCheckpoint] = []
         for path in checkpoint {
@@ -53,11 +56,26 @@ struct VerifyCommand: ParsableCommand {
             let report = try reader.verify(trust: trust, auditorCheckpoints: kept) { bar.update($0, $1) }
             return (report, try reader.checkTimestamps(caPEM: caPEM))
         }
+        // The largest checkpoint the quorum cosigned (its log signature was checked with the others).
+        let witnessed = try witnesses.map { quorum in
+            try reporting { try LogReader.open(path: store.db).largestCheckpoint { quorum.isMet(by: $0.note) } }
+                .map { ($0, quorum.cosigners(of: $0.note)) }
+        }
+        let unwitnessed: Bool = if case .some(.none) = witnessed { true } else { false }
         let badTimestamps = timestamps.filter { $0.problem != nil }
         if output.json {
             guard case .object(var object) = Self.json(report) else { return }
             object["timestamps"] = .array(timestamps.map(Self.json))
-            object["intact"] = .bool(report.intact && badTimestamps.isEmpty)
+            object["intact"] = .bool(report.intact && badTimestamps.isEmpty && !unwitnessed)
+            if let witnessed {
+                object["witnessed"] =
+                    witnessed.map { checkpoint, cosigners in
+                        .object([
+                            "size": .number(Double(checkpoint.checkpoint.size)),
+                            "cosigners": WitnessOptions.json(cosigners),
+                        ])
+                    } ?? .null
+            }
             Output.json(.object(object))
         } else {
             for check in timestamps {
@@ -73,13 +91,26 @@ struct VerifyCommand: ParsableCommand {
                 }
             }
             Self.printReport(report)
+            if let witnessed, let quorum = witnesses {
+                if let (checkpoint, cosigners) = witnessed {
+                    let size = checkpoint.checkpoint.size
+                    Output.line(
+                        "witnessed: the checkpoint of size \(size) is cosigned by \(WitnessOptions.describe(cosigners)) (quorum \(quorum.quorum) of \(quorum.witnesses.count))"
+                            + (size < report.size
+                                ? "; the \(report.size - size) entries after it are not witnessed yet" : ""))
+                } else {
+                    Output.line(
+                        "NOT WITNESSED: no checkpoint of the log is cosigned by \(quorum.quorum) of the \(quorum.witnesses.count) witnesses given"
+                    )
+                }
+            }
             if !badTimestamps.isEmpty {
                 Output.line(
                     "summary: \(badTimestamps.count) timestamp token\(badTimestamps.count == 1 ? "" : "s") do not verify"
                 )
             }
         }
-        if !report.intact || !badTimestamps.isEmpty { throw ExitCode(1) }
+        if !report.intact || !badTimestamps.isEmpty || unwitnessed { throw ExitCode(1) }
     }
 
     static func json(_ check: TimestampCheck) -> JSONValue {

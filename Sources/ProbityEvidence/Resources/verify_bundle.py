@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Check a Probity evidence bundle without Probity: Python 3's standard library and the openssl CLI.
 
-Usage: python3 10_verify_bundle.py BUNDLE.zip [--vkey KEY] [--tsa-ca CA.pem]
+Usage: python3 10_verify_bundle.py BUNDLE.zip [--vkey KEY] [--tsa-ca CA.pem] [--witness WKEY ...] [--quorum K]
 
 KEY is the log's verifier key (name+keyid+base64), obtained out of band. Without it, the bundle is
 checked against the key it carries, which proves integrity but not who signed it. CA.pem holds the
-certificates the RFC 3161 timestamp authority's certificate must chain to.
+certificates the RFC 3161 timestamp authority's certificate must chain to. WKEY is a witness's
+cosignature/v1 key (repeat --witness for each); the checkpoint must carry valid cosignatures of K of
+them (default: all).
 Exit status: 0 verified, 1 the bundle does not verify, 2 usage error.
 """
-import base64, binascii, hashlib, json, math, mmap, os, re, struct, subprocess, sys, tempfile, unicodedata, zlib
+import base64, binascii, datetime, hashlib, json, math, mmap, os, re, struct, subprocess, sys, tempfile, unicodedata, zlib
 
 FORMAT = "probity-bundle/v1"
 MANIFEST, MANIFEST_SIG = "01_manifest.json", "02_manifest_signature.txt"
@@ -213,14 +215,46 @@ class Key:
         self.pem = "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n" % base64.b64encode(SPKI_PREFIX + self.public).decode()
 
     def verifies(self, note_text, signature):
-        with tempfile.TemporaryDirectory() as d:
-            paths = {name: os.path.join(d, name) for name in ("key.pem", "msg", "sig")}
-            for name, data in (("key.pem", self.pem.encode()), ("msg", note_text.encode()), ("sig", signature)):
-                with open(paths[name], "wb") as f:
-                    f.write(data)
-            run = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", paths["key.pem"], "-rawin",
-                                  "-in", paths["msg"], "-sigfile", paths["sig"]], capture_output=True)
-            return run.returncode == 0
+        return ed25519_verifies(self.pem, note_text.encode(), signature)
+
+
+def ed25519_verifies(pem, message, signature):
+    with tempfile.TemporaryDirectory() as d:
+        paths = {name: os.path.join(d, name) for name in ("key.pem", "msg", "sig")}
+        for name, data in (("key.pem", pem.encode()), ("msg", message), ("sig", signature)):
+            with open(paths[name], "wb") as f:
+                f.write(data)
+        run = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", paths["key.pem"], "-rawin",
+                              "-in", paths["msg"], "-sigfile", paths["sig"]], capture_output=True)
+        return run.returncode == 0
+
+
+class WitnessKey:
+    """A witness's cosignature/v1 key (C2SP tlog-cosignature): <name>+<keyid>+base64(0x04 || key)."""
+
+    def __init__(self, vkey):
+        parts = vkey.strip().split("+", 2)
+        if len(parts) != 3:
+            fail("witness key %r is not <name>+<keyid>+<key>" % vkey)
+        self.name, keyid, encoded = parts
+        raw = b64(encoded, "witness key %r" % vkey)
+        if len(raw) != 33 or raw[0] != 4 or not re.fullmatch("[0-9a-f]{8}", keyid):
+            fail("witness key %r is not a cosignature/v1 key (type 0x04, 32-byte Ed25519 key)" % vkey)
+        self.key_id = sha256(self.name.encode() + b"\n\x04" + raw[1:])[:4]
+        if self.key_id.hex() != keyid:
+            fail("witness key %r: the key ID does not match the name and key" % vkey)
+        self.pem = "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n" % base64.b64encode(SPKI_PREFIX + raw[1:]).decode()
+
+    def cosigned_at(self, text, signatures):
+        """The time of this witness's valid cosignature among a note's signature lines, or None."""
+        for name, key_id, signature in signatures:
+            if name == self.name and key_id == self.key_id:
+                if len(signature) != 72:
+                    return None
+                time = int.from_bytes(signature[:8], "big")
+                message = ("cosignature/v1\ntime %d\n" % time + text).encode()
+                return time if time < 2 ** 63 and ed25519_verifies(self.pem, message, signature[8:]) else None
+        return None
 
 
 MAX_SIGNATURES = 100
@@ -498,7 +532,7 @@ def small_file(files, name, limit=1 << 20):
     return files[name]
 
 
-def verify(path, vkey, tsa_ca=None):
+def verify(path, vkey, tsa_ca=None, witnesses=(), quorum=0):
     proven = []
     files = read_archive(path)
     for name in (MANIFEST, MANIFEST_SIG):
@@ -559,6 +593,14 @@ def verify(path, vkey, tsa_ca=None):
     if cp_origin != origin or cp_size != size:
         fail("%s is for %s at size %d, not what the manifest says" % (checkpoint_file, cp_origin, cp_size))
     proven.insert(0, "the checkpoint %s (tree size %d, root %s) is signed by %s" % (checkpoint_file, size, base64.b64encode(root).decode(), signer.text))
+    if witnesses:
+        text, signatures = parse_note(checkpoint_note, checkpoint_file)
+        cosigners = [(w.name, t) for w in witnesses for t in [w.cosigned_at(text, signatures)] if t is not None]
+        if len(cosigners) < quorum:
+            fail("%s is cosigned by %d of the witnesses given, fewer than the %d required" % (checkpoint_file, len(cosigners), quorum))
+        proven.insert(1, "the checkpoint is cosigned by %d of the %d witnesses given (quorum %d): %s" % (
+            len(cosigners), len(witnesses), quorum,
+            ", ".join("%s at %s" % (name, datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")) for name, t in cosigners)))
 
     # Every exhibit: canonical entry bytes, in the log at its seq (inclusion proof), payload commitment.
     entries, by_seq = manifest["entries"], {}
@@ -727,8 +769,16 @@ def verify(path, vkey, tsa_ca=None):
 
 def main():
     args = sys.argv[1:]
+    witness_keys = []
+    while "--witness" in args:
+        i = args.index("--witness")
+        if i + 1 >= len(args):
+            print("--witness needs a value", file=sys.stderr)
+            return 2
+        witness_keys.append(args[i + 1])
+        del args[i:i + 2]
     options = {}
-    for name in ("--vkey", "--tsa-ca"):
+    for name in ("--vkey", "--tsa-ca", "--quorum"):
         if name in args:
             i = args.index(name)
             if i + 1 >= len(args):
@@ -753,7 +803,17 @@ def main():
             print("--vkey: %s" % e, file=sys.stderr)
             return 2
     try:
-        proven = verify(args[0], vkey, tsa_ca)
+        witnesses = [WitnessKey(key) for key in witness_keys]
+    except Failure as e:
+        print("--witness: %s" % e, file=sys.stderr)
+        return 2
+    quorum = options.get("--quorum", str(len(witnesses)))
+    if not re.fullmatch("[1-9][0-9]*", quorum) or not witnesses or int(quorum) > len(witnesses):
+        if "--quorum" in options or witnesses:
+            print("--quorum must be between 1 and the number of --witness keys given", file=sys.stderr)
+            return 2
+    try:
+        proven = verify(args[0], vkey, tsa_ca, witnesses, int(quorum) if witnesses else 0)
     except Failure as e:
         print("NOT VERIFIED: %s" % e)
         return 1
