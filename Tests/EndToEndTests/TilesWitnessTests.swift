@@ -205,6 +205,235 @@ struct TilesWitnessTests {
     }
 }
 
+extension TilesWitnessTests {
+    /// A witness state made with `probity witness init`, and its verifier key.
+    static func witnessState(_ dir: URL, _ name: String) throws -> (state: String, key: String) {
+        let state = dir.appendingPathComponent(name).path
+        let created = try CLI.run(["witness", "init", "--state", state, "--name", "\(name).example/w", "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        return (state, try #require(created.json["verifier_key"]?.stringValue))
+    }
+
+    @Test("probityd gets 2 of 3 witnesses (one down) to cosign, across restarts of both; auditors check with --witness")
+    func cosignedByTwoOfThree() throws {
+        let store = try DaemonStore()
+        let dir = store.directory
+        let logArgument = "test.example/probity=\(store.vkey)"
+        let witnesses = try ["w1", "w2", "w3"].map { try Self.witnessState(dir, $0) }
+        let ports = try witnesses.map { _ in try Self.freePort() }
+        var w1 = try WitnessProcess(state: witnesses[0].state, port: ports[0], logs: [logArgument])
+        let w2 = try WitnessProcess(state: witnesses[1].state, port: ports[1], logs: [logArgument])
+        defer { w2.terminate() }
+        // w3 is never started: its port answers nothing.
+        let tilesPort = try Self.freePort()
+        let flags =
+            zip(witnesses, ports).flatMap { ["--witness", "http://127.0.0.1:\($1) \($0.key)"] }
+            + ["--witness-quorum", "2", "--tiles-listen", "127.0.0.1:\(tilesPort)"]
+        var daemon = try DaemonProcess(store: store, extra: flags)
+        let env = ProcessInfo.processInfo.environment.merging(["PROBITY_TOKEN": store.tokens["ingest"]!]) { $1 }
+        func append(_ prefix: String) throws {
+            let appended = try CLI.run(
+                ["append", "--socket", store.socket, "--quiet", "-"], stdin: TestEvents.lines(20, prefix: prefix),
+                environment: env)
+            #expect(appended.status == 0, "\(appended.stderr)")
+        }
+        let read = [("Authorization", "Bearer \(store.tokens["read"]!)")]
+        func witnessedCheckpoint() throws -> SignedCheckpoint {
+            let answer = try HTTPConnection(.unix(path: store.socket)).request(
+                "GET", "/v1/checkpoint?witnessed=1", headers: read)
+            #expect(answer.status == 200, "\(answer.text)")
+            return try SignedCheckpoint(parsing: answer.text)
+        }
+        let keys = try witnesses.map { try CosignatureVerifier($0.key) }
+        let quorum = WitnessQuorum(witnesses: keys, quorum: 2)
+
+        try append("a")
+        var cosigned = try witnessedCheckpoint()
+        #expect(cosigned.checkpoint.size == store.base + 20)
+        #expect(quorum.cosigners(of: cosigned.note).map(\.witness.name) == ["w1.example/w", "w2.example/w"])
+        let metrics = try HTTPConnection(.unix(path: store.socket)).request("GET", "/metrics").text
+        #expect(metrics.contains(#"probity_witness_requests_total{witness="w3.example/w",outcome="unreachable"}"#))
+
+        // Restarts of the daemon and of a witness (SIGKILL): the daemon learns the size held from a 409.
+        #expect(daemon.terminate() == 0)
+        w1.kill9()
+        w1 = try WitnessProcess(state: witnesses[0].state, port: ports[0], logs: [logArgument])
+        defer { w1.terminate() }
+        daemon = try DaemonProcess(store: store, extra: flags)
+        defer { daemon.terminate() }
+        try append("b")
+        cosigned = try witnessedCheckpoint()
+        #expect(cosigned.checkpoint.size == store.base + 40 && quorum.isMet(by: cosigned.note))
+        let proofAnswer = try HTTPConnection(.unix(path: store.socket)).request(
+            "GET", "/v1/proofs/inclusion?seq=\(store.base + 30)&witnessed=1", headers: read)
+        #expect(proofAnswer.status == 200, "\(proofAnswer.text)")
+
+        // The auditor's side, with only the keys: verify, verify-proof, the monitor, a bundle, the Python verifier.
+        let witnessFlags = keys.flatMap { ["--witness", $0.description] }
+        let verified = try CLI.run(
+            ["verify", "--db", store.db, "--vkey", store.vkey.description] + witnessFlags + ["--quorum", "2"])
+        #expect(
+            verified.status == 0 && verified.stdout.contains("witnessed: the checkpoint of size \(store.base + 40)"),
+            "\(verified.stdout)")
+        let all = try CLI.run(["verify", "--db", store.db] + witnessFlags)
+        #expect(all.status == 1 && all.stdout.contains("NOT WITNESSED"), "\(all.stdout)")
+        let proofJSON = try JSONParser.parse(proofAnswer.text)
+        let proofFile = dir.appendingPathComponent("e.tlog-proof"), entryFile = dir.appendingPathComponent("e.json")
+        try Data((proofJSON["proof"]?.stringValue ?? "").utf8).write(to: proofFile)
+        try Data(try #require(try LogReader.open(path: store.db).entry(seq: store.base + 30)).bytes).write(
+            to: entryFile)
+        let proven = try CLI.run(
+            ["verify-proof", "--entry", entryFile.path, "--proof", proofFile.path, "--vkey", store.vkey.description]
+                + witnessFlags + ["--quorum", "2"])
+        #expect(
+            proven.status == 0 && proven.stdout.contains("cosigned by w1.example/w"), "\(proven.stdout)\(proven.stderr)"
+        )
+        let unmet = try CLI.run(
+            ["verify-proof", "--entry", entryFile.path, "--proof", proofFile.path, "--vkey", store.vkey.description]
+                + witnessFlags)
+        #expect(unmet.status == 1 && unmet.stdout.contains("fewer than the 3 required"), "\(unmet.stdout)")
+        let monitor = try CLI.run(
+            [
+                "monitor", "--url", "http://127.0.0.1:\(tilesPort)/tlog", "--vkey", store.vkey.description, "--state",
+                dir.appendingPathComponent("monitor").path, "--once",
+            ] + witnessFlags + ["--quorum", "2"])
+        #expect(monitor.status == 0 && monitor.stdout.contains("cosigned by"), "\(monitor.stdout)\(monitor.stderr)")
+
+        #expect(daemon.terminate() == 0)
+        let bundle = dir.appendingPathComponent("b.zip").path
+        let exported = try CLI.run(["export", "bundle", "--db", store.db, "--procedure", "2026-042", "-o", bundle])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let bundled = try CLI.run(
+            ["verify-bundle", bundle, "--vkey", store.vkey.description] + witnessFlags + ["--quorum", "2"])
+        #expect(bundled.status == 0 && bundled.stdout.contains("cosigned by 2 of the 3 witnesses"), "\(bundled.stdout)")
+        let script = CLI.packageRoot.appendingPathComponent("Sources/ProbityEvidence/Resources/verify_bundle.py").path
+        let python = try CLI.run(
+            [script, bundle, "--vkey", store.vkey.description] + witnessFlags + ["--quorum", "2"],
+            executable: "/usr/bin/python3")
+        #expect(
+            python.status == 0 && python.stdout.contains("cosigned by 2 of the 3 witnesses"),
+            "\(python.stdout)\(python.stderr)")
+        let pythonAll = try CLI.run([script, bundle] + witnessFlags, executable: "/usr/bin/python3")
+        #expect(pythonAll.status == 1 && pythonAll.stdout.contains("fewer than the 3 required"), "\(pythonAll.stdout)")
+    }
+
+    @Test(
+        "the monitor keeps its state and catches a rewritten tile, a fork, a missing bundle and an unwitnessed checkpoint"
+    )
+    func monitorCatches() throws {
+        let store = try DaemonStore()
+        let dir = store.directory
+        let www = dir.appendingPathComponent("www")
+        func export(_ db: String, _ target: URL) throws {
+            let result = try CLI.run(["export", "tiles", "--db", db, "--dir", target.path])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        #expect(
+            try CLI.run(["append", "--db", store.db, "--quiet", "-"], stdin: TestEvents.lines(300, prefix: "a")).status
+                == 0)
+        try export(store.db, www)
+        let server = try StaticServer(directory: www)
+        defer { server.stop() }
+        let state = dir.appendingPathComponent("monitor").path
+        func monitor(_ state: String, _ extra: [String] = []) throws -> CLI.Result {
+            try CLI.run(
+                ["monitor", "--url", server.url, "--vkey", store.vkey.description, "--state", state, "--once"] + extra)
+        }
+        var result = try monitor(state)
+        #expect(result.status == 0 && result.stdout.contains("304 new entries"), "\(result.stdout)\(result.stderr)")
+        #expect(
+            try CLI.run(["append", "--db", store.db, "--quiet", "-"], stdin: TestEvents.lines(10, prefix: "b")).status
+                == 0)
+        try export(store.db, www)
+        result = try monitor(state)
+        #expect(
+            result.status == 0 && result.stdout.contains("10 new entries")
+                && result.stdout.contains("consistent with size 304"), "\(result.stdout)")
+
+        // A witness that never saw the checkpoint.
+        let (_, witnessKey) = try Self.witnessState(dir, "w9")
+        result = try monitor(dir.appendingPathComponent("m2").path, ["--witness", witnessKey])
+        #expect(result.status == 1 && result.stdout.contains("never saw"), "\(result.stdout)")
+
+        // A rewritten tile: a full one, caught by a fresh monitor (one with state checked it already);
+        // the right edge, caught by both.
+        for (tile, states) in [
+            ("tile/0/000", [dir.appendingPathComponent("m3").path]),
+            ("tile/0/001.p/58", [state, dir.appendingPathComponent("m5").path]),
+        ] {
+            let tilePath = www.appendingPathComponent(tile)
+            let original = try Data(contentsOf: tilePath)
+            var changed = original
+            changed[40] ^= 1
+            try changed.write(to: tilePath)
+            for monitorState in states {
+                result = try monitor(monitorState)
+                #expect(result.status == 1 && result.stdout.contains("ALERT: rewritten"), "\(tile): \(result.stdout)")
+            }
+            try original.write(to: tilePath)
+        }
+
+        // A missing entry bundle.
+        let bundlePath = www.appendingPathComponent("tile/entries/001.p/58")
+        let bundle = try Data(contentsOf: bundlePath)
+        try FileManager.default.removeItem(at: bundlePath)
+        result = try monitor(dir.appendingPathComponent("m4").path)
+        #expect(result.status == 1 && result.stdout.contains("ALERT: missing"), "\(result.stdout)")
+        try bundle.write(to: bundlePath)
+
+        // A fork signed with the log's own key: another history served at the same URL.
+        let forkDB = dir.appendingPathComponent("fork.sqlite").path
+        let key = dir.appendingPathComponent("log.key.pem").path
+        #expect(try CLI.run(["init", "--db", forkDB, "--origin", "test.example/probity", "--key", key]).status == 0)
+        #expect(
+            try CLI.run(
+                ["append", "--db", forkDB, "--quiet", "-"],
+                stdin: TestEvents.seed + Array("\n".utf8) + TestEvents.lines(320, prefix: "f")
+            ).status == 0)
+        try FileManager.default.removeItem(at: www)
+        try export(forkDB, www)
+        result = try monitor(state)
+        #expect(result.status == 1 && result.stdout.contains("ALERT: fork"), "\(result.stdout)")
+        // The state still holds the last good checkpoint.
+        let kept = try SignedCheckpoint(parsing: try String(contentsOfFile: state + "/checkpoint", encoding: .utf8))
+        #expect(kept.checkpoint.size == 314)
+    }
+}
+
+/// A directory served over HTTP by Python's `http.server`, as a static web server would serve an export.
+final class StaticServer {
+    let process = Process()
+    let url: String
+
+    init(directory: URL) throws {
+        let port = try TilesWitnessTests.freePort()
+        url = "http://127.0.0.1:\(port)"
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-m", "http.server", "--bind", "127.0.0.1", "--directory", directory.path, String(port)]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if (try? HTTPConnection(.tcp(host: "127.0.0.1", port: UInt16(port)), timeout: 2).request(
+                "GET", "/checkpoint"))?.status == 200
+            {
+                return
+            }
+            usleep(50_000)
+        }
+        throw ClientError("python3 -m http.server did not start")
+    }
+
+    /// SIGKILL: a child of the test process may inherit a mask that blocks SIGTERM.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
 /// `probity witness serve` on a TCP port, started as an operator would.
 final class WitnessProcess {
     let process = Process()
