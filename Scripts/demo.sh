@@ -2,6 +2,8 @@
 # The main job end to end: probityd on a fresh state directory (var/demo), tokens, a procurement
 # conversation appended over the API, the daemon killed with SIGKILL and restarted, the log verified,
 # and the signed checkpoint and a receipt printed and checked offline (also with OpenSSL alone).
+# A witness (run by someone else: here, a regional audit chamber) cosigns the daemon's checkpoints, and a
+# monitor follows the log through its tiles with only the log's and the witness's keys.
 # Then the procurement scenario (examples/scenario.jsonl): its timeline, and the findings it raises.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +18,17 @@ mkdir -p "$state"
 socket="$state/probityd.sock"
 db="$state/log.sqlite"
 daemon_pid=""
+witness_pid=""
 stop_daemon() { if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then kill -TERM "$daemon_pid"; wait "$daemon_pid" || true; fi; }
-trap stop_daemon EXIT
+stop_witness() { if [ -n "$witness_pid" ] && kill -0 "$witness_pid" 2>/dev/null; then kill -TERM "$witness_pid"; wait "$witness_pid" || true; fi; }
+trap 'stop_daemon; stop_witness' EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+witness_port=$(free_port)
+tiles_port=$(free_port)
 
 start_daemon() {
-  "$probityd" --store "$db" --socket "$socket" 2>> "$state/probityd.log" &
+  "$probityd" --store "$db" --socket "$socket" --tiles-listen "127.0.0.1:$tiles_port" \
+    --witness "http://127.0.0.1:$witness_port $(cat "$state/witness/witness.vkey")" 2>> "$state/probityd.log" &
   daemon_pid=$!
   for _ in $(seq 1 100); do
     curl -sf --unix-socket "$socket" http://probityd/healthz > /dev/null 2>&1 && return 0
@@ -39,7 +47,14 @@ echo "== API tokens (the secret is printed once; only its SHA-256 is stored)"
 (umask 077; "$probity" tokens create --db "$db" --name legal --role export > "$state/export.token")
 "$probity" tokens list --db "$db"
 echo
-echo "== probityd on $socket"
+echo "== a witness, run by the regional audit chamber: its own key, and the log it follows"
+"$probity" witness init --state "$state/witness" --name witness.crc-exemple.fr/w1
+"$probity" witness serve --state "$state/witness" --tcp "127.0.0.1:$witness_port" \
+  --log "$(head -n 1 "$state/log.vkey" | cut -d+ -f1)=$(cat "$state/log.vkey")" 2>> "$state/witness.log" &
+witness_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$witness_port/healthz" > /dev/null 2>&1 && break; sleep 0.1; done
+echo
+echo "== probityd on $socket (public tiles on 127.0.0.1:$tiles_port, checkpoints sent to the witness)"
 start_daemon
 curl -s --unix-socket "$socket" http://probityd/healthz; echo
 echo
@@ -69,10 +84,19 @@ curl -s --unix-socket "$socket" -H "Authorization: Bearer $PROBITY_TOKEN" http:/
            "occurred_at": "2026-03-14T09:00:00Z"},
   "payload": {"subject": "Réponse publiée", "text": "La réponse à votre question est publiée sur le profil acheteur."}}' \
   | head -c 160; echo " …"
+echo
+echo "== the checkpoint the witness cosigned (GET /v1/checkpoint?witnessed=1 waits for it)"
+curl -sf --unix-socket "$socket" -H "Authorization: Bearer $(cat "$state/read.token")" \
+  "http://probityd/v1/checkpoint?witnessed=1"
+echo
+echo "== a monitor follows the log through its public tiles, with the log's and the witness's keys only"
+"$probity" monitor --url "http://127.0.0.1:$tiles_port/tlog" --vkey "$(cat "$state/log.vkey")" \
+  --witness "$(cat "$state/witness/witness.vkey")" --state "$state/monitor" --once
 stop_daemon
 echo
-echo "== probity verify (with the verifier key given out of band, and the checkpoint kept before the crash)"
-"$probity" verify --db "$db" --vkey "$(cat "$state/log.vkey")" --checkpoint "$state/kept.checkpoint"
+echo "== probity verify (with the verifier key given out of band, the checkpoint kept before the crash, and the witness)"
+"$probity" verify --db "$db" --vkey "$(cat "$state/log.vkey")" --checkpoint "$state/kept.checkpoint" \
+  --witness "$(cat "$state/witness/witness.vkey")"
 echo
 echo "== probity replay"
 "$probity" replay --db "$db"

@@ -11,6 +11,7 @@ public final class ServerMetrics: Sendable {
     let commitLatency: DurationHistogram
     let commitFailures: Counter
     let treeSize: Gauge
+    let witnessRound: DurationHistogram
 
     private static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "probity", metricName: name, unitName: unit, helpText: help)
@@ -38,6 +39,16 @@ public final class ServerMetrics: Sendable {
         commitFailures = registry.makeCounter(
             descriptor: Self.name(
                 "commit_failures", "total", "Group commits that failed (nothing of them was appended)."))
+        witnessRound = registry.makeDurationHistogram(
+            descriptor: Self.name(
+                "witness_round_duration", "seconds",
+                "Time from sending a checkpoint to the witnesses to storing their cosignatures (rounds with one or more)."
+            ),
+            buckets: [
+                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+                .seconds(15),
+            ])
         treeSize = registry.makeGauge(
             descriptor: Self.name("tree_size", "entries", "Entries in the log (size of the latest signed checkpoint)."))
     }

@@ -3,6 +3,7 @@ import Logging
 import ProbityHTTP
 public import ProbityLog
 import ProbityStore
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -77,6 +78,7 @@ struct WitnessService: Service {
         let size = checkpoint.checkpoint.size
         let due = peers.filter { $0.isDue(for: size) }
         guard !due.isEmpty else { return }
+        let started = ContinuousClock.now
         let lines = await withTaskGroup(of: SignedNote.Signature?.self) { group in
             for peer in due {
                 group.addTask {
@@ -91,6 +93,7 @@ struct WitnessService: Service {
         do {
             let stored = try await committer.exclusive { try $0.addCosignatures(lines, size: size) }
             if policy.rule.isMet(by: stored.note) { witnessed.record(size) }
+            metrics.witnessRound.record(ContinuousClock.now - started)
         } catch {
             logger.error("the cosignatures of the checkpoint of size \(size) could not be stored: \(error)")
         }

@@ -90,20 +90,20 @@ struct VerifyCommand: ParsableCommand {
                     if let warning = check.warning { Output.line("warning: timestamp seq \(check.seq): \(warning)") }
                 }
             }
-            Self.printReport(report)
+            var witnessLine: String?
             if let witnessed, let quorum = witnesses {
                 if let (checkpoint, cosigners) = witnessed {
                     let size = checkpoint.checkpoint.size
-                    Output.line(
+                    witnessLine =
                         "witnessed: the checkpoint of size \(size) is cosigned by \(WitnessOptions.describe(cosigners)) (quorum \(quorum.quorum) of \(quorum.witnesses.count))"
-                            + (size < report.size
-                                ? "; the \(report.size - size) entries after it are not witnessed yet" : ""))
+                        + (size < report.size
+                            ? "; the \(report.size - size) entries after it are not witnessed yet" : "")
                 } else {
-                    Output.line(
+                    witnessLine =
                         "NOT WITNESSED: no checkpoint of the log is cosigned by \(quorum.quorum) of the \(quorum.witnesses.count) witnesses given"
-                    )
                 }
             }
+            Self.printReport(report, beforeSummary: witnessLine)
             if !badTimestamps.isEmpty {
                 Output.line(
                     "summary: \(badTimestamps.count) timestamp token\(badTimestamps.count == 1 ? "" : "s") do not verify"
@@ -123,7 +123,8 @@ struct VerifyCommand: ParsableCommand {
         ])
     }
 
-    static func printReport(_ report: VerifyReport) {
+    /// The report, `beforeSummary` (if any) just above its summary line.
+    static func printReport(_ report: VerifyReport, beforeSummary: String? = nil) {
         Output.line(
             "log \(report.origin): \(report.size) entries, \(report.checkpointsChecked) checkpoints, \(report.streams) streams, \(report.keys.count) key\(report.keys.count == 1 ? "" : "s")"
         )
@@ -134,6 +135,7 @@ struct VerifyCommand: ParsableCommand {
                 Output.line("  also seq \(failure.seq): \(failure.kind.rawValue): \(failure.message)")
             }
             if report.failureCount > 20 { Output.line("  … and \(report.failureCount - 20) more") }
+            if let beforeSummary { Output.line(beforeSummary) }
             Output.line(
                 "summary: NOT intact, \(report.failureCount) failure\(report.failureCount == 1 ? "" : "s"), the first at seq \(first.seq)"
             )
@@ -148,6 +150,7 @@ struct VerifyCommand: ParsableCommand {
                 Output.line("consistent with the \(report.auditorCheckpoints) checkpoint(s) you kept")
             }
             Output.line("root at size \(report.size): \(Base64.encode(report.root))")
+            if let beforeSummary { Output.line(beforeSummary) }
             Output.line(
                 String(
                     format: "summary: intact (%.2f s, %.0f entries/s)", report.seconds,
