@@ -39,26 +39,15 @@ public struct CosignatureVerifier: Sendable, Equatable, CustomStringConvertible 
     }
 
     public init(_ vkey: String) throws(NoteKeyError) {
-        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw NoteKeyError("a witness key has the form name+keyid+base64key") }
-        guard parts[1].count == 8, let idBytes = Hex.decode(String(parts[1])) else {
-            throw NoteKeyError("the key ID \"\(parts[1])\" is not 8 lowercase hex digits")
-        }
-        guard let keyBytes = Base64.decode(String(parts[2])), keyBytes.count == 33 else {
-            throw NoteKeyError("the key is not base64 of a type byte and a 32-byte Ed25519 public key")
-        }
-        guard keyBytes[0] == Cosignature.algorithmByte else {
+        let text = try VerifierKeyText(vkey)
+        guard text.type == Cosignature.algorithmByte else {
             throw NoteKeyError(
-                keyBytes[0] == NoteVerifier.ed25519AlgorithmByte
-                    ? "\(parts[0]) is a log's key (type 0x01), not a witness's cosignature key (type 0x04)"
-                    : "the key's type byte is 0x\(Hex.encode([keyBytes[0]])), not 0x04 (cosignature/v1)")
+                text.type == NoteVerifier.ed25519AlgorithmByte
+                    ? "\(text.name) is a log's key (type 0x01), not a witness's cosignature key (type 0x04)"
+                    : "the key's type byte is 0x\(Hex.encode([text.type])), not 0x04 (cosignature/v1)")
         }
-        let publicKey: Ed25519PublicKey
-        do { publicKey = try Ed25519PublicKey(raw: Array(keyBytes[1...])) } catch { throw NoteKeyError("\(error)") }
-        try self.init(name: String(parts[0]), publicKey: publicKey)
-        guard idBytes.reduce(UInt32(0), { $0 << 8 | UInt32($1) }) == keyID else {
-            throw NoteKeyError("the key ID does not match the name and public key")
-        }
+        try self.init(name: text.name, publicKey: try text.publicKey())
+        guard text.keyID == keyID else { throw NoteKeyError("the key ID does not match the name and public key") }
     }
 
     public var description: String {

@@ -95,23 +95,12 @@ public struct NoteVerifier: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a verifier key string as `note.NewVerifier` does.
     public init(_ vkey: String) throws(NoteKeyError) {
-        // Base64 may contain "+".
-        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw NoteKeyError("a verifier key has the form name+keyid+base64key") }
-        let name = String(parts[0])
-        guard parts[1].count == 8, let idBytes = Hex.decode(String(parts[1])) else {
-            throw NoteKeyError("the key ID \"\(parts[1])\" is not 8 lowercase hex digits")
-        }
-        guard let keyBytes = Base64.decode(String(parts[2])), keyBytes.count == 33,
-            keyBytes[0] == Self.ed25519AlgorithmByte
-        else {
+        let text = try VerifierKeyText(vkey)
+        guard text.type == Self.ed25519AlgorithmByte else {
             throw NoteKeyError("the key is not base64 of 0x01 followed by a 32-byte Ed25519 public key")
         }
-        let publicKey: Ed25519PublicKey
-        do { publicKey = try Ed25519PublicKey(raw: Array(keyBytes[1...])) } catch { throw NoteKeyError("\(error)") }
-        try self.init(name: name, publicKey: publicKey)
-        let declared = idBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard declared == keyID else { throw NoteKeyError("the key ID does not match the name and public key") }
+        try self.init(name: text.name, publicKey: try text.publicKey())
+        guard text.keyID == keyID else { throw NoteKeyError("the key ID does not match the name and public key") }
     }
 
     public var description: String {
@@ -135,6 +124,35 @@ public struct NoteVerifier: Sendable, Equatable, CustomStringConvertible {
         guard let s = note.signatures.first(where: { $0.keyID == keyID && $0.name.utf8.elementsEqual(name.utf8) })
         else { return false }
         return publicKey.verify(signature: s.bytes, message: message)
+    }
+}
+
+/// The fields of a verifier key as C2SP signed-note writes one, `<name>+<hex key ID>+<base64(type ‖ key)>`,
+/// for the two kinds Probity reads: log keys (type 0x01) and witness keys (type 0x04).
+struct VerifierKeyText {
+    let name: String
+    let keyID: UInt32
+    let type: UInt8
+    let key: [UInt8]
+
+    init(_ vkey: String) throws(NoteKeyError) {
+        // Base64 may contain "+".
+        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw NoteKeyError("a verifier key has the form name+keyid+base64key") }
+        guard parts[1].count == 8, let idBytes = Hex.decode(String(parts[1])) else {
+            throw NoteKeyError("the key ID \"\(parts[1])\" is not 8 lowercase hex digits")
+        }
+        guard let keyBytes = Base64.decode(String(parts[2])), keyBytes.count == 33 else {
+            throw NoteKeyError("the key is not base64 of a type byte and a 32-byte Ed25519 public key")
+        }
+        name = String(parts[0])
+        keyID = idBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        type = keyBytes[0]
+        key = Array(keyBytes[1...])
+    }
+
+    func publicKey() throws(NoteKeyError) -> Ed25519PublicKey {
+        do { return try Ed25519PublicKey(raw: key) } catch { throw NoteKeyError("\(error)") }
     }
 }
 
