@@ -133,7 +133,10 @@ final class EventLoopRoutes: ChannelDuplexHandler, RemovableChannelHandler {
         let length = request.headerFields[.contentLength].map { Int($0) ?? -1 } ?? 0
         switch request.method {
         case .post where path == "/v1/events":
-            guard length > 0, length <= min(api.maxBodyBytes, Self.fastBodyLimit) else { return nil }
+            // `?witnessed=1` waits for the witnesses: Hummingbird's route does.
+            guard length > 0, !target.contains("witnessed"), length <= min(api.maxBodyBytes, Self.fastBodyLimit) else {
+                return nil
+            }
             return (.append, length)
         case .get:
             // `?witnessed=1` may wait for the witnesses: never on the event loop.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import ProbityDomain
@@ -121,12 +122,47 @@ struct ProbityAPI: Sendable {
     private func append(_ request: Request) async throws -> Response {
         let submission = try appendSubmission(
             authorization: request.headers[.authorization], body: try await body(request))
+        // Refused before anything is appended.
+        let witnesses = try request.uri.queryParameters.get("witnessed") == nil ? nil : witnessPolicy(request)
         let batch: LogWriter.Batch
         do { batch = try await committer.submit(submission) } catch {
             throw Self.appendFailure(error, submission: submission)
         }
-        return Self.appendAnswer(batch).response
+        guard let (policy, witnessed) = witnesses else { return Self.appendAnswer(batch).response }
+        return try await witnessedAnswer(batch, policy: policy, witnessed: witnessed)
     }
+
+    /// `POST /v1/events?witnessed=1`: the receipts proven against a checkpoint the witnesses' quorum
+    /// cosigned, once there is one covering the batch (up to `[witness] wait_seconds`). The events are
+    /// durable either way: after the wait, the ordinary receipts are answered, and `Probity-Witnessed`
+    /// says which the caller got.
+    private func witnessedAnswer(
+        _ batch: LogWriter.Batch, policy: WitnessPolicy, witnessed: WitnessedCheckpoints
+    ) async throws -> Response {
+        var answer = Self.appendAnswer(batch)
+        let receipts = batch.receipts
+        guard await witnessed.wait(atLeast: (receipts.map(\.seq).max() ?? 0) + 1, for: policy.wait) else {
+            answer.extraHeaders[Self.witnessedHeader] = "false"
+            return answer.response
+        }
+        let size = witnessed.size
+        let readers = readers
+        let cosigned = try await blocking {
+            let reader = try readers.reader()
+            return try receipts.map { receipt in
+                let again = try reader.receipt(seq: receipt.seq, size: size)
+                return LogWriter.Receipt(
+                    seq: again.seq, leafHash: again.leafHash, proof: again.proof, duplicate: receipt.duplicate)
+            }
+        }
+        return Answer(
+            status: answer.status, contentType: answer.contentType, body: ReceiptsJSON.encode(cosigned),
+            extraHeaders: [Self.witnessedHeader: "true"]
+        ).response
+    }
+
+    /// Tells a caller of `POST /v1/events?witnessed=1` whether its receipts are cosigned.
+    static let witnessedHeader = HTTPField.Name("Probity-Witnessed")!
 
     /// What `POST /v1/events` hands the writer: the caller's events, if its token may append and the body
     /// parses. Shared by the route and `EventLoopRoutes`, so that both give the same answers.
@@ -175,14 +211,7 @@ struct ProbityAPI: Sendable {
     /// inclusion proof of `seq` against it, with the cosignatures in its note.
     private func witnessed(_ request: Request, seq: UInt64?) async throws -> Response {
         _ = try auth.authorize(request, for: .readProofs)
-        guard request.uri.queryParameters.get("witnessed") == "1" else {
-            throw APIError.badParameter("witnessed", "must be 1 (wait for a checkpoint the witnesses cosigned)")
-        }
-        guard let (policy, witnessed) = witnesses else {
-            throw APIError(
-                .notFound, "no_witnesses", "probityd sends its checkpoints to no witness; configure [witness] witnesses"
-            )
-        }
+        let (policy, witnessed) = try witnessPolicy(request)
         let readers = readers
         let target = try await blocking { try seq.map { $0 + 1 } ?? readers.reader().size() }
         guard await witnessed.wait(atLeast: target, for: policy.wait) else {
@@ -201,6 +230,20 @@ struct ProbityAPI: Sendable {
             }
             return try inclusionProof(seq: seq, size: size).response
         }
+    }
+
+    /// The policy a `?witnessed=1` request waits for: refused when the parameter is not 1 or when
+    /// probityd has no witnesses.
+    private func witnessPolicy(_ request: Request) throws -> (WitnessPolicy, WitnessedCheckpoints) {
+        guard request.uri.queryParameters.get("witnessed") == "1" else {
+            throw APIError.badParameter("witnessed", "must be 1 (wait for a checkpoint the witnesses cosigned)")
+        }
+        guard let witnesses else {
+            throw APIError(
+                .notFound, "no_witnesses", "probityd sends its checkpoints to no witness; configure [witness] witnesses"
+            )
+        }
+        return witnesses
     }
 
     func inclusionProof(_ request: Request) throws -> Answer {

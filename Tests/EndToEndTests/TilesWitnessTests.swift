@@ -267,13 +267,24 @@ extension TilesWitnessTests {
         let proofAnswer = try HTTPConnection(.unix(path: store.socket)).request(
             "GET", "/v1/proofs/inclusion?seq=\(store.base + 30)&witnessed=1", headers: read)
         #expect(proofAnswer.status == 200, "\(proofAnswer.text)")
+        // Receipts that wait for the quorum: proven against a cosigned checkpoint, the duplicate flag kept.
+        let ingest = [("Authorization", "Bearer \(store.tokens["ingest"]!)"), ("Content-Type", "application/json")]
+        for (event, duplicate) in [("c-1", false), ("c-1", true)] {
+            let posted = try HTTPConnection(.unix(path: store.socket)).request(
+                "POST", "/v1/events?witnessed=1", headers: ingest, body: TestEvents.exchange(event))
+            #expect(posted.status == (duplicate ? 200 : 201) && posted.header("probity-witnessed") == "true")
+            let receipt = try #require(try JSONParser.parse(posted.text)["receipts"]?.arrayValue?.first)
+            let note = try SignedCheckpoint(parsing: receipt["checkpoint"]?.stringValue ?? "").note
+            #expect(quorum.isMet(by: note), "\(posted.text)")
+            #expect((receipt["duplicate"] == .bool(true)) == duplicate)
+        }
 
         // The auditor's side, with only the keys: verify, verify-proof, the monitor, a bundle, the Python verifier.
         let witnessFlags = keys.flatMap { ["--witness", $0.description] }
         let verified = try CLI.run(
             ["verify", "--db", store.db, "--vkey", store.vkey.description] + witnessFlags + ["--quorum", "2"])
         #expect(
-            verified.status == 0 && verified.stdout.contains("witnessed: the checkpoint of size \(store.base + 40)"),
+            verified.status == 0 && verified.stdout.contains("witnessed: the checkpoint of size \(store.base + 41)"),
             "\(verified.stdout)")
         let all = try CLI.run(["verify", "--db", store.db] + witnessFlags)
         #expect(all.status == 1 && all.stdout.contains("NOT WITNESSED"), "\(all.stdout)")

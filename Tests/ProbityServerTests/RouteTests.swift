@@ -127,6 +127,31 @@ struct RouteTests {
         await fixture.finish()
     }
 
+    @Test("?witnessed= without witnesses is 404, and not 1 is 400, before anything is appended")
+    func witnessedRefusals() async throws {
+        let fixture = try Fixture()
+        try await fixture.application.test(.router) { client in
+            for (query, status, code) in [
+                ("witnessed=1", HTTPResponse.Status.notFound, "no_witnesses"),
+                ("witnessed=yes", .badRequest, "bad_parameter"),
+            ] {
+                try await client.execute(
+                    uri: "/v1/events?\(query)", method: .post, headers: fixture.headers(.ingest), body: Self.events
+                ) { response in
+                    #expect(response.status == status)
+                    #expect(Self.json(response)?["error"]?["code"]?.stringValue == code)
+                }
+                try await client.execute(
+                    uri: "/v1/checkpoint?\(query)", method: .get, headers: fixture.headers(.read)
+                ) { response in
+                    #expect(response.status == status)
+                }
+            }
+            #expect(try LogReader.open(path: fixture.path).size() == 1)
+        }
+        await fixture.finish()
+    }
+
     @Test("tokens: none is 401, a role without the right is 403, payloads only for export; nothing appended")
     func accessControl() async throws {
         let fixture = try Fixture()
