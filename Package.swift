@@ -91,7 +91,7 @@ let package = Package(
             name: "ProbityServer",
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityWire", "ProbityStore", "ProbityTSA",
-                "ProbityHTTP",
+                "ProbityHTTP", "ProbityCapture",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,6 +105,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+
+        // Live capture: Maildirs and export drop folders recorded as they fill (inotify and rescans).
+        .target(
+            name: "ProbityCapture",
+            dependencies: ["ProbityLog", "ProbityDomain", "ProbityImport", "ProbityStore"],
+            swiftSettings: swiftSettings),
 
         // A C2SP tlog-witness that an outside body runs: its state directory and its HTTP service.
         .target(
@@ -135,7 +141,7 @@ let package = Package(
             name: "probity",
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityImport", "ProbityWire", "ProbityStore",
-                "ProbityHTTP", "ProbityClient", "ProbityTSA", "ProbityWitness", "CMalloc",
+                "ProbityHTTP", "ProbityClient", "ProbityTSA", "ProbityWitness", "ProbityCapture", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -169,6 +175,12 @@ let package = Package(
         .testTarget(
             name: "ProbityStoreTests",
             dependencies: ["ProbityLog", "ProbityDomain", "ProbityStore", "ProbityFixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityCaptureTests",
+            dependencies: [
+                "ProbityLog", "ProbityDomain", "ProbityImport", "ProbityStore", "ProbityCapture", "ProbityFixtures",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ProbityClientTests",

@@ -149,6 +149,14 @@ public enum EventCatalogue {
             DomainEventType.exchangeDeletedAtSource: EventType(
                 schema: F([.field("source", .source, required: true), .field("observed_at", .time, required: true)]),
                 references: [.source("source")]),
+            // A recorded exchange assigned to a procedure after the fact (capture left it untagged, or
+            // tagged it wrongly): the exchange's entry is never changed, the projections follow the last tag.
+            DomainEventType.exchangeTagged: EventType(
+                schema: F([
+                    .field("source", .source, required: true), .field("procedure", .identifier, required: true),
+                    .field("tagged_at", .time, required: true), .field("rule", .opaque),
+                ]),
+                references: [.source("source"), .procedure("procedure")]),
             DomainEventType.disclosurePublished: EventType(
                 schema: F([
                     .field("procedure", .identifier, required: true), .field("kind", values(DisclosureKind.self)),

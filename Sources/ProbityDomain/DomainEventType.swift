@@ -9,6 +9,7 @@ public enum DomainEventType {
     public static let exchangeRecorded = "exchange.recorded"
     public static let exchangeEditedAtSource = "exchange.edited_at_source"
     public static let exchangeDeletedAtSource = "exchange.deleted_at_source"
+    public static let exchangeTagged = "exchange.tagged"
     public static let disclosurePublished = "disclosure.published"
     public static let conflictDeclared = "conflict.declared"
     public static let legalHoldPlaced = "legal_hold.placed"

@@ -271,6 +271,20 @@ public struct DomainState: Sendable, Equatable {
             record.at = time("observed_at") ?? entryTime
             record.source = data.source("source")
             record.procedure = record.source.flatMap { exchange($0)?.procedure }
+        case DomainEventType.exchangeTagged:
+            record.at = time("tagged_at") ?? entryTime
+            record.source = data.source("source")
+            guard let source = record.source, let ref = record.procedure, let index = records.exchangeIndex(source),
+                procedures[ref] != nil
+            else { break }
+            // The exchange moves to the procedure (out of the one it had), at its place in seq order.
+            if let old = records[index].procedure { procedures[old]?.records.removeAll { $0 == UInt32(index) } }
+            records.setProcedure(ref, at: index)
+            let position =
+                procedures[ref]!.records.firstIndex { $0 > UInt32(index) } ?? procedures[ref]!.records.endIndex
+            if procedures[ref]!.records.contains(UInt32(index)) == false {
+                procedures[ref]!.records.insert(UInt32(index), at: position)
+            }
         case DomainEventType.conflictDeclared:
             record.parties = [string("party"), string("counterpart")].compactMap { $0 }
             record.reason = string("nature")

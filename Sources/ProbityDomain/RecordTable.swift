@@ -114,6 +114,15 @@ public struct RecordTable: RandomAccessCollection, Sendable, Equatable {
         if record.isExchange, let source = record.source { indexExchange(Int(index), source) }
     }
 
+    /// Assigns the record at `index` to `procedure` (`exchange.tagged`).
+    mutating func setProcedure(_ procedure: String, at index: Int) {
+        if rows[index].flags.contains(.unusual) {
+            unusual[UInt32(index)]?.procedure = procedure
+        } else {
+            rows[index].procedure = symbols.intern(procedure)
+        }
+    }
+
     /// The row of `record`, or nil if it does not fit one. Interns its strings.
     private mutating func compactRow(_ record: DomainState.Record) -> Row? {
         let derived = record.isExchange && Self.partiesAreCorrespondents(record)

@@ -105,14 +105,46 @@ public enum Email {
         var raw: [String: JSONValue] = [:]
         for (name, value) in part.headers where raw[name] == nil { raw[name] = .string(value) }
         if !attachments.isEmpty { raw["attachments"] = .array(attachments) }
-        let id =
-            messageID.flatMap { $0.isEmpty ? nil : $0 }
-            ?? "sha256:" + Hex.encode(Array(SHA256.hash(Array(bytes)).prefix(16)))
+        let id = messageID.flatMap { $0.isEmpty ? nil : $0 } ?? contentID(bytes)
         return .success(
             ImportedMessage(
                 platform: platform, sourceID: id, conversation: references.first ?? inReplyTo,
                 from: from, to: to, occurredAt: date, subject: part.header("subject").map(decodeWords),
                 text: text ?? html.map(HTMLText.plain) ?? "", position: position, raw: raw))
+    }
+
+    /// Header fields that mail tools add or rewrite on the way (delivery, sync, mailbox flags): left out
+    /// of a message's content id, so that a copy synced again (mbsync adds a fresh `X-TUID`) or delivered
+    /// by another path is the same message.
+    static let transitFields: Set<String> = [
+        "received", "return-path", "delivered-to", "x-tuid", "status", "x-status", "x-keywords", "x-uid",
+        "content-length", "lines", "x-original-to",
+    ]
+
+    /// The source id of a message without a Message-ID: `sha256:` and the first 16 bytes (hex) of the
+    /// SHA-256 of its header lines other than `transitFields` and its body, line endings as LF.
+    static func contentID(_ bytes: ArraySlice<UInt8>) -> String {
+        var kept: [UInt8] = []
+        kept.reserveCapacity(bytes.count)
+        var inHeader = true
+        var skipping = false
+        for var line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            if line.last == 0x0D { line = line.dropLast() }
+            if inHeader {
+                if line.isEmpty {
+                    inHeader = false
+                } else if line.first == 0x20 || line.first == 0x09 {
+                    if skipping { continue }  // a folded continuation of a left-out field
+                } else {
+                    let name = String(decoding: line.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self)
+                    skipping = transitFields.contains(name.lowercased().trimmingSpaces())
+                    if skipping { continue }
+                }
+            }
+            kept += line
+            kept.append(0x0A)
+        }
+        return "sha256:" + Hex.encode(Array(SHA256.hash(kept).prefix(16)))
     }
 
     /// Headers (unfolded, names lowercased) and the body after the first blank line.

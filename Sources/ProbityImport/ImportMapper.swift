@@ -1,5 +1,5 @@
 public import ProbityDomain
-import ProbityLog
+public import ProbityLog
 
 /// Which party each platform account is: the mapping file `probity import --mapping` reads.
 ///
@@ -83,9 +83,14 @@ public enum ImportMapper {
     /// `register`: the role given to unmapped accounts, which are then registered as parties; nil to
     /// reject their messages (and list the accounts). `isRegistered` tells a party the log already has
     /// (an earlier import registered it), which is used rather than registered again.
+    ///
+    /// Live capture passes `tag`, which names each message's procedure from its parties (sender first)
+    /// when `procedure` is nil, and `extraPayload`, which adds to each exchange's payload (the raw message).
     public static func plan(
         _ result: ImportResult, procedure: String?, mapping: PartyMapping, register role: String?, capturedAt: String,
-        isRegistered: (String) throws -> Bool = { _ in false }
+        isRegistered: (String) throws -> Bool = { _ in false },
+        tag: (ImportedMessage, [String]) -> String? = { _, _ in nil },
+        extraPayload: (ImportedMessage) -> [String: JSONValue] = { _ in [:] }
     ) rethrows -> ImportPlan {
         var plan = ImportPlan()
         plan.rejections = result.rejections
@@ -142,10 +147,11 @@ public enum ImportMapper {
                     ))
                 continue
             }
+            let to = recipients.compactMap { $0 }
             plan.events.append(
                 event(
-                    for: message, from: from, to: recipients.compactMap { $0 }, procedure: procedure,
-                    buyers: mapping.buyers, capturedAt: capturedAt))
+                    for: message, from: from, to: to, procedure: procedure ?? tag(message, [from] + to),
+                    buyers: mapping.buyers, capturedAt: capturedAt, extraPayload: extraPayload(message)))
             plan.positions.append(message.position)
         }
         return plan
@@ -153,7 +159,7 @@ public enum ImportMapper {
 
     static func event(
         for message: ImportedMessage, from: String, to: [String], procedure: String?, buyers: Set<String>,
-        capturedAt: String
+        capturedAt: String, extraPayload: [String: JSONValue] = [:]
     ) -> EventInput {
         let replyTo = message.raw["inReplyTo"]?.stringValue ?? message.raw["in-reply-to"]?.stringValue
         let visibility: String
@@ -186,6 +192,7 @@ public enum ImportMapper {
         var payload: [String: JSONValue] = ["text": .string(message.text), "record": .object(message.raw)]
         if let subject = message.subject { payload["subject"] = .string(subject) }
         if let name = message.from.name { payload["from_name"] = .string(name) }
+        payload.merge(extraPayload) { $1 }
         return EventInput(type: DomainEventType.exchangeRecorded, data: data, payload: .object(payload))
     }
 

@@ -226,6 +226,12 @@ public struct Daemon {
                     policy: witnessPolicy, committer: committer, readers: readers, witnessed: witnessed,
                     metrics: metrics, logger: logger))
         }
+        if !settings.captures.isEmpty {
+            services.append(
+                CaptureService(
+                    captures: settings.captures, committer: committer, storePath: settings.storePath, readers: readers,
+                    metrics: metrics, logger: logger))
+        }
         if let url = settings.tsaURL {
             let caPEM: String?
             do { caPEM = try settings.tsaCAFile.map { try String(contentsOfFile: $0, encoding: .utf8) } } catch {

@@ -1,4 +1,5 @@
 import Foundation
+public import ProbityCapture
 public import ProbityLog
 import TOMLKit
 
@@ -51,6 +52,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var witnessWaitSeconds = 10
     /// Least time between two rounds of requests to the witnesses.
     public var witnessIntervalMilliseconds = 1000
+
+    /// `[[capture]]`: Maildirs and drop folders recorded as they fill (docs/CAPTURE.md).
+    public var captures: [CaptureSource] = []
 
     public init() {}
 
@@ -141,9 +145,13 @@ public struct DaemonSettings: Sendable, Equatable {
             throw Invalid("\(file): \(error)")
         }
         for section in table.keys.sorted() {
+            if section == "capture" {
+                try applyCaptures(table[section]!, file: file)
+                continue
+            }
             guard let setters = Self.keys[section] else {
                 throw Invalid(
-                    "\(file): unknown section [\(section)]; the sections are \(Self.keys.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))"
+                    "\(file): unknown section [\(section)]; the sections are \(Self.keys.keys.sorted().map { "[\($0)]" }.joined(separator: ", ")) and [[capture]]"
                 )
             }
             guard let values = table[section]?.table else {
@@ -159,6 +167,58 @@ public struct DaemonSettings: Sendable, Equatable {
                     throw Invalid("\(file): \(error.message)")
                 }
             }
+        }
+    }
+
+    /// The keys of a `[[capture]]` section.
+    private static let captureKeys:
+        [String: @Sendable (inout CaptureSource, any TOMLValueConvertible, String) throws(Invalid) -> Void] = [
+            "name": { c, v, k throws(Invalid) in c.name = try string(v, k) },
+            "kind": { c, v, k throws(Invalid) in
+                guard let kind = CaptureSource.Kind(rawValue: try string(v, k)) else {
+                    throw Invalid("\(k): must be \"maildir\" or \"drop\"")
+                }
+                c.kind = kind
+            },
+            "path": { c, v, k throws(Invalid) in c.directory = try string(v, k) },
+            "mapping": { c, v, k throws(Invalid) in c.mapping = try string(v, k) },
+            "register": { c, v, k throws(Invalid) in c.register = try string(v, k) },
+            "procedure": { c, v, k throws(Invalid) in c.tagging.procedure = try string(v, k) },
+            "reference": { c, v, k throws(Invalid) in
+                let pattern = try string(v, k)
+                c.tagging.reference = pattern.isEmpty ? nil : pattern
+            },
+            "by_thread": { c, v, k throws(Invalid) in c.tagging.byThread = try bool(v, k) },
+            "by_candidacy": { c, v, k throws(Invalid) in c.tagging.byCandidacy = try bool(v, k) },
+            "rescan_seconds": { c, v, k throws(Invalid) in c.rescan = .seconds(try int(v, k)) },
+            "settle_seconds": { c, v, k throws(Invalid) in c.settle = .seconds(try int(v, k)) },
+            "max_raw_bytes": { c, v, k throws(Invalid) in c.maxRawBytes = try int(v, k) },
+        ]
+
+    private static func bool(_ value: any TOMLValueConvertible, _ key: String) throws(Invalid) -> Bool {
+        guard let b = value.bool else { throw Invalid("\(key): must be true or false, got \(value.type)") }
+        return b
+    }
+
+    private mutating func applyCaptures(_ value: any TOMLValueConvertible, file: String) throws(Invalid) {
+        guard let sections = value.array else {
+            throw Invalid("\(file): capture must be an array of tables ([[capture]], one per folder)")
+        }
+        for (index, element) in sections.enumerated() {
+            guard let table = element.table else { throw Invalid("\(file): capture[\(index)] must be a table") }
+            var source = CaptureSource(name: "", kind: .maildir, directory: "")
+            for key in table.keys.sorted() {
+                guard let set = Self.captureKeys[key] else {
+                    throw Invalid(
+                        "\(file): unknown key capture[\(index)].\(key); [[capture]] has \(Self.captureKeys.keys.sorted().joined(separator: ", "))"
+                    )
+                }
+                do { try set(&source, table[key]!, "capture[\(index)].\(key)") } catch {
+                    throw Invalid("\(file): \(error.message)")
+                }
+            }
+            if source.name.isEmpty { source.name = URL(fileURLWithPath: source.directory).lastPathComponent }
+            captures.append(source)
         }
     }
 
@@ -195,6 +255,18 @@ public struct DaemonSettings: Sendable, Equatable {
         if let tcp { _ = try tcpAddress(tcp) }
         if let tilesListen { _ = try tcpAddress(tilesListen, key: "tiles.listen") }
         _ = try witnessPolicy()
+        for (index, capture) in captures.enumerated() {
+            guard !capture.directory.isEmpty else { throw Invalid("capture[\(index)].path: must be set") }
+            guard capture.rescan >= .seconds(1), capture.maxRawBytes > 0, capture.settle >= .zero else {
+                throw Invalid(
+                    "capture[\(index)]: rescan_seconds must be at least 1, max_raw_bytes positive, settle_seconds not negative"
+                )
+            }
+            do { try capture.check() } catch { throw Invalid("capture[\(index)] (\(capture.name)): \(error.message)") }
+            if captures[..<index].contains(where: { $0.name == capture.name }) {
+                throw Invalid("capture[\(index)].name: \(capture.name) is used twice; give each capture its own name")
+            }
+        }
         let reserved = ["/v1", "/healthz", "/metrics"]
         guard tilesPrefix.hasPrefix("/"), tilesPrefix.count > 1, !tilesPrefix.hasSuffix("/"),
             !tilesPrefix.contains(where: { $0 == " " || $0 == "?" || $0 == "#" || $0 == "*" || $0 == ":" }),
@@ -323,6 +395,21 @@ public struct DaemonSettings: Sendable, Equatable {
         lines += ["", "[witness]", "witnesses = [\(witnesses.map(quoted).joined(separator: ", "))]"]
         if let witnessQuorum { lines.append("quorum = \(witnessQuorum)") }
         lines += ["wait_seconds = \(witnessWaitSeconds)", "interval_ms = \(witnessIntervalMilliseconds)"]
+        for capture in captures {
+            lines += [
+                "", "[[capture]]", "name = \(quoted(capture.name))", "kind = \(quoted(capture.kind.rawValue))",
+                "path = \(quoted(capture.directory))",
+            ]
+            if let mapping = capture.mapping { lines.append("mapping = \(quoted(mapping))") }
+            if let register = capture.register { lines.append("register = \(quoted(register))") }
+            if let procedure = capture.tagging.procedure { lines.append("procedure = \(quoted(procedure))") }
+            lines += [
+                "reference = \(quoted(capture.tagging.reference ?? ""))", "by_thread = \(capture.tagging.byThread)",
+                "by_candidacy = \(capture.tagging.byCandidacy)",
+                "rescan_seconds = \(capture.rescan.components.seconds)",
+                "settle_seconds = \(capture.settle.components.seconds)", "max_raw_bytes = \(capture.maxRawBytes)",
+            ]
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -1,3 +1,4 @@
+import ProbityCapture
 public import ProbityStore
 public import Prometheus
 
@@ -68,6 +69,34 @@ public final class ServerMetrics: Sendable {
                 labels: [("witness", name)]
             ).set(Double(size))
         }
+    }
+
+    /// Counts what a capture scan did with the items it read, by outcome.
+    func captured(_ capture: String, _ report: CaptureReport) {
+        for (outcome, count) in [
+            ("recorded", report.recorded), ("already_recorded", report.alreadyRecorded), ("failed", report.failed),
+        ] where count > 0 {
+            registry.makeCounter(
+                descriptor: Self.name(
+                    "capture_items", "total", "Messages and dropped files a capture handled, by capture and outcome."),
+                labels: [("capture", capture), ("outcome", outcome)]
+            ).increment(by: Int64(count))
+        }
+        if report.untagged > 0 {
+            registry.makeCounter(
+                descriptor: Self.name(
+                    "capture_untagged", "total", "Captured exchanges no tagging rule assigned to a procedure."),
+                labels: [("capture", capture)]
+            ).increment(by: Int64(report.untagged))
+        }
+    }
+
+    /// Counts a capture scan that failed as a whole (the store, the folder or the mapping).
+    func captureFailed(_ capture: String) {
+        registry.makeCounter(
+            descriptor: Self.name("capture_scan_failures", "total", "Capture scans that failed as a whole."),
+            labels: [("capture", capture)]
+        ).increment()
     }
 
     /// Counts a rejected request; `reason` is the error code sent to the client.

@@ -84,6 +84,15 @@ public final class LogWriter: LogReader, @unchecked Sendable {
                 }
             }
         }
+        /// For each event submitted, the seq of its entry (the original one for a duplicate).
+        public var seqs: [UInt64] {
+            outcomes.map { outcome in
+                switch outcome {
+                case .new(let entry, _): entry.seq
+                case .stored(let receipt): receipt.seq
+                }
+            }
+        }
         /// The entries appended (duplicates excluded).
         public let entries: [Appended]
         /// The checkpoint signed for the batch; nil when every event was a duplicate.

@@ -110,6 +110,26 @@ enum Schema {
             try TileMigration.run(db)
             try db.execute(sql: "DROP TABLE nodes; UPDATE meta SET value = '2' WHERE key = 'format'")
         }
+        migrator.registerMigration("v6: capture") { db in
+            // What probityd's capture has done with each message or dropped file (`CaptureLedger`). Not part
+            // of the log, like tokens: it only spares re-reading what is recorded, and lists what failed;
+            // the log's own (platform, source id) uniqueness is what keeps a message from being recorded twice.
+            try db.execute(
+                sql: """
+                    CREATE TABLE capture_items (
+                        capture TEXT NOT NULL,
+                        item TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        detail TEXT NOT NULL,
+                        seq INTEGER,
+                        procedure TEXT,
+                        fingerprint TEXT NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        updated TEXT NOT NULL,
+                        PRIMARY KEY (capture, item)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

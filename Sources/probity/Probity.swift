@@ -28,7 +28,7 @@ struct Probity: ParsableCommand {
             VerifyProofCommand.self, VerifyBundleCommand.self, ShowCommand.self, ReplayCommand.self,
             FindingsCommand.self, TimelineCommand.self, ExportCommand.self, RedactCommand.self, KeysCommand.self,
             TokensCommand.self, TimestampCommand.self, RetentionCommand.self, MigrateCommand.self, WitnessCommand.self,
-            MonitorCommand.self,
+            MonitorCommand.self, CaptureCommand.self,
         ]
     )
 

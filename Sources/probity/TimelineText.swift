@@ -125,6 +125,8 @@ struct TimelineText {
             return (fr ? "partie enregistrée : " : "party registered: ") + (r.parties.first ?? "?")
         case DomainEventType.exchangeEditedAtSource: return fr ? "modifié à la source" : "edited at source"
         case DomainEventType.exchangeDeletedAtSource: return fr ? "supprimé à la source" : "deleted at source"
+        case DomainEventType.exchangeTagged:
+            return (fr ? "rattaché à la procédure " : "assigned to procedure ") + (r.procedure ?? "?")
         case DomainEventType.conflictDeclared:
             return (fr ? "conflit déclaré : " : "conflict declared: ") + r.parties.joined(separator: " / ")
                 + " (\(r.reason ?? "?"))"
