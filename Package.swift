@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "ProbityServerTests",
             dependencies: [
-                "ProbityLog", "ProbityDomain", "ProbityStore", "ProbityServer", "ProbityFixtures",
+                "ProbityLog", "ProbityDomain", "ProbityStore", "ProbityServer", "ProbityCapture", "ProbityFixtures",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,7 +3,8 @@
 # conversation appended over the API, the daemon killed with SIGKILL and restarted, the log verified,
 # and the signed checkpoint and a receipt printed and checked offline (also with OpenSSL alone).
 # A witness (run by someone else: here, a regional audit chamber) cosigns the daemon's checkpoints, and a
-# monitor follows the log through its tiles with only the log's and the witness's keys.
+# monitor follows the log through its tiles with only the log's and the witness's keys. Two e-mails arrive
+# in the procurement mailbox, which probityd captures.
 # Then the procurement scenario (examples/scenario.jsonl): its timeline, and the findings it raises.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,21 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 witness_port=$(free_port)
 tiles_port=$(free_port)
 
+# The procurement mailbox, as mbsync would fill it, captured by probityd ([[capture]], docs/CAPTURE.md).
+mkdir -p "$state/mail/INBOX/cur" "$state/mail/INBOX/new" "$state/mail/INBOX/tmp"
+cat > "$state/parties.json" <<'JSON'
+{"accounts": {"c.durand@ville-exemple.fr": "agent-durand", "j.martin@voirie-sud.example": "contact-martin"},
+ "buyers": ["agent-durand"]}
+JSON
+cat > "$state/probityd.toml" <<TOML
+[[capture]]
+name = "marches"
+path = "$state/mail/INBOX"
+mapping = "$state/parties.json"
+TOML
+
 start_daemon() {
-  "$probityd" --store "$db" --socket "$socket" --tiles-listen "127.0.0.1:$tiles_port" \
+  "$probityd" --config "$state/probityd.toml" --store "$db" --socket "$socket" --tiles-listen "127.0.0.1:$tiles_port" \
     --witness "http://127.0.0.1:$witness_port $(cat "$state/witness/witness.vkey")" 2>> "$state/probityd.log" &
   daemon_pid=$!
   for _ in $(seq 1 100); do
@@ -84,6 +98,34 @@ curl -s --unix-socket "$socket" -H "Authorization: Bearer $PROBITY_TOKEN" http:/
            "occurred_at": "2026-03-14T09:00:00Z"},
   "payload": {"subject": "Réponse publiée", "text": "La réponse à votre question est publiée sur le profil acheteur."}}' \
   | head -c 160; echo " …"
+echo
+echo "== two e-mails arrive in the procurement mailbox (delivered as mbsync does: tmp/, then new/)"
+deliver() {
+  printf '%s' "$2" > "$state/mail/INBOX/tmp/$1"
+  mv "$state/mail/INBOX/tmp/$1" "$state/mail/INBOX/new/$1"
+}
+deliver 1773392400.demo1.mail "From: Jean Martin <j.martin@voirie-sud.example>
+To: c.durand@ville-exemple.fr
+Subject: RE: 2026-042 - visite du site
+Date: Fri, 13 Mar 2026 10:15:00 +0100
+Message-ID: <visite-2026-042@voirie-sud.example>
+
+Bonjour, pouvons-nous visiter le site la semaine prochaine ?
+"
+deliver 1773392460.demo2.mail "From: Someone <prospect@inconnu.example>
+To: c.durand@ville-exemple.fr
+Subject: Présentation
+Date: Fri, 13 Mar 2026 10:16:00 +0100
+Message-ID: <hello@inconnu.example>
+
+Bonjour, je souhaite vous présenter nos services.
+"
+for _ in $(seq 1 100); do
+  [ "$("$probity" capture status --db "$db" --all --json | grep -o '"item"' | wc -l)" -ge 2 ] && break
+  sleep 0.1
+done
+echo "-- probity capture status: one recorded (procedure 2026-042, from its subject), one waiting for a mapping"
+"$probity" capture status --db "$db" --all
 echo
 echo "== the checkpoint the witness cosigned (GET /v1/checkpoint?witnessed=1 waits for it)"
 curl -sf --unix-socket "$socket" -H "Authorization: Bearer $(cat "$state/read.token")" \

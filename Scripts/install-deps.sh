@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Probity needs to build and run; with --test, also those the test suite
 # uses (Go and golang.org/x/mod, to check Probity's notes and proofs with the Go sumdb packages; systemd,
-# for systemd-analyze on the units; chromium and DejaVu fonts, to render the HTML export headless; pyflakes3, to lint the bundled Python verifier). python3 is
+# for systemd-analyze on the units; chromium and DejaVu fonts, to render the HTML export headless; pyflakes3, to lint the bundled Python verifier;
+# dovecot-imapd and isync, the IMAP server and mbsync the capture tests run on loopback). python3 is
 # always installed: evidence bundles ship a verifier written for it (and the tests run it).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils curl python3)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(golang-go golang-golang-x-mod-dev systemd chromium fonts-dejavu-core pyflakes3)
+  packages+=(golang-go golang-golang-x-mod-dev systemd chromium fonts-dejavu-core pyflakes3 dovecot-imapd isync)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -18,5 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The tests start their own throw-away Dovecot; the system one the package enables is not wanted here.
+  if [[ " ${missing[*]} " == *" dovecot-imapd "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+  fi
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.3 (https://swift.org/install) first" >&2; exit 2; }

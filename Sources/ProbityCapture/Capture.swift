@@ -105,6 +105,8 @@ public final class Capture {
     private let now: () -> String
     private var state: DomainState?
     private var index = TaggingIndex()
+    /// The reference pattern, compiled once (`CaptureSource.check` refused one that does not compile).
+    private lazy var reference: Regex<AnyRegexOutput>? = source.tagging.reference.flatMap { try? Regex($0) }
     /// Events per append: a batch is one transaction, one fsync, one checkpoint.
     public var batchSize = 500
 
@@ -210,7 +212,10 @@ public final class Capture {
                 result, procedure: nil, mapping: mapping.parties, register: source.register, capturedAt: now(),
                 isRegistered: { try reader.fact(.party, $0) != nil || registering.contains($0) },
                 tag: { message, parties in
-                    tagged = self.index.procedure(for: message, parties: parties, rules: self.source.tagging)?.procedure
+                    tagged =
+                        self.index.procedure(
+                            for: message, parties: parties, rules: self.source.tagging, reference: self.reference)?
+                        .procedure
                     return tagged
                 },
                 extraPayload: { _ in
@@ -356,7 +361,8 @@ public final class Capture {
             result, procedure: nil, mapping: mapping.parties, register: source.register, capturedAt: now(),
             isRegistered: { try reader.fact(.party, $0) != nil },
             tag: { message, parties in
-                let procedure = self.index.procedure(for: message, parties: parties, rules: self.source.tagging)
+                let procedure = self.index.procedure(
+                    for: message, parties: parties, rules: self.source.tagging, reference: self.reference)
                 if let procedure {
                     self.index.note(thread: message.conversation, source: message.sourceID, procedure: procedure.0)
                 } else {

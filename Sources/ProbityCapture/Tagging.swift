@@ -74,11 +74,12 @@ public struct TaggingIndex: Sendable {
     }
 
     /// The procedure `message` belongs to, and the rule that says so; nil if none does.
+    /// `reference` is `rules.reference` compiled (once per capture: compiling is costly).
     public func procedure(
-        for message: ImportedMessage, parties: [String], rules: TaggingRules
+        for message: ImportedMessage, parties: [String], rules: TaggingRules, reference: Regex<AnyRegexOutput>?
     ) -> (procedure: String, rule: String)? {
         if let fixed = rules.procedure { return (fixed, "capture procedure") }
-        if let pattern = rules.reference, let subject = message.subject, let regex = try? Regex(pattern) {
+        if let regex = reference, let subject = message.subject {
             for match in subject.matches(of: regex) {
                 let ref = String(subject[match.range])
                 if procedures[ref] != nil { return (ref, "reference in the subject") }

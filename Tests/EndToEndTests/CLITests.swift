@@ -357,7 +357,8 @@ struct CLITests {
             ["init"], ["append"], ["verify"], ["checkpoint"], ["prove", "inclusion"], ["prove", "consistency"],
             ["prove", "stream"],
             ["verify-proof"], ["show"], ["replay"], ["keys", "show"], ["keys", "rotate"], ["export", "tiles"],
-            ["witness", "init"], ["witness", "serve"],
+            ["witness", "init"], ["witness", "serve"], ["capture"], ["capture", "maildir"], ["capture", "drop"],
+            ["capture", "status"], ["capture", "tag"],
         ])
     func help(command: [String]) throws {
         let result = try CLI.run(command + ["--help"])

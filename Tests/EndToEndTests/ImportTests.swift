@@ -143,4 +143,58 @@ struct ImportTests {
         #expect(badMapping.status == 2 && badMapping.stderr.contains("invalid JSON"), "\(badMapping.stderr)")
         #expect(try LogReader.open(path: db).size() == 14, "refused imports append nothing")
     }
+
+    @Test(
+        "capture drop: every export format told apart by content and imported once; status shows the reports; capture tag assigns an untagged exchange"
+    )
+    func captureDrop() throws {
+        let db = try store()
+        let drop = try CLI.temporaryDirectory().appendingPathComponent("depot")
+        try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
+        for file in [
+            "linkedin/messages.csv", "email/procedure-2026-042.mbox", "x/direct-messages.js",
+            "activitystreams/outbox.json",
+        ] {
+            try FileManager.default.copyItem(
+                at: Self.fixtures.appendingPathComponent(file),
+                to: drop.appendingPathComponent(file.replacingOccurrences(of: "/", with: "-")))
+        }
+        try "minutes of a phone call, typed by hand\n".write(
+            to: drop.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+        let mapping = Self.fixtures.appendingPathComponent("parties.json").path
+        let run = ["capture", "drop", "--db", db, "--mapping", mapping, "--reference", "", "--json", drop.path]
+        let first = try CLI.run(run)
+        #expect(first.status == 0, "\(first.stderr)")
+        // Four exports recorded (the LinkedIn and mbox ones with records refused for unmapped accounts stay
+        // failed, to be retried with a new mapping); the notes are no export.
+        let failed = first.json["failed"]?.arrayValue ?? []
+        #expect(
+            failed.contains { $0["detail"]?["error"]?.stringValue?.contains("not an export") == true },
+            "\(first.stdout)")
+        let status = try CLI.run(["capture", "status", "--db", db, "--all", "--json"])
+        let items = status.json["items"]?.arrayValue ?? []
+        #expect(items.count == 5, "\(status.stdout)")
+        let formats = Set(items.compactMap { $0["detail"]?["format"]?.stringValue })
+        #expect(formats == ["linkedin-csv", "mbox", "x-archive", "activitystreams"], "\(formats)")
+        let again = try CLI.run(run)
+        #expect(
+            again.json["recorded"]?.uint64Value == 0 && again.json["unchanged"]?.uint64Value == 5, "\(again.stdout)")
+        let strict = try CLI.run(run + ["--strict"])
+        #expect(strict.status == 1)
+
+        // Nothing had a procedure (no rule could tell): one is assigned by hand, and the projections follow.
+        let untagged = try CLI.run(["capture", "status", "--db", db, "--untagged", "--json"])
+        #expect(untagged.status == 0, "\(untagged.stderr)")
+        let state = try LogReader.open(path: db).domainState()
+        let exchange = try #require(state.records.first { $0.isExchange && $0.procedure == nil })
+        let tagged = try CLI.run([
+            "capture", "tag", "--db", db, "--seq", "\(exchange.seq)", "--procedure", "2026-042", "--by", "C. Durand",
+        ])
+        #expect(tagged.status == 0 && tagged.stdout.contains("assigned to procedure 2026-042"), "\(tagged.stderr)")
+        let after = try LogReader.open(path: db).domainState()
+        #expect(after.record(seq: exchange.seq)?.procedure == "2026-042")
+        let unknown = try CLI.run(["capture", "tag", "--db", db, "--seq", "\(exchange.seq)", "--procedure", "1999-001"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("1999-001"), "\(unknown.stderr)")
+        #expect(try verify(db).intact)
+    }
 }

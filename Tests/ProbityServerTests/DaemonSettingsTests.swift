@@ -1,4 +1,5 @@
 import Foundation
+import ProbityCapture
 import Testing
 
 @testable import ProbityFixtures
@@ -47,6 +48,66 @@ struct DaemonSettingsTests {
         var again = DaemonSettings()
         try again.apply(toml: settings.tomlDescription, file: "printed")
         #expect(again == settings)
+    }
+
+    @Test("[[capture]] sections: one per folder, read and printed back; the folder and mapping are checked")
+    func captures() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("probity-settings-\(UUID().uuidString)")
+        for sub in ["INBOX/cur", "INBOX/new", "INBOX/tmp", "depot"] {
+            try FileManager.default.createDirectory(
+                at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try #"{"accounts": {}}"#.write(to: dir.appendingPathComponent("p.json"), atomically: true, encoding: .utf8)
+        var settings = DaemonSettings()
+        try settings.apply(
+            toml: """
+                [[capture]]
+                path = "\(dir.path)/INBOX"
+                mapping = "\(dir.path)/p.json"
+                reference = "MAPA-[0-9]+"
+                by_candidacy = false
+                rescan_seconds = 30
+                [[capture]]
+                name = "depot"
+                kind = "drop"
+                path = "\(dir.path)/depot"
+                register = "supplier_contact"
+                procedure = "2026-057"
+                reference = ""
+                """, file: "t.toml")
+        try settings.validate()
+        #expect(settings.captures.map(\.name) == ["INBOX", "depot"])
+        #expect(settings.captures[0].tagging.reference == "MAPA-[0-9]+" && !settings.captures[0].tagging.byCandidacy)
+        #expect(settings.captures[1].kind == .drop && settings.captures[1].tagging.reference == nil)
+        var again = DaemonSettings()
+        try again.apply(toml: settings.tomlDescription, file: "printed")
+        #expect(again == settings)
+
+        for (toml, message) in [
+            ("[[capture]]\npath = \"\(dir.path)/depot\"\n", "is not a Maildir: it has no cur/"),
+            ("[[capture]]\nkind = \"imap\"\npath = \"x\"\n", "capture[0].kind: must be \"maildir\" or \"drop\""),
+            (
+                "[[capture]]\nkind = \"drop\"\npath = \"\(dir.path)/depot\"\nmapping = \"/nonexistent.json\"\n",
+                "cannot read the mapping"
+            ),
+            (
+                "[[capture]]\nkind = \"drop\"\npath = \"\(dir.path)/depot\"\nreference = \"(\"\n",
+                "is not a regular expression"
+            ),
+            ("[[capture]]\nkind = \"drop\"\n", "capture[0].path: must be set"),
+            (
+                "[[capture]]\nkind = \"drop\"\npath = \"\(dir.path)/depot\"\nwatch = true\n",
+                "unknown key capture[0].watch"
+            ),
+            ("[capture]\npath = \"x\"\n", "capture must be an array of tables"),
+        ] {
+            var bad = DaemonSettings()
+            #expect {
+                try bad.apply(toml: toml, file: "t.toml")
+                try bad.validate()
+            } throws: { ($0 as? DaemonSettings.Invalid)?.message.contains(message) == true }
+        }
     }
 
     @Test(
