@@ -53,6 +53,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
@@ -91,7 +92,7 @@ let package = Package(
             name: "ProbityServer",
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityWire", "ProbityStore", "ProbityTSA",
-                "ProbityHTTP", "ProbityCapture",
+                "ProbityHTTP", "ProbityCapture", "ProbityConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,6 +106,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+
+        // The web console's pages: view models from the projections, Mustache templates and CSS in the binary.
+        .target(
+            name: "ProbityConsole",
+            dependencies: ["ProbityLog", "ProbityDomain", .product(name: "Mustache", package: "swift-mustache")],
+            resources: [
+                .embedInCode("Templates/layout.mustache"), .embedInCode("Templates/signin.mustache"),
+                .embedInCode("Templates/dashboard.mustache"), .embedInCode("Templates/procedures.mustache"),
+                .embedInCode("Templates/procedure.mustache"), .embedInCode("Templates/error.mustache"),
+                .embedInCode("Static/console.css"),
+            ],
+            swiftSettings: swiftSettings),
 
         // Live capture: Maildirs and export drop folders recorded as they fill (inotify and rescans).
         .target(

@@ -196,3 +196,9 @@ for info in source.infolist():
 target.close()
 PY
 "$probity" verify-bundle "$state/tampered.zip" --vkey "$(cat "$state/log.vkey")" || echo "(exit $?: refused, as it must be)"
+echo
+echo "== the web console, for the legal team (docs/CONSOLE.md): start the daemon with a TCP listener,"
+echo "   open the address in a browser and sign in with the read token"
+echo "  $probityd --store $db --socket $socket --tcp 127.0.0.1:8787"
+echo "  console: http://127.0.0.1:8787/ui/"
+echo "  read token: $(cat "$state/read.token")"

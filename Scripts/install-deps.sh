@@ -2,13 +2,14 @@
 # Installs the Debian packages Probity needs to build and run; with --test, also those the test suite
 # uses (Go and golang.org/x/mod, to check Probity's notes and proofs with the Go sumdb packages; systemd,
 # for systemd-analyze on the units; chromium and DejaVu fonts, to render the HTML export headless; pyflakes3, to lint the bundled Python verifier;
-# dovecot-imapd and isync, the IMAP server and mbsync the capture tests run on loopback). python3 is
+# dovecot-imapd and isync, the IMAP server and mbsync the capture tests run on loopback; python3-venv, for
+# Playwright and axe-core, which drive chromium in the console's browser tests). python3 is
 # always installed: evidence bundles ship a verifier written for it (and the tests run it).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils curl python3)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(golang-go golang-golang-x-mod-dev systemd chromium fonts-dejavu-core pyflakes3 dovecot-imapd isync)
+  packages+=(golang-go golang-golang-x-mod-dev systemd chromium fonts-dejavu-core pyflakes3 dovecot-imapd isync python3-venv)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -22,6 +23,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The tests start their own throw-away Dovecot; the system one the package enables is not wanted here.
   if [[ " ${missing[*]} " == *" dovecot-imapd "* ]] && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+  fi
+fi
+if [ "${1:-}" = "--test" ]; then
+  # Playwright and axe-core for the console's browser tests, from PyPI, in a venv of their own (Debian's
+  # Python is externally managed). Playwright drives Debian's chromium: it downloads no browser.
+  venv="$(dirname "$0")/../.build/browser-venv"
+  if ! "$venv/bin/python" -c 'import playwright, axe_playwright_python' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check playwright==1.65.2 axe-playwright-python==0.1.8
   fi
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.3 (https://swift.org/install) first" >&2; exit 2; }

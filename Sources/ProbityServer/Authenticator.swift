@@ -52,6 +52,21 @@ final class Authenticator: Sendable {
         return stored
     }
 
+    /// The token with this id if it is still valid (not revoked), read through the same one-second cache:
+    /// a console session ends within a second of `probity tokens revoke`.
+    func valid(id: String) throws -> TokenInfo? {
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0[id] }), now - cached.fetched < Self.cacheLifetime {
+            return cached.token.flatMap { $0.revoked == nil ? $0 : nil }
+        }
+        let token = try tokens().token(id: id)
+        cache.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[id] = Cached(token: token, fetched: now, verified: nil)
+        }
+        return token.flatMap { $0.revoked == nil ? $0 : nil }
+    }
+
     /// The stored token if `token` is its secret and it is not revoked.
     private func authenticate(_ token: BearerToken) throws -> TokenInfo? {
         let now = ContinuousClock.now

@@ -53,6 +53,9 @@ public struct DaemonSettings: Sendable, Equatable {
     /// Least time between two rounds of requests to the witnesses.
     public var witnessIntervalMilliseconds = 1000
 
+    /// `[console] session_minutes`: a console session ends after this long without a request.
+    public var consoleSessionMinutes = 30
+
     /// `[[capture]]`: Maildirs and drop folders recorded as they fill (docs/CAPTURE.md).
     public var captures: [CaptureSource] = []
 
@@ -113,6 +116,9 @@ public struct DaemonSettings: Sendable, Equatable {
             "quorum": { s, v, k throws(Invalid) in s.witnessQuorum = try int(v, k) },
             "wait_seconds": { s, v, k throws(Invalid) in s.witnessWaitSeconds = try int(v, k) },
             "interval_ms": { s, v, k throws(Invalid) in s.witnessIntervalMilliseconds = try int(v, k) },
+        ],
+        "console": [
+            "session_minutes": { s, v, k throws(Invalid) in s.consoleSessionMinutes = try int(v, k) }
         ],
         "commit": [
             "window_ms": { s, v, k throws(Invalid) in
@@ -255,6 +261,9 @@ public struct DaemonSettings: Sendable, Equatable {
         if let tcp { _ = try tcpAddress(tcp) }
         if let tilesListen { _ = try tcpAddress(tilesListen, key: "tiles.listen") }
         _ = try witnessPolicy()
+        guard (1...1440).contains(consoleSessionMinutes) else {
+            throw Invalid("console.session_minutes: must be between 1 and 1440 (a day), got \(consoleSessionMinutes)")
+        }
         for (index, capture) in captures.enumerated() {
             guard !capture.directory.isEmpty else { throw Invalid("capture[\(index)].path: must be set") }
             guard capture.rescan >= .seconds(1), capture.maxRawBytes > 0, capture.settle >= .zero else {
@@ -395,6 +404,7 @@ public struct DaemonSettings: Sendable, Equatable {
         lines += ["", "[witness]", "witnesses = [\(witnesses.map(quoted).joined(separator: ", "))]"]
         if let witnessQuorum { lines.append("quorum = \(witnessQuorum)") }
         lines += ["wait_seconds = \(witnessWaitSeconds)", "interval_ms = \(witnessIntervalMilliseconds)"]
+        lines += ["", "[console]", "session_minutes = \(consoleSessionMinutes)"]
         for capture in captures {
             lines += [
                 "", "[[capture]]", "name = \(quoted(capture.name))", "kind = \(quoted(capture.kind.rawValue))",

@@ -22,6 +22,8 @@ struct ProbityAPI: Sendable {
     let witnesses: (policy: WitnessPolicy, witnessed: WitnessedCheckpoints)?
     /// The procurement projections, shared by the procedure routes and the evidence routes.
     let projections = ProjectionCache()
+    /// The web console's sign-in sessions.
+    let consoleSessions: ConsoleSessions
 
     init(
         committer: GroupCommitter, readers: StoreReaders, metrics: ServerMetrics, settings: DaemonSettings,
@@ -36,6 +38,7 @@ struct ProbityAPI: Sendable {
         maxBodyBytes = settings.maxBodyBytes
         maxBatchEvents = settings.maxBatchEvents
         tilesPrefix = settings.tilesPrefix
+        consoleSessions = ConsoleSessions(idle: .seconds(60 * settings.consoleSessionMinutes))
     }
 
     private var reader: LogReader { get throws { try readers.reader() } }
@@ -75,6 +78,11 @@ struct ProbityAPI: Sendable {
         EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer)
             .add(to: router)
         TileRoutes(readers: readers, auth: auth, prefix: tilesPrefix, witnessed: witnesses?.witnessed).add(to: router)
+        let committer = committer
+        ConsoleRoutes(
+            readers: readers, auth: auth, projections: projections, sessions: consoleSessions,
+            committerFailure: { committer.failure }
+        ).add(to: router)
         // Inline, the one read that is: health must answer while long exports fill the blocking pool, and
         // it reads one index entry (MAX(seq)).
         router.get("/healthz") { _, _ in health() }

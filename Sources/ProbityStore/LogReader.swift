@@ -173,6 +173,16 @@ public class LogReader: @unchecked Sendable {
         }
     }
 
+    /// When the checkpoint of `size` was signed (as the writer recorded it, RFC 3339 UTC).
+    public func checkpointTime(size: UInt64) throws -> String? {
+        try wrap("reading a checkpoint") {
+            try db.read {
+                try String.fetchOne(
+                    $0, sql: "SELECT time FROM checkpoints WHERE size = ?", arguments: [Int64(clamping: size)])
+            }
+        }
+    }
+
     /// The latest checkpoint, or the one of exactly `size` leaves.
     public func checkpoint(size: UInt64? = nil) throws -> SignedCheckpoint {
         try wrap("reading a checkpoint") { try db.read { try checkpoint(size: size, $0) } }

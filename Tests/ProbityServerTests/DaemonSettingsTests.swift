@@ -129,6 +129,7 @@ struct DaemonSettingsTests {
             ("[tiles]\nprefix = \"/tlog/\"\n", "tiles.prefix"),
             ("[tiles]\nprefix = \"/v1/tiles\"\n", "not under /v1"),
             ("[tiles]\nlisten = \"0.0.0.0:80\"\n", "tiles.listen: 0.0.0.0 is not a loopback address"),
+            ("[console]\nsession_minutes = 0\n", "console.session_minutes: must be between 1 and 1440"),
         ])
     func invalid(_ toml: String, _ message: String) {
         var settings = DaemonSettings()

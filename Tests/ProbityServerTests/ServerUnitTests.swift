@@ -1,10 +1,10 @@
 import Foundation
 import Logging
-import ProbityStore
 import Testing
 
 @testable import ProbityFixtures
 @testable import ProbityServer
+@testable import ProbityStore
 
 @Suite("server parts")
 struct ServerUnitTests {
@@ -15,6 +15,34 @@ struct ServerUnitTests {
         #expect(Role.allowing(.readEntries) == [.read, .export, .admin])
         #expect(Role.allowing(.readPayloads) == [.export, .admin])
         #expect(Role.allowing(.administer) == [.admin])
+    }
+
+    @Test("console sessions: random ids and CSRF secrets, an idle expiry restarted by each use, sign-out forgets")
+    func consoleSessions() throws {
+        let sessions = ConsoleSessions(idle: .seconds(60))
+        let token = TokenInfo(
+            id: "0123456789ab", name: "auditrice", role: .read, created: "2026-12-03T00:00:00Z", revoked: nil,
+            secretHash: [])
+        let (id, session) = try sessions.open(token: token)
+        let (other, _) = try sessions.open(token: token)
+        #expect(id.count == 64 && session.csrf.count == 64 && id != other && id != session.csrf)
+        let start = ContinuousClock.now
+        #expect(sessions.use(id, now: start + .seconds(50))?.user == "auditrice")
+        // Used at 50 s, so still alive at 100 s; then idle past a minute, gone for good.
+        #expect(sessions.use(id, now: start + .seconds(100)) != nil)
+        #expect(sessions.use(id, now: start + .seconds(161)) == nil)
+        #expect(sessions.use(id, now: start + .seconds(1)) == nil)
+        sessions.close(other)
+        #expect(sessions.use(other) == nil)
+    }
+
+    @Test("console forms and cookies are read as browsers send them")
+    func consoleForms() {
+        #expect(
+            ConsoleRoutes.form(Array("token=prb_a%2Bb&csrf=x+y&empty=".utf8)) == [
+                "token": "prb_a+b", "csrf": "x y", "empty": "",
+            ])
+        #expect(ConsoleRoutes.cookie("s", "v") == "s=v; Path=/ui; HttpOnly; SameSite=Strict; Secure")
     }
 
     @Test("bearer tokens: only the exact format is accepted")

@@ -1,0 +1,455 @@
+import Foundation
+public import Mustache
+public import ProbityDomain
+public import ProbityLog
+
+/// Who is signed in, as the pages show it; `csrf` goes in every form that changes state.
+public struct ConsoleViewer: Sendable {
+    public let user: String
+    public let role: String
+    public let csrf: String
+    public init(user: String, role: String, csrf: String) {
+        self.user = user
+        self.role = role
+        self.csrf = csrf
+    }
+}
+
+/// What the dashboard shows of the store, read by the server.
+public struct DashboardFacts: Sendable {
+    public struct Key: Sendable {
+        public let seq: UInt64
+        public let type: String
+        public let time: Timestamp?
+        public let verifierKey: String
+        public init(seq: UInt64, type: String, time: Timestamp?, verifierKey: String) {
+            self.seq = seq
+            self.type = type
+            self.time = time
+            self.verifierKey = verifierKey
+        }
+    }
+    public var origin = ""
+    public var checkpoint: SignedCheckpoint?
+    public var checkpointTime: Timestamp?
+    public var keys: [Key] = []
+    public var timestamps = 0
+    /// nil when the store accepts appends; else why not.
+    public var failure: String?
+    public init() {}
+}
+
+/// The console's pages: view models built from the projections, rendered with the embedded Mustache
+/// templates (every value HTML-escaped by `{{ }}`; the one unescaped `{{{body}}}` is a page rendered here).
+/// Pure: no I/O, no clock.
+public struct ConsolePages: Sendable {
+    private let library: MustacheLibrary
+
+    public init() throws {
+        var library = MustacheLibrary()
+        for (name, bytes) in [
+            ("layout", PackageResources.layout_mustache), ("signin", PackageResources.signin_mustache),
+            ("dashboard", PackageResources.dashboard_mustache), ("procedures", PackageResources.procedures_mustache),
+            ("procedure", PackageResources.procedure_mustache), ("error", PackageResources.error_mustache),
+        ] {
+            try library.register(String(decoding: bytes, as: UTF8.self), named: name)
+        }
+        self.library = library
+    }
+
+    /// The stylesheet, served at /ui/static/console.css.
+    public static var stylesheet: [UInt8] { PackageResources.console_css }
+
+    /// What every page shares: the header, the navigation, the sign-out form.
+    struct Chrome {
+        let lang: String
+        let otherLang: String
+        let otherLanguageURL: String
+        let title: String
+        let t: [String: String]
+        let signedIn: Bool
+        let user: String
+        let role: String
+        let csrf: String
+        let origin: String
+        let onDashboard: Bool
+        let onProcedures: Bool
+        let body: String
+    }
+
+    /// `path` is the page's path and query without `lang`, so that the language link keeps the page.
+    private func render(
+        _ template: String, _ model: Any, title: String, lang: ConsoleLanguage, viewer: ConsoleViewer?,
+        origin: String, path: String
+    ) -> String {
+        let body = library.render(model, withTemplate: template) ?? ""
+        let separator = path.contains("?") ? "&" : "?"
+        let chrome = Chrome(
+            lang: lang.rawValue, otherLang: lang.other.rawValue,
+            otherLanguageURL: path + separator + "lang=" + lang.other.rawValue, title: title,
+            t: ConsoleText.labels(lang), signedIn: viewer != nil, user: viewer?.user ?? "", role: viewer?.role ?? "",
+            csrf: viewer?.csrf ?? "", origin: origin, onDashboard: template == "dashboard",
+            onProcedures: template.hasPrefix("procedure"), body: body)
+        return library.render(chrome, withTemplate: "layout") ?? ""
+    }
+
+    // MARK: Sign-in and errors
+
+    struct SignIn {
+        let lang: String
+        let t: [String: String]
+        let csrf: String
+        let error: String?
+    }
+
+    public func signIn(lang: ConsoleLanguage, csrf: String, error: String?, origin: String) -> String {
+        let t = ConsoleText.labels(lang)
+        return render(
+            "signin", SignIn(lang: lang.rawValue, t: t, csrf: csrf, error: error), title: t["signInTitle"]!, lang: lang,
+            viewer: nil, origin: origin, path: "/ui/sign-in")
+    }
+
+    struct ErrorPage {
+        let lang: String
+        let t: [String: String]
+        let heading: String
+        let message: String
+    }
+
+    public func error(
+        heading: String, message: String, lang: ConsoleLanguage, viewer: ConsoleViewer?, origin: String
+    ) -> String {
+        render(
+            "error", ErrorPage(lang: lang.rawValue, t: ConsoleText.labels(lang), heading: heading, message: message),
+            title: heading, lang: lang, viewer: viewer, origin: origin, path: "/ui/")
+    }
+
+    // MARK: Dashboard
+
+    struct Dashboard {
+        struct Checkpoint {
+            let size: UInt64
+            let iso: String
+            let local: String
+            let root: String
+            let cosigners: [String]
+            let note: String
+        }
+        struct Key {
+            let seq: UInt64
+            let event: String
+            let iso: String
+            let local: String
+            let vkey: String
+        }
+        let lang: String
+        let t: [String: String]
+        let origin: String
+        let size: UInt64
+        let healthClass: String
+        let healthText: String
+        let checkpoint: Checkpoint?
+        let keys: [Key]
+        let timestampsText: String?
+    }
+
+    public func dashboard(
+        _ facts: DashboardFacts, zone: LocalTime, lang: ConsoleLanguage, viewer: ConsoleViewer
+    ) -> String {
+        let t = ConsoleText.labels(lang)
+        let fr = lang == .fr
+        let checkpoint = facts.checkpoint.map { signed in
+            Dashboard.Checkpoint(
+                size: signed.checkpoint.size, iso: facts.checkpointTime?.description ?? "",
+                local: facts.checkpointTime.map { Self.local($0, zone) } ?? "—",
+                root: Hex.encode(signed.checkpoint.root),
+                cosigners: signed.note.signatures.map(\.name).filter { $0 != facts.origin },
+                note: signed.encoded)
+        }
+        let health =
+            facts.failure.map {
+                ("bad", (fr ? "✖ dégradé : les ajouts échouent (" : "✖ degraded: appends fail (") + $0 + ")")
+            } ?? ("ok", fr ? "✔ en service" : "✔ serving")
+        let model = Dashboard(
+            lang: lang.rawValue, t: t, origin: facts.origin, size: facts.checkpoint?.checkpoint.size ?? 0,
+            healthClass: health.0, healthText: health.1, checkpoint: checkpoint,
+            keys: facts.keys.map {
+                Dashboard.Key(
+                    seq: $0.seq,
+                    event: $0.type == LogEventType.logCreated
+                        ? (fr ? "création du journal" : "log created") : (fr ? "rotation de clé" : "key rotated"),
+                    iso: $0.time?.description ?? "", local: $0.time.map { Self.local($0, zone) } ?? "—",
+                    vkey: $0.verifierKey)
+            },
+            timestampsText: facts.timestamps == 0
+                ? nil
+                : fr
+                    ? "\(facts.timestamps) point(s) de contrôle horodaté(s) par une autorité d'horodatage."
+                    : "\(facts.timestamps) checkpoint(s) timestamped by a timestamp authority.")
+        return render(
+            "dashboard", model, title: t["dashboard"]!, lang: lang, viewer: viewer, origin: facts.origin, path: "/ui/")
+    }
+
+    // MARK: Procedures
+
+    /// The procedures list's filters, as the query gives them.
+    public struct ProcedureFilter: Sendable {
+        public var query = ""
+        public var kind: EventCatalogue.ProcedureKind?
+        public var phase: EventCatalogue.Phase?
+        public var onlyWithFindings = false
+        public init() {}
+
+        public var queryString: String {
+            var parts: [String] = []
+            if !query.isEmpty { parts.append("q=" + Self.escape(query)) }
+            if let kind { parts.append("kind=" + kind.rawValue) }
+            if let phase { parts.append("phase=" + phase.rawValue) }
+            if onlyWithFindings { parts.append("findings=1") }
+            return parts.joined(separator: "&")
+        }
+
+        /// Percent-encodes all but RFC 3986's unreserved characters: safe in a path segment and a query value.
+        static func escape(_ text: String) -> String {
+            text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+        }
+        static let unreserved = CharacterSet(
+            charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    }
+
+    struct Procedures {
+        struct Option {
+            let value: String
+            let label: String
+            let selected: Bool
+        }
+        struct Row {
+            let ref: String
+            let refPath: String
+            let kind: String
+            let phase: String
+            let buyer: String
+            let candidates: Int
+            let findings: Int
+            let hasFindings: Bool
+        }
+        let lang: String
+        let t: [String: String]
+        let query: String
+        let kinds: [Option]
+        let phases: [Option]
+        let onlyWithFindings: Bool
+        let countText: String
+        let rows: [Row]
+    }
+
+    public func procedures(
+        _ state: DomainState, filter: ProcedureFilter, lang: ConsoleLanguage, viewer: ConsoleViewer, origin: String
+    ) -> String {
+        let t = ConsoleText.labels(lang)
+        let findings = Dictionary(grouping: FindingRules.evaluate(state), by: \.procedure).mapValues(\.count)
+        let needle = filter.query.lowercased()
+        let rows = state.procedures.values.sorted { $0.ref < $1.ref }.filter { p in
+            (needle.isEmpty || p.ref.lowercased().contains(needle) || p.buyer.lowercased().contains(needle))
+                && (filter.kind == nil || p.kind == filter.kind)
+                && (filter.phase == nil || p.currentPhase == filter.phase)
+                && (!filter.onlyWithFindings || (findings[p.ref] ?? 0) > 0)
+        }.map { p in
+            Procedures.Row(
+                ref: p.ref, refPath: ProcedureFilter.escape(p.ref), kind: Self.kindLabel(p.kind, lang),
+                phase: p.currentPhase.map { Self.phaseLabel($0, lang) } ?? "—", buyer: p.buyer,
+                candidates: p.candidates.count, findings: findings[p.ref] ?? 0, hasFindings: (findings[p.ref] ?? 0) > 0)
+        }
+        let model = Procedures(
+            lang: lang.rawValue, t: t, query: filter.query,
+            kinds: EventCatalogue.ProcedureKind.allCases.map {
+                .init(value: $0.rawValue, label: Self.kindLabel($0, lang), selected: $0 == filter.kind)
+            },
+            phases: EventCatalogue.Phase.allCases.map {
+                .init(value: $0.rawValue, label: Self.phaseLabel($0, lang), selected: $0 == filter.phase)
+            },
+            onlyWithFindings: filter.onlyWithFindings,
+            countText: lang == .fr
+                ? "\(rows.count) procédure(s) sur \(state.procedures.count)"
+                : "\(rows.count) of \(state.procedures.count) procedure(s)",
+            rows: rows)
+        let query = filter.queryString
+        return render(
+            "procedures", model, title: t["procedures"]!, lang: lang, viewer: viewer, origin: origin,
+            path: "/ui/procedures" + (query.isEmpty ? "" : "?" + query))
+    }
+
+    // MARK: One procedure
+
+    struct ProcedurePage {
+        struct Dated {
+            let label: String
+            let iso: String
+            let local: String
+        }
+        struct Phase {
+            let phase: String
+            let iso: String
+            let local: String
+            let awardee: String?
+        }
+        struct Candidate {
+            let party: String
+            let iso: String
+            let local: String
+        }
+        struct FindingView {
+            let title: String
+            let severity: String
+            let severityClass: String
+            let explanation: String
+            let legal: String
+            let seqs: [UInt64]
+        }
+        struct Line {
+            let seq: UInt64
+            let iso: String
+            let local: String
+            let event: String
+            let from: String
+            let to: String
+            let visibility: String?
+            let visibilityMark: String
+            let visibilityClass: String
+        }
+        let lang: String
+        let t: [String: String]
+        let ref: String
+        let kind: String
+        let buyer: String
+        let phase: String
+        let dates: [Dated]
+        let timeZone: String
+        let phaseList: [Phase]
+        let candidates: [Candidate]
+        let findingCount: Int
+        let findings: [FindingView]
+        let chronology: [Line]
+        let previousURL: String?
+        let nextURL: String?
+        let pageText: String
+    }
+
+    /// Entries per chronology page.
+    public static let pageSize = 100
+
+    /// `page` counts from 0; out of range shows the last page.
+    public func procedure(
+        _ p: DomainState.Procedure, in state: DomainState, page: Int, lang: ConsoleLanguage, viewer: ConsoleViewer,
+        origin: String
+    ) -> String {
+        let t = ConsoleText.labels(lang)
+        let zone = LocalTime.buyers(p, in: state)
+        let fr = lang == .fr
+        func dated(_ label: String, _ time: Timestamp?) -> ProcedurePage.Dated? {
+            time.map { .init(label: label, iso: $0.description, local: Self.local($0, zone)) }
+        }
+        let records = state.records(of: p)
+        let pages = max(1, (records.count + Self.pageSize - 1) / Self.pageSize)
+        let current = min(max(0, page), pages - 1)
+        let slice = records.dropFirst(current * Self.pageSize).prefix(Self.pageSize)
+        let base = "/ui/procedures/\(ProcedureFilter.escape(p.ref))?lang=\(lang.rawValue)&page="
+        let findings = FindingRules.evaluate(state, procedure: p.ref)
+        let model = ProcedurePage(
+            lang: lang.rawValue, t: t, ref: p.ref, kind: Self.kindLabel(p.kind, lang), buyer: p.buyer,
+            phase: p.currentPhase.map { Self.phaseLabel($0, lang) } ?? "—",
+            dates: [
+                dated(fr ? "Publication" : "Published", p.publishedAt),
+                dated(fr ? "Date limite des questions" : "Questions deadline", p.questionsDeadline),
+                dated(fr ? "Date limite de remise des offres" : "Tender deadline", p.tenderDeadline),
+                dated(fr ? "Fin du délai de suspension" : "Standstill end", p.standstillEnd),
+            ].compactMap { $0 },
+            timeZone: zone.zone.identifier,
+            phaseList: p.phases.map {
+                .init(
+                    phase: Self.phaseLabel($0.phase, lang), iso: $0.at.description, local: Self.local($0.at, zone),
+                    awardee: $0.awardee)
+            },
+            candidates: p.candidates.map {
+                .init(party: $0.party, iso: $0.at.description, local: Self.local($0.at, zone))
+            },
+            findingCount: findings.count,
+            findings: findings.map { f in
+                let language: FindingText.Language = fr ? .fr : .en
+                return .init(
+                    title: FindingText.title(f.rule, language), severity: FindingText.severity(f.severity, language),
+                    severityClass: f.severity.rawValue,
+                    explanation: FindingText.explanation(f, language, time: zone),
+                    legal: FindingText.legalReference(f.rule), seqs: f.seqs)
+            },
+            chronology: slice.map { r in
+                let visibility: (String?, String, String) =
+                    switch r.visibility {
+                    case .public?: (t["public"], "◉", "public")
+                    case .restricted?: (t["restricted"], "◐", "private")
+                    case .direct?: (t["private"], "○", "private")
+                    case nil: (nil, "", "none")
+                    }
+                return .init(
+                    seq: r.seq, iso: r.at.description, local: Self.local(r.at, zone), event: Self.eventLabel(r, lang),
+                    from: r.from ?? (r.isExchange ? "" : r.parties.first ?? ""),
+                    to: (r.to + r.mentions).joined(separator: ", "), visibility: visibility.0,
+                    visibilityMark: visibility.1, visibilityClass: visibility.2)
+            },
+            previousURL: current > 0 ? base + "\(current - 1)" : nil,
+            nextURL: current + 1 < pages ? base + "\(current + 1)" : nil,
+            pageText: fr
+                ? "page \(current + 1) sur \(pages) (\(records.count) entrées)"
+                : "page \(current + 1) of \(pages) (\(records.count) entries)")
+        return render(
+            "procedure", model, title: "\(t["procedure"]!) \(p.ref)", lang: lang, viewer: viewer, origin: origin,
+            path: "/ui/procedures/\(ProcedureFilter.escape(p.ref))?page=\(current)")
+    }
+
+    // MARK: Words
+
+    static func local(_ time: Timestamp, _ zone: LocalTime) -> String { zone.day(time) + " " + zone.clock(time) }
+
+    static func kindLabel(_ kind: EventCatalogue.ProcedureKind, _ lang: ConsoleLanguage) -> String {
+        guard lang == .fr else { return kind.rawValue.replacingOccurrences(of: "_", with: " ") }
+        switch kind {
+        case .sourcing: return "sourçage"
+        case .openTender: return "appel d'offres ouvert"
+        case .restrictedTender: return "appel d'offres restreint"
+        case .adapted: return "procédure adaptée"
+        case .negotiated: return "procédure négociée"
+        case .competitiveDialogue: return "dialogue compétitif"
+        }
+    }
+
+    static func phaseLabel(_ phase: EventCatalogue.Phase, _ lang: ConsoleLanguage) -> String {
+        guard lang == .fr else { return phase.rawValue }
+        switch phase {
+        case .sourcing: return "sourçage"
+        case .consultation: return "consultation"
+        case .evaluation: return "analyse des offres"
+        case .standstill: return "délai de suspension"
+        case .awarded: return "attribuée"
+        case .closed: return "close"
+        case .cancelled: return "annulée"
+        }
+    }
+
+    static func eventLabel(_ r: DomainState.Record, _ lang: ConsoleLanguage) -> String {
+        let fr = lang == .fr
+        switch r.type {
+        case DomainEventType.exchangeRecorded:
+            return "\(r.channel?.rawValue ?? "?") · \(r.kind ?? "?")"
+        case DomainEventType.procedurePhaseChanged:
+            return (fr ? "phase : " : "phase: ") + (r.phase.map { phaseLabel($0, lang) } ?? "?")
+        case DomainEventType.disclosurePublished: return fr ? "publication à tous les candidats" : "disclosed to all"
+        case DomainEventType.procedureOpened: return fr ? "procédure ouverte" : "procedure opened"
+        case DomainEventType.procedureCandidateJoined: return fr ? "candidature" : "candidate joined"
+        case DomainEventType.procedureUpdated: return fr ? "dates modifiées" : "dates changed"
+        case DomainEventType.exchangeTagged: return fr ? "rattachement à la procédure" : "assigned to the procedure"
+        case DomainEventType.conflictDeclared: return fr ? "conflit d'intérêts déclaré" : "conflict declared"
+        case LogEventType.redactionApplied: return fr ? "caviardage" : "redaction"
+        default: return r.type
+        }
+    }
+}
