@@ -115,7 +115,8 @@ let package = Package(
                 .embedInCode("Templates/layout.mustache"), .embedInCode("Templates/signin.mustache"),
                 .embedInCode("Templates/dashboard.mustache"), .embedInCode("Templates/procedures.mustache"),
                 .embedInCode("Templates/procedure.mustache"), .embedInCode("Templates/error.mustache"),
-                .embedInCode("Static/console.css"),
+                .embedInCode("Templates/entry.mustache"), .embedInCode("Static/console.css"),
+                .embedInCode("Static/verify.js"),
             ],
             swiftSettings: swiftSettings),
 

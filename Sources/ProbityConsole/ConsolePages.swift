@@ -51,6 +51,7 @@ public struct ConsolePages: Sendable {
             ("layout", PackageResources.layout_mustache), ("signin", PackageResources.signin_mustache),
             ("dashboard", PackageResources.dashboard_mustache), ("procedures", PackageResources.procedures_mustache),
             ("procedure", PackageResources.procedure_mustache), ("error", PackageResources.error_mustache),
+            ("entry", PackageResources.entry_mustache),
         ] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
@@ -59,6 +60,8 @@ public struct ConsolePages: Sendable {
 
     /// The stylesheet, served at /ui/static/console.css.
     public static var stylesheet: [UInt8] { PackageResources.console_css }
+    /// The entry page's verifier (WebCrypto), served at /ui/static/verify.js.
+    public static var verifierScript: [UInt8] { PackageResources.verify_js }
 
     /// What every page shares: the header, the navigation, the sign-out form.
     struct Chrome {
@@ -330,9 +333,97 @@ public struct ConsolePages: Sendable {
         let findingCount: Int
         let findings: [FindingView]
         let chronology: [Line]
+        let coverage: Coverage
         let previousURL: String?
         let nextURL: String?
         let pageText: String
+    }
+
+    /// The disclosure coverage as a matrix: each question (a row) × each candidate (a column): did that
+    /// candidate get the answer, and when.
+    struct Coverage {
+        struct Cell {
+            let text: String
+            let symbol: String
+            let cls: String
+        }
+        struct Row {
+            let seq: UInt64
+            let asker: String
+            let iso: String
+            let local: String
+            let status: String
+            let cells: [Cell]
+        }
+        let candidates: [String]
+        let rows: [Row]
+        let hasRows: Bool
+        let summary: String
+    }
+
+    /// Questions the matrix shows at most (the API pages through the rest).
+    public static let coverageRows = 50
+
+    static func coverage(
+        _ p: DomainState.Procedure, in state: DomainState, zone: LocalTime, lang: ConsoleLanguage
+    ) -> Coverage {
+        let fr = lang == .fr
+        let (questions, more) = QuestionCoverage.page(p, in: state, after: nil, limit: coverageRows)
+        let candidates = p.candidates.map(\.party)
+        let deadline = p.tenderDeadline
+        let rows = questions.map { q -> Coverage.Row in
+            let askerOrg = q.question.from.map { state.organisation(of: $0) }
+            let cells = candidates.map { candidate -> Coverage.Cell in
+                if askerOrg == candidate {
+                    return .init(text: fr ? "a posé la question" : "asked", symbol: "?", cls: "asker")
+                }
+                if q.answers.contains(where: { $0.visibility == .public }) {
+                    return .init(text: fr ? "réponse publique" : "public answer", symbol: "✔", cls: "ok")
+                }
+                if q.answers.contains(where: { answer in answer.to.contains { state.organisation(of: $0) == candidate }
+                    })
+                {
+                    return .init(text: fr ? "réponse reçue en privé" : "answered privately", symbol: "✔", cls: "ok")
+                }
+                if let disclosure = q.disclosures.first {
+                    let when = local(disclosure.at, zone)
+                    if let deadline, disclosure.at > deadline {
+                        return .init(
+                            text: (fr ? "communiquée le " : "disclosed ") + when
+                                + (fr ? ", après la date limite" : ", after the deadline"),
+                            symbol: "✖", cls: "bad")
+                    }
+                    return .init(text: (fr ? "communiquée le " : "disclosed ") + when, symbol: "✔", cls: "ok")
+                }
+                if q.answers.isEmpty {
+                    return .init(text: fr ? "sans réponse" : "unanswered", symbol: "—", cls: "none")
+                }
+                return .init(text: fr ? "non communiquée" : "not disclosed", symbol: "✖", cls: "bad")
+            }
+            return .init(
+                seq: q.question.seq, asker: q.question.from ?? "?", iso: q.question.at.description,
+                local: local(q.question.at, zone), status: statusLabel(q.status, lang), cells: cells)
+        }
+        let summary =
+            questions.isEmpty
+            ? (fr ? "Aucune question de candidat n'est enregistrée." : "No question from a candidate is recorded.")
+            : more
+                ? (fr
+                    ? "Les \(coverageRows) premières questions ; l'API en donne la suite."
+                    : "The first \(coverageRows) questions; the API pages through the rest.")
+                : (fr ? "\(questions.count) question(s)." : "\(questions.count) question(s).")
+        return Coverage(candidates: candidates, rows: rows, hasRows: !rows.isEmpty, summary: summary)
+    }
+
+    static func statusLabel(_ status: QuestionCoverage.Status, _ lang: ConsoleLanguage) -> String {
+        let fr = lang == .fr
+        switch status {
+        case .unanswered: return fr ? "sans réponse" : "unanswered"
+        case .answeredPublicly: return fr ? "répondue publiquement" : "answered publicly"
+        case .disclosed: return fr ? "réponse privée, communiquée à temps" : "private answer, disclosed in time"
+        case .disclosedLate: return fr ? "réponse privée, communiquée trop tard" : "private answer, disclosed late"
+        case .undisclosed: return fr ? "réponse privée, jamais communiquée" : "private answer, never disclosed"
+        }
     }
 
     /// Entries per chronology page.
@@ -396,6 +487,7 @@ public struct ConsolePages: Sendable {
                     to: (r.to + r.mentions).joined(separator: ", "), visibility: visibility.0,
                     visibilityMark: visibility.1, visibilityClass: visibility.2)
             },
+            coverage: Self.coverage(p, in: state, zone: zone, lang: lang),
             previousURL: current > 0 ? base + "\(current - 1)" : nil,
             nextURL: current + 1 < pages ? base + "\(current + 1)" : nil,
             pageText: fr
@@ -404,6 +496,108 @@ public struct ConsolePages: Sendable {
         return render(
             "procedure", model, title: "\(t["procedure"]!) \(p.ref)", lang: lang, viewer: viewer, origin: origin,
             path: "/ui/procedures/\(ProcedureFilter.escape(p.ref))?page=\(current)")
+    }
+
+    // MARK: One entry
+
+    /// What the entry page shows of a stored entry, read by the server.
+    public struct EntryFacts: Sendable {
+        public let seq: UInt64
+        public let bytes: [UInt8]
+        public let leafHash: [UInt8]
+        /// The payload's bytes when the viewer may read payloads and it is not erased.
+        public let payload: [UInt8]?
+        public let mayReadPayloads: Bool
+        public let proof: TlogProof
+        public init(
+            seq: UInt64, bytes: [UInt8], leafHash: [UInt8], payload: [UInt8]?, mayReadPayloads: Bool, proof: TlogProof
+        ) {
+            self.seq = seq
+            self.bytes = bytes
+            self.leafHash = leafHash
+            self.payload = payload
+            self.mayReadPayloads = mayReadPayloads
+            self.proof = proof
+        }
+    }
+
+    struct EntryPage {
+        let lang: String
+        let t: [String: String]
+        let seq: UInt64
+        let type: String
+        let iso: String
+        let local: String
+        let procedure: String?
+        let procedurePath: String
+        let leafHash: String
+        let entryText: String
+        let entryBase64: String
+        let redaction: String?
+        let payloadText: String?
+        let payloadNote: String?
+        let proofText: String
+        let hashes: String
+        let checkpointText: String
+    }
+
+    public func entry(
+        _ facts: EntryFacts, in state: DomainState, lang: ConsoleLanguage, viewer: ConsoleViewer, origin: String
+    ) -> String {
+        let t = ConsoleText.labels(lang)
+        let fr = lang == .fr
+        let parsed = try? JSONParser.parse(facts.bytes)
+        let type = parsed?["type"]?.stringValue ?? "?"
+        let time = parsed?["time"]?.stringValue.flatMap { Timestamp(rfc3339: $0) }
+        let record = state.record(seq: facts.seq)
+        let zone =
+            record?.procedure.flatMap { state.procedures[$0] }.map { LocalTime.buyers($0, in: state) } ?? .utc
+        let redaction = state.redactions[facts.seq].map { redactionSeq in
+            let basis = state.record(seq: redactionSeq)?.reason ?? "?"
+            return fr
+                ? "Contenu effacé par l'entrée \(redactionSeq) (fondement : \(basis)) ; l'entrée garde son engagement SHA-256."
+                : "Payload erased by entry \(redactionSeq) (legal basis: \(basis)); the entry keeps its SHA-256 commitment."
+        }
+        let hasPayload = parsed?["payload"] != nil
+        let payloadNote: String? =
+            if !hasPayload {
+                fr ? "Cette entrée n'a pas de contenu à part." : "This entry has no separate payload."
+            } else if redaction != nil { nil } else if !facts.mayReadPayloads {
+                fr
+                    ? "Contenu non affiché : votre jeton (rôle \(viewer.role)) ne permet pas de lire les données personnelles (rôle export)."
+                    : "Payload withheld: your token (role \(viewer.role)) may not read personal data (the export role may)."
+            } else { nil }
+        let model = EntryPage(
+            lang: lang.rawValue, t: t, seq: facts.seq, type: type, iso: time?.description ?? "",
+            local: time.map { Self.local($0, zone) } ?? "—", procedure: record?.procedure,
+            procedurePath: ProcedureFilter.escape(record?.procedure ?? ""), leafHash: Hex.encode(facts.leafHash),
+            entryText: Self.visible(String(decoding: facts.bytes, as: UTF8.self)),
+            entryBase64: Base64.encode(facts.bytes),
+            redaction: redaction,
+            payloadText: facts.mayReadPayloads && redaction == nil
+                ? facts.payload.map { Self.visible(String(decoding: $0, as: UTF8.self)) } : nil,
+            payloadNote: payloadNote, proofText: facts.proof.encoded,
+            hashes: facts.proof.proof.map { Base64.encode($0) }.joined(separator: " "),
+            checkpointText: facts.proof.checkpoint.encoded)
+        return render(
+            "entry", model, title: "\(t["entry"]!) \(facts.seq)", lang: lang, viewer: viewer, origin: origin,
+            path: "/ui/entries/\(facts.seq)")
+    }
+
+    /// Text from outside with its bidirectional controls shown as `⟨U+202E⟩` instead of obeyed: an override
+    /// in a payload must not turn "exe.txt" into "txt.exe" on the screen of the person judging it.
+    static func visible(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+                || scalar.value == 0x200E || scalar.value == 0x200F || scalar.value == 0x061C
+            {
+                out += "⟨U+" + String(scalar.value, radix: 16, uppercase: true) + "⟩"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     // MARK: Words

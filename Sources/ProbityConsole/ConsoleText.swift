@@ -43,6 +43,30 @@ enum ConsoleText {
         "chronology": "Chronologie", "from": "De", "to": "À", "visibility": "Visibilité", "pages": "Pages",
         "previous": "Précédentes", "next": "Suivantes", "backToDashboard": "Retour au tableau de bord",
         "public": "Public", "private": "Privé", "restricted": "Restreint",
+        "coverage": "Couverture des réponses",
+        "coverageCaption": "Chaque question × chaque candidat : a-t-il reçu la réponse, et quand",
+        "question": "Question", "status": "Statut",
+        "loggedAt": "Inscrite au journal le", "leafHash": "Empreinte de la feuille (SHA-256)",
+        "entryBytes": "Octets de l'entrée",
+        "entryBytesHelp": "L'entrée telle qu'elle est hachée (JSON canonique RFC 8785).",
+        "payload": "Contenu", "inclusionProof": "Preuve d'inclusion",
+        "proofHelp":
+            "La preuve (c2sp.org/tlog-proof) que l'entrée figure dans l'arbre du point de contrôle signé ci-dessous.",
+        "verifyInBrowser": "Vérifier dans ce navigateur",
+        "verifyHelp":
+            "Le navigateur recalcule l'empreinte de l'entrée, remonte la preuve jusqu'à la racine et vérifie la signature du point de contrôle avec la clé que vous donnez, sans faire confiance au serveur qui affiche cette page.",
+        "verifierKeyLabel": "Clé de vérification du journal",
+        "verifierKeyHelp":
+            "Celle que l'opérateur vous a remise par ailleurs (nom+identifiant+clé), par exemple le fichier log.vkey.",
+        "keepKey": "Garder cette clé dans ce navigateur", "verify": "Vérifier",
+        "verifyOK":
+            "Vérifié : cette entrée figure dans le journal {origin}, dans le point de contrôle de taille {size} signé par la clé donnée. Le serveur n'a pas pu la modifier sans que ce calcul échoue.",
+        "verifyLeafFailed": "Échec : l'empreinte des octets de l'entrée ne correspond pas à l'empreinte affichée.",
+        "verifyPathFailed":
+            "Échec : la preuve d'inclusion ne mène pas à la racine du point de contrôle signé ; cette entrée n'est pas prouvée.",
+        "verifySignatureFailed": "Échec : le point de contrôle ne porte pas de signature valide de cette clé.",
+        "verifyKeyInvalid": "Échec : ce n'est pas une clé de vérification Ed25519 valide (nom+identifiant+clé).",
+        "verifyUnsupported": "Ce navigateur ne sait pas vérifier (WebCrypto Ed25519 indisponible).",
     ]
 
     private static let english: [String: String] = [
@@ -65,5 +89,26 @@ enum ConsoleText {
         "chronology": "Chronology", "from": "From", "to": "To", "visibility": "Visibility", "pages": "Pages",
         "previous": "Earlier", "next": "Later", "backToDashboard": "Back to the dashboard",
         "public": "Public", "private": "Private", "restricted": "Restricted",
+        "coverage": "Disclosure coverage",
+        "coverageCaption": "Each question × each candidate: did it get the answer, and when",
+        "question": "Question", "status": "Status",
+        "loggedAt": "Logged at", "leafHash": "Leaf hash (SHA-256)", "entryBytes": "Entry bytes",
+        "entryBytesHelp": "The entry as it is hashed (RFC 8785 canonical JSON).", "payload": "Payload",
+        "inclusionProof": "Inclusion proof",
+        "proofHelp": "The proof (c2sp.org/tlog-proof) that the entry is in the tree of the signed checkpoint below.",
+        "verifyInBrowser": "Verify in this browser",
+        "verifyHelp":
+            "The browser recomputes the entry's hash, follows the proof up to the root and checks the checkpoint's signature with the key you give, without trusting the server that shows this page.",
+        "verifierKeyLabel": "The log's verifier key",
+        "verifierKeyHelp": "The one the operator gave you out of band (name+keyid+key), e.g. the log.vkey file.",
+        "keepKey": "Keep this key in this browser", "verify": "Verify",
+        "verifyOK":
+            "Verified: this entry is in the log {origin}, in the checkpoint of size {size} signed by the given key. The server could not have changed it without this check failing.",
+        "verifyLeafFailed": "Failed: the hash of the entry bytes does not match the leaf hash shown.",
+        "verifyPathFailed":
+            "Failed: the inclusion proof does not lead to the signed checkpoint's root; this entry is not proven.",
+        "verifySignatureFailed": "Failed: the checkpoint carries no valid signature by this key.",
+        "verifyKeyInvalid": "Failed: this is not a valid Ed25519 verifier key (name+keyid+key).",
+        "verifyUnsupported": "This browser cannot verify (no WebCrypto Ed25519).",
     ]
 }

@@ -34,6 +34,17 @@ struct ConsoleRoutes: Sendable {
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: ConsolePages.stylesheet)))
         }
+        router.get("/ui/static/verify.js") { _, _ in
+            var headers = Self.securityHeaders
+            headers[.contentType] = "text/javascript; charset=utf-8"
+            headers[.cacheControl] = "public, max-age=3600"
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: ConsolePages.verifierScript)))
+        }
+        router.get("/ui/entries/:seq") { request, context in
+            let text = try context.parameters.require("seq")
+            return try await page(request) { viewer, lang in try entry(text, viewer, lang) }
+        }
         router.get("/ui/sign-in") { request, _ in try signInForm(request, error: nil, status: .ok) }
         router.post("/ui/sign-in") { request, _ in try await signIn(request) }
         router.post("/ui/sign-out") { request, _ in try await signOut(request) }
@@ -223,6 +234,22 @@ struct ConsoleRoutes: Sendable {
         let state = try projections.current(reader)
         let zone = state.procedures.values.min { $0.ref < $1.ref }.map { LocalTime.buyers($0, in: state) } ?? .utc
         return Self.html(Self.pages.dashboard(facts, zone: zone, lang: lang, viewer: viewer))
+    }
+
+    private func entry(_ text: String, _ viewer: ConsoleViewer, _ lang: ConsoleLanguage) throws -> Response {
+        let reader = try readers.reader()
+        guard let seq = UInt64(text), let stored = try reader.entry(seq: seq), seq < (try reader.size()) else {
+            return notFound(
+                lang == .fr ? "Aucune entrée « \(text) » dans le journal." : "No entry \"\(text)\" in the log.", viewer,
+                lang)
+        }
+        let mayReadPayloads = Role(rawValue: viewer.role)?.allows(.readPayloads) == true
+        let facts = ConsolePages.EntryFacts(
+            seq: seq, bytes: stored.bytes, leafHash: stored.leafHash.bytes,
+            payload: mayReadPayloads ? stored.payload?.bytes : nil, mayReadPayloads: mayReadPayloads,
+            proof: try reader.tlogProof(seq: seq))
+        let state = try projections.current(reader)
+        return Self.html(Self.pages.entry(facts, in: state, lang: lang, viewer: viewer, origin: origin))
     }
 
     private func procedures(_ request: Request, _ viewer: ConsoleViewer, _ lang: ConsoleLanguage) throws -> Response {

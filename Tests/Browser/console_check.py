@@ -1,6 +1,6 @@
 """The web console in a real browser: Debian's Chromium driven by Playwright, checked by axe-core.
 
-Usage: console_check.py URL READ_TOKEN INGEST_TOKEN SCREENSHOT_DIR
+Usage: console_check.py URL READ_TOKEN EXPORT_TOKEN INGEST_TOKEN VERIFIER_KEY HOSTILE_SEQ SCREENSHOT_DIR
 Exits 0 when every check passes; prints one line per check, and what failed.
 """
 import sys
@@ -8,7 +8,7 @@ import sys
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import sync_playwright
 
-url, read_token, ingest_token, shots = sys.argv[1:5]
+url, read_token, export_token, ingest_token, vkey, hostile_seq, shots = sys.argv[1:8]
 failures = []
 axe = Axe()
 
@@ -102,6 +102,32 @@ with sync_playwright() as playwright:
     missing = page.goto(url + "/ui/procedures/9999-999")
     check(missing.status == 404, "an unknown procedure is a 404 page")
 
+    # An entry, verified in the browser with the verifier key alone; a tampered proof or a wrong key fails.
+    page.goto(url + "/ui/procedures/2026-057")
+    with page.expect_navigation():
+        page.click("table.chronology >> text=27")
+    check(page.locator("h1").inner_text().endswith(" 27"), "an entry opens from the chronology")
+    check("rôle read" in page.content() or "role read" in page.content(), "a read token sees no payload, and is told why")
+    page.fill("#vkey", vkey)
+    page.check("#keep-key")
+    page.click("#verify")
+    page.wait_for_function("document.getElementById('verify-result').textContent.length > 0")
+    verdict = page.locator("#verify-result").inner_text()
+    check(verdict.startswith("✔") and "27" not in verdict.split(":")[0], f"the browser verifies the entry's proof and the checkpoint signature: {verdict}")
+    accessible(page, "entry")
+    page.evaluate("""() => { const d = document.getElementById('proof-data');
+        const hashes = d.dataset.hashes.split(' '); hashes[0] = btoa(String.fromCharCode(...new Uint8Array(32)));
+        d.dataset.hashes = hashes.join(' '); document.getElementById('verify-result').textContent = ''; }""")
+    page.click("#verify")
+    page.wait_for_function("document.getElementById('verify-result').textContent.length > 0")
+    check(page.locator("#verify-result").inner_text().startswith("✖"), "a tampered proof fails in the browser")
+    page.reload()
+    check(page.locator("#vkey").input_value() == vkey, "the key kept in the browser is offered again")
+    page.fill("#vkey", vkey.replace("+", "x+", 1))
+    page.click("#verify")
+    page.wait_for_function("document.getElementById('verify-result').textContent.length > 0")
+    check(page.locator("#verify-result").inner_text().startswith("✖"), "a key that is not the log's fails")
+
     # Sign-out needs the session's CSRF token; the form carries it.
     forged = context.request.post(url + "/ui/sign-out", form={"csrf": "forged"})
     check(forged.status == 403, f"a sign-out without the session's CSRF token is refused (got {forged.status})")
@@ -110,6 +136,20 @@ with sync_playwright() as playwright:
     page.wait_for_url(url + "/ui/sign-in**")
     page.goto(url + "/ui/")
     check(page.url.startswith(url + "/ui/sign-in"), "after signing out, pages ask for a token again")
+
+    # An export token sees payloads; a hostile one (script, javascript: link, bidi override) stays inert text.
+    page.goto(url + "/ui/sign-in")
+    page.fill("#token", export_token)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/ui/**")
+    page.goto(url + "/ui/entries/" + hostile_seq)
+    content = page.locator("section[aria-labelledby=payload-h] pre").inner_text()
+    check("<script>alert('xss')</script>" in content and "javascript:alert(2)" in content,
+          "a hostile payload is shown as text")
+    check("⟨U+202E⟩txt.exe" in content, "a bidi override in a payload is shown, not obeyed")
+    check(page.locator("section[aria-labelledby=payload-h] a").count() == 0 and not dialogs,
+          "nothing in a payload becomes a link or runs")
+    accessible(page, "entry-hostile")
 
     headers = page.goto(url + "/ui/sign-in").headers
     csp = headers.get("content-security-policy", "")

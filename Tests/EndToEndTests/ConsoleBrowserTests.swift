@@ -1,4 +1,5 @@
 import Foundation
+import ProbityLog
 import Testing
 
 @testable import ProbityFixtures
@@ -25,6 +26,13 @@ struct ConsoleBrowserTests {
         let scenario = CLI.packageRoot.appendingPathComponent("examples/scenario.jsonl").path
         let appended = try CLI.run(["append", "--db", store.db, "--quiet", scenario])
         #expect(appended.status == 0, "\(appended.stderr)")
+        // A supplier's message whose text is an attack on the page that shows it.
+        let hostile =
+            #"{"type":"exchange.recorded","data":{"procedure":"2026-057","channel":"email","kind":"message","visibility":"direct","from":"contact-girard","to":["agent-lefevre"],"source":{"platform":"email","id":"<xss@example>"},"occurred_at":"2026-03-20T10:00:00Z"},"payload":{"text":"<script>alert('xss')</script> <a href=\"javascript:alert(2)\">javascript:alert(2)</a> \u202Etxt.exe"}}"#
+        let added = try CLI.run(["append", "--db", store.db, "--json", "-"], stdin: Array((hostile + "\n").utf8))
+        #expect(added.status == 0, "\(added.stderr)")
+        let hostileSeq =
+            try CLI.run(["verify", "--db", store.db, "--json"]).json["size"]?.uint64Value.map { $0 - 1 } ?? 0
         let port = try TilesWitnessTests.freePort()
         let daemon = try DaemonProcess(store: store, extra: ["--tcp", "127.0.0.1:\(port)"])
         defer { daemon.terminate() }
@@ -35,11 +43,12 @@ struct ConsoleBrowserTests {
         let result = try CLI.run(
             [
                 CLI.packageRoot.appendingPathComponent("Tests/Browser/console_check.py").path,
-                "http://127.0.0.1:\(port)", store.tokens["read"]!, store.tokens["ingest"]!, shots.path,
+                "http://127.0.0.1:\(port)", store.tokens["read"]!, store.tokens["export"]!, store.tokens["ingest"]!,
+                store.vkey.description, "\(hostileSeq)", shots.path,
             ], executable: Self.python)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         print(result.stdout)
-        for page in ["sign-in", "dashboard", "procedures", "procedure", "procedure-en"] {
+        for page in ["sign-in", "dashboard", "procedures", "procedure", "procedure-en", "entry", "entry-hostile"] {
             let png = shots.appendingPathComponent("\(page).png")
             let bytes = (try? Data(contentsOf: png)) ?? Data()
             #expect(
