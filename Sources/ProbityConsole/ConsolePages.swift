@@ -380,9 +380,10 @@ public struct ConsolePages: Sendable {
                 if q.answers.contains(where: { $0.visibility == .public }) {
                     return .init(text: fr ? "réponse publique" : "public answer", symbol: "✔", cls: "ok")
                 }
-                if q.answers.contains(where: { answer in answer.to.contains { state.organisation(of: $0) == candidate }
-                    })
-                {
+                let reachedCandidate = q.answers.contains { answer in
+                    answer.to.contains { state.organisation(of: $0) == candidate }
+                }
+                if reachedCandidate {
                     return .init(text: fr ? "réponse reçue en privé" : "answered privately", symbol: "✔", cls: "ok")
                 }
                 if let disclosure = q.disclosures.first {
