@@ -334,6 +334,12 @@ public struct ConsolePages: Sendable {
         let findings: [FindingView]
         let chronology: [Line]
         let coverage: Coverage
+        struct Download {
+            let label: String
+            let url: String
+        }
+        let downloads: [Download]
+        let mayExport: Bool
         let previousURL: String?
         let nextURL: String?
         let pageText: String
@@ -427,6 +433,24 @@ public struct ConsolePages: Sendable {
         }
     }
 
+    /// The procedure's exports: its timeline in each format, and its evidence bundle.
+    static func downloads(_ ref: String, _ lang: ConsoleLanguage) -> [ProcedurePage.Download] {
+        let fr = lang == .fr
+        let query = "procedure=\(ProcedureFilter.escape(ref))&lang=\(lang.rawValue)"
+        return [
+            .init(label: fr ? "Chronologie (CSV)" : "Timeline (CSV)", url: "/ui/export/timeline?\(query)&format=csv"),
+            .init(
+                label: fr ? "Chronologie (HTML)" : "Timeline (HTML)", url: "/ui/export/timeline?\(query)&format=html"),
+            .init(
+                label: fr ? "Chronologie (JSONL)" : "Timeline (JSONL)", url: "/ui/export/timeline?\(query)&format=jsonl"
+            ),
+            .init(
+                label: fr
+                    ? "Dossier de preuve (ZIP, vérifiable hors ligne)" : "Evidence bundle (ZIP, verifiable offline)",
+                url: "/ui/export/bundle?\(query)"),
+        ]
+    }
+
     /// Entries per chronology page.
     public static let pageSize = 100
 
@@ -489,6 +513,7 @@ public struct ConsolePages: Sendable {
                     visibilityMark: visibility.1, visibilityClass: visibility.2)
             },
             coverage: Self.coverage(p, in: state, zone: zone, lang: lang),
+            downloads: Self.downloads(p.ref, lang), mayExport: viewer.role == "export" || viewer.role == "admin",
             previousURL: current > 0 ? base + "\(current - 1)" : nil,
             nextURL: current + 1 < pages ? base + "\(current + 1)" : nil,
             pageText: fr

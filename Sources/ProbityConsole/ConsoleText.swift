@@ -67,6 +67,10 @@ enum ConsoleText {
         "verifySignatureFailed": "Échec : le point de contrôle ne porte pas de signature valide de cette clé.",
         "verifyKeyInvalid": "Échec : ce n'est pas une clé de vérification Ed25519 valide (nom+identifiant+clé).",
         "verifyUnsupported": "Ce navigateur ne sait pas vérifier (WebCrypto Ed25519 indisponible).",
+        "downloads": "Téléchargements",
+        "downloadsHelp":
+            "Le dossier de preuve contient les entrées, leurs preuves, le point de contrôle signé et deux vérificateurs (probity verify-bundle, ou le script Python joint).",
+        "downloadsNeedExport": "Les exports demandent un jeton de rôle export.",
     ]
 
     private static let english: [String: String] = [
@@ -110,5 +114,9 @@ enum ConsoleText {
         "verifySignatureFailed": "Failed: the checkpoint carries no valid signature by this key.",
         "verifyKeyInvalid": "Failed: this is not a valid Ed25519 verifier key (name+keyid+key).",
         "verifyUnsupported": "This browser cannot verify (no WebCrypto Ed25519).",
+        "downloads": "Downloads",
+        "downloadsHelp":
+            "The evidence bundle holds the entries, their proofs, the signed checkpoint and two verifiers (probity verify-bundle, or the Python script inside).",
+        "downloadsNeedExport": "Exports need a token of the export role.",
     ]
 }

@@ -15,6 +15,8 @@ struct ConsoleRoutes: Sendable {
     let auth: Authenticator
     let projections: ProjectionCache
     let sessions: ConsoleSessions
+    /// The exports, shared with /v1/export: the console's downloads are the same files.
+    let evidence: EvidenceRoutes
     let committerFailure: @Sendable () -> String?
 
     static let pages: ConsolePages = {
@@ -44,6 +46,14 @@ struct ConsoleRoutes: Sendable {
         router.get("/ui/entries/:seq") { request, context in
             let text = try context.parameters.require("seq")
             return try await page(request) { viewer, lang in try entry(text, viewer, lang) }
+        }
+        // Downloads for sessions of the export role: the timeline (format=csv|html|jsonl) and the evidence
+        // bundle of a procedure, as GET /v1/export/… makes them.
+        router.get("/ui/export/timeline") { request, _ in
+            try await download(request) { try await evidence.timeline($0, tokenChecked: true) }
+        }
+        router.get("/ui/export/bundle") { request, _ in
+            try await download(request) { try await evidence.bundle($0, tokenChecked: true) }
         }
         router.get("/ui/sign-in") { request, _ in try signInForm(request, error: nil, status: .ok) }
         router.post("/ui/sign-in") { request, _ in try await signIn(request) }
@@ -206,6 +216,38 @@ struct ConsoleRoutes: Sendable {
         }
         let viewer = ConsoleViewer(user: session.user, role: session.role.rawValue, csrf: session.csrf)
         return try await blocking { try body(viewer, lang) }
+    }
+
+    /// An export for a live session whose token may export; refusals and bad parameters as pages.
+    private func download(
+        _ request: Request, _ export: @escaping @Sendable (Request) async throws -> Response
+    ) async throws -> Response {
+        let lang = Self.language(request)
+        guard let id = Self.cookies(request)[Self.sessionCookie], let session = sessions.use(id),
+            let token = try auth.valid(id: session.tokenID)
+        else {
+            return Self.redirect("/ui/sign-in?lang=\(lang.rawValue)", cookies: [Self.expired(Self.sessionCookie)])
+        }
+        let viewer = ConsoleViewer(user: session.user, role: session.role.rawValue, csrf: session.csrf)
+        guard token.role.allows(.export) else {
+            return Self.html(
+                Self.pages.error(
+                    heading: lang == .fr ? "Accès refusé" : "Access refused",
+                    message: lang == .fr
+                        ? "Les exports demandent un jeton de rôle export ; le vôtre a le rôle \(token.role.rawValue)."
+                        : "Exports need a token of the export role; yours has the role \(token.role.rawValue).",
+                    lang: lang, viewer: viewer, origin: origin), status: .forbidden)
+        }
+        do {
+            var response = try await export(request)
+            response.headers[.cacheControl] = "no-store"
+            return response
+        } catch let error as APIError {
+            return Self.html(
+                Self.pages.error(
+                    heading: lang == .fr ? "Export impossible" : "Export failed", message: error.message, lang: lang,
+                    viewer: viewer, origin: origin), status: error.status)
+        }
     }
 
     private func notFound(_ message: String, _ viewer: ConsoleViewer, _ lang: ConsoleLanguage) -> Response {

@@ -47,8 +47,11 @@ struct EvidenceRoutes: Sendable {
     }
 
     /// The projections, the scope checked against them, the language and the time zone of a request.
-    private func source(_ request: Request) throws -> (EvidenceSource, ExportScope, FindingText.Language, LocalTime) {
-        _ = try auth.authorize(request, for: .export)
+    /// `tokenChecked`: the caller (the console, with a session of the export role) has authorized it.
+    private func source(
+        _ request: Request, tokenChecked: Bool
+    ) throws -> (EvidenceSource, ExportScope, FindingText.Language, LocalTime) {
+        if !tokenChecked { _ = try auth.authorize(request, for: .export) }
         let scope = try Self.scope(request)
         let reader = try readers.reader()
         let source = EvidenceSource(reader: reader, state: try projections.current(reader))
@@ -73,12 +76,12 @@ struct EvidenceRoutes: Sendable {
         return (source, scope, lang, time)
     }
 
-    private func timeline(_ request: Request) async throws -> Response {
+    func timeline(_ request: Request, tokenChecked: Bool = false) async throws -> Response {
         let formatText = request.uri.queryParameters.get("format") ?? "jsonl"
         guard let format = EvidenceSource.TimelineFormat(rawValue: formatText) else {
             throw APIError.badParameter("format", "must be jsonl, csv or html, got \"\(formatText)\"")
         }
-        let (source, scope, lang, time) = try source(request)
+        let (source, scope, lang, time) = try source(request, tokenChecked: tokenChecked)
         let bytes = try await blocking {
             try source.timeline(scope, format: format, time: time, lang: lang, generatedAt: .now())
         }
@@ -92,8 +95,8 @@ struct EvidenceRoutes: Sendable {
         }
     }
 
-    private func bundle(_ request: Request) async throws -> Response {
-        let (source, scope, lang, time) = try source(request)
+    func bundle(_ request: Request, tokenChecked: Bool = false) async throws -> Response {
+        let (source, scope, lang, time) = try source(request, tokenChecked: tokenChecked)
         let signer = self.signer
         let bundle = try await blocking {
             try source.bundle(scope, time: time, lang: lang, signer: signer, generatedAt: .now())

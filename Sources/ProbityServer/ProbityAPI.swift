@@ -75,12 +75,13 @@ struct ProbityAPI: Sendable {
         }
         router.get("/v1/proofs/stream") { request, _ in try await blocking { try streamHead(request) } }
         ProcedureRoutes(readers: readers, auth: auth, projections: projections).add(to: router)
-        EvidenceRoutes(readers: readers, auth: auth, projections: projections, committer: committer, signer: signer)
-            .add(to: router)
+        let evidence = EvidenceRoutes(
+            readers: readers, auth: auth, projections: projections, committer: committer, signer: signer)
+        evidence.add(to: router)
         TileRoutes(readers: readers, auth: auth, prefix: tilesPrefix, witnessed: witnesses?.witnessed).add(to: router)
         let committer = committer
         ConsoleRoutes(
-            readers: readers, auth: auth, projections: projections, sessions: consoleSessions,
+            readers: readers, auth: auth, projections: projections, sessions: consoleSessions, evidence: evidence,
             committerFailure: { committer.failure }
         ).add(to: router)
         // Inline, the one read that is: health must answer while long exports fill the blocking pool, and

@@ -108,6 +108,9 @@ with sync_playwright() as playwright:
         page.click("table.chronology >> text=27")
     check(page.locator("h1").inner_text().endswith(" 27"), "an entry opens from the chronology")
     check("rôle read" in page.content() or "role read" in page.content(), "a read token sees no payload, and is told why")
+    refused_export = page.goto(url + "/ui/export/bundle?procedure=2026-057")
+    check(refused_export.status == 403, "a read token may not download exports")
+    page.goto(url + "/ui/entries/27")
     page.fill("#vkey", vkey)
     page.check("#keep-key")
     page.click("#verify")
@@ -142,6 +145,15 @@ with sync_playwright() as playwright:
     page.fill("#token", export_token)
     page.click("button[type=submit]")
     page.wait_for_url(url + "/ui/**")
+    page.goto(url + "/ui/procedures/2026-057")
+    with page.expect_download() as download_info:
+        page.click("text=Dossier de preuve")
+    download = download_info.value
+    download.save_as(f"{shots}/2026-057.zip")
+    check(download.suggested_filename == "bundle.zip", "the evidence bundle downloads from the procedure page")
+    with page.expect_download() as csv_info:
+        page.click("text=Chronologie (CSV)")
+    check(csv_info.value.suggested_filename == "timeline.csv", "the timeline downloads as CSV")
     page.goto(url + "/ui/entries/" + hostile_seq)
     content = page.locator("section[aria-labelledby=payload-h] pre").inner_text()
     check("<script>alert('xss')</script>" in content and "javascript:alert(2)" in content,

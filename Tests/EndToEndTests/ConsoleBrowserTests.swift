@@ -54,6 +54,10 @@ struct ConsoleBrowserTests {
             #expect(
                 bytes.count > 10_000 && bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(png.path) is not a screenshot")
         }
+        // The bundle the browser downloaded checks offline, with the verifier key alone.
+        let bundle = try CLI.run(
+            ["verify-bundle", shots.appendingPathComponent("2026-057.zip").path, "--vkey", store.vkey.description])
+        #expect(bundle.status == 0, "\(bundle.stdout)\(bundle.stderr)")
         print("console screenshots: \(shots.path)")
     }
 }
