@@ -246,11 +246,13 @@ public struct ConsolePages: Sendable {
         let rows: [Row]
     }
 
+    /// `findings`: `FindingRules.evaluate(state)`, which the caller keeps per log size (it reads every record).
     public func procedures(
-        _ state: DomainState, filter: ProcedureFilter, lang: ConsoleLanguage, viewer: ConsoleViewer, origin: String
+        _ state: DomainState, findings all: [Finding], filter: ProcedureFilter, lang: ConsoleLanguage,
+        viewer: ConsoleViewer, origin: String
     ) -> String {
         let t = ConsoleText.labels(lang)
-        let findings = Dictionary(grouping: FindingRules.evaluate(state), by: \.procedure).mapValues(\.count)
+        let findings = Dictionary(grouping: all, by: \.procedure).mapValues(\.count)
         let needle = filter.query.lowercased()
         let rows = state.procedures.values.sorted { $0.ref < $1.ref }.filter { p in
             (needle.isEmpty || p.ref.lowercased().contains(needle) || p.buyer.lowercased().contains(needle))
@@ -331,6 +333,8 @@ public struct ConsolePages: Sendable {
         let phaseList: [Phase]
         let candidates: [Candidate]
         let findingCount: Int
+        /// Past the first `findingsShown`: how many more of each rule.
+        let moreFindings: [String]
         let findings: [FindingView]
         let chronology: [Line]
         let coverage: Coverage
@@ -454,10 +458,13 @@ public struct ConsolePages: Sendable {
     /// Entries per chronology page.
     public static let pageSize = 100
 
-    /// `page` counts from 0; out of range shows the last page.
+    /// Findings the procedure page shows in full; the rest are counted by rule (the API lists them all).
+    public static let findingsShown = 20
+
+    /// `page` counts from 0; out of range shows the last page. `findings`: the procedure's, in order.
     public func procedure(
-        _ p: DomainState.Procedure, in state: DomainState, page: Int, lang: ConsoleLanguage, viewer: ConsoleViewer,
-        origin: String
+        _ p: DomainState.Procedure, in state: DomainState, findings: [Finding], page: Int, lang: ConsoleLanguage,
+        viewer: ConsoleViewer, origin: String
     ) -> String {
         let t = ConsoleText.labels(lang)
         let zone = LocalTime.buyers(p, in: state)
@@ -470,7 +477,12 @@ public struct ConsolePages: Sendable {
         let current = min(max(0, page), pages - 1)
         let slice = records.dropFirst(current * Self.pageSize).prefix(Self.pageSize)
         let base = "/ui/procedures/\(ProcedureFilter.escape(p.ref))?lang=\(lang.rawValue)&page="
-        let findings = FindingRules.evaluate(state, procedure: p.ref)
+        let language: FindingText.Language = fr ? .fr : .en
+        let byRule = Dictionary(grouping: findings.dropFirst(Self.findingsShown), by: \.rule)
+        let moreFindings = byRule.keys.sorted().map { rule in
+            (fr ? "et \(byRule[rule]!.count) autre(s) : " : "and \(byRule[rule]!.count) more: ")
+                + FindingText.title(rule, language)
+        }
         let model = ProcedurePage(
             lang: lang.rawValue, t: t, ref: p.ref, kind: Self.kindLabel(p.kind, lang), buyer: p.buyer,
             phase: p.currentPhase.map { Self.phaseLabel($0, lang) } ?? "—",
@@ -489,10 +501,9 @@ public struct ConsolePages: Sendable {
             candidates: p.candidates.map {
                 .init(party: $0.party, iso: $0.at.description, local: Self.local($0.at, zone))
             },
-            findingCount: findings.count,
-            findings: findings.map { f in
-                let language: FindingText.Language = fr ? .fr : .en
-                return .init(
+            findingCount: findings.count, moreFindings: moreFindings,
+            findings: findings.prefix(Self.findingsShown).map { f in
+                .init(
                     title: FindingText.title(f.rule, language), severity: FindingText.severity(f.severity, language),
                     severityClass: f.severity.rawValue,
                     explanation: FindingText.explanation(f, language, time: zone),

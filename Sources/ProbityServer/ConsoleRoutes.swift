@@ -6,6 +6,7 @@ import ProbityConsole
 import ProbityDomain
 import ProbityLog
 import ProbityStore
+import Synchronization
 
 /// The web console under /ui/ (docs/CONSOLE.md): read-only pages for a token of the `read` role or above,
 /// signed in once into a session cookie. Every response carries a strict Content-Security-Policy (nothing
@@ -15,6 +16,8 @@ struct ConsoleRoutes: Sendable {
     let auth: Authenticator
     let projections: ProjectionCache
     let sessions: ConsoleSessions
+    /// The findings of the whole log, kept per log size: evaluating them reads every record.
+    let findings = FindingsCache()
     /// The exports, shared with /v1/export: the console's downloads are the same files.
     let evidence: EvidenceRoutes
     let committerFailure: @Sendable () -> String?
@@ -302,7 +305,9 @@ struct ConsoleRoutes: Sendable {
         filter.phase = query.get("phase").flatMap(EventCatalogue.Phase.init(rawValue:))
         filter.onlyWithFindings = query.get("findings") == "1"
         let state = try projections.current(readers.reader())
-        return Self.html(Self.pages.procedures(state, filter: filter, lang: lang, viewer: viewer, origin: origin))
+        return Self.html(
+            Self.pages.procedures(
+                state, findings: findings.current(state), filter: filter, lang: lang, viewer: viewer, origin: origin))
     }
 
     private func procedure(
@@ -315,7 +320,21 @@ struct ConsoleRoutes: Sendable {
                 viewer, lang)
         }
         let page = request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 0
+        let own = findings.current(state).filter { $0.procedure == ref }
         return Self.html(
-            Self.pages.procedure(procedure, in: state, page: page, lang: lang, viewer: viewer, origin: origin))
+            Self.pages.procedure(
+                procedure, in: state, findings: own, page: page, lang: lang, viewer: viewer, origin: origin))
+    }
+}
+
+/// `FindingRules.evaluate` of the latest state, recomputed only when the log has grown.
+final class FindingsCache: Sendable {
+    private let cached = Mutex<(entries: UInt64, findings: [Finding])?>(nil)
+
+    func current(_ state: DomainState) -> [Finding] {
+        if let hit = cached.withLock({ $0 }), hit.entries == state.entries { return hit.findings }
+        let findings = FindingRules.evaluate(state)
+        cached.withLock { $0 = (state.entries, findings) }
+        return findings
     }
 }
