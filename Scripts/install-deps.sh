@@ -3,13 +3,14 @@
 # uses (Go and golang.org/x/mod, to check Probity's notes and proofs with the Go sumdb packages; systemd,
 # for systemd-analyze on the units; chromium and DejaVu fonts, to render the HTML export headless; pyflakes3, to lint the bundled Python verifier;
 # dovecot-imapd and isync, the IMAP server and mbsync the capture tests run on loopback; python3-venv, for
-# Playwright and axe-core, which drive chromium in the console's browser tests). python3 is
+# Playwright and axe-core, which drive chromium in the console's browser tests; nginx, which the console test
+# runs with the example site of systemd/nginx-probity.conf). python3 is
 # always installed: evidence bundles ship a verifier written for it (and the tests run it).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 packages=(libsqlite3-dev libssl-dev pkg-config openssl util-linux coreutils curl python3)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(golang-go golang-golang-x-mod-dev systemd chromium fonts-dejavu-core pyflakes3 dovecot-imapd isync python3-venv)
+  packages+=(golang-go golang-golang-x-mod-dev systemd chromium fonts-dejavu-core pyflakes3 dovecot-imapd isync python3-venv nginx)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -23,6 +24,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The tests start their own throw-away Dovecot; the system one the package enables is not wanted here.
   if [[ " ${missing[*]} " == *" dovecot-imapd "* ]] && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now nginx.service >/dev/null 2>&1 || true
   fi
 fi
 if [ "${1:-}" = "--test" ]; then

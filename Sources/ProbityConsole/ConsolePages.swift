@@ -34,6 +34,8 @@ public struct DashboardFacts: Sendable {
     public var checkpointTime: Timestamp?
     public var keys: [Key] = []
     public var timestamps = 0
+    /// The last `probity verify` recorded in the store: when, the size it covered, intact, failures, the key trusted.
+    public var lastVerify: (time: Timestamp?, size: UInt64, intact: Bool, failures: Int, trust: String)?
     /// nil when the store accepts appends; else why not.
     public var failure: String?
     public init() {}
@@ -51,7 +53,7 @@ public struct ConsolePages: Sendable {
             ("layout", PackageResources.layout_mustache), ("signin", PackageResources.signin_mustache),
             ("dashboard", PackageResources.dashboard_mustache), ("procedures", PackageResources.procedures_mustache),
             ("procedure", PackageResources.procedure_mustache), ("error", PackageResources.error_mustache),
-            ("entry", PackageResources.entry_mustache),
+            ("entry", PackageResources.entry_mustache), ("party", PackageResources.party_mustache),
         ] {
             try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
@@ -154,6 +156,8 @@ public struct ConsolePages: Sendable {
         let checkpoint: Checkpoint?
         let keys: [Key]
         let timestampsText: String?
+        let verifyClass: String
+        let verifyText: String
     }
 
     public func dashboard(
@@ -173,6 +177,34 @@ public struct ConsolePages: Sendable {
             facts.failure.map {
                 ("bad", (fr ? "✖ dégradé : les ajouts échouent (" : "✖ degraded: appends fail (") + $0 + ")")
             } ?? ("ok", fr ? "✔ en service" : "✔ serving")
+        let verify: (String, String) =
+            facts.lastVerify.map { v in
+                let when = v.time.map { Self.local($0, zone) } ?? "?"
+                let trust =
+                    fr
+                    ? [
+                        "vkey given": "clé de vérification donnée", "public key given": "clé publique donnée",
+                        "key in log.created": "clé inscrite dans log.created",
+                    ][v.trust] ?? v.trust : v.trust
+                return v.intact
+                    ? (
+                        "ok",
+                        fr
+                            ? "✔ intact le \(when), \(v.size) entrées (\(trust))"
+                            : "✔ intact on \(when), \(v.size) entries (\(trust))"
+                    )
+                    : (
+                        "bad",
+                        fr
+                            ? "✖ \(v.failures) défaut(s) le \(when), \(v.size) entrées (\(trust))"
+                            : "✖ \(v.failures) failure(s) on \(when), \(v.size) entries (\(trust))"
+                    )
+            } ?? (
+                "none",
+                fr
+                    ? "aucune vérification enregistrée (lancez probity verify)"
+                    : "no verification recorded (run probity verify)"
+            )
         let model = Dashboard(
             lang: lang.rawValue, t: t, origin: facts.origin, size: facts.checkpoint?.checkpoint.size ?? 0,
             healthClass: health.0, healthText: health.1, checkpoint: checkpoint,
@@ -188,7 +220,8 @@ public struct ConsolePages: Sendable {
                 ? nil
                 : fr
                     ? "\(facts.timestamps) point(s) de contrôle horodaté(s) par une autorité d'horodatage."
-                    : "\(facts.timestamps) checkpoint(s) timestamped by a timestamp authority.")
+                    : "\(facts.timestamps) checkpoint(s) timestamped by a timestamp authority.",
+            verifyClass: verify.0, verifyText: verify.1)
         return render(
             "dashboard", model, title: t["dashboard"]!, lang: lang, viewer: viewer, origin: facts.origin, path: "/ui/")
     }
@@ -300,6 +333,7 @@ public struct ConsolePages: Sendable {
         }
         struct Candidate {
             let party: String
+            let path: String
             let iso: String
             let local: String
         }
@@ -313,10 +347,13 @@ public struct ConsolePages: Sendable {
         }
         struct Line {
             let seq: UInt64
+            let procedure: String
             let iso: String
             let local: String
             let event: String
-            let from: String
+            /// nil when the record names no sender (an empty string would still open a Mustache section).
+            let from: String?
+            let fromPath: String
             let to: String
             let visibility: String?
             let visibilityMark: String
@@ -455,6 +492,110 @@ public struct ConsolePages: Sendable {
         ]
     }
 
+    /// One row of a chronology: public, restricted and direct exchanges marked in words and symbols.
+    static func line(_ r: DomainState.Record, zone: LocalTime, lang: ConsoleLanguage) -> ProcedurePage.Line {
+        let t = ConsoleText.labels(lang)
+        let visibility: (String?, String, String) =
+            switch r.visibility {
+            case .public?: (t["public"], "◉", "public")
+            case .restricted?: (t["restricted"], "◐", "private")
+            case .direct?: (t["private"], "○", "private")
+            case nil: (nil, "", "none")
+            }
+        let from = r.from ?? (r.isExchange ? nil : r.parties.first)
+        return .init(
+            seq: r.seq, procedure: r.procedure ?? "—", iso: r.at.description, local: local(r.at, zone),
+            event: eventLabel(r, lang), from: from, fromPath: ProcedureFilter.escape(from ?? ""),
+            to: (r.to + r.mentions).joined(separator: ", "), visibility: visibility.0, visibilityMark: visibility.1,
+            visibilityClass: visibility.2)
+    }
+
+    // MARK: One party
+
+    struct PartyPage {
+        struct Candidacy {
+            let ref: String
+            let path: String
+        }
+        let lang: String
+        let t: [String: String]
+        let id: String
+        let role: String
+        let org: String?
+        let orgPath: String
+        let seq: UInt64
+        let candidacies: [Candidacy]
+        let hasCandidacies: Bool
+        let downloads: [ProcedurePage.Download]
+        let mayExport: Bool
+        let chronology: [ProcedurePage.Line]
+        let previousURL: String?
+        let nextURL: String?
+        let pageText: String
+    }
+
+    /// A party's page: who it is, where it is a candidate, and every record naming it (or, for an
+    /// organisation, its people), `pageSize` a page.
+    public func party(
+        _ party: DomainState.Party, in state: DomainState, page: Int, lang: ConsoleLanguage, viewer: ConsoleViewer,
+        origin: String
+    ) -> String {
+        let t = ConsoleText.labels(lang)
+        let fr = lang == .fr
+        let candidacies = state.procedures.values.filter { $0.isCandidate(party.organisation) }.map(\.ref).sorted()
+        // The party's own zone, else that of the buyer it deals with (its first candidacy, else the log's
+        // first procedure): the buyer's time, as on the procedure pages.
+        let own = (party.timeZone ?? party.org.flatMap { state.party($0)?.timeZone }).flatMap(
+            LocalTime.init(identifier:))
+        let dealtWith =
+            candidacies.first.flatMap { state.procedures[$0] }
+            ?? state.procedures.values.min { $0.ref < $1.ref }
+        let zone = own ?? dealtWith.map { LocalTime.buyers($0, in: state) } ?? .utc
+        let records = state.records(involving: party.id)
+        let pages = max(1, (records.count + Self.pageSize - 1) / Self.pageSize)
+        let current = min(max(0, page), pages - 1)
+        let path = "/ui/parties/\(ProcedureFilter.escape(party.id))"
+        let base = path + "?lang=\(lang.rawValue)&page="
+        let query = "party=\(ProcedureFilter.escape(party.id))&lang=\(lang.rawValue)"
+        let model = PartyPage(
+            lang: lang.rawValue, t: t, id: party.id, role: Self.roleLabel(party.role, lang), org: party.org,
+            orgPath: ProcedureFilter.escape(party.org ?? ""), seq: party.seq,
+            candidacies: candidacies.map { .init(ref: $0, path: ProcedureFilter.escape($0)) },
+            hasCandidacies: !candidacies.isEmpty,
+            downloads: [
+                .init(
+                    label: fr ? "Chronologie (CSV)" : "Timeline (CSV)", url: "/ui/export/timeline?\(query)&format=csv"),
+                .init(
+                    label: fr ? "Chronologie (HTML)" : "Timeline (HTML)",
+                    url: "/ui/export/timeline?\(query)&format=html"),
+                .init(
+                    label: fr ? "Dossier de preuve (ZIP)" : "Evidence bundle (ZIP)", url: "/ui/export/bundle?\(query)"),
+            ],
+            mayExport: viewer.role == "export" || viewer.role == "admin",
+            chronology: records.dropFirst(current * Self.pageSize).prefix(Self.pageSize).map {
+                Self.line($0, zone: zone, lang: lang)
+            },
+            previousURL: current > 0 ? base + "\(current - 1)" : nil,
+            nextURL: current + 1 < pages ? base + "\(current + 1)" : nil,
+            pageText: fr
+                ? "page \(current + 1) sur \(pages) (\(records.count) entrées)"
+                : "page \(current + 1) of \(pages) (\(records.count) entries)")
+        return render(
+            "party", model, title: "\(t["party"]!) \(party.id)", lang: lang, viewer: viewer, origin: origin,
+            path: path + "?page=\(current)")
+    }
+
+    static func roleLabel(_ role: EventCatalogue.Role, _ lang: ConsoleLanguage) -> String {
+        guard lang == .fr else { return role.rawValue.replacingOccurrences(of: "_", with: " ") }
+        switch role {
+        case .buyerOrg: return "acheteur (organisation)"
+        case .buyerAgent: return "agent de l'acheteur"
+        case .supplierOrg: return "fournisseur (organisation)"
+        case .supplierContact: return "contact d'un fournisseur"
+        case .official: return "élu ou responsable"
+        }
+    }
+
     /// Entries per chronology page.
     public static let pageSize = 100
 
@@ -499,7 +640,9 @@ public struct ConsolePages: Sendable {
                     awardee: $0.awardee)
             },
             candidates: p.candidates.map {
-                .init(party: $0.party, iso: $0.at.description, local: Self.local($0.at, zone))
+                .init(
+                    party: $0.party, path: ProcedureFilter.escape($0.party), iso: $0.at.description,
+                    local: Self.local($0.at, zone))
             },
             findingCount: findings.count, moreFindings: moreFindings,
             findings: findings.prefix(Self.findingsShown).map { f in
@@ -509,20 +652,7 @@ public struct ConsolePages: Sendable {
                     explanation: FindingText.explanation(f, language, time: zone),
                     legal: FindingText.legalReference(f.rule), seqs: f.seqs)
             },
-            chronology: slice.map { r in
-                let visibility: (String?, String, String) =
-                    switch r.visibility {
-                    case .public?: (t["public"], "◉", "public")
-                    case .restricted?: (t["restricted"], "◐", "private")
-                    case .direct?: (t["private"], "○", "private")
-                    case nil: (nil, "", "none")
-                    }
-                return .init(
-                    seq: r.seq, iso: r.at.description, local: Self.local(r.at, zone), event: Self.eventLabel(r, lang),
-                    from: r.from ?? (r.isExchange ? "" : r.parties.first ?? ""),
-                    to: (r.to + r.mentions).joined(separator: ", "), visibility: visibility.0,
-                    visibilityMark: visibility.1, visibilityClass: visibility.2)
-            },
+            chronology: slice.map { Self.line($0, zone: zone, lang: lang) },
             coverage: Self.coverage(p, in: state, zone: zone, lang: lang),
             downloads: Self.downloads(p.ref, lang), mayExport: viewer.role == "export" || viewer.role == "admin",
             previousURL: current > 0 ? base + "\(current - 1)" : nil,

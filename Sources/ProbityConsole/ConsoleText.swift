@@ -71,6 +71,8 @@ enum ConsoleText {
         "downloadsHelp":
             "Le dossier de preuve contient les entrées, leurs preuves, le point de contrôle signé et deux vérificateurs (probity verify-bundle, ou le script Python joint).",
         "downloadsNeedExport": "Les exports demandent un jeton de rôle export.",
+        "party": "Partie", "role": "Rôle", "organisation": "Organisation", "registered": "Enregistrée par",
+        "candidateIn": "Candidate à", "lastVerify": "Dernière vérification (probity verify)",
     ]
 
     private static let english: [String: String] = [
@@ -118,5 +120,7 @@ enum ConsoleText {
         "downloadsHelp":
             "The evidence bundle holds the entries, their proofs, the signed checkpoint and two verifiers (probity verify-bundle, or the Python script inside).",
         "downloadsNeedExport": "Exports need a token of the export role.",
+        "party": "Party", "role": "Role", "organisation": "Organisation", "registered": "Registered by",
+        "candidateIn": "Candidate in", "lastVerify": "Last verification (probity verify)",
     ]
 }

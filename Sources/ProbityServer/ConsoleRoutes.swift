@@ -46,6 +46,11 @@ struct ConsoleRoutes: Sendable {
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: ConsolePages.verifierScript)))
         }
+        router.get("/ui/parties/:id") { request, context in
+            let segment = try context.parameters.require("id")
+            let id = segment.removingPercentEncoding ?? segment
+            return try await page(request) { viewer, lang in try party(request, id, viewer, lang) }
+        }
         router.get("/ui/entries/:seq") { request, context in
             let text = try context.parameters.require("seq")
             return try await page(request) { viewer, lang in try entry(text, viewer, lang) }
@@ -275,6 +280,9 @@ struct ConsoleRoutes: Sendable {
         }
         facts.timestamps = try reader.timestampEntries(below: checkpoint.checkpoint.size).count
         facts.failure = committerFailure()
+        facts.lastVerify = try reader.lastVerification().map {
+            (Timestamp(rfc3339: $0.time), $0.size, $0.intact, $0.failures, $0.trust)
+        }
         // The dashboard's times are in the zone of the first procedure's buyer, else UTC.
         let state = try projections.current(reader)
         let zone = state.procedures.values.min { $0.ref < $1.ref }.map { LocalTime.buyers($0, in: state) } ?? .utc
@@ -295,6 +303,20 @@ struct ConsoleRoutes: Sendable {
             proof: try reader.tlogProof(seq: seq))
         let state = try projections.current(reader)
         return Self.html(Self.pages.entry(facts, in: state, lang: lang, viewer: viewer, origin: origin))
+    }
+
+    private func party(
+        _ request: Request, _ id: String, _ viewer: ConsoleViewer, _ lang: ConsoleLanguage
+    ) throws -> Response {
+        let state = try projections.current(readers.reader())
+        guard let party = state.party(id) else {
+            return notFound(
+                lang == .fr ? "Aucune partie « \(id) » n'est enregistrée." : "No party \"\(id)\" is registered.",
+                viewer,
+                lang)
+        }
+        let page = request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 0
+        return Self.html(Self.pages.party(party, in: state, page: page, lang: lang, viewer: viewer, origin: origin))
     }
 
     private func procedures(_ request: Request, _ viewer: ConsoleViewer, _ lang: ConsoleLanguage) throws -> Response {

@@ -130,6 +130,17 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v7: verifications") { db in
+            // What `probity verify` found each time it ran on this store (when it could write): shown by the
+            // console's dashboard. Not part of the log: a claim of the machine that ran it, not a proof.
+            try db.execute(
+                sql: """
+                    CREATE TABLE verifications (
+                        time TEXT PRIMARY KEY, size INTEGER NOT NULL, intact INTEGER NOT NULL,
+                        failures INTEGER NOT NULL, trust TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -17,7 +17,9 @@ struct VerifyCommand: ParsableCommand {
             Every RFC 3161 timestamp (checkpoint.timestamped) is checked against the checkpoint it dates; with \
             --tsa-ca, the TSA's certificate must chain to that CA. With --witness (and --quorum), the largest \
             checkpoint that enough of those witnesses cosigned is named, and none is an integrity failure. \
-            Opens the store read-only: it works on a read-only copy and while the log is being written.
+            Reads the log without changing it: it works on a read-only copy and while the log is being written. \
+            When the store is writable, the outcome (time, size, intact or not, the key trusted) is recorded \
+            beside the log for the web console's dashboard.
 
             Exit codes: 0 intact, 1 integrity failure, 2 usage or I/O error.
 
@@ -63,6 +65,14 @@ struct VerifyCommand: ParsableCommand {
         }
         let unwitnessed: Bool = if case .some(.none) = witnessed { true } else { false }
         let badTimestamps = timestamps.filter { $0.problem != nil }
+        // For the console's dashboard; a read-only copy keeps no record.
+        VerificationRecord(
+            time: Timestamp.now().description, size: report.size,
+            intact: report.intact && badTimestamps.isEmpty && !unwitnessed,
+            failures: report.failureCount + badTimestamps.count,
+            trust: trusted.vkey != nil
+                ? "vkey given" : trusted.pubkey != nil ? "public key given" : "key in log.created"
+        ).record(path: store.db)
         if output.json {
             guard case .object(var object) = Self.json(report) else { return }
             object["timestamps"] = .array(timestamps.map(Self.json))

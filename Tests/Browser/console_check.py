@@ -3,6 +3,7 @@
 Usage: console_check.py URL READ_TOKEN EXPORT_TOKEN INGEST_TOKEN VERIFIER_KEY HOSTILE_SEQ SCREENSHOT_DIR
 Exits 0 when every check passes; prints one line per check, and what failed.
 """
+import os
 import sys
 
 from axe_playwright_python.sync_playwright import Axe
@@ -29,7 +30,8 @@ def accessible(page, name):
 
 with sync_playwright() as playwright:
     browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-    context = browser.new_context(locale="fr-FR")
+    # Behind nginx with the test's self-signed certificate (PROBITY_TEST_TLS=1), the browser is told to trust it.
+    context = browser.new_context(locale="fr-FR", ignore_https_errors=os.environ.get("PROBITY_TEST_TLS") == "1")
     page = context.new_page()
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -75,6 +77,7 @@ with sync_playwright() as playwright:
           "the session cookie is HttpOnly, Secure and SameSite=Strict")
     check(page.evaluate("document.cookie") == "", "scripts cannot read the session cookie")
     check("création du journal" in page.content(), "the dashboard shows the key history")
+    check("✔ intact le" in page.content(), "the dashboard shows the last verification and its result")
     accessible(page, "dashboard")
 
     # Procedures: search and filters.
@@ -101,6 +104,15 @@ with sync_playwright() as playwright:
     accessible(page, "procedure-en")
     missing = page.goto(url + "/ui/procedures/9999-999")
     check(missing.status == 404, "an unknown procedure is a 404 page")
+
+    # A party: who it is, its candidacies, its chronology.
+    page.goto(url + "/ui/procedures/2026-057")
+    with page.expect_navigation():
+        page.click("section[aria-labelledby=cand-h] >> text=sup-eclairage-ouest")
+    check(page.locator("h1").inner_text() == "Partie sup-eclairage-ouest", "a candidate's party page opens")
+    check("2026-057" in page.locator("dl.facts").inner_text() and page.locator("table.chronology tbody tr").count() > 0,
+          "the party page shows its candidacy and its chronology")
+    accessible(page, "party")
 
     # An entry, verified in the browser with the verifier key alone; a tampered proof or a wrong key fails.
     page.goto(url + "/ui/procedures/2026-057")
