@@ -117,7 +117,7 @@ let package = Package(
                 .embedInCode("Templates/procedure.mustache"), .embedInCode("Templates/error.mustache"),
                 .embedInCode("Templates/entry.mustache"), .embedInCode("Templates/party.mustache"),
                 .embedInCode("Static/console.css"),
-                .embedInCode("Static/verify.js"),
+                .embedInCode("Static/verify.js"), .embedInCode("Static/download.js"),
             ],
             swiftSettings: swiftSettings),
 

@@ -64,6 +64,8 @@ public struct ConsolePages: Sendable {
     public static var stylesheet: [UInt8] { PackageResources.console_css }
     /// The entry page's verifier (WebCrypto), served at /ui/static/verify.js.
     public static var verifierScript: [UInt8] { PackageResources.verify_js }
+    /// Downloads with progress, served at /ui/static/download.js.
+    public static var downloadScript: [UInt8] { PackageResources.download_js }
 
     /// What every page shares: the header, the navigation, the sign-out form.
     struct Chrome {
@@ -158,6 +160,12 @@ public struct ConsolePages: Sendable {
         let timestampsText: String?
         let verifyClass: String
         let verifyText: String
+        struct Choice {
+            let value: String
+            let label: String
+        }
+        let mayExport: Bool
+        let periodChoices: [Choice]
     }
 
     public func dashboard(
@@ -221,7 +229,13 @@ public struct ConsolePages: Sendable {
                 : fr
                     ? "\(facts.timestamps) point(s) de contrôle horodaté(s) par une autorité d'horodatage."
                     : "\(facts.timestamps) checkpoint(s) timestamped by a timestamp authority.",
-            verifyClass: verify.0, verifyText: verify.1)
+            verifyClass: verify.0, verifyText: verify.1, mayExport: viewer.role == "export" || viewer.role == "admin",
+            periodChoices: [
+                .init(value: "csv", label: fr ? "chronologie (CSV)" : "timeline (CSV)"),
+                .init(value: "html", label: fr ? "chronologie (HTML)" : "timeline (HTML)"),
+                .init(value: "jsonl", label: fr ? "chronologie (JSONL)" : "timeline (JSONL)"),
+                .init(value: "bundle", label: fr ? "dossier de preuve (ZIP)" : "evidence bundle (ZIP)"),
+            ])
         return render(
             "dashboard", model, title: t["dashboard"]!, lang: lang, viewer: viewer, origin: facts.origin, path: "/ui/")
     }

@@ -72,6 +72,10 @@ enum ConsoleText {
             "Le dossier de preuve contient les entrées, leurs preuves, le point de contrôle signé et deux vérificateurs (probity verify-bundle, ou le script Python joint).",
         "downloadsNeedExport": "Les exports demandent un jeton de rôle export.",
         "party": "Partie", "role": "Rôle", "organisation": "Organisation", "registered": "Enregistrée par",
+        "downloadReceived": "Téléchargement en cours : {mb} Mo reçus…",
+        "downloadDone": "Téléchargé : {name} ({mb} Mo).",
+        "downloadFailed": "Le téléchargement a échoué", "period": "Exporter une période", "periodFrom": "Du (UTC)",
+        "periodTo": "Au (UTC)", "periodWhat": "Quoi", "export": "Exporter",
         "candidateIn": "Candidate à", "lastVerify": "Dernière vérification (probity verify)",
     ]
 
@@ -121,6 +125,9 @@ enum ConsoleText {
             "The evidence bundle holds the entries, their proofs, the signed checkpoint and two verifiers (probity verify-bundle, or the Python script inside).",
         "downloadsNeedExport": "Exports need a token of the export role.",
         "party": "Party", "role": "Role", "organisation": "Organisation", "registered": "Registered by",
+        "downloadReceived": "Downloading: {mb} MB received…", "downloadDone": "Downloaded: {name} ({mb} MB).",
+        "downloadFailed": "The download failed", "period": "Export a period", "periodFrom": "From (UTC)",
+        "periodTo": "To (UTC)", "periodWhat": "What", "export": "Export",
         "candidateIn": "Candidate in", "lastVerify": "Last verification (probity verify)",
     ]
 }

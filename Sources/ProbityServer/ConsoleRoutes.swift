@@ -39,12 +39,36 @@ struct ConsoleRoutes: Sendable {
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: ConsolePages.stylesheet)))
         }
-        router.get("/ui/static/verify.js") { _, _ in
-            var headers = Self.securityHeaders
-            headers[.contentType] = "text/javascript; charset=utf-8"
-            headers[.cacheControl] = "public, max-age=3600"
-            return Response(
-                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: ConsolePages.verifierScript)))
+        for (name, script) in [
+            ("verify.js", ConsolePages.verifierScript), ("download.js", ConsolePages.downloadScript),
+        ] {
+            router.get("/ui/static/\(name)") { _, _ in
+                var headers = Self.securityHeaders
+                headers[.contentType] = "text/javascript; charset=utf-8"
+                headers[.cacheControl] = "public, max-age=3600"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: script)))
+            }
+        }
+        // A period from the dashboard's form: its browser-local times are read as UTC, as the form says.
+        router.get("/ui/export/period") { request, _ in
+            try await download(request) { request in
+                let query = request.uri.queryParameters
+                func utc(_ name: String) -> String {
+                    let value = query.get(name) ?? ""
+                    let seconds = value.count == 16 ? value + ":00" : value  // datetime-local omits seconds
+                    return (seconds.hasSuffix("Z") ? seconds : seconds + "Z")
+                        .addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                }
+                let what = query.get("what") ?? "csv"
+                let scope = "from=\(utc("from"))&to=\(utc("to"))&lang=\(Self.language(request).rawValue)"
+                var head = request.head
+                head.path =
+                    what == "bundle" ? "/v1/export/bundle?\(scope)" : "/v1/export/timeline?format=\(what)&\(scope)"
+                let rewritten = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+                return what == "bundle"
+                    ? try await evidence.bundle(rewritten, tokenChecked: true)
+                    : try await evidence.timeline(rewritten, tokenChecked: true)
+            }
         }
         router.get("/ui/parties/:id") { request, context in
             let segment = try context.parameters.require("id")

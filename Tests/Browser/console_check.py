@@ -163,9 +163,18 @@ with sync_playwright() as playwright:
     download = download_info.value
     download.save_as(f"{shots}/2026-057.zip")
     check(download.suggested_filename == "bundle.zip", "the evidence bundle downloads from the procedure page")
+    page.wait_for_function("document.getElementById('download-status').textContent.startsWith('Téléchargé')")
+    check("Mo" in page.locator("#download-status").inner_text(), "the download's progress is shown, then its size")
     with page.expect_download() as csv_info:
         page.click("text=Chronologie (CSV)")
     check(csv_info.value.suggested_filename == "timeline.csv", "the timeline downloads as CSV")
+    page.goto(url + "/ui/")
+    page.fill("#from", "2026-01-01T00:00")
+    page.fill("#to", "2026-12-31T23:59")
+    page.select_option("#what", "csv")
+    with page.expect_download() as period_info:
+        page.click("section[aria-labelledby=period-h] button")
+    check(period_info.value.suggested_filename == "timeline.csv", "a period's timeline downloads from the dashboard")
     page.goto(url + "/ui/entries/" + hostile_seq)
     content = page.locator("section[aria-labelledby=payload-h] pre").inner_text()
     check("<script>alert('xss')</script>" in content and "javascript:alert(2)" in content,
