@@ -13,6 +13,9 @@ public struct ConsoleViewer: Sendable {
         self.role = role
         self.csrf = csrf
     }
+
+    /// Whether the viewer's token may download exports (the roles that have `export`).
+    var mayExport: Bool { role == "export" || role == "admin" }
 }
 
 /// What the dashboard shows of the store, read by the server.
@@ -229,7 +232,7 @@ public struct ConsolePages: Sendable {
                 : fr
                     ? "\(facts.timestamps) point(s) de contrôle horodaté(s) par une autorité d'horodatage."
                     : "\(facts.timestamps) checkpoint(s) timestamped by a timestamp authority.",
-            verifyClass: verify.0, verifyText: verify.1, mayExport: viewer.role == "export" || viewer.role == "admin",
+            verifyClass: verify.0, verifyText: verify.1, mayExport: viewer.mayExport,
             periodChoices: [
                 .init(value: "csv", label: fr ? "chronologie (CSV)" : "timeline (CSV)"),
                 .init(value: "html", label: fr ? "chronologie (HTML)" : "timeline (HTML)"),
@@ -395,9 +398,7 @@ public struct ConsolePages: Sendable {
         }
         let downloads: [Download]
         let mayExport: Bool
-        let previousURL: String?
-        let nextURL: String?
-        let pageText: String
+        let paging: Paging
     }
 
     /// The disclosure coverage as a matrix: each question (a row) × each candidate (a column): did that
@@ -488,22 +489,43 @@ public struct ConsolePages: Sendable {
         }
     }
 
-    /// The procedure's exports: its timeline in each format, and its evidence bundle.
-    static func downloads(_ ref: String, _ lang: ConsoleLanguage) -> [ProcedurePage.Download] {
+    /// The exports of a scope (`procedure=REF` or `party=ID`): its timeline in each format and its evidence bundle.
+    static func downloads(_ scope: String, _ lang: ConsoleLanguage) -> [ProcedurePage.Download] {
         let fr = lang == .fr
-        let query = "procedure=\(ProcedureFilter.escape(ref))&lang=\(lang.rawValue)"
-        return [
-            .init(label: fr ? "Chronologie (CSV)" : "Timeline (CSV)", url: "/ui/export/timeline?\(query)&format=csv"),
-            .init(
-                label: fr ? "Chronologie (HTML)" : "Timeline (HTML)", url: "/ui/export/timeline?\(query)&format=html"),
-            .init(
-                label: fr ? "Chronologie (JSONL)" : "Timeline (JSONL)", url: "/ui/export/timeline?\(query)&format=jsonl"
-            ),
+        let query = "\(scope)&lang=\(lang.rawValue)"
+        let timeline = fr ? "Chronologie" : "Timeline"
+        return ["csv", "html", "jsonl"].map {
+            .init(label: "\(timeline) (\($0.uppercased()))", url: "/ui/export/timeline?\(query)&format=\($0)")
+        } + [
             .init(
                 label: fr
                     ? "Dossier de preuve (ZIP, vérifiable hors ligne)" : "Evidence bundle (ZIP, verifiable offline)",
-                url: "/ui/export/bundle?\(query)"),
+                url: "/ui/export/bundle?\(query)")
         ]
+    }
+
+    /// A chronology's pages of `pageSize`: the page shown (`requested`, clamped) and its links.
+    struct Paging {
+        let current: Int
+        let previousURL: String?
+        let nextURL: String?
+        let text: String
+
+        /// `base` is the page's URL up to `page=`.
+        init(count: Int, requested: Int, base: String, lang: ConsoleLanguage) {
+            let pages = max(1, (count + ConsolePages.pageSize - 1) / ConsolePages.pageSize)
+            current = min(max(0, requested), pages - 1)
+            previousURL = current > 0 ? base + "\(current - 1)" : nil
+            nextURL = current + 1 < pages ? base + "\(current + 1)" : nil
+            text =
+                lang == .fr
+                ? "page \(current + 1) sur \(pages) (\(count) entrées)"
+                : "page \(current + 1) of \(pages) (\(count) entries)"
+        }
+
+        func slice(_ records: RecordList) -> RecordList.SubSequence {
+            records.dropFirst(current * ConsolePages.pageSize).prefix(ConsolePages.pageSize)
+        }
     }
 
     /// One row of a chronology: public, restricted and direct exchanges marked in words and symbols.
@@ -543,9 +565,7 @@ public struct ConsolePages: Sendable {
         let downloads: [ProcedurePage.Download]
         let mayExport: Bool
         let chronology: [ProcedurePage.Line]
-        let previousURL: String?
-        let nextURL: String?
-        let pageText: String
+        let paging: Paging
     }
 
     /// A party's page: who it is, where it is a candidate, and every record naming it (or, for an
@@ -566,37 +586,20 @@ public struct ConsolePages: Sendable {
             ?? state.procedures.values.min { $0.ref < $1.ref }
         let zone = own ?? dealtWith.map { LocalTime.buyers($0, in: state) } ?? .utc
         let records = state.records(involving: party.id)
-        let pages = max(1, (records.count + Self.pageSize - 1) / Self.pageSize)
-        let current = min(max(0, page), pages - 1)
         let path = "/ui/parties/\(ProcedureFilter.escape(party.id))"
-        let base = path + "?lang=\(lang.rawValue)&page="
-        let query = "party=\(ProcedureFilter.escape(party.id))&lang=\(lang.rawValue)"
+        let paging = Paging(
+            count: records.count, requested: page, base: path + "?lang=\(lang.rawValue)&page=", lang: lang)
         let model = PartyPage(
             lang: lang.rawValue, t: t, id: party.id, role: Self.roleLabel(party.role, lang), org: party.org,
             orgPath: ProcedureFilter.escape(party.org ?? ""), seq: party.seq,
             candidacies: candidacies.map { .init(ref: $0, path: ProcedureFilter.escape($0)) },
             hasCandidacies: !candidacies.isEmpty,
-            downloads: [
-                .init(
-                    label: fr ? "Chronologie (CSV)" : "Timeline (CSV)", url: "/ui/export/timeline?\(query)&format=csv"),
-                .init(
-                    label: fr ? "Chronologie (HTML)" : "Timeline (HTML)",
-                    url: "/ui/export/timeline?\(query)&format=html"),
-                .init(
-                    label: fr ? "Dossier de preuve (ZIP)" : "Evidence bundle (ZIP)", url: "/ui/export/bundle?\(query)"),
-            ],
-            mayExport: viewer.role == "export" || viewer.role == "admin",
-            chronology: records.dropFirst(current * Self.pageSize).prefix(Self.pageSize).map {
-                Self.line($0, zone: zone, lang: lang)
-            },
-            previousURL: current > 0 ? base + "\(current - 1)" : nil,
-            nextURL: current + 1 < pages ? base + "\(current + 1)" : nil,
-            pageText: fr
-                ? "page \(current + 1) sur \(pages) (\(records.count) entrées)"
-                : "page \(current + 1) of \(pages) (\(records.count) entries)")
+            downloads: Self.downloads("party=\(ProcedureFilter.escape(party.id))", lang),
+            mayExport: viewer.mayExport,
+            chronology: paging.slice(records).map { Self.line($0, zone: zone, lang: lang) }, paging: paging)
         return render(
             "party", model, title: "\(t["party"]!) \(party.id)", lang: lang, viewer: viewer, origin: origin,
-            path: path + "?page=\(current)")
+            path: path + "?page=\(paging.current)")
     }
 
     static func roleLabel(_ role: EventCatalogue.Role, _ lang: ConsoleLanguage) -> String {
@@ -628,10 +631,9 @@ public struct ConsolePages: Sendable {
             time.map { .init(label: label, iso: $0.description, local: Self.local($0, zone)) }
         }
         let records = state.records(of: p)
-        let pages = max(1, (records.count + Self.pageSize - 1) / Self.pageSize)
-        let current = min(max(0, page), pages - 1)
-        let slice = records.dropFirst(current * Self.pageSize).prefix(Self.pageSize)
-        let base = "/ui/procedures/\(ProcedureFilter.escape(p.ref))?lang=\(lang.rawValue)&page="
+        let path = "/ui/procedures/\(ProcedureFilter.escape(p.ref))"
+        let paging = Paging(
+            count: records.count, requested: page, base: path + "?lang=\(lang.rawValue)&page=", lang: lang)
         let language: FindingText.Language = fr ? .fr : .en
         let byRule = Dictionary(grouping: findings.dropFirst(Self.findingsShown), by: \.rule)
         let moreFindings = byRule.keys.sorted().map { rule in
@@ -666,17 +668,13 @@ public struct ConsolePages: Sendable {
                     explanation: FindingText.explanation(f, language, time: zone),
                     legal: FindingText.legalReference(f.rule), seqs: f.seqs)
             },
-            chronology: slice.map { Self.line($0, zone: zone, lang: lang) },
+            chronology: paging.slice(records).map { Self.line($0, zone: zone, lang: lang) },
             coverage: Self.coverage(p, in: state, zone: zone, lang: lang),
-            downloads: Self.downloads(p.ref, lang), mayExport: viewer.role == "export" || viewer.role == "admin",
-            previousURL: current > 0 ? base + "\(current - 1)" : nil,
-            nextURL: current + 1 < pages ? base + "\(current + 1)" : nil,
-            pageText: fr
-                ? "page \(current + 1) sur \(pages) (\(records.count) entrées)"
-                : "page \(current + 1) of \(pages) (\(records.count) entries)")
+            downloads: Self.downloads("procedure=\(ProcedureFilter.escape(p.ref))", lang), mayExport: viewer.mayExport,
+            paging: paging)
         return render(
             "procedure", model, title: "\(t["procedure"]!) \(p.ref)", lang: lang, viewer: viewer, origin: origin,
-            path: "/ui/procedures/\(ProcedureFilter.escape(p.ref))?page=\(current)")
+            path: path + "?page=\(paging.current)")
     }
 
     // MARK: One entry

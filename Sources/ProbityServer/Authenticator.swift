@@ -55,38 +55,30 @@ final class Authenticator: Sendable {
     /// The token with this id if it is still valid (not revoked), read through the same one-second cache:
     /// a console session ends within a second of `probity tokens revoke`.
     func valid(id: String) throws -> TokenInfo? {
+        let (entry, changed) = try cached(id: id)
+        if changed { store(entry, id: id) }
+        return entry.token.flatMap { $0.revoked == nil ? $0 : nil }
+    }
+
+    /// The cached row of token `id`, read again once older than `cacheLifetime` (then `changed`).
+    private func cached(id: String) throws -> (Cached, changed: Bool) {
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[id] }), now - cached.fetched < Self.cacheLifetime {
-            return cached.token.flatMap { $0.revoked == nil ? $0 : nil }
-        }
-        let token = try tokens().token(id: id)
+        if let cached = cache.withLock({ $0[id] }), now - cached.fetched < Self.cacheLifetime { return (cached, false) }
+        return (Cached(token: try tokens().token(id: id), fetched: now, verified: nil), true)
+    }
+
+    private func store(_ entry: Cached, id: String) {
         cache.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[id] = Cached(token: token, fetched: now, verified: nil)
+            if cache.count > 10_000 { cache.removeAll() }  // unknown ids must not grow it without bound
+            cache[id] = entry
         }
-        return token.flatMap { $0.revoked == nil ? $0 : nil }
     }
 
     /// The stored token if `token` is its secret and it is not revoked.
     private func authenticate(_ token: BearerToken) throws -> TokenInfo? {
-        let now = ContinuousClock.now
         let presented = Array(token.text.utf8)
-        var entry: Cached
-        var changed = false
-        if let cached = cache.withLock({ $0[token.id] }), now - cached.fetched < Self.cacheLifetime {
-            entry = cached
-        } else {
-            entry = Cached(token: try tokens().token(id: token.id), fetched: now, verified: nil)
-            changed = true
-        }
-        defer {
-            if changed {
-                cache.withLock { cache in
-                    if cache.count > 10_000 { cache.removeAll() }  // unknown ids must not grow it without bound
-                    cache[token.id] = entry
-                }
-            }
-        }
+        var (entry, changed) = try cached(id: token.id)
+        defer { if changed { store(entry, id: token.id) } }
         guard let stored = entry.token, stored.revoked == nil else { return nil }
         if let verified = entry.verified {
             guard ConstantTime.equal(verified, presented) else { return nil }
