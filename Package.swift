@@ -54,6 +54,8 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
@@ -78,6 +80,18 @@ let package = Package(
         // The SQLite store: schema, the single writer and its group committer, readers, evidence reads.
         .target(
             name: "ProbityStore", dependencies: ["COpenSSL", "ProbityLog", "ProbityDomain", "ProbityEvidence"] + grdb,
+            swiftSettings: swiftSettings),
+        // The PostgreSQL store: the same tables and commits as the SQLite store, one writer fenced by a leader row.
+        .target(
+            name: "ProbityPostgres",
+            dependencies: [
+                "ProbityLog", "ProbityDomain", "ProbityStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         // A small blocking HTTP/1.1 client (Unix socket or TCP), for the daemon client and the TSA client.
         .target(name: "ProbityHTTP", swiftSettings: swiftSettings),
@@ -156,7 +170,8 @@ let package = Package(
             name: "probity",
             dependencies: [
                 "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityImport", "ProbityWire", "ProbityStore",
-                "ProbityHTTP", "ProbityClient", "ProbityTSA", "ProbityWitness", "ProbityCapture", "CMalloc",
+                "ProbityHTTP", "ProbityClient", "ProbityTSA", "ProbityWitness", "ProbityCapture", "ProbityPostgres",
+                "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -190,6 +205,10 @@ let package = Package(
         .testTarget(
             name: "ProbityStoreTests",
             dependencies: ["ProbityLog", "ProbityDomain", "ProbityStore", "ProbityFixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProbityPostgresTests",
+            dependencies: ["ProbityLog", "ProbityDomain", "ProbityStore", "ProbityPostgres", "ProbityFixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ProbityCaptureTests",

@@ -42,6 +42,7 @@ public class LogReader: @unchecked Sendable {
     /// its WAL index beside a file that has no WAL (a copy, a read-only folder), the file is read as
     /// immutable. A store with a WAL is never read that way: the WAL holds committed entries.
     public static func open(path: String) throws -> LogReader {
+        try refuseURL(path)
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(
                 .notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")
@@ -77,6 +78,15 @@ public class LogReader: @unchecked Sendable {
                 throw StoreError(.io, "cannot open \(path) for reading: \(inner) (first attempt: \(error))")
             }
         }
+    }
+
+    /// A PostgreSQL URL given where only a SQLite file will do: say which commands take one.
+    static func refuseURL(_ path: String) throws {
+        guard path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") else { return }
+        throw StoreError(
+            .badArgument,
+            "this command works on a SQLite store file; with a PostgreSQL store, `init`, `append`, `checkpoint`, `prove inclusion`, `verify` and `migrate` take --store URL (or copy the log to a file: probity migrate --from URL --to FILE)"
+        )
     }
 
     func wrap<T>(_ what: String, _ body: () throws -> T) throws -> T {
@@ -350,7 +360,7 @@ public class LogReader: @unchecked Sendable {
 
     /// Entry `seq`'s leaf hash and inclusion proof against `checkpoint`, both from the tiles: the proof
     /// reads the leaf's tile anyway, so the leaf hash costs no read of the entry.
-    static func receipt(
+    public static func receipt(
         seq: UInt64, against checkpoint: SignedCheckpoint, _ tiles: inout TileHashReader, duplicate: Bool
     ) throws -> LogWriter.Receipt {
         let proof = try Merkle.inclusionProofRanges(index: seq, size: checkpoint.checkpoint.size).map {

@@ -122,6 +122,7 @@ extension LogWriter {
     public static func open(
         path: String, signer: NoteSigner, lock: FileLock? = nil, sources: WriteSources = .system
     ) throws -> LogWriter {
+        try LogReader.refuseURL(path)
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(
                 .notFound, "no store at \(path); create one with `probity init --db \(path) --origin NAME`")

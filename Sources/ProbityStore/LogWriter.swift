@@ -18,18 +18,11 @@ public final class LogWriter: LogReader, @unchecked Sendable {
     /// The clock and the random bytes of this writer's entries (the system's, unless a test fixes them).
     let sources: WriteSources
 
-    /// What the writer must know about the tail of the log; reloaded whenever a transaction fails.
-    struct Tail {
-        var range: CompactRange
-        /// The tiles not yet full, as stored at the end of the last batch.
-        var tiles: TileEdge
-        var lastLeafHash: Merkle.Hash
-        var lastTime: Timestamp?
-        var streamHeads: [String: (seq: UInt64, hash: Merkle.Hash)]
-        /// Parties, procedures and legal holds events may refer to.
-        var ledger: ReferenceLedger
-    }
-    var tail: Tail?
+    /// The tail of the log as the last commit left it; nil until loaded, and after a failed transaction.
+    var tail: LogTail?
+
+    /// The commit of a batch, with this writer's origin, current key and sources.
+    var batchCommit: LogCommit { LogCommit(origin: origin, signer: signer, sources: sources) }
 
     init(path: String, db: DatabaseQueue, lock: FileLock, signer: NoteSigner, sources: WriteSources) throws {
         self.lock = lock

@@ -23,7 +23,10 @@ func reporting<T>(_ body: () throws -> T) throws -> T {
 }
 
 struct StoreOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Path of the SQLite store.", valueName: "PATH"))
+    @Option(
+        name: [.long, .customLong("store")],
+        help: ArgumentHelp(
+            "Path of the SQLite store (or, where a command says so, a postgres:// URL).", valueName: "PATH"))
     var db: String
 }
 

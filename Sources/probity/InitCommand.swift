@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityWire
 
@@ -14,9 +15,15 @@ struct InitCommand: ParsableCommand {
             public key as PEM, and prints the verifier key. Give the verifier key to auditors out of band:
             it is all they need to check the log.
 
+            With --store postgres://USER@HOST:PORT/DATABASE the log is created in that PostgreSQL database, \
+            which must be empty (its password comes from PGPASSFILE or the systemd credential \
+            postgres-password, never from the URL); --key must then name the key, since nothing can be \
+            written beside a URL.
+
             Example:
               probity init --db var/log.sqlite --origin achats.ville-exemple.fr/probity
               # writes var/log.sqlite, var/log.key.pem (private), var/log.pub.pem, var/log.vkey
+              probity init --store postgres://probity@db.example:5432/probity --origin achats.ville-exemple.fr/probity --key /etc/probity/log.key.pem
             """
     )
 
@@ -42,6 +49,7 @@ struct InitCommand: ParsableCommand {
     }
 
     func run() throws {
+        if PostgresLocation.isURL(store.db) { return try createInPostgres() }
         try reporting {
             guard !FileManager.default.fileExists(atPath: store.db) else {
                 throw CLIError.usage("\(store.db) already exists; choose another --db or remove it first")
@@ -96,6 +104,36 @@ struct InitCommand: ParsableCommand {
                 Output.line("Public key:   \(publicPath)")
                 Output.line("Verifier key: \(signer.verifier)")
                 Output.line("              (also in \(vkeyPath); give it to auditors out of band)")
+            }
+        }
+    }
+
+    /// `init --store postgres://…`: the tables and `log.created` in one transaction, with the key given.
+    private func createInPostgres() throws {
+        let location = try pgLocation(store.db)
+        guard let key else {
+            throw CLIError.usage(
+                "with a PostgreSQL store, pass --key PEM: the log's signing key cannot be written beside a URL")
+        }
+        try reporting {
+            let privateKey = try loadPrivateKey(key)
+            let signer = try NoteSigner(name: origin, privateKey: privateKey)
+            let writer = try PostgresLogWriter.create(
+                location: location, origin: origin, signer: signer, keyPath: absolutePath(key),
+                by: by ?? defaultPrincipal(), software: "probity \(Probity.version)",
+                holder: "probity init pid \(getpid())")
+            let checkpoint = try PostgresLogReader(location: writer.location).checkpoint()
+            if output.json {
+                Output.json(
+                    .object([
+                        "store": .string(location.description), "origin": .string(origin),
+                        "verifier_key": .string(signer.verifier.description), "private_key": .string(absolutePath(key)),
+                        "checkpoint": .string(checkpoint.encoded),
+                    ]))
+            } else {
+                Output.line("Created the log \(origin) in \(location).")
+                Output.line("Signing key:  \(absolutePath(key))")
+                Output.line("Verifier key: \(signer.verifier)  (give it to auditors out of band)")
             }
         }
     }

@@ -4,10 +4,14 @@ import ProbityClient
 import ProbityDomain
 import ProbityHTTP
 import ProbityLog
+import ProbityPostgres
 
 /// Where a command finds the log: a store file (`--db`), or a running probityd (`--socket`, `--url`).
 struct LogTarget: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Path of the SQLite store (direct access).", valueName: "PATH"))
+    @Option(
+        name: [.long, .customLong("store")],
+        help: ArgumentHelp(
+            "Path of the SQLite store, or postgres://USER@HOST:PORT/DATABASE (direct access).", valueName: "PATH|URL"))
     var db: String?
     @Option(
         name: .long, help: ArgumentHelp("probityd's Unix socket (e.g. /run/probity/probityd.sock).", valueName: "PATH"))
@@ -31,6 +35,9 @@ struct LogTarget: ParsableArguments {
     /// The log these options name: the store file, or the daemon. `key` (a signing key) and `author` are
     /// for a store opened here; through probityd both are the daemon's, so giving them is an error.
     func service(key: String? = nil, author: String? = nil) throws -> any LogService {
+        if let db, PostgresLocation.isURL(db) {
+            return PostgresLog(location: try pgLocation(db), key: key, author: author)
+        }
         if let db { return LocalLog(db: db, key: key, author: author) }
         if key != nil { throw CLIError.usage("--key is for --db; probityd signs with its own key") }
         if author != nil { throw CLIError.usage("--by is for --db; through probityd, the token's name is the author") }

@@ -1,0 +1,86 @@
+import NIOCore
+import PostgresNIO
+public import ProbityLog
+public import ProbityStore
+
+/// Reads of a PostgreSQL store (the primary or a streaming standby): checkpoints and receipts, each in
+/// one REPEATABLE READ snapshot, so that a checkpoint and the tiles proving against it agree.
+public final class PostgresLogReader: @unchecked Sendable {
+    public let location: PostgresLocation
+    public let origin: String
+    let session: PostgresSession
+
+    public init(location: PostgresLocation) throws {
+        session = try PostgresSession.connect(location)
+        self.location = location
+        origin = try PostgresStore.meta(session)["origin"]!
+    }
+
+    public func size() throws -> UInt64 { try PostgresStore.size(session) }
+
+    public func meta(_ key: String) throws -> String? { try PostgresStore.meta(session)[key] }
+
+    /// The latest checkpoint, or the one of exactly `size` leaves.
+    public func checkpoint(size: UInt64? = nil) throws -> SignedCheckpoint {
+        try snapshot { try checkpoint(size: size, in: session) }
+    }
+
+    /// Entry `seq`'s leaf hash and `.tlog-proof` against the checkpoint of `size` (default: the latest).
+    public func receipt(seq: UInt64, size: UInt64? = nil) throws -> LogWriter.Receipt {
+        try snapshot {
+            let checkpoint = try checkpoint(size: size, in: session)
+            guard seq < checkpoint.checkpoint.size else {
+                throw StoreError(
+                    .badArgument, "seq \(seq) is not in the checkpoint of size \(checkpoint.checkpoint.size)")
+            }
+            let session = session
+            var tiles = TileHashReader { try PostgresStore.tile($0, session) }
+            return try LogReader.receipt(seq: seq, against: checkpoint, &tiles, duplicate: false)
+        }
+    }
+
+    private func checkpoint(size: UInt64?, in session: PostgresSession) throws -> SignedCheckpoint {
+        let query: PostgresQuery =
+            if let size { "SELECT note FROM checkpoints WHERE size = \(Int64(clamping: size))" } else {
+                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1"
+            }
+        guard let note = try session.rows(query, { try $0.decode(String.self) }).first else {
+            throw StoreError(
+                .notFound,
+                size.map { "no checkpoint of size \($0) (checkpoints are signed once per committed batch)" }
+                    ?? "the store has no checkpoint yet")
+        }
+        do { return try SignedCheckpoint(parsing: note) } catch {
+            throw StoreError(.inconsistent, "the stored checkpoint is malformed (\(error)); run `probity verify`")
+        }
+    }
+
+    private func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        defer { try? session.execute("ROLLBACK") }
+        return try body()
+    }
+
+    /// What Probity did not create in the database: triggers or rules on its tables (they could rewrite
+    /// what the writer inserts), views and other tables in its schema. `verify` reports each as a failure.
+    public func foreignObjects() throws -> [String] {
+        let ours = StoreTable.all.map(\.name) + ["leader"]
+        var found: [String] = []
+        found += try session.rows(
+            "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
+        ) { row in
+            let (name, table) = try row.decode((String, String).self); return "a trigger \"\(name)\" on \(table)"
+        }
+        found += try session.rows(
+            "SELECT rulename, tablename FROM pg_rules WHERE schemaname = 'public'"
+        ) { row in
+            let (name, table) = try row.decode((String, String).self); return "a rule \"\(name)\" on \(table)"
+        }
+        found += try session.rows(
+            "SELECT c.relname, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'p', 'f')"
+        ) { row in try row.decode((String, String).self) }.filter { !ours.contains($0.0) }.map {
+            "a \($0.1 == "v" ? "view" : $0.1 == "m" ? "materialized view" : "table") \"\($0.0)\""
+        }
+        return found
+    }
+}

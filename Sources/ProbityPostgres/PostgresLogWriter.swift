@@ -1,0 +1,383 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+public import ProbityDomain
+public import ProbityLog
+public import ProbityStore
+
+/// The single writer of a PostgreSQL store. Several processes may open one; only the one that holds the
+/// store's advisory lock leads, and each of its commits checks, in the commit's own transaction, that
+/// the `leader` row still carries its epoch: a writer that lost the lead (its session ended, another took
+/// over) can never commit, so the log never forks. Each append is one transaction with
+/// `synchronous_commit = on`; the receipts are handed out only once COMMIT has returned.
+public final class PostgresLogWriter: @unchecked Sendable {
+    public let location: PostgresLocation
+    public let origin: String
+    public private(set) var signer: NoteSigner
+    let session: PostgresSession
+    let sources: WriteSources
+    /// This writer's term as leader; a commit under another epoch is refused by the store.
+    public let epoch: Int64
+    private var tail: LogTail?
+
+    private init(
+        session: PostgresSession, origin: String, signer: NoteSigner, sources: WriteSources, epoch: Int64
+    ) {
+        self.session = session
+        self.location = session.location
+        self.origin = origin
+        self.signer = signer
+        self.sources = sources
+        self.epoch = epoch
+    }
+
+    private var batchCommit: LogCommit { LogCommit(origin: origin, signer: signer, sources: sources) }
+
+    // MARK: Opening
+
+    /// Creates the store's tables in an empty database and appends `log.created` (seq 0), all in one
+    /// transaction: a failure leaves the database as it was.
+    public static func create(
+        location: PostgresLocation, origin: String, signer: NoteSigner, keyPath: String, by principal: String,
+        software: String, holder: String, sources: WriteSources = .system
+    ) throws -> PostgresLogWriter {
+        guard signer.verifier.name == origin else {
+            throw StoreError(.badKey, "the signer's key name must be the origin \(origin)")
+        }
+        let session = try PostgresSession.connect(location)
+        try requireDurable(session)
+        if try PostgresStore.hasTables(session) {
+            throw PostgresStoreError(
+                .alreadyExists, "\(location) already holds tables; give Probity a database of its own, empty")
+        }
+        try session.execute("BEGIN")
+        do {
+            for statement in PostgresSchema.create { try session.execute(PostgresQuery(unsafeSQL: statement)) }
+            for (key, value) in [
+                "format": PostgresSchema.formatVersion, "origin": origin, "key_path": keyPath,
+                "current_vkey": signer.verifier.description,
+            ] {
+                try session.execute("INSERT INTO meta (key, value) VALUES (\(key), \(value))")
+            }
+            let epoch = try lead(session, holder: holder, wait: false)
+            let writer = PostgresLogWriter(
+                session: session, origin: origin, signer: signer, sources: sources, epoch: epoch)
+            let created = EventInput(
+                type: LogEventType.logCreated,
+                data: [
+                    "origin": .string(origin), "verifier_key": .string(signer.verifier.description),
+                    "algorithm": .string("ed25519"), "software": .string(software),
+                ])
+            var tail = try LogTail.load(size: 0, tile: { _ in nil }, lastEntry: nil, streamHeads: [:], facts: [])
+            _ = try writer.batchCommit.commitBatch(
+                [LogWriter.Submission(events: [created], by: principal)], &tail, PostgresRows(session))[0].get()
+            try session.execute("COMMIT")
+            writer.tail = tail
+            return writer
+        } catch {
+            try? session.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Opens the store for appending and takes the lead: at once, or (with `wait`) as soon as the writer
+    /// that leads now is gone. `signer` must hold the log's current key. `holder` names this writer in
+    /// the `leader` row (host and process), for the operator who wants to know who writes.
+    public static func open(
+        location: PostgresLocation, signer: NoteSigner, holder: String, wait: Bool = false,
+        sources: WriteSources = .system
+    ) throws -> PostgresLogWriter {
+        let session = try PostgresSession.connect(location)
+        try requireDurable(session)
+        let meta = try PostgresStore.meta(session)
+        let current = meta["current_vkey"]
+        guard current == signer.verifier.description else {
+            throw StoreError(
+                .badKey,
+                "the key given (\(signer.verifier)) is not the log's current signing key (\(current ?? "none"))")
+        }
+        let epoch = try lead(session, holder: holder, wait: wait)
+        return PostgresLogWriter(
+            session: session, origin: meta["origin"]!, signer: signer, sources: sources, epoch: epoch)
+    }
+
+    /// A commit is durable once COMMIT returns only with `synchronous_commit` on (or stronger, with a
+    /// synchronous standby): set for the session, read back, refused otherwise.
+    private static func requireDurable(_ session: PostgresSession) throws {
+        try session.execute("SET synchronous_commit = on")
+        let setting = try session.rows("SHOW synchronous_commit") { try $0.decode(String.self) }.first
+        let fsync = try session.rows("SHOW fsync") { try $0.decode(String.self) }.first
+        guard ["on", "remote_apply", "remote_write"].contains(setting), fsync == "on" else {
+            throw PostgresStoreError(
+                .server,
+                "\(session.location) would not commit durably (synchronous_commit=\(setting ?? "?"), fsync=\(fsync ?? "?")); Probity needs both on"
+            )
+        }
+        let recovering = try session.rows("SELECT pg_is_in_recovery()") { try $0.decode(Bool.self) }.first
+        if recovering == true {
+            throw PostgresStoreError(
+                .readOnly, "\(session.location) is a standby (in recovery): append through the primary")
+        }
+    }
+
+    /// Takes the advisory lock and starts a new epoch in the `leader` row.
+    private static func lead(_ session: PostgresSession, holder: String, wait: Bool) throws -> Int64 {
+        let key = PostgresSchema.writerLockKey
+        while try session.rows("SELECT pg_try_advisory_lock(\(key))", { try $0.decode(Bool.self) }).first != true {
+            guard wait else {
+                let current = try? session.rows("SELECT holder FROM leader WHERE id = 1") { try $0.decode(String.self) }
+                throw PostgresStoreError(
+                    .notLeader,
+                    "another writer leads \(session.location) (\(current?.first ?? "unknown")); stop it, or let probityd wait as a standby"
+                )
+            }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        let epoch = try session.rows(
+            "UPDATE leader SET epoch = epoch + 1, holder = \(holder), since = now(), beat = now() WHERE id = 1 RETURNING epoch"
+        ) { try $0.decode(Int64.self) }
+        guard let epoch = epoch.first else {
+            throw PostgresStoreError(
+                .notAProbityStore, "\(session.location) has no leader row; it is not a Probity store")
+        }
+        return epoch
+    }
+
+    // MARK: Appending
+
+    /// Appends `events` as one batch under one signed checkpoint: all durably, or none.
+    public func append(_ events: [EventInput], by principal: String) throws -> LogWriter.Batch {
+        guard !events.isEmpty else { throw StoreError(.badArgument, "nothing to append") }
+        return try append([LogWriter.Submission(events: events, by: principal)])[0].get()
+    }
+
+    /// Group commit: several submissions in one transaction under one signed checkpoint; one outcome each.
+    public func append(_ submissions: [LogWriter.Submission]) throws -> [Result<LogWriter.Batch, EventRejection>] {
+        try inTransaction { tail, rows in try batchCommit.commitBatch(submissions, &tail, rows) }
+    }
+
+    /// As `LogWriter.appendAll`: the batches `next` hands over, each under its own checkpoint, in ONE
+    /// transaction — a rejected event or an error appends nothing at all.
+    public func appendAll(
+        by principal: String, next: () throws -> [EventInput]?, written: (LogWriter.Batch) throws -> Void
+    ) throws {
+        try inTransaction { tail, rows in
+            while let events = try next() {
+                guard !events.isEmpty else { continue }
+                try written(
+                    batchCommit.commitBatch([LogWriter.Submission(events: events, by: principal)], &tail, rows)[0].get()
+                )
+                LogWriter.releaseElsewhere(events)
+            }
+        }
+    }
+
+    /// One transaction, fenced: the `leader` row must still carry this writer's epoch (the update also
+    /// locks it, so a takeover waits for this commit and then sees it). The tail is kept only once COMMIT
+    /// has returned; after any failure it is reloaded from the store.
+    private func inTransaction<T>(_ body: (inout LogTail, PostgresRows) throws -> T) throws -> T {
+        do {
+            try session.execute("BEGIN")
+            let fenced = try session.rows(
+                "UPDATE leader SET beat = now() WHERE id = 1 AND epoch = \(epoch) RETURNING epoch"
+            ) { try $0.decode(Int64.self) }.isEmpty
+            if fenced {
+                throw PostgresStoreError(
+                    .fenced, "another writer took the lead of \(location) (epoch \(epoch) ended): nothing was appended")
+            }
+            var tail = try self.tail ?? loadTail()
+            self.tail = nil
+            let result = try body(&tail, PostgresRows(session))
+            try session.execute("COMMIT")
+            self.tail = tail
+            return result
+        } catch {
+            self.tail = nil
+            if !session.isClosed { try? session.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func loadTail() throws -> LogTail {
+        let size = try PostgresStore.size(session)
+        let session = session
+        let facts = try session.rows("SELECT kind, id, detail FROM refs") { row in
+            let (kind, id, detail) = try row.decode((String, String, String).self)
+            return ReferenceLedger.Fact.Kind(rawValue: kind).map {
+                ReferenceLedger.Fact(kind: $0, id: id, detail: detail)
+            }
+        }.compactMap { $0 }
+        var lastEntry: (leafHash: Merkle.Hash, time: String)?
+        if size > 0 {
+            let rows = try session.rows("SELECT leaf_hash, time FROM entries WHERE seq = \(Int64(size - 1))") { row in
+                let (leaf, time) = try row.decode((ByteBuffer, String).self)
+                return (Array(buffer: leaf), time)
+            }
+            if let (leaf, time) = rows.first {
+                lastEntry = (try digest(leaf, "the stored leaf hash of seq \(size - 1)"), time)
+            }
+        }
+        var heads: [String: (seq: UInt64, hash: Merkle.Hash)] = [:]
+        for (stream, seq, leaf) in try session.rows(
+            "SELECT stream, seq, leaf_hash FROM streams",
+            { row in
+                let (stream, seq, leaf) = try row.decode((String, Int64, ByteBuffer).self)
+                return (stream, seq, Array(buffer: leaf))
+            })
+        {
+            heads[stream] = (UInt64(seq), try digest(leaf, "the head of stream \(stream)"))
+        }
+        return try LogTail.load(
+            size: size, tile: { try PostgresStore.tile($0, session) }, lastEntry: lastEntry, streamHeads: heads,
+            facts: facts)
+    }
+}
+
+/// A stored 32-byte hash, or an error naming what it should have been.
+func digest(_ bytes: [UInt8], _ what: String) throws -> Merkle.Hash {
+    guard let hash = SHA256Digest(bytes) else {
+        throw StoreError(.inconsistent, "\(what) is not 32 bytes; run `probity verify`")
+    }
+    return hash
+}
+
+/// A batch's rows, kept until the batch is complete and then sent in ONE statement (data-modifying CTEs,
+/// one per table, the rows as arrays): a batch costs the same few round trips whatever its size.
+final class PostgresRows: CommitRows {
+    private let session: PostgresSession
+    private var known: [SourceKey: UInt64] = [:]
+    private var entries = (
+        seq: [Int64](), bytes: [ByteBuffer](), leaf: [ByteBuffer](), type: [String](), time: [String]()
+    )
+    private var payloads = (seq: [Int64](), salt: [ByteBuffer](), bytes: [ByteBuffer]())
+    private var newSources = (platform: [String](), id: [String](), seq: [Int64]())
+    /// Last write wins: a partial tile is rewritten as it grows, a fact replaced by a later one.
+    private var tiles: [Tiles.ID: [UInt8]] = [:]
+    private var facts: [String: (kind: String, id: String, detail: String, seq: Int64)] = [:]
+    private var streams = (stream: [String](), seq: [Int64](), leaf: [ByteBuffer](), added: [Int64]())
+    private var types = (type: [String](), added: [Int64]())
+    private var checkpoints = (size: [Int64](), note: [String](), time: [String]())
+
+    init(_ session: PostgresSession) { self.session = session }
+
+    func prefetchSources(of submissions: [LogWriter.Submission]) throws {
+        known.removeAll(keepingCapacity: true)
+        var platforms: [String] = [], ids: [String] = []
+        for submission in submissions {
+            for event in submission.events {
+                guard let source = event.source else { continue }
+                platforms.append(source.platform)
+                ids.append(source.id)
+            }
+        }
+        guard !platforms.isEmpty else { return }
+        for (platform, id, seq) in try session.rows(
+            """
+            SELECT s.platform, s.id, s.seq FROM sources s JOIN unnest(\(platforms)::text[], \(ids)::text[]) AS w(platform, id)
+            ON s.platform = w.platform AND s.id = w.id
+            """,
+            { try $0.decode((String, String, Int64).self) })
+        {
+            known[SourceKey(platform: platform, id: id)] = UInt64(seq)
+        }
+    }
+
+    func storedSeq(of source: SourceKey) throws -> UInt64? { known[source] }
+
+    func entry(seq: UInt64, bytes: [UInt8], leafHash: Merkle.Hash, type: String, time: String) throws {
+        entries.seq.append(Int64(seq))
+        entries.bytes.append(ByteBuffer(bytes: bytes))
+        entries.leaf.append(ByteBuffer(bytes: leafHash))
+        entries.type.append(type)
+        entries.time.append(time)
+    }
+
+    func payload(seq: UInt64, salt: [UInt8], bytes: [UInt8]) throws {
+        payloads.seq.append(Int64(seq))
+        payloads.salt.append(ByteBuffer(bytes: salt))
+        payloads.bytes.append(ByteBuffer(bytes: bytes))
+    }
+
+    func source(_ source: SourceKey, seq: UInt64) throws {
+        newSources.platform.append(source.platform)
+        newSources.id.append(source.id)
+        newSources.seq.append(Int64(seq))
+    }
+
+    func tile(_ id: Tiles.ID, hashes: [UInt8]) throws { tiles[id] = hashes }
+
+    func fact(_ fact: ReferenceLedger.Fact, seq: UInt64) throws {
+        facts[fact.kind.rawValue + "\u{0}" + fact.id] = (fact.kind.rawValue, fact.id, fact.detail, Int64(seq))
+    }
+
+    func streamHead(_ stream: String, seq: UInt64, leafHash: Merkle.Hash, added: Int) throws {
+        streams.stream.append(stream)
+        streams.seq.append(Int64(seq))
+        streams.leaf.append(ByteBuffer(bytes: leafHash))
+        streams.added.append(Int64(added))
+    }
+
+    func typeCount(_ type: String, added: Int) throws {
+        types.type.append(type)
+        types.added.append(Int64(added))
+    }
+
+    func checkpoint(size: UInt64, note: String, time: String) throws {
+        checkpoints.size.append(Int64(size))
+        checkpoints.note.append(note)
+        checkpoints.time.append(time)
+    }
+
+    func batchWritten() throws {
+        defer { clear() }
+        guard !entries.seq.isEmpty else { return }
+        let tileIDs = Array(tiles.keys)
+        let factRows = Array(facts.values)
+        try session.execute(
+            """
+            WITH e AS (INSERT INTO entries (seq, bytes, leaf_hash, type, time)
+                SELECT * FROM unnest(\(entries.seq)::int8[], \(entries.bytes)::bytea[], \(entries.leaf)::bytea[], \(entries.type)::text[], \(entries.time)::text[])),
+            p AS (INSERT INTO payloads (seq, salt, bytes)
+                SELECT * FROM unnest(\(payloads.seq)::int8[], \(payloads.salt)::bytea[], \(payloads.bytes)::bytea[])),
+            s AS (INSERT INTO sources (platform, id, seq)
+                SELECT * FROM unnest(\(newSources.platform)::text[], \(newSources.id)::text[], \(newSources.seq)::int8[])),
+            t AS (INSERT INTO tiles (level, idx, hashes)
+                SELECT * FROM unnest(\(tileIDs.map { Int64($0.level) })::int8[], \(tileIDs.map { Int64($0.index) })::int8[], \(tileIDs.map { ByteBuffer(bytes: tiles[$0]!) })::bytea[])
+                ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes),
+            r AS (INSERT INTO refs (kind, id, detail, seq)
+                SELECT * FROM unnest(\(factRows.map(\.kind))::text[], \(factRows.map(\.id))::text[], \(factRows.map(\.detail))::text[], \(factRows.map(\.seq))::int8[])
+                ON CONFLICT (kind, id) DO UPDATE SET detail = excluded.detail, seq = excluded.seq),
+            h AS (INSERT INTO streams (stream, seq, leaf_hash, entries)
+                SELECT * FROM unnest(\(streams.stream)::text[], \(streams.seq)::int8[], \(streams.leaf)::bytea[], \(streams.added)::int8[])
+                ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, leaf_hash = excluded.leaf_hash, entries = streams.entries + excluded.entries),
+            c AS (INSERT INTO type_counts (type, entries)
+                SELECT * FROM unnest(\(types.type)::text[], \(types.added)::int8[])
+                ON CONFLICT (type) DO UPDATE SET entries = type_counts.entries + excluded.entries)
+            INSERT INTO checkpoints (size, note, time)
+                SELECT * FROM unnest(\(checkpoints.size)::int8[], \(checkpoints.note)::text[], \(checkpoints.time)::text[])
+            """)
+    }
+
+    private func clear() {
+        entries = ([], [], [], [], [])
+        payloads = ([], [], [])
+        newSources = ([], [], [])
+        tiles.removeAll(keepingCapacity: true)
+        facts.removeAll(keepingCapacity: true)
+        streams = ([], [], [], [])
+        types = ([], [])
+        checkpoints = ([], [], [])
+    }
+
+    func originalReceipt(seq: UInt64) throws -> LogWriter.Receipt {
+        let session = session
+        guard
+            let note = try session.rows(
+                "SELECT note FROM checkpoints WHERE size > \(Int64(seq)) ORDER BY size LIMIT 1",
+                { try $0.decode(String.self) }
+            ).first
+        else { throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`") }
+        var tiles = TileHashReader { try PostgresStore.tile($0, session) }
+        return try LogReader.receipt(seq: seq, against: try SignedCheckpoint(parsing: note), &tiles, duplicate: true)
+    }
+}

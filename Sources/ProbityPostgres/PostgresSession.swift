@@ -1,0 +1,185 @@
+import Dispatch
+import Foundation
+import Logging
+public import NIOCore
+import NIOPosix
+import NIOSSL
+public import PostgresNIO
+
+/// One connection to the server, used from ordinary threads: each call blocks its thread until the
+/// server has answered. The store's writer and the CLI are threads of their own, never an event loop,
+/// so blocking them is what they need (one writer, one statement after another).
+public final class PostgresSession: @unchecked Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+    public let location: PostgresLocation
+
+    private init(connection: PostgresConnection, logger: Logger, location: PostgresLocation) {
+        self.connection = connection
+        self.logger = logger
+        self.location = location
+    }
+
+    /// Connects (and authenticates) within `timeout` seconds, or says why not.
+    public static func connect(
+        _ location: PostgresLocation, timeout: Int64 = 10, applicationName: String = "probity"
+    ) throws -> PostgresSession {
+        let password = try location.password()
+        var configuration: PostgresConnection.Configuration
+        switch location.endpoint {
+        case .socket(let directory, let port):
+            configuration = .init(
+                unixSocketPath: "\(directory)/.s.PGSQL.\(port)", username: location.user, password: password,
+                database: location.database)
+        case .tcp(let host, let port):
+            let tls: PostgresConnection.Configuration.TLS
+            switch location.tls {
+            case .disable: tls = .disable
+            case .verifyFull:
+                var settings = TLSConfiguration.makeClientConfiguration()
+                if let root = location.rootCertificate { settings.trustRoots = .file(root) }
+                do { tls = .require(try NIOSSLContext(configuration: settings)) } catch {
+                    throw PostgresStoreError(.credentials, "cannot set up TLS for \(location): \(error)")
+                }
+            }
+            configuration = .init(
+                host: host, port: port, username: location.user, password: password, database: location.database,
+                tls: tls)
+        }
+        configuration.options.connectTimeout = .seconds(timeout)
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        var quiet = Logger(label: "probity.postgres")
+        quiet.logLevel = .critical
+        let logger = quiet, settings = configuration
+        let connection = try blocking {
+            do {
+                return try await PostgresConnection.connect(configuration: settings, id: 1, logger: logger)
+            } catch let error as PSQLError where error.code == .authMechanismRequiresPassword {
+                throw PostgresStoreError(
+                    .credentials,
+                    "\(location) asks for a password, and none was found: put it in the PGPASSFILE (host:port:database:user:password, mode 0600) or the systemd credential postgres-password"
+                )
+            } catch {
+                throw PostgresStoreError(.unreachable, "cannot connect to \(location): \(describe(error))")
+            }
+        }
+        return PostgresSession(connection: connection, logger: logger, location: location)
+    }
+
+    /// PostgresNIO requires a connection closed before it is released: closed here, waiting for it.
+    deinit {
+        let connection = connection
+        if !connection.isClosed { _ = try? Self.blocking { try await connection.close() } }
+    }
+
+    public var isClosed: Bool { connection.isClosed }
+
+    /// Runs `sql`, discarding any rows.
+    public func execute(_ query: PostgresQuery) throws {
+        _ = try rows(query) { _ in () }
+    }
+
+    /// Runs `query` and decodes each row it returns.
+    public func rows<T: Sendable>(
+        _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> T
+    ) throws
+        -> [T]
+    {
+        // A query written to a connection that is already closed is never answered: say so at once.
+        guard !connection.isClosed else {
+            throw PostgresStoreError(
+                .unreachable, "the connection to \(location) is closed (the server ended it, or it was lost)")
+        }
+        let connection = connection, logger = logger, location = location
+        return try Self.blocking(onTimeout: abandon) {
+            do {
+                var out: [T] = []
+                for try await row in try await connection.query(query, logger: logger) { out.append(try decode(row)) }
+                return out
+            } catch let error as PostgresStoreError {
+                throw error
+            } catch {
+                throw PostgresStoreError(.server, "\(location): \(describe(error))")
+            }
+        }
+    }
+
+    /// Gives the connection up (after a statement went unanswered): later statements fail at once.
+    func abandon() {
+        let closing: EventLoopFuture<Void> = connection.close()
+        _ = closing
+    }
+
+    /// Copies `lines` (COPY's text format, each ending in a newline) into `table`'s `columns`.
+    public func copy(into table: String, columns: [String], _ lines: ByteBuffer) throws {
+        let connection = connection, logger = logger, location = location
+        try Self.blocking {
+            do {
+                try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+                    try await writer.write(lines)
+                }
+            } catch {
+                throw PostgresStoreError(.server, "\(location): copying into \(table): \(describe(error))")
+            }
+        }
+    }
+
+    /// How long one statement may wait for the server's answer.
+    static let answerTimeout = 120
+
+    /// Runs `body` and waits for it on this thread. The task runs on an executor of its own, never on the
+    /// concurrency pool: the thread waiting here may be one of the pool's (a test, a daemon's task), and a
+    /// pool whose every thread waits would never run the task it waits for.
+    static func blocking<T: Sendable>(
+        onTimeout: (() -> Void)? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) throws -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task(executorPreference: PostgresExecutor.shared) {
+            do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        // A server that stops answering (a cut network without a reset) must not hang a writer for ever.
+        guard done.wait(timeout: .now() + .seconds(answerTimeout)) == .success else {
+            onTimeout?()
+            throw PostgresStoreError(
+                .unreachable, "the server did not answer within \(answerTimeout) s; the connection is given up")
+        }
+        return try box.result!.get()
+    }
+}
+
+/// Runs the tasks of `blocking` on Dispatch's threads, apart from the concurrency pool.
+final class PostgresExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = PostgresExecutor()
+    private let queue = DispatchQueue(label: "probity.postgres.tasks", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+/// A result handed from the task that made it to the thread waiting for it (the semaphore orders them).
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}
+
+/// What the server said, where PostgresNIO's own description hides it: the SQLSTATE and the message.
+func describe(_ error: any Error) -> String {
+    if let error = error as? PSQLError {
+        if let info = error.serverInfo, let message = info[.message] {
+            let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            let detail = info[.detail].map { ": \($0)" } ?? ""
+            return message + detail + state
+        }
+        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+        return "\(error.code)"
+    }
+    return "\(error)"
+}
+
+/// The SQLSTATE of a server error, if `error` is one.
+func sqlState(_ error: any Error) -> String? {
+    (error as? PSQLError)?.serverInfo?[.sqlState]
+}

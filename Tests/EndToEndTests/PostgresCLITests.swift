@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+@testable import ProbityFixtures
+@testable import ProbityLog
+
+/// `probity` on a PostgreSQL store, run as a user would, against a primary and a streaming standby started
+/// by the test: init, append, checkpoint and proofs, verify on both servers, copies both ways, tampering.
+@Suite("probity on PostgreSQL", .serialized)
+struct PostgresCLITests {
+    @Test("init, append, prove and verify on the primary and the standby; copies both ways; tampering caught")
+    func userFlow() throws {
+        guard PostgresCluster.required() else { return }
+        let cluster = try PostgresCluster(standby: true)
+        defer { cluster.stop() }
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = cluster.environment
+        func probity(_ arguments: [String]) throws -> CLI.Result { try CLI.run(arguments, environment: env) }
+
+        // A key made by an ordinary SQLite init (so that the PostgreSQL log has one to take).
+        let seed = dir.appendingPathComponent("seed.sqlite").path
+        #expect(try probity(["init", "--db", seed, "--origin", "test.example/log"]).status == 0)
+        let key = dir.appendingPathComponent("seed.key.pem").path
+        let vkey = try String(contentsOfFile: dir.appendingPathComponent("seed.vkey").path, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let created = try probity([
+            "init", "--store", cluster.primaryURL, "--origin", "test.example/log", "--key", key, "--json",
+        ])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.json["verifier_key"]?.stringValue == vkey)
+        // A second init of the same database is refused.
+        let again = try probity(["init", "--store", cluster.primaryURL, "--origin", "test.example/log", "--key", key])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("already holds tables"))
+
+        let appended = try probity(["append", "--store", cluster.primaryURL, CLI.exampleConversation.path])
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(appended.stderr.contains("size is now 14"), "\(appended.stderr)")
+        // One receipt per event on standard output, each proving against the batch's checkpoint.
+        #expect(appended.stdout.components(separatedBy: TlogProof.header).count - 1 == 13)
+        let checkpoint = try probity(["checkpoint", "--store", cluster.primaryURL])
+        #expect(checkpoint.status == 0)
+        #expect(checkpoint.stdout.hasPrefix("test.example/log\n14\n"))
+
+        // The standby, read-only: the same checkpoint, and a full verify.
+        try cluster.waitForStandby()
+        let fromStandby = try probity(["checkpoint", "--store", cluster.standbyURL])
+        #expect(fromStandby.stdout == checkpoint.stdout)
+        for url in [cluster.primaryURL, cluster.standbyURL] {
+            let verified = try probity(["verify", "--store", url, "--vkey", vkey, "--json"])
+            #expect(verified.status == 0, "\(url): \(verified.stdout) \(verified.stderr)")
+            #expect(verified.json["intact"] == .bool(true))
+            #expect(verified.json["size"]?.uint64Value == 14)
+        }
+        let appendToStandby = try probity(["append", "--store", cluster.standbyURL, CLI.exampleConversation.path])
+        #expect(appendToStandby.status == 2)
+        #expect(appendToStandby.stderr.contains("standby"))
+
+        // Back to a file, and from a file into another empty database: the same checkpoint throughout.
+        let back = dir.appendingPathComponent("back.sqlite").path
+        let copied = try probity(["migrate", "--from", cluster.standbyURL, "--to", back, "--vkey", vkey, "--json"])
+        #expect(copied.status == 0, "\(copied.stdout) \(copied.stderr)")
+        #expect(copied.json["same_checkpoint"] == .bool(true))
+        #expect(try probity(["checkpoint", "--db", back]).stdout == checkpoint.stdout)
+        try cluster.psql("CREATE DATABASE second OWNER probity")
+        let second = "postgres://probity@127.0.0.1:\(cluster.primaryPort)/second"
+        let forth = try probity(["migrate", "--from", back, "--to", second, "--vkey", vkey, "--json"])
+        #expect(forth.status == 0, "\(forth.stdout) \(forth.stderr)")
+        #expect(try probity(["checkpoint", "--store", second]).stdout == checkpoint.stdout)
+
+        // Tampering on the server: an entry rewritten, then a trigger planted.
+        try cluster.psql(
+            "UPDATE entries SET bytes = convert_to(replace(convert_from(bytes, 'UTF8'), 'voirie', 'voirix'), 'UTF8') WHERE seq = 3"
+        )
+        let tampered = try probity(["verify", "--store", cluster.primaryURL, "--vkey", vkey, "--json"])
+        #expect(tampered.status == 1)
+        #expect(tampered.json["intact"] == .bool(false))
+        #expect(tampered.json["first_failure"]?["seq"]?.uint64Value == 3)
+        try cluster.psql(
+            "CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'; CREATE TRIGGER sneaky BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION noop()",
+            database: "second")
+        let trigger = try probity(["verify", "--store", second, "--vkey", vkey])
+        #expect(trigger.status == 1)
+        #expect(trigger.stdout.contains("a trigger \"sneaky\" on entries"), "\(trigger.stdout)")
+
+        // Commands that read only SQLite files say which commands take a PostgreSQL store.
+        let replay = try probity(["replay", "--db", cluster.primaryURL])
+        #expect(replay.status == 2)
+        #expect(replay.stderr.contains("take --store URL"), "\(replay.stderr)")
+        // Wrong password: a clear error, nothing else.
+        let wrong = dir.appendingPathComponent("wrong").path
+        try "127.0.0.1:*:*:probity:nope\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+        chmod(wrong, 0o600)
+        let refused = try CLI.run(
+            ["checkpoint", "--store", cluster.primaryURL], environment: env.merging(["PGPASSFILE": wrong]) { $1 })
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("password authentication failed for user \"probity\""), "\(refused.stderr)")
+        let inURL = try probity(["checkpoint", "--store", "postgres://probity:secret@127.0.0.1/probity"])
+        #expect(inURL.status == 2)
+        #expect(inURL.stderr.contains("PGPASSFILE"))
+        #expect(!inURL.stderr.contains("secret"))
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import ProbityDomain
+@testable import ProbityFixtures
+@testable import ProbityLog
+@testable import ProbityPostgres
+@testable import ProbityStore
+
+/// The PostgreSQL store against real servers (a primary and a streaming standby started by the test):
+/// the same log as the SQLite store byte for byte, one fenced writer, copies both ways, reads from a standby.
+@Suite("PostgreSQL store", .serialized)
+struct PostgresStoreTests {
+    static let origin = "test.example/log"
+    static let key = try! Ed25519PrivateKey.generate()
+
+    /// The example conversation's events (parties, a procedure, exchanges with sources).
+    static func conversation() throws -> [EventInput] {
+        try String(contentsOf: CLI.exampleConversation, encoding: .utf8).split(separator: "\n").map {
+            try EventInput(json: JSONParser.parse(String($0)))
+        }
+    }
+
+    /// A fixed clock and counter bytes: what a writer writes is then a function of its input.
+    static func fixedSources() -> WriteSources {
+        let counter = Mutex<UInt8>(0)
+        return WriteSources(
+            now: { Timestamp(entryTime: "2026-03-01T09:30:00.000001Z")! },
+            randomBytes: { count in
+                (0..<count).map { _ in
+                    counter.withLock {
+                        $0 &+= 1; return $0
+                    }
+                }
+            })
+    }
+
+    static func signer() throws -> NoteSigner { try NoteSigner(name: origin, privateKey: key) }
+
+    /// Runs `body` with a fresh cluster, stopped afterwards whatever happens.
+    static func withCluster(standby: Bool = false, _ body: (PostgresCluster, PostgresLocation) throws -> Void) throws {
+        guard PostgresCluster.required() else { return }
+        let cluster = try PostgresCluster(standby: standby)
+        defer { cluster.stop() }
+        setenv("PGPASSFILE", cluster.passFile, 1)
+        try body(cluster, try PostgresLocation(parsing: cluster.primaryURL))
+    }
+
+    /// The same appends (a batch, a group commit of two submissions, one rejected, then duplicates) on
+    /// SQLite and on PostgreSQL give the same entries, checkpoints and receipts, byte for byte.
+    @Test("appends give the same bytes on SQLite and PostgreSQL: entries, checkpoints, receipts, duplicates")
+    func sameBytes() throws {
+        try Self.withCluster { cluster, location in
+            let dir = try CLI.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let sqlite = try LogWriter.create(
+                path: dir.appendingPathComponent("log.sqlite").path, origin: Self.origin, signer: Self.signer(),
+                keyPath: "", by: "test", software: "test", sources: Self.fixedSources())
+            let postgres = try PostgresLogWriter.create(
+                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
+                software: "test", holder: "test", sources: Self.fixedSources())
+            let events = try Self.conversation()
+            let unknownParty = EventInput(
+                type: "party.registered",
+                data: ["party": .string("x"), "role": .string("supplier_agent"), "org": .string("nobody")])
+            func run(
+                _ append: ([LogWriter.Submission]) throws -> [Result<LogWriter.Batch, EventRejection>]
+            ) throws
+                -> [String]
+            {
+                var out: [String] = []
+                for submissions in [
+                    [LogWriter.Submission(events: Array(events[0..<6]), by: "a")],
+                    [
+                        LogWriter.Submission(events: Array(events[6...]), by: "b"),
+                        LogWriter.Submission(events: [unknownParty], by: "c"),
+                    ],
+                    // every exchange again: duplicates, answered with their original receipts
+                    [LogWriter.Submission(events: events.filter { $0.source != nil }, by: "d")],
+                ] {
+                    for outcome in try append(submissions) {
+                        switch outcome {
+                        case .success(let batch):
+                            out += batch.receipts.map {
+                                "\($0.seq) \($0.leafHash) \($0.duplicate)\n\($0.proof.encoded)"
+                            }
+                        case .failure(let rejection): out.append("rejected \(rejection)")
+                        }
+                    }
+                }
+                return out
+            }
+            let fromSQLite = try run { try sqlite.append($0) }
+            let fromPostgres = try run { try postgres.append($0) }
+            #expect(fromSQLite == fromPostgres)
+            #expect(fromSQLite.contains { $0.hasPrefix("rejected event 1") })
+            #expect(fromSQLite.filter { $0.contains(" true\n") }.count == events.count { $0.source != nil })
+
+            // The whole store, row for row.
+            let copy = dir.appendingPathComponent("copy.sqlite").path
+            _ = try PostgresStore.copy(from: location, toSQLite: copy)
+            var left: [String: [[StoreValue]]] = [:], right: [String: [[StoreValue]]] = [:]
+            try LogReader.open(path: sqlite.path).readAllTables { left[$0.name, default: []] += $1 }
+            try LogReader.open(path: copy).readAllTables { right[$0.name, default: []] += $1 }
+            for table in StoreTable.all where table.name != "meta" {
+                #expect(left[table.name] == right[table.name], "table \(table.name)")
+            }
+            let report = try LogReader.open(path: copy).verify(trust: .verifier(try Self.signer().verifier))
+            #expect(report.intact, "\(report.failures)")
+            #expect(try cluster.psql("SELECT count(*) FROM entries") == String(report.size))
+        }
+    }
+
+    @Test("one writer: a second is refused while the first leads; a writer whose epoch ended commits nothing")
+    func fencing() throws {
+        try Self.withCluster { cluster, location in
+            let first = try PostgresLogWriter.create(
+                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
+                software: "test", holder: "first")
+            let events = try Self.conversation()
+            _ = try first.append(Array(events[0..<3]), by: "first")
+            #expect(throws: PostgresStoreError.self) {
+                _ = try PostgresLogWriter.open(location: location, signer: Self.signer(), holder: "second")
+            }
+            do {
+                _ = try PostgresLogWriter.open(location: location, signer: Self.signer(), holder: "second")
+            } catch let error as PostgresStoreError {
+                #expect(error.code == .notLeader)
+                #expect(error.message.contains("first"))
+            }
+            // A takeover behind the first writer's back (as a standby that took the lead would do): its
+            // next commit is refused, and nothing of it is stored.
+            try cluster.psql("UPDATE leader SET epoch = epoch + 1, holder = 'usurper'")
+            do {
+                _ = try first.append(Array(events[3..<6]), by: "first")
+                Issue.record("a writer whose epoch ended committed")
+            } catch let error as PostgresStoreError {
+                #expect(error.code == .fenced)
+            }
+            #expect(try cluster.psql("SELECT count(*) FROM entries") == "4")
+            // When the first writer's session ends, the server releases its lock: a second takes the lead.
+            try cluster.psql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'probity' AND datname = 'probity'"
+            )
+            let second = try PostgresLogWriter.open(location: location, signer: Self.signer(), holder: "second")
+            #expect(second.epoch > first.epoch)
+            let batch = try second.append(Array(events[3..<6]), by: "second")
+            #expect(batch.entries.first?.seq == 4)
+            #expect(throws: (any Error).self) { _ = try first.append(Array(events[6...]), by: "first") }
+            #expect(try cluster.psql("SELECT count(*) FROM entries") == "7")
+        }
+    }
+
+    @Test("a SQLite log copied to PostgreSQL and back holds the same rows; a standby serves the same checkpoint")
+    func copiesAndStandby() throws {
+        try Self.withCluster(standby: true) { cluster, location in
+            let dir = try CLI.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let path = dir.appendingPathComponent("log.sqlite").path
+            let writer = try LogWriter.create(
+                path: path, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test", software: "test")
+            _ = try writer.append(try Self.conversation(), by: "test")
+            let report = try PostgresStore.copy(from: LogReader.open(path: path), to: location)
+            #expect(report.size == 14)
+            // A second copy into the same database is refused, and changes nothing.
+            #expect(throws: PostgresStoreError.self) {
+                _ = try PostgresStore.copy(from: LogReader.open(path: path), to: location)
+            }
+            try cluster.waitForStandby()
+            let standby = try PostgresLocation(parsing: cluster.standbyURL)
+            let back = dir.appendingPathComponent("back.sqlite").path
+            _ = try PostgresStore.copy(from: standby, toSQLite: back)
+            var left: [String: [[StoreValue]]] = [:], right: [String: [[StoreValue]]] = [:]
+            try LogReader.open(path: path).readAllTables { left[$0.name, default: []] += $1 }
+            try LogReader.open(path: back).readAllTables { right[$0.name, default: []] += $1 }
+            #expect(left.mapValues(\.count) == right.mapValues(\.count))
+            for table in StoreTable.all { #expect(left[table.name] == right[table.name], "table \(table.name)") }
+            #expect(try PostgresLogReader(location: standby).checkpoint().encoded == writer.checkpoint().encoded)
+            #expect(
+                try PostgresLogReader(location: standby).receipt(seq: 7).proof.encoded
+                    == writer.receipt(seq: 7).proof.encoded)
+            // The standby cannot be written.
+            do {
+                _ = try PostgresLogWriter.open(location: standby, signer: Self.signer(), holder: "test")
+                Issue.record("a writer opened on a standby")
+            } catch let error as PostgresStoreError {
+                #expect(error.code == .readOnly)
+            }
+        }
+    }
+
+    @Test("wrong credentials and a password in the URL get clear errors")
+    func credentials() throws {
+        try Self.withCluster { cluster, location in
+            let wrong = cluster.directory.path + "/wrong-pass"
+            try "127.0.0.1:*:*:probity:not-the-password\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+            chmod(wrong, 0o600)
+            setenv("PGPASSFILE", wrong, 1)
+            defer { setenv("PGPASSFILE", cluster.passFile, 1) }
+            do {
+                _ = try PostgresLogReader(location: location)
+                Issue.record("connected with a wrong password")
+            } catch let error as PostgresStoreError {
+                #expect(error.code == .unreachable)
+                #expect(error.message.contains("password authentication failed"), "\(error.message)")
+            }
+            chmod(wrong, 0o644)
+            #expect(throws: PostgresStoreError.self) { _ = try PostgresLogReader(location: location) }
+        }
+        #expect(throws: PostgresStoreError.self) {
+            try PostgresLocation(parsing: "postgres://probity:secret@db/probity")
+        }
+        #expect(throws: PostgresStoreError.self) {
+            try PostgresLocation(parsing: "postgres://probity@db/probity?sslmode=prefer")
+        }
+        #expect(throws: PostgresStoreError.self) { try PostgresLocation(parsing: "postgres://@db/probity") }
+    }
+}
+
+@Suite("PostgreSQL locations and password files")
+struct PostgresLocationTests {
+    @Test("URLs: TCP, Unix socket directories, defaults and sslmode")
+    func parsing() throws {
+        let tcp = try PostgresLocation(parsing: "postgres://probity@127.0.0.1:6543/audit")
+        #expect(tcp.endpoint == .tcp(host: "127.0.0.1", port: 6543))
+        #expect(tcp.database == "audit")
+        #expect(tcp.tls == .disable)
+        let remote = try PostgresLocation(parsing: "postgresql://probity@db.example/probity")
+        #expect(remote.tls == .verifyFull)
+        #expect(remote.endpoint == .tcp(host: "db.example", port: 5432))
+        let socket = try PostgresLocation(parsing: "postgres://probity@%2Frun%2Fpostgresql/probity")
+        #expect(socket.endpoint == .socket(directory: "/run/postgresql", port: 5432))
+        let query = try PostgresLocation(parsing: "postgres://probity@/probity?host=/tmp/pg&port=5433")
+        #expect(query.endpoint == .socket(directory: "/tmp/pg", port: 5433))
+    }
+
+    @Test("PGPASSFILE lines: wildcards and escapes, the first match wins; the systemd credential comes first")
+    func passwords() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("pgpass").path
+        try """
+        # comment
+        other:5432:*:probity:nope
+        db.example:*:probity:probity:pa\\:ss\\\\word
+        *:*:*:*:fallback
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        let location = try PostgresLocation(parsing: "postgres://probity@db.example/probity")
+        #expect(try location.password(environment: ["PGPASSFILE": file]) == "pa:ss\\word")
+        let other = try PostgresLocation(parsing: "postgres://someone@elsewhere/x")
+        #expect(try other.password(environment: ["PGPASSFILE": file]) == "fallback")
+        try "from-credential\n".write(
+            toFile: dir.appendingPathComponent("postgres-password").path, atomically: true, encoding: .utf8)
+        #expect(
+            try location.password(environment: ["PGPASSFILE": file, "CREDENTIALS_DIRECTORY": dir.path])
+                == "from-credential")
+        #expect(throws: PostgresStoreError.self) {
+            try location.password(environment: ["PGPASSFILE": file + ".missing"])
+        }
+    }
+}
