@@ -39,6 +39,42 @@ public final class PostgresLogReader: @unchecked Sendable {
         }
     }
 
+    /// The RFC 6962 consistency proof from tree size `old` to `new` (0 < old ≤ new ≤ size), with both roots.
+    public func consistency(
+        from old: UInt64, to new: UInt64
+    ) throws -> (
+        oldRoot: Merkle.Hash, newRoot: Merkle.Hash, proof: [Merkle.Hash]
+    ) {
+        try snapshot {
+            let size = try PostgresStore.size(session)
+            guard 0 < old, old <= new, new <= size else {
+                throw StoreError(
+                    .badArgument,
+                    "a consistency proof needs 0 < OLD ≤ NEW ≤ \(size) (the log's size), got \(old) and \(new)")
+            }
+            let session = session
+            var tiles = TileHashReader { try PostgresStore.tile($0, session) }
+            let proof = old == new ? [] : try LogReader.consistencyHashes(from: old, to: new, &tiles)
+            return (try LogReader.rangeHash(0, old, &tiles), try LogReader.rangeHash(0, new, &tiles), proof)
+        }
+    }
+
+    /// A signed stream-head note for `stream` at the latest checkpoint's size (signing needs no lead: it
+    /// writes nothing).
+    public func streamHead(_ stream: String, signer: NoteSigner) throws -> SignedNote {
+        try snapshot {
+            let size = try session.rows("SELECT COALESCE(max(size), 0) FROM checkpoints") { try $0.decode(Int64.self) }
+            let head = try session.rows("SELECT seq, leaf_hash FROM streams WHERE stream = \(stream)") { row in
+                let (seq, leaf) = try row.decode((Int64, ByteBuffer).self)
+                return (UInt64(clamping: seq), Array(buffer: leaf))
+            }.first
+            return try StreamHead(
+                origin: origin, treeSize: UInt64(clamping: size.first ?? 0), stream: stream, lastSeq: head?.0,
+                lastLeafHash: try head.map { try digest($0.1, "the head of stream \(stream)") } ?? Entry.zeroHash
+            ).sign(with: signer)
+        }
+    }
+
     private func checkpoint(size: UInt64?, in session: PostgresSession) throws -> SignedCheckpoint {
         let query: PostgresQuery =
             if let size { "SELECT note FROM checkpoints WHERE size = \(Int64(clamping: size))" } else {

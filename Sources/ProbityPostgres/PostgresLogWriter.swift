@@ -172,6 +172,82 @@ public final class PostgresLogWriter: @unchecked Sendable {
         }
     }
 
+    // MARK: Redaction
+
+    /// Erases the payload (and its salt) of entry `seq` and appends `redaction.applied` naming it, in one
+    /// transaction, refused while an open legal hold covers the entry (checked in that transaction: only
+    /// this writer can place a hold meanwhile). Then `VACUUM FULL payloads` rewrites the payloads table
+    /// (and its TOAST table) into new files and drops the old ones, so that the erased bytes are no longer
+    /// in the table's files, on the primary and, as the rewrite is replicated, on its standbys. They stay
+    /// in the WAL segments until the server recycles them, and in any WAL archive or base backup, for as
+    /// long as the operator keeps those (docs/POSTGRES.md).
+    public func redact(
+        seq: UInt64, legalBasis: String, requestedBy: String, by principal: String
+    ) throws
+        -> LogWriter.Batch
+    {
+        let found = try session.rows(
+            "SELECT EXISTS (SELECT 1 FROM entries WHERE seq = \(Int64(clamping: seq))), EXISTS (SELECT 1 FROM payloads WHERE seq = \(Int64(clamping: seq)))"
+        ) { try $0.decode((Bool, Bool).self) }.first
+        guard let (exists, hasPayload) = found, exists else {
+            throw StoreError(.notFound, "no entry \(seq) in the log (its size is \(try PostgresStore.size(session)))")
+        }
+        guard hasPayload else {
+            throw StoreError(
+                .badArgument, "entry \(seq) has no payload to redact (it had none, or it is already redacted)")
+        }
+        let event = EventInput(
+            type: LogEventType.redactionApplied,
+            data: [
+                "target_seq": .number(Double(seq)), "scope": .string("payload"),
+                "legal_basis": .string(legalBasis), "requested_by": .string(requestedBy),
+            ])
+        let batch = try inTransaction { tail, rows in
+            if let hold = try LegalHolds.covering(seq: seq, holdLookups).first {
+                throw LegalHolds.refusal(seq: seq, hold)
+            }
+            let batch = try batchCommit.commitBatch(
+                [LogWriter.Submission(events: [event], by: principal)], &tail, rows)[0]
+                .get()
+            try session.execute("DELETE FROM payloads WHERE seq = \(Int64(clamping: seq))")
+            return batch
+        }
+        do { try session.execute("VACUUM FULL payloads") } catch {
+            throw PostgresStoreError(
+                .server,
+                "the redaction of entry \(seq) is committed, but the payloads table could not be rewritten, so its files may still hold the erased bytes (\(error)); run VACUUM FULL payloads as the table's owner"
+            )
+        }
+        return batch
+    }
+
+    /// The legal-hold check's reads, in this writer's session (inside its transaction).
+    private var holdLookups: LegalHolds.Lookups {
+        let session = session
+        return LegalHolds.Lookups(
+            openHolds: {
+                try session.rows("SELECT id, seq FROM refs WHERE kind = 'hold' AND detail = 'open' ORDER BY seq") {
+                    let (id, seq) = try $0.decode((String, Int64).self)
+                    return (id, UInt64(clamping: seq))
+                }
+            },
+            entryBytes: { seq in
+                try session.rows("SELECT bytes FROM entries WHERE seq = \(Int64(clamping: seq))") {
+                    Array(buffer: try $0.decode(ByteBuffer.self))
+                }.first
+            },
+            sourceSeq: { source in
+                try session.rows(
+                    "SELECT seq FROM sources WHERE platform = \(source.platform) AND id = \(source.id)"
+                ) { UInt64(clamping: try $0.decode(Int64.self)) }.first
+            },
+            partySeq: { party in
+                try session.rows("SELECT seq FROM refs WHERE kind = 'party' AND id = \(party)") {
+                    UInt64(clamping: try $0.decode(Int64.self))
+                }.first
+            })
+    }
+
     /// One transaction, fenced: the `leader` row must still carry this writer's epoch (the update also
     /// locks it, so a takeover waits for this commit and then sees it). The tail is kept only once COMMIT
     /// has returned; after any failure it is reloaded from the store.

@@ -262,7 +262,7 @@ public class LogReader: @unchecked Sendable {
         return hash
     }
 
-    static func rangeHash(_ start: UInt64, _ end: UInt64, _ tiles: inout TileHashReader) throws -> Merkle.Hash {
+    public static func rangeHash(_ start: UInt64, _ end: UInt64, _ tiles: inout TileHashReader) throws -> Merkle.Hash {
         try Merkle.foldRange(Merkle.rangeNodes(start: start, end: end).map { try Self.nodeHash($0, &tiles) })
     }
 
@@ -298,7 +298,7 @@ public class LogReader: @unchecked Sendable {
     }
 
     /// The hashes of the consistency proof from `old` to `new` (0 < old ≤ new), read through `tiles`.
-    static func consistencyHashes(
+    public static func consistencyHashes(
         from old: UInt64, to new: UInt64, _ tiles: inout TileHashReader
     ) throws -> [Merkle.Hash] {
         try Merkle.consistencyProofRanges(from: old, to: new).map { try rangeHash($0.start, $0.end, &tiles) }

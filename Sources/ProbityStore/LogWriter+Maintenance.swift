@@ -60,12 +60,7 @@ extension LogWriter {
                 "legal_basis": .string(legalBasis), "requested_by": .string(requestedBy),
             ])
         let batch = try commit([Submission(events: [event], by: principal)]) { db in
-            if let hold = try LegalHolds.covering(seq: seq, db).first {
-                throw StoreError(
-                    .legalHold,
-                    "entry \(seq) is under legal hold \"\(hold.id)\" (placed at seq \(hold.placedSeq): \(hold.reason)); "
-                        + "it cannot be redacted until the hold is released (legal_hold.released)")
-            }
+            if let hold = try LegalHolds.covering(seq: seq, db).first { throw LegalHolds.refusal(seq: seq, hold) }
             try db.execute(sql: "DELETE FROM payloads WHERE seq = ?", arguments: [Int64(clamping: seq)])
         }[0].get()
         try eraseWAL(after: "the redaction of entry \(seq)")

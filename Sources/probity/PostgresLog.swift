@@ -50,15 +50,19 @@ struct PostgresLog: LogService {
     }
 
     func consistencyProof(old: UInt64, new: UInt64?) throws -> ConsistencyProof {
-        throw notYet("consistency proofs")
+        try reporting {
+            let reader = try PostgresLogReader(location: location)
+            let newSize = try new ?? reader.checkpoint().checkpoint.size
+            let (oldRoot, newRoot, hashes) = try reader.consistency(from: old, to: newSize)
+            return ConsistencyProof(oldSize: old, newSize: newSize, oldRoot: oldRoot, newRoot: newRoot, hashes: hashes)
+        }
     }
 
-    func streamHead(_ stream: String) throws -> SignedNote { throw notYet("stream heads") }
-
-    private func notYet(_ what: String) -> CLIError {
-        CLIError.usage(
-            "\(what) are not read from a PostgreSQL store yet; copy the log to a file (probity migrate --from \(location) --to FILE) and ask the copy, or ask probityd"
-        )
+    func streamHead(_ stream: String) throws -> SignedNote {
+        try reporting {
+            let reader = try PostgresLogReader(location: location)
+            return try reader.streamHead(stream, signer: try postgresSigner(reader, key: key))
+        }
     }
 }
 
@@ -67,13 +71,17 @@ func pgLocation(_ text: String) throws -> PostgresLocation {
     do { return try PostgresLocation(parsing: text) } catch { throw CLIError.usage(error.message) }
 }
 
+/// The log's signing key: `key`, or the key path `probity init` recorded in the store.
+func postgresSigner(_ reader: PostgresLogReader, key: String?) throws -> NoteSigner {
+    guard let keyPath = try key ?? reader.meta("key_path"), !keyPath.isEmpty else {
+        throw CLIError.usage("no signing key recorded for \(reader.location); pass --key PEM")
+    }
+    return try NoteSigner(name: reader.origin, privateKey: try loadPrivateKey(keyPath))
+}
+
 /// A writer of the PostgreSQL store with `key` (or the key path `probity init` recorded there).
 func openPostgresWriter(_ location: PostgresLocation, key: String?) throws -> PostgresLogWriter {
     let holder = "probity (cli) pid \(getpid()) on \(ProcessInfo.processInfo.hostName)"
-    guard let keyPath = try key ?? PostgresLogReader(location: location).meta("key_path") else {
-        throw CLIError.usage("no signing key recorded for \(location); pass --key PEM")
-    }
-    let origin = try PostgresLogReader(location: location).origin
-    let signer = try NoteSigner(name: origin, privateKey: try loadPrivateKey(keyPath))
+    let signer = try postgresSigner(PostgresLogReader(location: location), key: key)
     return try PostgresLogWriter.open(location: location, signer: signer, holder: holder)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityWire
 
@@ -15,6 +16,10 @@ struct RedactCommand: ParsableCommand {
             proof still verify, and `verify`, `replay`, `timeline` and exports show the entry as redacted, pointing \
             at the redaction. An entry under an open legal hold (its procedure, or a party it names) cannot be \
             redacted until the hold is released. There is no undo.
+
+            With --store postgres://…, the payloads table is then rewritten (VACUUM FULL), so that the erased \
+            bytes leave its files on the primary and its standbys; the server's WAL and any WAL archive or base \
+            backup still hold them until they are recycled or expire (docs/POSTGRES.md).
 
             Exit codes: 0 redacted, 2 usage or I/O error (nothing changed).
 
@@ -39,13 +44,24 @@ struct RedactCommand: ParsableCommand {
                 throw CLIError.usage("\(error)")
             }
         }
+        if PostgresLocation.isURL(store.db) {
+            // An entry already redacted has no payload left: the writer says so.
+            let batch = try reporting {
+                try openPostgresWriter(pgLocation(store.db), key: key).redact(
+                    seq: seq, legalBasis: legalBasis, requestedBy: requestedBy, by: by ?? defaultPrincipal())
+            }
+            return report(seq: seq, batch.receipts[0])
+        }
         let (_, state) = try loadDomain(store.db)
         if let by = state.redactions[seq] { throw CLIError.usage("entry \(seq) is already redacted (by seq \(by))") }
         let batch = try reporting {
             try openWriter(db: store.db, key: key).redact(
                 seq: seq, legalBasis: legalBasis, requestedBy: requestedBy, by: by ?? defaultPrincipal())
         }
-        let redaction = batch.receipts[0]
+        report(seq: seq, batch.receipts[0])
+    }
+
+    private func report(seq: UInt64, _ redaction: Receipt) {
         if output.json {
             Output.json(.object(["redacted_seq": .number(Double(seq)), "redaction": redaction.json]))
         } else {

@@ -64,6 +64,31 @@ struct PostgresCLITests {
         #expect(copied.status == 0, "\(copied.stdout) \(copied.stderr)")
         #expect(copied.json["same_checkpoint"] == .bool(true))
         #expect(try probity(["checkpoint", "--db", back]).stdout == checkpoint.stdout)
+        // Proofs and a stream head from PostgreSQL are those of the file, byte for byte.
+        for arguments in [
+            ["prove", "inclusion", "7"], ["prove", "inclusion", "7", "--size", "14"],
+            ["prove", "consistency", "5", "14"],
+            ["prove", "consistency", "1"], ["prove", "stream", "procedure:2026-042", "--key", key],
+        ] {
+            let fromPostgres = try probity(arguments + ["--store", cluster.standbyURL])
+            let fromFile = try probity(arguments + ["--db", back])
+            #expect(fromPostgres.status == 0, "\(arguments): \(fromPostgres.stderr)")
+            #expect(fromPostgres.stdout == fromFile.stdout, "\(arguments)")
+        }
+        // A redaction on PostgreSQL: the payload gone, the log still intact, the entry named redacted.
+        let redacted = try probity([
+            "redact", "--store", cluster.primaryURL, "4", "--legal-basis", "rgpd-art-17", "--requested-by", "dpo",
+            "--json",
+        ])
+        #expect(redacted.status == 0, "\(redacted.stderr)")
+        #expect(try cluster.psql("SELECT count(*) FROM payloads WHERE seq = 4") == "0")
+        let afterRedaction = try probity(["verify", "--store", cluster.primaryURL, "--vkey", vkey, "--json"])
+        #expect(afterRedaction.status == 0, "\(afterRedaction.stdout)")
+        let twice = try probity([
+            "redact", "--store", cluster.primaryURL, "4", "--legal-basis", "rgpd-art-17", "--requested-by", "dpo",
+        ])
+        #expect(twice.status == 2)
+        #expect(twice.stderr.contains("no payload to redact"))
         try cluster.psql("CREATE DATABASE second OWNER probity")
         let second = "postgres://probity@127.0.0.1:\(cluster.primaryPort)/second"
         let forth = try probity(["migrate", "--from", back, "--to", second, "--vkey", vkey, "--json"])

@@ -190,6 +190,86 @@ struct PostgresStoreTests {
         }
     }
 
+    /// Whether any file under `directory` holds `marker` (the servers' table files, not their WAL).
+    static func filesHold(_ marker: String, under directory: String) -> Bool {
+        let needle = Data(marker.utf8)
+        guard let files = FileManager.default.enumerator(atPath: directory) else { return false }
+        for case let file as String in files {
+            if let data = FileManager.default.contents(atPath: directory + "/" + file), data.range(of: needle) != nil {
+                return true
+            }
+        }
+        return false
+    }
+
+    @Test(
+        "redaction erases: the payload row deleted and the table rewritten, the bytes gone from the table files of primary and standby; a legal hold refuses it"
+    )
+    func redactionErases() throws {
+        try Self.withCluster(standby: true) { cluster, location in
+            let writer = try PostgresLogWriter.create(
+                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
+                software: "test", holder: "test")
+            _ = try writer.append(try Self.conversation(), by: "test")
+            let marker = "ERASE-ME-\(UUID().uuidString)"
+            let note = try writer.append(
+                [
+                    EventInput(
+                        type: "x-note", data: ["procedure": .string("2026-042")],
+                        payload: .object(["text": .string(marker)]))
+                ], by: "test")
+            let seq = note.entries[0].seq
+            try cluster.psql("CHECKPOINT")
+            try cluster.waitForStandby()
+            try cluster.psql("CHECKPOINT", standby: true)
+            for server in ["primary", "standby"] {
+                #expect(Self.filesHold(marker, under: cluster.directory.path + "/\(server)/base"), "\(server) before")
+            }
+            // Under a legal hold on its procedure, the entry cannot be redacted, and nothing changes.
+            _ = try writer.append(
+                [
+                    EventInput(
+                        type: "legal_hold.placed",
+                        data: [
+                            "hold": .string("hold-1"), "procedure": .string("2026-042"), "reason": .string("litige"),
+                        ])
+                ], by: "test")
+            do {
+                _ = try writer.redact(seq: seq, legalBasis: "rgpd-17", requestedBy: "dpo", by: "test")
+                Issue.record("a held entry was redacted")
+            } catch let error as StoreError {
+                #expect(error.code == .legalHold)
+            }
+            #expect(try cluster.psql("SELECT count(*) FROM payloads WHERE seq = \(seq)") == "1")
+            _ = try writer.append(
+                [
+                    EventInput(
+                        type: "legal_hold.released", data: ["hold": .string("hold-1"), "reason": .string("clos")])
+                ],
+                by: "test")
+            let redaction = try writer.redact(seq: seq, legalBasis: "rgpd-17", requestedBy: "dpo", by: "test")
+            #expect(redaction.entries.count == 1)
+            #expect(try cluster.psql("SELECT count(*) FROM payloads WHERE seq = \(seq)") == "0")
+            #expect(throws: StoreError.self) {
+                _ = try writer.redact(seq: seq, legalBasis: "rgpd-17", requestedBy: "dpo", by: "test")
+            }
+            try cluster.psql("CHECKPOINT")
+            try cluster.waitForStandby()
+            try cluster.psql("CHECKPOINT", standby: true)
+            for server in ["primary", "standby"] {
+                #expect(!Self.filesHold(marker, under: cluster.directory.path + "/\(server)/base"), "\(server) after")
+            }
+            // The log still verifies, the entry reported redacted by the new one.
+            let dir = try CLI.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let copy = dir.appendingPathComponent("copy.sqlite").path
+            _ = try PostgresStore.copy(from: location, toSQLite: copy)
+            let report = try LogReader.open(path: copy).verify(trust: .verifier(try Self.signer().verifier))
+            #expect(report.intact, "\(report.failures)")
+            #expect(report.redacted[seq] == redaction.entries[0].seq)
+        }
+    }
+
     @Test("wrong credentials and a password in the URL get clear errors")
     func credentials() throws {
         try Self.withCluster { cluster, location in
