@@ -269,6 +269,7 @@ public final class PostgresLogWriter: @unchecked Sendable {
             return result
         } catch {
             self.tail = nil
+            try? session.finishPending()  // a batch still running: its outcome no longer matters
             if !session.isClosed { try? session.execute("ROLLBACK") }
             throw error
         }
@@ -409,7 +410,7 @@ final class PostgresRows: CommitRows {
         guard !entries.seq.isEmpty else { return }
         let tileIDs = Array(tiles.keys)
         let factRows = Array(facts.values)
-        try session.execute(
+        try session.send(
             """
             WITH e AS (INSERT INTO entries (seq, bytes, leaf_hash, type, time)
                 SELECT * FROM unnest(\(entries.seq)::int8[], \(entries.bytes)::bytea[], \(entries.leaf)::bytea[], \(entries.type)::text[], \(entries.time)::text[])),

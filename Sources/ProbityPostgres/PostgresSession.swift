@@ -79,19 +79,44 @@ public final class PostgresSession: @unchecked Sendable {
         _ = try rows(query) { _ in () }
     }
 
+    /// A statement sent by `send` and not yet waited for.
+    private var pending: Pending<[Void]>?
+
+    /// Sends `query` (rows discarded) and returns at once: its thread can prepare the next batch while the
+    /// server executes this one. The next statement on this session waits for it first, and fails with its
+    /// error if it failed, so statements stay in order and no error is lost (COMMIT is such a statement).
+    func send(_ query: PostgresQuery) throws {
+        try finishPending()
+        pending = try start(query) { _ in () }
+    }
+
+    /// Waits for the statement `send` left running, if any.
+    func finishPending() throws {
+        guard let pending else { return }
+        self.pending = nil
+        _ = try pending.wait(onTimeout: abandon)
+    }
+
     /// Runs `query` and decodes each row it returns.
     public func rows<T: Sendable>(
         _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> T
     ) throws
         -> [T]
     {
+        try finishPending()
+        return try start(query, decode).wait(onTimeout: abandon)
+    }
+
+    private func start<T: Sendable>(
+        _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> T
+    ) throws -> Pending<[T]> {
         // A query written to a connection that is already closed is never answered: say so at once.
         guard !connection.isClosed else {
             throw PostgresStoreError(
                 .unreachable, "the connection to \(location) is closed (the server ended it, or it was lost)")
         }
         let connection = connection, logger = logger, location = location
-        return try Self.blocking(onTimeout: abandon) {
+        return Pending {
             do {
                 var out: [T] = []
                 for try await row in try await connection.query(query, logger: logger) { out.append(try decode(row)) }
@@ -133,19 +158,32 @@ public final class PostgresSession: @unchecked Sendable {
     static func blocking<T: Sendable>(
         onTimeout: (() -> Void)? = nil, _ body: @escaping @Sendable () async throws -> T
     ) throws -> T {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
+        try Pending(body).wait(onTimeout: onTimeout)
+    }
+}
+
+/// Work started on `PostgresExecutor`, waited for by an ordinary thread.
+final class Pending<T: Sendable>: @unchecked Sendable {
+    private var result: Result<T, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () async throws -> T) {
         Task(executorPreference: PostgresExecutor.shared) {
-            do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-            done.signal()
+            do { self.result = .success(try await body()) } catch { self.result = .failure(error) }
+            self.done.signal()
         }
-        // A server that stops answering (a cut network without a reset) must not hang a writer for ever.
-        guard done.wait(timeout: .now() + .seconds(answerTimeout)) == .success else {
+    }
+
+    /// The result; a server that stops answering (a cut network without a reset) must not hang a writer
+    /// for ever: after `PostgresSession.answerTimeout`, `onTimeout` runs and this throws.
+    func wait(onTimeout: (() -> Void)?) throws -> T {
+        guard done.wait(timeout: .now() + .seconds(PostgresSession.answerTimeout)) == .success else {
             onTimeout?()
             throw PostgresStoreError(
-                .unreachable, "the server did not answer within \(answerTimeout) s; the connection is given up")
+                .unreachable,
+                "the server did not answer within \(PostgresSession.answerTimeout) s; the connection is given up")
         }
-        return try box.result!.get()
+        return try result!.get()
     }
 }
 
@@ -158,11 +196,6 @@ final class PostgresExecutor: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
-}
-
-/// A result handed from the task that made it to the thread waiting for it (the semaphore orders them).
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
 }
 
 /// What the server said, where PostgresNIO's own description hides it: the SQLSTATE and the message.

@@ -127,4 +127,53 @@ struct PostgresCLITests {
         #expect(inURL.stderr.contains("PGPASSFILE"))
         #expect(!inURL.stderr.contains("secret"))
     }
+
+    /// `kill -9` in the middle of a large append: nothing of it is stored (one transaction), the server
+    /// releases the lead with the dead session, and the next writer appends at once; the log verifies.
+    @Test("a writer killed mid-append leaves nothing half-written, and the next writer takes the lead at once")
+    func killedWriter() throws {
+        guard PostgresCluster.required() else { return }
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = cluster.environment
+        let seed = dir.appendingPathComponent("seed.sqlite").path
+        #expect(try CLI.run(["init", "--db", seed, "--origin", "test.example/log"]).status == 0)
+        let key = dir.appendingPathComponent("seed.key.pem").path
+        let vkey = try String(contentsOfFile: dir.appendingPathComponent("seed.vkey").path, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = cluster.primaryURL
+        #expect(
+            try CLI.run(["init", "--store", url, "--origin", "test.example/log", "--key", key], environment: env).status
+                == 0)
+        #expect(try CLI.run(["append", "--store", url, CLI.exampleConversation.path], environment: env).status == 0)
+        let big = dir.appendingPathComponent("big.jsonl").path
+        try Data(CLI.moreExchanges(60_000, round: 1)).write(to: URL(fileURLWithPath: big))
+        var expected = 14
+        for round in 0..<3 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = ["append", "--store", url, "--quiet", big]
+            process.environment = env
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(400_000 + 300_000 * round))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal, "round \(round): the append ended before the kill")
+            // The killed append's transaction never committed: the log is as it was.
+            #expect(try cluster.psql("SELECT count(*) FROM entries") == String(expected), "round \(round)")
+            let next = try CLI.run(
+                ["append", "--store", url, "--quiet", "-"], stdin: CLI.moreExchanges(3, round: 100 + round),
+                environment: env)
+            #expect(next.status == 0, "round \(round): \(next.stderr)")
+            expected += 3
+            #expect(try cluster.psql("SELECT count(*) FROM entries") == String(expected))
+        }
+        let verified = try CLI.run(["verify", "--store", url, "--vkey", vkey, "--json"], environment: env)
+        #expect(verified.status == 0, "\(verified.stdout)")
+        #expect(verified.json["size"]?.uint64Value == UInt64(expected))
+    }
 }

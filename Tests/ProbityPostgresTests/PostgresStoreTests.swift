@@ -152,6 +152,36 @@ struct PostgresStoreTests {
         }
     }
 
+    /// A batch the server refuses (PostgreSQL's text holds no U+0000, SQLite's does) fails its append
+    /// whole, even though its rows were sent while the writer went on; the writer then appends again.
+    @Test("a batch the server refuses appends nothing, and the writer goes on")
+    func refusedBatch() throws {
+        try Self.withCluster { cluster, location in
+            let writer = try PostgresLogWriter.create(
+                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
+                software: "test", holder: "test")
+            let events = try Self.conversation()
+            _ = try writer.append(Array(events[0..<6]), by: "test")
+            let nul = try EventInput(
+                json: JSONParser.parse(
+                    #"{"type":"exchange.recorded","data":{"procedure":"2026-042","channel":"email","kind":"message","visibility":"direct","direction":"inbound","from":"contact-martin","to":["agent-durand"],"source":{"platform":"email","id":"nul\u0000id"},"occurred_at":"2026-03-11T10:00:00Z"},"payload":{"text":"x"}}"#
+                ))
+            var batches = 0
+            do {
+                try writer.appendAll(by: "test") {
+                    batches += 1
+                    return batches == 1 ? Array(events[6...]) : batches == 2 ? [nul] : nil
+                } written: { _ in }
+                Issue.record("a batch with U+0000 in a text column was appended")
+            } catch let error as PostgresStoreError {
+                #expect(error.message.contains("0x00"), "\(error.message)")
+            }
+            #expect(try cluster.psql("SELECT count(*) FROM entries") == "7")
+            let batch = try writer.append(Array(events[6...]), by: "test")
+            #expect(batch.entries.first?.seq == 7)
+        }
+    }
+
     @Test("a SQLite log copied to PostgreSQL and back holds the same rows; a standby serves the same checkpoint")
     func copiesAndStandby() throws {
         try Self.withCluster(standby: true) { cluster, location in
