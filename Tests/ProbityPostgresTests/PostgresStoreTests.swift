@@ -171,7 +171,8 @@ struct PostgresStoreTests {
                 try writer.appendAll(by: "test") {
                     batches += 1
                     return batches == 1 ? Array(events[6...]) : batches == 2 ? [nul] : nil
-                } written: { _ in }
+                } written: { _ in
+                }
                 Issue.record("a batch with U+0000 in a text column was appended")
             } catch let error as PostgresStoreError {
                 #expect(error.message.contains("0x00"), "\(error.message)")
