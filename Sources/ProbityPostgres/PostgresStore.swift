@@ -56,10 +56,11 @@ public enum PostgresStore {
     }
 
     /// Copies the SQLite store `reader` reads (one snapshot) into the empty database at `location`, in
-    /// one transaction: the target holds the whole log, or nothing. Progress is (rows done, entries).
+    /// one transaction: the target holds the whole log, or nothing. `progress` gets (entries copied, entries).
     public static func copy(
-        from reader: LogReader, to location: PostgresLocation, progress: ((Int) -> Void)? = nil
+        from reader: LogReader, to location: PostgresLocation, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> CopyReport {
+        let total = try reader.size()
         let session = try PostgresSession.connect(location)
         if try hasTables(session) {
             throw PostgresStoreError(
@@ -69,14 +70,12 @@ public enum PostgresStore {
         try session.execute("BEGIN")
         do {
             for statement in PostgresSchema.create { try session.execute(PostgresQuery(unsafeSQL: statement)) }
-            var done = 0
             try reader.readAllTables { table, rows in
                 var lines = ByteBuffer()
                 for row in rows { CopyText.append(row, to: &lines) }
                 try session.copy(into: table.name, columns: table.columns.map(\.name), lines)
                 report.rows[table.name, default: 0] += rows.count
-                done += rows.count
-                progress?(done)
+                if table.name == "entries" { progress?(UInt64(report.rows["entries"]!), total) }
             }
             report.size = try size(session)
             try session.execute("COMMIT")
@@ -88,9 +87,10 @@ public enum PostgresStore {
     }
 
     /// Copies the store at `location` (one REPEATABLE READ snapshot: a standby works too) into a new SQLite
-    /// file at `path`; the file is left only if the whole copy committed.
+    /// file at `path`; the file is left only if the whole copy committed. `progress` gets (entries copied,
+    /// entries).
     public static func copy(
-        from location: PostgresLocation, toSQLite path: String, progress: ((Int) -> Void)? = nil
+        from location: PostgresLocation, toSQLite path: String, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> CopyReport {
         let session = try PostgresSession.connect(location)
         _ = try meta(session)
@@ -98,16 +98,14 @@ public enum PostgresStore {
         var report = CopyReport()
         try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         defer { try? session.execute("ROLLBACK") }
-        var done = 0
+        report.size = try size(session)
         for table in StoreTable.all {
             try readRows(table, session, chunk: 2_000) { rows in
                 try filler.insert(table, rows)
                 report.rows[table.name, default: 0] += rows.count
-                done += rows.count
-                progress?(done)
+                if table.name == "entries" { progress?(UInt64(report.rows["entries"]!), report.size) }
             }
         }
-        report.size = try size(session)
         try filler.finish()
         return report
     }

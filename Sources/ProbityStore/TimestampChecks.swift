@@ -48,7 +48,19 @@ extension LogReader {
                 }
             }
         }
-        return try rows.map { seq, bytes, payload in
+        return try Self.checkTimestamps(
+            rows, caPEM: caPEM, checkpoint: { try self.checkpoint(size: $0) },
+            entryBytes: { try self.entry(seq: $0)?.bytes })
+    }
+
+    /// The checks of `checkTimestamps` on rows (seq, entry bytes, payload) that any store read; the
+    /// checkpoint a token names and the entry before it are read through `checkpoint` and `entryBytes`.
+    public static func checkTimestamps(
+        _ rows: [(UInt64, [UInt8], [UInt8]?)], caPEM: String?,
+        checkpoint readCheckpoint: (UInt64) throws -> SignedCheckpoint,
+        entryBytes: (UInt64) throws -> [UInt8]?
+    ) throws -> [TimestampCheck] {
+        try rows.map { seq, bytes, payload in
             let entry = try Entry(bytes: bytes)
             let size = entry.data["tree_size"]?.uint64Value ?? 0
             let genTime = entry.data["gen_time"]?.stringValue ?? "?"
@@ -68,7 +80,7 @@ extension LogReader {
                 return check("the token does not match its token_sha256")
             }
             let checkpoint: SignedCheckpoint
-            do { checkpoint = try self.checkpoint(size: size) } catch {
+            do { checkpoint = try readCheckpoint(size) } catch {
                 return check("no stored checkpoint of size \(size) to check the token against")
             }
             guard Base64.encode(checkpoint.checkpoint.root) == entry.data["root"]?.stringValue else {
@@ -83,7 +95,7 @@ extension LogReader {
             var checked = check(nil, chain: caPEM != nil)
             if size > 0,
                 let tsaTime = (try? TrustedTimestamp.parse(tokenDER: der)).flatMap({ Timestamp(rfc3339: $0.genTime) }),
-                let last = try self.entry(seq: size - 1), let lastTime = try? Entry(bytes: last.bytes).time
+                let last = try entryBytes(size - 1), let lastTime = try? Entry(bytes: last).time
             {
                 checked.warning = TimestampCheck.clockWarning(
                     tsaTime: tsaTime, lastEntryTime: lastTime, lastSeq: size - 1)

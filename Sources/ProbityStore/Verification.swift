@@ -21,107 +21,180 @@ public struct VerifyReport: Sendable {
     public var intact: Bool { failureCount == 0 }
 }
 
+/// What `verify` reads from a store, all in one snapshot: the SQLite store's (`LogReader`), or a
+/// PostgreSQL store's, primary or standby. The checks themselves are the same for both (`verifyStore`).
+public protocol VerifiableStore: AuditTables {
+    var origin: String { get }
+    /// Every stored checkpoint note, by size.
+    func checkpointNotes() throws -> [String]
+    /// One past the highest seq.
+    func entryCount() throws -> UInt64
+    /// Every entry row, with its payload if stored, in seq order, at most `chunk` rows at a time.
+    func scanEntries(chunk: Int, _ body: ([VerifyRow]) throws -> Void) throws
+    /// The stored tiles of `level` whose index is in `indices`.
+    func tiles(level: Int, indices: Range<UInt64>) throws -> [Tiles.ID: [UInt8]]
+    func tile(_ id: Tiles.ID) throws -> [UInt8]?
+    func streamCount() throws -> Int
+}
+
+/// One stored entry row as verify reads it: the entry, its payload, and the derived columns it checks.
+public struct VerifyRow: Sendable {
+    public let seq: Int64
+    public let bytes: [UInt8]
+    public let leaf: [UInt8]
+    public let payload: (salt: [UInt8], bytes: [UInt8])?
+    public let type: String
+    public let time: String
+
+    public init(
+        seq: Int64, bytes: [UInt8], leaf: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?, type: String,
+        time: String
+    ) {
+        self.seq = seq
+        self.bytes = bytes
+        self.leaf = leaf
+        self.payload = payload
+        self.type = type
+        self.time = time
+    }
+}
+
 extension LogReader {
-    /// Verifies the whole store (see `LogVerifier`). Three stages run at once: this thread reads chunks
-    /// of rows (entries, payloads, and the Merkle tiles they fill), the workers check each entry on
-    /// all cores, and one consumer thread makes the sequential checks in seq order. `progress` gets
-    /// (done, total) on the consumer thread.
+    /// Verifies the whole store (see `verifyStore`), in one read transaction.
     public func verify(
         trust: LogVerifier.Trust, auditorCheckpoints: [SignedCheckpoint] = [],
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> VerifyReport {
-        let started = Date()
-        return try wrap("verifying") {
+        try wrap("verifying") {
             try db.read { db in
-                let notes = try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size")
-                var checkpoints: [SignedCheckpoint] = []
-                var unparsed = 0
-                for note in notes {
-                    if let cp = try? SignedCheckpoint(parsing: note) { checkpoints.append(cp) } else { unparsed += 1 }
-                }
-                let total = try Self.size(db)
-                let consumer = SequentialChecks(
-                    verifier: LogVerifier(
-                        origin: origin, trust: trust, checkpoints: checkpoints, auditorCheckpoints: auditorCheckpoints),
-                    total: total, progress: progress)
-
-                let entries = try db.makeStatement(
-                    sql: """
-                        SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes, e.type, e.time FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
-                        """)
-                var storeFailures: [LogVerifier.Failure] = []
-                let tiles = try db.makeStatement(
-                    sql: "SELECT idx, hashes FROM tiles WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx")
-                var position: UInt64 = 0
-                var more = true
-                while more {
-                    var rows: [CheckBatch.Row] = []
-                    rows.reserveCapacity(Self.chunkSize)
-                    while rows.count < Self.chunkSize {
-                        guard try entries.rawStep(db) else { more = false; break }
-                        let seq = entries.rawInt64(0)
-                        guard seq >= 0 else { storeFailures.append(StoreAudit.negativeSeq(seq)); continue }
-                        let payload =
-                            entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
-                        rows.append(
-                            CheckBatch.Row(
-                                seq: UInt64(seq), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2),
-                                payload: payload,
-                                type: entries.rawText(5), time: entries.rawText(6)))
-                    }
-                    guard !rows.isEmpty else { break }
-                    let end = position + UInt64(rows.count)
-                    let stored = try Self.storedTiles(tiles, filledFrom: position, to: end, db)
-                    consumer.enqueue(CheckBatch(rows, firstPosition: position, storedTiles: stored))
-                    position += UInt64(rows.count)
-                }
-                let (verifier, finished, columnFailures, tally) = try consumer.finish(
-                    storedPartialTiles: Tiles.layout(size: position).filter { $0.partialWidth > 0 }.map { level in
-                        let id = Tiles.ID(level: level.level, index: level.fullTiles)
-                        return (id, try Self.tile(id, db))
-                    })
-                storeFailures += columnFailures
-                storeFailures += try StoreAudit.failures(db, verifier: verifier, tally: tally)
-                var failures = LogVerifier.ordered(finished + storeFailures.prefix(100))
-                for _ in 0..<unparsed {
-                    failures.append(
-                        LogVerifier.Failure(
-                            kind: .checkpointSignature, seq: 0,
-                            message: "a stored checkpoint is not a valid signed note"))
-                }
-                let streams = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM streams") ?? 0
-                return VerifyReport(
-                    origin: origin, size: verifier.size, root: verifier.root,
-                    checkpointsChecked: verifier.checkpointsChecked,
-                    auditorCheckpoints: auditorCheckpoints.count, streams: streams,
-                    keys: verifier.keys.map { $0.verifier.description }, redacted: verifier.redacted,
-                    failures: failures, failureCount: verifier.failureCount + unparsed + storeFailures.count,
-                    warnings: verifier.warnings, seconds: Date().timeIntervalSince(started))
+                try verifyStore(
+                    SQLiteVerifiable(db: db, origin: origin), trust: trust, auditorCheckpoints: auditorCheckpoints,
+                    progress: progress)
             }
         }
     }
 
     /// A multiple of the tile width, so that each chunk fills whole level-0 tiles.
-    static let chunkSize = 16 * Tiles.width
+    static let chunkSize = verifyChunk
+}
 
-    /// The stored tiles that the leaves [from, to) fill, at every level.
-    private static func storedTiles(
-        _ statement: Statement, filledFrom from: UInt64, to: UInt64, _ db: Database
-    ) throws -> [Tiles.ID: [UInt8]] {
+/// A multiple of the tile width, so that each chunk fills whole level-0 tiles.
+let verifyChunk = 16 * Tiles.width
+
+/// Verifies a whole store (see `LogVerifier`). Three stages run at once: this thread reads chunks of rows
+/// (entries, payloads, and the Merkle tiles they fill), the workers check each entry on all cores, and
+/// one consumer thread makes the sequential checks in seq order; then the other tables are audited
+/// (`StoreAudit`). `progress` gets (done, total) on the consumer thread.
+public func verifyStore(
+    _ store: some VerifiableStore, trust: LogVerifier.Trust, auditorCheckpoints: [SignedCheckpoint] = [],
+    progress: ((UInt64, UInt64) -> Void)? = nil
+) throws -> VerifyReport {
+    let started = Date()
+    var checkpoints: [SignedCheckpoint] = []
+    var unparsed = 0
+    for note in try store.checkpointNotes() {
+        if let cp = try? SignedCheckpoint(parsing: note) { checkpoints.append(cp) } else { unparsed += 1 }
+    }
+    let total = try store.entryCount()
+    let consumer = SequentialChecks(
+        verifier: LogVerifier(
+            origin: store.origin, trust: trust, checkpoints: checkpoints, auditorCheckpoints: auditorCheckpoints),
+        total: total, progress: progress)
+    var storeFailures: [LogVerifier.Failure] = []
+    var position: UInt64 = 0
+    try store.scanEntries(chunk: verifyChunk) { chunk in
+        var rows: [CheckBatch.Row] = []
+        rows.reserveCapacity(chunk.count)
+        for row in chunk {
+            guard row.seq >= 0 else { storeFailures.append(StoreAudit.negativeSeq(row.seq)); continue }
+            rows.append(
+                CheckBatch.Row(
+                    seq: UInt64(row.seq), bytes: row.bytes, leaf: row.leaf, payload: row.payload, type: row.type,
+                    time: row.time))
+        }
+        guard !rows.isEmpty else { return }
+        let end = position + UInt64(rows.count)
         var stored: [Tiles.ID: [UInt8]] = [:]
-        for level in 0..<Tiles.layout(size: to).count {
-            let filled = Tiles.completed(level: level, from: from, to: to)
+        for level in 0..<Tiles.layout(size: end).count {
+            let filled = Tiles.completed(level: level, from: position, to: end)
             guard !filled.isEmpty else { continue }
-            statement.rawReset()
-            statement.rawBind(1, Int64(level))
-            statement.rawBind(2, Int64(filled.lowerBound))
-            statement.rawBind(3, Int64(filled.upperBound))
-            while try statement.rawStep(db) {
-                stored[Tiles.ID(level: level, index: UInt64(statement.rawInt64(0)))] = statement.rawBytes(1)
+            stored.merge(try store.tiles(level: level, indices: filled)) { $1 }
+        }
+        consumer.enqueue(CheckBatch(rows, firstPosition: position, storedTiles: stored))
+        position = end
+    }
+    let (verifier, finished, columnFailures, tally) = try consumer.finish(
+        storedPartialTiles: Tiles.layout(size: position).filter { $0.partialWidth > 0 }.map { level in
+            let id = Tiles.ID(level: level.level, index: level.fullTiles)
+            return (id, try store.tile(id))
+        })
+    storeFailures += columnFailures
+    storeFailures += try StoreAudit.failures(store, verifier: verifier, tally: tally)
+    var failures = LogVerifier.ordered(finished + storeFailures.prefix(100))
+    for _ in 0..<unparsed {
+        failures.append(
+            LogVerifier.Failure(
+                kind: .checkpointSignature, seq: 0, message: "a stored checkpoint is not a valid signed note"))
+    }
+    return VerifyReport(
+        origin: store.origin, size: verifier.size, root: verifier.root,
+        checkpointsChecked: verifier.checkpointsChecked,
+        auditorCheckpoints: auditorCheckpoints.count, streams: try store.streamCount(),
+        keys: verifier.keys.map { $0.verifier.description }, redacted: verifier.redacted,
+        failures: failures, failureCount: verifier.failureCount + unparsed + storeFailures.count,
+        warnings: verifier.warnings, seconds: Date().timeIntervalSince(started))
+}
+
+/// The SQLite store's rows for `verifyStore`, read in the transaction `db`.
+struct SQLiteVerifiable: VerifiableStore {
+    let db: Database
+    let origin: String
+
+    func checkpointNotes() throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size")
+    }
+
+    func entryCount() throws -> UInt64 { try LogReader.size(db) }
+
+    func scanEntries(chunk: Int, _ body: ([VerifyRow]) throws -> Void) throws {
+        let entries = try db.makeStatement(
+            sql: """
+                SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes, e.type, e.time FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
+                """)
+        var more = true
+        while more {
+            var rows: [VerifyRow] = []
+            rows.reserveCapacity(chunk)
+            while rows.count < chunk {
+                guard try entries.rawStep(db) else { more = false; break }
+                let payload = entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
+                rows.append(
+                    VerifyRow(
+                        seq: entries.rawInt64(0), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2),
+                        payload: payload, type: entries.rawText(5), time: entries.rawText(6)))
             }
+            if !rows.isEmpty { try body(rows) }
+        }
+    }
+
+    func tiles(level: Int, indices: Range<UInt64>) throws -> [Tiles.ID: [UInt8]] {
+        let statement = try db.cachedStatement(
+            sql: "SELECT idx, hashes FROM tiles WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx")
+        statement.rawReset()
+        defer { statement.rawReset() }
+        statement.rawBind(1, Int64(level))
+        statement.rawBind(2, Int64(indices.lowerBound))
+        statement.rawBind(3, Int64(indices.upperBound))
+        var stored: [Tiles.ID: [UInt8]] = [:]
+        while try statement.rawStep(db) {
+            stored[Tiles.ID(level: level, index: UInt64(statement.rawInt64(0)))] = statement.rawBytes(1)
         }
         return stored
     }
+
+    func tile(_ id: Tiles.ID) throws -> [UInt8]? { try LogReader.tile(id, db) }
+
+    func streamCount() throws -> Int { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM streams") ?? 0 }
 }
 
 /// The sequential half of verification (links, streams, checkpoints, stored nodes) on its own serial

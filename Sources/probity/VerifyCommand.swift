@@ -52,22 +52,30 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         let caPEM = try tsaCa.map { try readText($0, what: "the TSA CA file") }
-        // A PostgreSQL store (the primary or a standby) is read in one snapshot into a private temporary
-        // copy, row for row, and the copy is verified; what PostgreSQL may hold beside Probity's tables
-        // (triggers, rules, views) is checked on the server itself.
-        let postgres = try PostgresLocation.isURL(store.db) ? PostgresSnapshot(pgLocation(store.db)) : nil
-        let path = postgres?.path ?? store.db
-        let (report, timestamps) = try reporting {
-            let reader = try LogReader.open(path: path)
+        // A PostgreSQL store (the primary or a standby) is verified in one snapshot, with the same checks.
+        let postgres = try PostgresLocation.isURL(store.db) ? pgLocation(store.db) : nil
+        let (report, timestamps, largestWitnessed) = try reporting {
+            () -> (VerifyReport, [TimestampCheck], SignedCheckpoint??) in
             var bar = ProgressBar(label: "verifying")
             defer { bar.finish() }
+            if let postgres {
+                let reader = try PostgresLogReader(location: postgres)
+                let report = try reader.verify(trust: trust, auditorCheckpoints: kept) { bar.update($0, $1) }
+                return (
+                    report, try reader.checkTimestamps(caPEM: caPEM),
+                    try witnesses.map { quorum in try reader.largestCheckpoint { quorum.isMet(by: $0.note) } }
+                )
+            }
+            let reader = try LogReader.open(path: store.db)
             let report = try reader.verify(trust: trust, auditorCheckpoints: kept) { bar.update($0, $1) }
-            return (report, try reader.checkTimestamps(caPEM: caPEM))
+            return (
+                report, try reader.checkTimestamps(caPEM: caPEM),
+                try witnesses.map { quorum in try reader.largestCheckpoint { quorum.isMet(by: $0.note) } }
+            )
         }
         // The largest checkpoint the quorum cosigned (its log signature was checked with the others).
-        let witnessed = try witnesses.map { quorum in
-            try reporting { try LogReader.open(path: path).largestCheckpoint { quorum.isMet(by: $0.note) } }
-                .map { ($0, quorum.cosigners(of: $0.note)) }
+        let witnessed = witnesses.map { quorum in
+            largestWitnessed!.map { ($0, quorum.cosigners(of: $0.note)) }
         }
         let unwitnessed: Bool = if case .some(.none) = witnessed { true } else { false }
         let badTimestamps = timestamps.filter { $0.problem != nil }
@@ -80,7 +88,6 @@ struct VerifyCommand: ParsableCommand {
                 ? "vkey given" : trusted.pubkey != nil ? "public key given" : "key in log.created"
         )
         if postgres == nil { record.record(path: store.db) }
-        let foreign = postgres?.foreignObjects ?? []
         if output.json {
             guard case .object(var object) = Self.json(report) else { return }
             object["timestamps"] = .array(timestamps.map(Self.json))
@@ -93,10 +100,6 @@ struct VerifyCommand: ParsableCommand {
                             "cosigners": WitnessOptions.json(cosigners),
                         ])
                     } ?? .null
-            }
-            if postgres != nil {
-                object["foreign_objects"] = .array(foreign.map { .string($0) })
-                if !foreign.isEmpty { object["intact"] = .bool(false) }
             }
             Output.json(.object(object))
         } else {
@@ -125,11 +128,6 @@ struct VerifyCommand: ParsableCommand {
                         "NOT WITNESSED: no checkpoint of the log is cosigned by \(quorum.quorum) of the \(quorum.witnesses.count) witnesses given"
                 }
             }
-            for object in foreign {
-                Output.line(
-                    "FAILED store: the PostgreSQL database holds \(object), which Probity does not create: remove it and verify again"
-                )
-            }
             Self.printReport(report, beforeSummary: witnessLine)
             if !badTimestamps.isEmpty {
                 Output.line(
@@ -137,7 +135,7 @@ struct VerifyCommand: ParsableCommand {
                 )
             }
         }
-        if !report.intact || !badTimestamps.isEmpty || unwitnessed || !foreign.isEmpty { throw ExitCode(1) }
+        if !report.intact || !badTimestamps.isEmpty || unwitnessed { throw ExitCode(1) }
     }
 
     static func json(_ check: TimestampCheck) -> JSONValue {
@@ -238,41 +236,4 @@ struct TrustedKey: ParsableArguments {
         }
         return .firstUse
     }
-}
-
-/// A PostgreSQL store read into a temporary SQLite copy (mode 0600, in a private directory, removed when
-/// this is released), with the objects found beside Probity's tables.
-final class PostgresSnapshot {
-    let path: String
-    let foreignObjects: [String]
-    private let directory: String
-
-    init(_ location: PostgresLocation) throws {
-        let directory = try reporting { try makePrivateTemporaryDirectory() }
-        let path = directory + "/snapshot.sqlite"
-        do {
-            try reporting {
-                var bar = ProgressBar(label: "reading \(location)")
-                defer { bar.finish() }
-                _ = try PostgresStore.copy(from: location, toSQLite: path) { bar.update(UInt64($0), 0) }
-            }
-            foreignObjects = try reporting { try PostgresLogReader(location: location).foreignObjects() }
-        } catch {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
-        }
-        self.directory = directory
-        self.path = path
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
-}
-
-/// A new directory under $TMPDIR that only this user may enter.
-func makePrivateTemporaryDirectory() throws -> String {
-    var template = Array((NSTemporaryDirectory() + "/probity.XXXXXX").utf8CString)
-    guard let made = mkdtemp(&template) else {
-        throw CLIError.usage("cannot make a temporary directory: \(String(cString: strerror(errno)))")
-    }
-    return String(cString: made)
 }

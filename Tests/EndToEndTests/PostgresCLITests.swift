@@ -109,6 +109,15 @@ struct PostgresCLITests {
         let trigger = try probity(["verify", "--store", second, "--vkey", vkey])
         #expect(trigger.status == 1)
         #expect(trigger.stdout.contains("a trigger \"sneaky\" on entries"), "\(trigger.stdout)")
+        // Derived tables edited on the server: named, as on SQLite.
+        try cluster.psql(
+            "UPDATE streams SET seq = seq - 1 WHERE stream = 'procedure:2026-042'; UPDATE sources SET id = id || '-edited' WHERE seq = (SELECT min(seq) FROM sources)",
+            database: "second")
+        let derived = try probity(["verify", "--store", second, "--vkey", vkey])
+        #expect(derived.status == 1)
+        #expect(derived.stdout.contains("the streams table says procedure:2026-042 ends at seq"), "\(derived.stdout)")
+        #expect(derived.stdout.contains("the sources table says x"), "\(derived.stdout)")
+        #expect(derived.stdout.contains("the sources table lacks x"), "\(derived.stdout)")
 
         // Commands that read only SQLite files say which commands take a PostgreSQL store.
         let replay = try probity(["replay", "--db", cluster.primaryURL])
