@@ -73,6 +73,6 @@ PostgreSQL store, $count exchanges (~600-byte payloads), PostgreSQL 15 on this m
 | baseline: psql \\copy of the same lines, one transaction | $copy_s | $(rate "$count" "$copy_s") | 1.00 |
 | probity append --store postgres:// (receipts printed) | $pg_s | $(rate "$events" "$pg_s") | $(python3 -c "print(f'{($events / $pg_s) / ($count / $copy_s):.2f}')") × COPY |
 | probity append --db (SQLite, receipts printed) | $sqlite_s | $(rate "$events" "$sqlite_s") | PostgreSQL/SQLite $(python3 -c "print(f'{$sqlite_s / $pg_s:.2f}')") |
-| probity verify --store postgres:// (snapshot copy + verify) | $pg_verify_s | $(rate "$events" "$pg_verify_s") | |
+| probity verify --store postgres:// (one snapshot, rows streamed) | $pg_verify_s | $(rate "$events" "$pg_verify_s") | |
 | probity verify --db | $sqlite_verify_s | $(rate "$events" "$sqlite_verify_s") | PostgreSQL/SQLite $(python3 -c "print(f'{$sqlite_verify_s / $pg_verify_s:.2f}')") |
 REPORT

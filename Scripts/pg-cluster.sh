@@ -6,6 +6,7 @@
 #   Scripts/pg-cluster.sh standby DIR PORT PRIMARY    a streaming standby of the primary on port PRIMARY
 #                                                     (pg_basebackup -R), in DIR/standby on PORT
 #   Scripts/pg-cluster.sh stop DIR [NAME]             stops DIR's clusters (or NAME: primary, standby), fast
+#   Scripts/pg-cluster.sh start DIR NAME              starts NAME (primary, standby) again after a stop
 #   Scripts/pg-cluster.sh kill DIR NAME               SIGKILLs NAME's postmaster (a crash)
 # As root, the clusters run as the postgres user (PostgreSQL refuses root); otherwise as the caller.
 set -euo pipefail
@@ -59,9 +60,12 @@ stop)
     [ -f "$dir/$name/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/$name" -m fast -w stop >/dev/null || true
   done
   ;;
+start)
+  as_owner "$bin/pg_ctl" -D "$dir/$3" -l "$dir/$3.log" -w -t 60 start </dev/null >/dev/null 2>&1
+  ;;
 kill)
   pid=$(head -1 "$dir/$3/postmaster.pid")
   kill -KILL "$pid"
   ;;
-*) echo "usage: $0 primary|standby|stop|kill DIR ..." >&2; exit 2 ;;
+*) echo "usage: $0 primary|standby|stop|start|kill DIR ..." >&2; exit 2 ;;
 esac

@@ -139,7 +139,9 @@ struct PostgresCLITests {
 
     /// `kill -9` in the middle of a large append: nothing of it is stored (one transaction), the server
     /// releases the lead with the dead session, and the next writer appends at once; the log verifies.
-    @Test("a writer killed mid-append leaves nothing half-written, and the next writer takes the lead at once")
+    @Test(
+        "a writer killed mid-append, a connection cut mid-append, the server stopped: nothing half-written, clear errors, and the next writer appends at once"
+    )
     func killedWriter() throws {
         guard PostgresCluster.required() else { return }
         let cluster = try PostgresCluster()
@@ -181,6 +183,40 @@ struct PostgresCLITests {
             expected += 3
             #expect(try cluster.psql("SELECT count(*) FROM entries") == String(expected))
         }
+        // The connection cut by the server in the middle of an append: a clear error, nothing stored.
+        let cut = Process()
+        cut.executableURL = URL(fileURLWithPath: CLI.binary)
+        cut.arguments = ["append", "--store", url, "--quiet", big]
+        cut.environment = env
+        let cutErrors = Pipe()
+        cut.standardOutput = FileHandle.nullDevice
+        cut.standardError = cutErrors
+        try cut.run()
+        // Once its transaction is open (it has written batches), its session is ended by the server.
+        let inTransaction =
+            "FROM pg_stat_activity WHERE application_name = 'probity' AND datname = 'probity' AND xact_start IS NOT NULL"
+        for _ in 0..<200 {
+            if try cluster.psql("SELECT count(*) \(inTransaction)") != "0" { break }
+            usleep(20_000)
+        }
+        usleep(200_000)
+        try cluster.psql("SELECT pg_terminate_backend(pid) \(inTransaction)")
+        cut.waitUntilExit()
+        let cutMessage = String(decoding: cutErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(cut.terminationStatus == 2, "\(cutMessage)")
+        #expect(cutMessage.contains(cluster.primaryURL), "\(cutMessage)")
+        #expect(try cluster.psql("SELECT count(*) FROM entries") == String(expected))
+        // The server stopped: appends and reads fail with a clear error; once it is back, they work.
+        try cluster.script(["stop", cluster.directory.path, "primary"])
+        let down = try CLI.run(
+            ["append", "--store", url, "--quiet", "-"], stdin: CLI.moreExchanges(3, round: 200), environment: env)
+        #expect(down.status == 2)
+        #expect(down.stderr.contains("cannot connect to \(url)"), "\(down.stderr)")
+        try cluster.script(["start", cluster.directory.path, "primary"])
+        let back = try CLI.run(
+            ["append", "--store", url, "--quiet", "-"], stdin: CLI.moreExchanges(3, round: 200), environment: env)
+        #expect(back.status == 0, "\(back.stderr)")
+        expected += 3
         let verified = try CLI.run(["verify", "--store", url, "--vkey", vkey, "--json"], environment: env)
         #expect(verified.status == 0, "\(verified.stdout)")
         #expect(verified.json["size"]?.uint64Value == UInt64(expected))
