@@ -322,7 +322,11 @@ func digest(_ bytes: [UInt8], _ what: String) throws -> Merkle.Hash {
 /// one per table, the rows as arrays): a batch costs the same few round trips whatever its size.
 final class PostgresRows: CommitRows {
     private let session: PostgresSession
+    /// The stored seqs of the sources looked up for this batch, and which were looked up: a source the
+    /// batch's events record is asked for once, in `prefetchSources`; one they only refer to (an edit, a
+    /// tag, a disclosure's answers) is asked for when the planner needs it.
     private var known: [SourceKey: UInt64] = [:]
+    private var prefetched = Set<SourceKey>()
     private var entries = (
         seq: [Int64](), bytes: [ByteBuffer](), leaf: [ByteBuffer](), type: [String](), time: [String]()
     )
@@ -339,10 +343,12 @@ final class PostgresRows: CommitRows {
 
     func prefetchSources(of submissions: [LogWriter.Submission]) throws {
         known.removeAll(keepingCapacity: true)
+        prefetched.removeAll(keepingCapacity: true)
         var platforms: [String] = [], ids: [String] = []
         for submission in submissions {
             for event in submission.events {
                 guard let source = event.source else { continue }
+                prefetched.insert(source)
                 platforms.append(source.platform)
                 ids.append(source.id)
             }
@@ -359,7 +365,15 @@ final class PostgresRows: CommitRows {
         }
     }
 
-    func storedSeq(of source: SourceKey) throws -> UInt64? { known[source] }
+    func storedSeq(of source: SourceKey) throws -> UInt64? {
+        if prefetched.contains(source) { return known[source] }
+        let seq = try session.rows(
+            "SELECT seq FROM sources WHERE platform = \(source.platform) AND id = \(source.id)"
+        ) { UInt64(clamping: try $0.decode(Int64.self)) }.first
+        prefetched.insert(source)
+        known[source] = seq
+        return seq
+    }
 
     func entry(seq: UInt64, bytes: [UInt8], leafHash: Merkle.Hash, type: String, time: String) throws {
         entries.seq.append(Int64(seq))

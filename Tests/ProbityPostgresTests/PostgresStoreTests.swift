@@ -91,8 +91,35 @@ struct PostgresStoreTests {
                 }
                 return out
             }
-            let fromSQLite = try run { try sqlite.append($0) }
-            let fromPostgres = try run { try postgres.append($0) }
+            // Events that refer to an exchange stored by an earlier transaction (a tag, an edit at the source).
+            let source = try #require(events.compactMap(\.source).first)
+            let later = [
+                EventInput(
+                    type: "exchange.tagged",
+                    data: [
+                        "source": .object(["platform": .string(source.platform), "id": .string(source.id)]),
+                        "procedure": .string("2026-042"), "tagged_at": .string("2026-03-12T09:00:00Z"),
+                    ]),
+                EventInput(
+                    type: "exchange.edited_at_source",
+                    data: [
+                        "source": .object(["platform": .string(source.platform), "id": .string(source.id)]),
+                        "observed_at": .string("2026-03-12T09:00:00Z"),
+                    ]),
+            ]
+            func runAll(
+                _ append: ([LogWriter.Submission]) throws -> [Result<LogWriter.Batch, EventRejection>]
+            ) throws
+                -> [String]
+            {
+                let earlier = try run(append)
+                let tagged = try append([LogWriter.Submission(events: later, by: "e")])[0]
+                guard case .success(let batch) = tagged else { return earlier + ["rejected \(tagged)"] }
+                return earlier + batch.receipts.map { "\($0.seq) \($0.leafHash)\n\($0.proof.encoded)" }
+            }
+            let fromSQLite = try runAll { try sqlite.append($0) }
+            let fromPostgres = try runAll { try postgres.append($0) }
+            #expect(fromPostgres.last?.hasPrefix("rejected") == false, "\(fromPostgres.last ?? "")")
             #expect(fromSQLite == fromPostgres)
             #expect(fromSQLite.contains { $0.hasPrefix("rejected event 1") })
             #expect(fromSQLite.filter { $0.contains(" true\n") }.count == events.count { $0.source != nil })
