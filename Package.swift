@@ -105,8 +105,8 @@ let package = Package(
         .target(
             name: "ProbityServer",
             dependencies: [
-                "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityWire", "ProbityStore", "ProbityTSA",
-                "ProbityHTTP", "ProbityCapture", "ProbityConsole",
+                "ProbityLog", "ProbityDomain", "ProbityEvidence", "ProbityWire", "ProbityStore", "ProbityPostgres",
+                "ProbityTSA", "ProbityHTTP", "ProbityCapture", "ProbityConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -59,20 +59,70 @@ public final class PostgresLogReader: @unchecked Sendable {
         }
     }
 
+    /// What a consistency answer needs, from one snapshot: the checkpoint of `size` (default: the latest),
+    /// the root of the tree at `old`, and the proof between them (as `LogReader.consistency`).
+    public func consistency(
+        from old: UInt64, toCheckpoint size: UInt64?
+    ) throws -> (checkpoint: SignedCheckpoint, oldRoot: Merkle.Hash, proof: [Merkle.Hash]) {
+        try snapshot {
+            let checkpoint = try checkpoint(size: size, in: session)
+            let new = checkpoint.checkpoint.size
+            guard 0 < old, old <= new else {
+                throw StoreError(.badArgument, "must be between 1 and the new size \(new), got \(old)")
+            }
+            let session = session
+            var tiles = TileHashReader { try PostgresStore.tile($0, session) }
+            let proof = try LogReader.consistencyHashes(from: old, to: new, &tiles)
+            return (checkpoint, try LogReader.rangeHash(0, old, &tiles), proof)
+        }
+    }
+
+    /// Entry `seq` with its payload (nil once redacted), or nil.
+    public func entry(seq: UInt64) throws -> LogReader.StoredEntry? {
+        try storedEntries(
+            "SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = \(Int64(clamping: seq))"
+        ).first
+    }
+
+    /// Up to `limit` entries from seq `first` on, in order.
+    public func entries(from first: UInt64, limit: Int) throws -> [LogReader.StoredEntry] {
+        try storedEntries(
+            "SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq >= \(Int64(clamping: first)) ORDER BY e.seq LIMIT \(limit)"
+        )
+    }
+
+    /// The rows of `query` (seq, bytes, leaf hash, salt, payload) as stored entries.
+    private func storedEntries(_ query: PostgresQuery) throws -> [LogReader.StoredEntry] {
+        try session.rows(query) { row in
+            try row.decode((Int64, ByteBuffer, ByteBuffer, ByteBuffer?, ByteBuffer?).self)
+        }.map { (seq: Int64, bytes: ByteBuffer, leaf: ByteBuffer, salt: ByteBuffer?, payload: ByteBuffer?) in
+            let seq = UInt64(clamping: seq)
+            var stored: (salt: [UInt8], bytes: [UInt8])?
+            if let salt, let payload { stored = (Array(buffer: salt), Array(buffer: payload)) }
+            return LogReader.StoredEntry(
+                seq: seq, bytes: Array(buffer: bytes),
+                leafHash: try digest(Array(buffer: leaf), "the stored leaf hash of seq \(seq)"), payload: stored)
+        }
+    }
+
     /// A signed stream-head note for `stream` at the latest checkpoint's size (signing needs no lead: it
     /// writes nothing).
     public func streamHead(_ stream: String, signer: NoteSigner) throws -> SignedNote {
-        try snapshot {
-            let size = try session.rows("SELECT COALESCE(max(size), 0) FROM checkpoints") { try $0.decode(Int64.self) }
-            let head = try session.rows("SELECT seq, leaf_hash FROM streams WHERE stream = \(stream)") { row in
-                let (seq, leaf) = try row.decode((Int64, ByteBuffer).self)
-                return (UInt64(clamping: seq), Array(buffer: leaf))
-            }.first
-            return try StreamHead(
-                origin: origin, treeSize: UInt64(clamping: size.first ?? 0), stream: stream, lastSeq: head?.0,
-                lastLeafHash: try head.map { try digest($0.1, "the head of stream \(stream)") } ?? Entry.zeroHash
-            ).sign(with: signer)
-        }
+        try snapshot { try Self.streamHead(stream, origin: origin, signer: signer, in: session) }
+    }
+
+    static func streamHead(
+        _ stream: String, origin: String, signer: NoteSigner, in session: PostgresSession
+    ) throws -> SignedNote {
+        let size = try session.rows("SELECT COALESCE(max(size), 0) FROM checkpoints") { try $0.decode(Int64.self) }
+        let head = try session.rows("SELECT seq, leaf_hash FROM streams WHERE stream = \(stream)") { row in
+            let (seq, leaf) = try row.decode((Int64, ByteBuffer).self)
+            return (UInt64(clamping: seq), Array(buffer: leaf))
+        }.first
+        return try StreamHead(
+            origin: origin, treeSize: UInt64(clamping: size.first ?? 0), stream: stream, lastSeq: head?.0,
+            lastLeafHash: try head.map { try digest($0.1, "the head of stream \(stream)") } ?? Entry.zeroHash
+        ).sign(with: signer)
     }
 
     private func checkpoint(size: UInt64?, in session: PostgresSession) throws -> SignedCheckpoint {

@@ -53,14 +53,18 @@ public final class PostgresSession: @unchecked Sendable {
         let logger = quiet, settings = configuration
         let connection = try blocking {
             do {
-                return try await PostgresConnection.connect(configuration: settings, id: 1, logger: logger)
+                return try await PostgresConnection.connect(
+                    on: eventLoops.next(), configuration: settings, id: 1, logger: logger)
             } catch let error as PSQLError where error.code == .authMechanismRequiresPassword {
                 throw PostgresStoreError(
                     .credentials,
                     "\(location) asks for a password, and none was found: put it in the PGPASSFILE (host:port:database:user:password, mode 0600) or the systemd credential postgres-password"
                 )
             } catch {
-                throw PostgresStoreError(.unreachable, "cannot connect to \(location): \(describe(error))")
+                // SQLSTATE class 28: the server refused the credentials (a setting to fix, not a server away).
+                let refused = sqlState(error)?.hasPrefix("28") == true
+                throw PostgresStoreError(
+                    refused ? .credentials : .unreachable, "cannot connect to \(location): \(describe(error))")
             }
         }
         return PostgresSession(connection: connection, logger: logger, location: location)
@@ -148,6 +152,11 @@ public final class PostgresSession: @unchecked Sendable {
             }
         }
     }
+
+    /// The event loop of every connection: its own thread, never one of the server's event loops, so that
+    /// a thread blocked on a statement (probityd's event loop authenticating a request, say) can never be
+    /// the thread that must read the statement's answer.
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     /// How long one statement may wait for the server's answer.
     static let answerTimeout = 120

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityWire
 
@@ -79,11 +80,24 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension APIError {
+    /// A PostgreSQL store's failure: all 503 (nothing was appended; retry, on the writer for `not_leader`).
+    static func from(_ error: PostgresStoreError) -> APIError {
+        switch error.code {
+        case .notLeader, .fenced:
+            return APIError(
+                .serviceUnavailable, "not_leader",
+                "this probityd is a standby (\(error.message)); send appends to the probityd that writes, or retry")
+        default:
+            return APIError(.serviceUnavailable, "store_unavailable", "\(error.message); retry once the cause is fixed")
+        }
+    }
+
     /// The answer to any error a route (or `EventLoopRoutes`) meets.
     static func answering(_ error: any Error, method: HTTPRequest.Method, path: String) -> APIError {
         switch error {
         case let error as APIError: return error
         case let error as StoreError: return APIError.from(error)
+        case let error as PostgresStoreError: return APIError.from(error)
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit")
         case is GroupCommitter.ShuttingDown: return APIError(.serviceUnavailable, "shutting_down", "\(error)")

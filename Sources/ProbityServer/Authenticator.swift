@@ -15,11 +15,12 @@ final class Authenticator: Sendable {
         let fetched: ContinuousClock.Instant
         var verified: [UInt8]?
     }
-    private let tokens: @Sendable () throws -> TokenStore
+    /// Reads a token's row by id, from whichever store keeps them.
+    private let token: @Sendable (String) throws -> TokenInfo?
     private let cache = Mutex<[String: Cached]>([:])
     static let cacheLifetime: Duration = .seconds(1)
 
-    init(tokens: @escaping @Sendable () throws -> TokenStore) { self.tokens = tokens }
+    init(token: @escaping @Sendable (String) throws -> TokenInfo?) { self.token = token }
 
     /// The caller's token, if it may perform `action`; otherwise 401 (no valid token) or 403 (wrong role).
     func authorize(_ request: Request, for action: Role.Action) throws -> TokenInfo {
@@ -64,7 +65,7 @@ final class Authenticator: Sendable {
     private func cached(id: String) throws -> (Cached, changed: Bool) {
         let now = ContinuousClock.now
         if let cached = cache.withLock({ $0[id] }), now - cached.fetched < Self.cacheLifetime { return (cached, false) }
-        return (Cached(token: try tokens().token(id: id), fetched: now, verified: nil), true)
+        return (Cached(token: try token(id), fetched: now, verified: nil), true)
     }
 
     private func store(_ entry: Cached, id: String) {

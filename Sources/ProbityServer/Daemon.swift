@@ -3,6 +3,7 @@ import Hummingbird
 public import Logging
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityTSA
 import ServiceLifecycle
@@ -50,15 +51,37 @@ public struct Daemon {
             isConfiguration: true)
     }
 
+    /// The store as the daemon holds it: its writer (nil while it cannot write: a read-only or full disk,
+    /// or, on PostgreSQL, another probityd leading), how to open a writer again, the read connections, the
+    /// signing key, and the SQLite store's lock (held for the daemon's lifetime).
+    struct OpenedStore {
+        let writer: (any LogAppender)?
+        let open: @Sendable () throws -> any LogAppender
+        let failure: (any Error)?
+        let signer: NoteSigner
+        let readers: StoreReaders
+        let lock: FileLock?
+        /// How soon a failed open is tried again by an append (a standby must not connect per request).
+        let reopenInterval: Duration
+        let description: String
+    }
+
+    /// Opens the store named by the settings: the SQLite file, or the PostgreSQL database.
+    func openStore() throws -> OpenedStore {
+        let location: PostgresLocation?
+        do { location = try settings.postgresLocation() } catch {
+            throw DaemonStartError(message: error.message, isConfiguration: true)
+        }
+        if let location { return try openPostgresStore(location) }
+        return try openSQLiteStore()
+    }
+
     /// The store's writer lock and a writer, creating the store when `store.origin` is set and there is
     /// none. The writer is nil when the store exists but cannot be written now (read-only, full disk):
     /// the daemon then serves reads, answers appends with 503, and retries at each append.
-    func openStore(
-        readers: StoreReaders
-    ) throws -> (
-        lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?, signer: NoteSigner
-    ) {
+    func openSQLiteStore() throws -> OpenedStore {
         let path = settings.storePath
+        let readers = StoreReaders(path: path)
         if !FileManager.default.fileExists(atPath: path) {
             guard let origin = settings.origin else {
                 throw DaemonStartError(
@@ -83,22 +106,83 @@ public struct Daemon {
             let reader = try LogReader.open(path: path)
             return (reader.origin, try reader.meta("key_path"))
         }()
-        if let expected = settings.origin, expected != origin {
-            throw DaemonStartError(
-                message: "store.origin is \(expected), but the store \(path) is the log of \(origin)",
-                isConfiguration: true)
-        }
-        let signer = try NoteSigner(name: origin, privateKey: SigningKeyFile.load(try keyPath(recorded: recordedKey)))
+        let signer = try signer(origin: origin, recordedKey: recordedKey, store: path)
         let lock = try LogWriter.lockStore(path: path)
-        let open: @Sendable () throws -> LogWriter = { [readers] in
+        let open: @Sendable () throws -> any LogAppender = { [readers] in
             try readers.closed { try LogWriter.open(path: path, signer: signer, lock: lock) }
         }
+        let opened = { (writer: (any LogAppender)?, failure: (any Error)?) in
+            OpenedStore(
+                writer: writer, open: open, failure: failure, signer: signer, readers: readers, lock: lock,
+                reopenInterval: .zero, description: path)
+        }
         do {
-            return (lock, try open(), open, nil, signer)
+            return opened(try open(), nil)
         } catch let error as StoreError where [.readOnly, .diskFull, .io, .durability].contains(error.code) {
             logger.error(
                 "the store cannot be written now: \(error.message); serving reads, appends get 503 until it can")
-            return (lock, nil, open, error.message, signer)
+            return opened(nil, error)
+        }
+    }
+
+    /// The key to sign with, checked against the store's origin.
+    private func signer(origin: String, recordedKey: String?, store: String) throws -> NoteSigner {
+        if let expected = settings.origin, expected != origin {
+            throw DaemonStartError(
+                message: "store.origin is \(expected), but the store \(store) is the log of \(origin)",
+                isConfiguration: true)
+        }
+        return try NoteSigner(name: origin, privateKey: SigningKeyFile.load(try keyPath(recorded: recordedKey)))
+    }
+
+    /// A PostgreSQL store: created when empty and `store.origin` is set; then led by this daemon if no other
+    /// leads it, else served as a standby (reads answered, appends 503 `not_leader`) until the lead is free.
+    func openPostgresStore(_ location: PostgresLocation) throws -> OpenedStore {
+        let holder = "probityd pid \(getpid()) on \(ProcessInfo.processInfo.hostName)"
+        let pool = PostgresReadPool(location: location)
+        let meta: (origin: String, keyPath: String?)
+        do {
+            meta = try pool.withReader { ($0.origin, try $0.meta("key_path")) }
+        } catch let error as PostgresStoreError where error.code == .notAProbityStore {
+            guard let origin = settings.origin else {
+                throw DaemonStartError(
+                    message:
+                        "\(error.message); or set store.origin to let probityd create it in the empty database",
+                    isConfiguration: true)
+            }
+            let key = try keyPath(recorded: nil)
+            logger.notice("creating the store \(location) for \(origin)")
+            _ = try PostgresLogWriter.create(
+                location: location, origin: origin,
+                signer: NoteSigner(name: origin, privateKey: SigningKeyFile.load(key)),
+                keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key, by: "probityd",
+                software: Self.software, holder: holder)
+            meta = (origin, key)
+        } catch let error as PostgresStoreError {
+            // Credentials, an unreachable server, a bad URL: said at start (systemd restarts a daemon that
+            // exits 1, which helps only for a server that is not up yet).
+            throw DaemonStartError(message: error.message, isConfiguration: error.code == .credentials)
+        }
+        let signer = try signer(origin: meta.origin, recordedKey: meta.keyPath, store: "\(location)")
+        let open: @Sendable () throws -> any LogAppender = {
+            try PostgresLogWriter.open(location: location, signer: signer, holder: holder)
+        }
+        let readers = StoreReaders(postgres: pool)
+        let opened = { (writer: (any LogAppender)?, failure: (any Error)?) in
+            OpenedStore(
+                writer: writer, open: open, failure: failure, signer: signer, readers: readers, lock: nil,
+                reopenInterval: LeadershipService.interval, description: "\(location)")
+        }
+        do {
+            let writer = try open()
+            logger.notice("leading \(location) as its writer")
+            return opened(writer, nil)
+        } catch let error as PostgresStoreError where error.code == .notLeader {
+            logger.notice("standby: \(error.message); serving reads, taking the lead once it is free")
+            return opened(nil, error)
+        } catch let error as PostgresStoreError where error.code != .credentials {
+            logger.error("\(location) cannot be written now: \(error.message); appends get 503 until it can")
+            return opened(nil, error)
         }
     }
 
@@ -126,17 +210,15 @@ public struct Daemon {
     public func run() async throws {
         do { try settings.validate() } catch { throw DaemonStartError(message: error.message, isConfiguration: true) }
         let notifier = SystemdNotifier(environment: environment)
-        notifier.notify("STATUS=opening \(settings.storePath)")
-        let store:
-            (
-                lock: FileLock, writer: LogWriter?, open: @Sendable () throws -> LogWriter, failure: String?,
-                signer: NoteSigner
-            )
-        let readers = StoreReaders(path: settings.storePath)
-        do { store = try openStore(readers: readers) } catch let error as StoreError {
+        notifier.notify("STATUS=opening \(settings.storeURL ?? settings.storePath)")
+        let store: OpenedStore
+        do { store = try openStore() } catch let error as StoreError {
             throw DaemonStartError(
                 message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
+        } catch let error as PostgresStoreError {
+            throw DaemonStartError(message: error.message, isConfiguration: error.code == .credentials)
         }
+        let readers = store.readers
         // The socket is ours only once we hold its lock: binding deletes an existing socket file, which
         // would silently take the socket of a daemon already serving it.
         let socketDirectory = (settings.socketPath as NSString).deletingLastPathComponent
@@ -157,7 +239,7 @@ public struct Daemon {
         let committer = GroupCommitter(
             writer: store.writer, openWriter: store.open,
             limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window),
-            metrics: metrics, openFailure: store.failure)
+            metrics: metrics, openFailure: store.failure, reopenInterval: store.reopenInterval)
         let witnessPolicy = try settings.witnessPolicy()
         let witnessed = WitnessedCheckpoints()
         let api = ProbityAPI(
@@ -167,7 +249,7 @@ public struct Daemon {
 
         let listeners = 1 + (settings.tcp == nil ? 0 : 1) + (settings.tilesListen == nil ? 0 : 1)
         let readiness = Readiness(expected: listeners)
-        let size = try readers.reader().size()
+        let size = try readers.log().size()
         let announce: @Sendable () async -> Void = { [notifier, logger, settings] in
             guard await readiness.listening() else { return }
             notifier.notify("READY=1\nSTATUS=serving \(size) entries on \(settings.socketPath)\nMAINPID=\(getpid())")
@@ -179,6 +261,9 @@ public struct Daemon {
             maxConnections: settings.maxConnections, headerTimeoutSeconds: settings.headerTimeoutSeconds,
             bodyTimeoutSeconds: settings.bodyTimeoutSeconds)
         var services: [any Service] = [CommitterService(committer: committer)]
+        if readers.isPostgres {
+            services.append(LeadershipService(committer: committer, logger: logger))
+        }
         let socketPath = settings.socketPath
         services.append(
             Application(
@@ -215,7 +300,10 @@ public struct Daemon {
                 ))
         }
         let status: @Sendable () -> String = { [readers, committer, settings] in
-            let size = (try? readers.reader().size()).map { "\($0) entries" } ?? "size unknown"
+            let size = (try? readers.log().size()).map { "\($0) entries" } ?? "size unknown"
+            if case .some(let error as PostgresStoreError) = committer.failureCause, error.code == .notLeader {
+                return "standby: \(size); \(error.message)"
+            }
             return committer.failure.map { "degraded: \(size); appends fail: \($0)" }
                 ?? "serving \(size) on \(settings.socketPath)"
         }
@@ -276,6 +364,35 @@ struct CommitterService: Service {
         committer.start()
         try? await gracefulShutdown()
         await committer.shutdown()
+    }
+}
+
+/// On a PostgreSQL store: while this daemon does not write (another probityd leads, or the server is
+/// away), tries to take the lead every `interval`, so that a standby takes over within about a second of
+/// the writer's end (its session ends, the server releases its advisory lock), without waiting for an
+/// append. Logs each change of role.
+struct LeadershipService: Service {
+    static let interval: Duration = .milliseconds(500)
+    let committer: GroupCommitter
+    let logger: Logger
+
+    func run() async throws {
+        let (committer, logger) = (committer, logger)
+        try? await cancelWhenGracefulShutdown {
+            var leading = committer.isWriting
+            while !Task.isCancelled {
+                try await Task.sleep(for: Self.interval)
+                let writing = committer.isWriting ? true : await committer.openIfClosed()
+                if writing != leading {
+                    if writing {
+                        logger.notice("took the lead: this probityd is now the writer")
+                    } else {
+                        logger.warning("lost the lead: \(committer.failure ?? "unknown error"); waiting as a standby")
+                    }
+                    leading = writing
+                }
+            }
+        }
     }
 }
 

@@ -1,12 +1,16 @@
 import Foundation
 public import ProbityCapture
 public import ProbityLog
+public import ProbityPostgres
 import TOMLKit
 
 /// Everything `probityd` can be told, from its TOML file (`--config`) and then its flags.
 public struct DaemonSettings: Sendable, Equatable {
     /// The SQLite store.
     public var storePath = "/var/lib/probity/log.sqlite"
+    /// A PostgreSQL store instead (`postgres://USER@HOST:PORT/DATABASE`, docs/POSTGRES.md): several
+    /// probityd may serve it, one writes, the others wait for the lead.
+    public var storeURL: String?
     /// The log's origin. Needed to create a missing store; checked against an existing one.
     public var origin: String?
     /// The Ed25519 PEM signing key, as a file …
@@ -73,6 +77,7 @@ public struct DaemonSettings: Sendable, Equatable {
     private static let keys: [String: [String: Setter]] = [
         "store": [
             "path": { s, v, k throws(Invalid) in s.storePath = try string(v, k) },
+            "url": { s, v, k throws(Invalid) in s.storeURL = try string(v, k) },
             "origin": { s, v, k throws(Invalid) in s.origin = try string(v, k) },
         ],
         "signing": [
@@ -228,9 +233,32 @@ public struct DaemonSettings: Sendable, Equatable {
         }
     }
 
+    /// Sets the store from `--store`: a `postgres://` URL, or the path of a SQLite file.
+    public mutating func setStore(_ text: String) {
+        if PostgresLocation.isURL(text) { storeURL = text } else { storePath = text; storeURL = nil }
+    }
+
+    /// The PostgreSQL store, if `store.url` names one.
+    public func postgresLocation() throws(Invalid) -> PostgresLocation? {
+        guard let storeURL else { return nil }
+        do { return try PostgresLocation(parsing: storeURL) } catch { throw Invalid("store.url: \(error.message)") }
+    }
+
     /// Checks the values together; the message names the setting (as its TOML key) and what is wrong.
     public func validate() throws(Invalid) {
         guard !storePath.isEmpty else { throw Invalid("store.path: must not be empty") }
+        if try postgresLocation() != nil {
+            // What probityd builds from a local file only; docs/POSTGRES.md says what runs on PostgreSQL.
+            let fileOnly = [
+                ("witness.witnesses", !witnesses.isEmpty), ("timestamp.tsa_url", tsaURL != nil),
+                ("tiles.listen", tilesListen != nil), ("[[capture]]", !captures.isEmpty),
+            ]
+            if let (key, _) = fileOnly.first(where: \.1) {
+                throw Invalid(
+                    "\(key) is not available with a PostgreSQL store (store.url) yet: run it on a SQLite store, or leave it out (docs/POSTGRES.md)"
+                )
+            }
+        }
         if let origin,
             origin.isEmpty
                 || origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 })
@@ -383,6 +411,7 @@ public struct DaemonSettings: Sendable, Equatable {
             "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
         var lines = ["[store]", "path = \(quoted(storePath))"]
+        if let storeURL { lines.append("url = \(quoted(storeURL))") }
         if let origin { lines.append("origin = \(quoted(origin))") }
         lines += ["", "[signing]"]
         if let keyFile { lines.append("key_file = \(quoted(keyFile))") }

@@ -140,7 +140,10 @@ final class EventLoopRoutes: ChannelDuplexHandler, RemovableChannelHandler {
             return (.append, length)
         case .get:
             // `?witnessed=1` may wait for the witnesses: never on the event loop.
-            guard length == 0, !target.contains("witnessed"), let read = Self.reads[String(path)] else { return nil }
+            // On PostgreSQL a read waits for the server: never on the event loop.
+            guard length == 0, !target.contains("witnessed"), !api.readers.isPostgres,
+                let read = Self.reads[String(path)]
+            else { return nil }
             return (.read(read), 0)
         default:
             return nil

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityWire
 import Prometheus
@@ -33,7 +34,7 @@ struct ProbityAPI: Sendable {
         self.committer = committer
         self.signer = signer
         self.readers = readers
-        auth = Authenticator(tokens: readers.tokenStore)
+        auth = Authenticator(token: readers.token(id:))
         self.metrics = metrics
         maxBodyBytes = settings.maxBodyBytes
         maxBatchEvents = settings.maxBatchEvents
@@ -41,7 +42,10 @@ struct ProbityAPI: Sendable {
         consoleSessions = ConsoleSessions(idle: .seconds(60 * settings.consoleSessionMinutes))
     }
 
+    /// The SQLite store's reader (on PostgreSQL, 501 `not_on_postgres`).
     private var reader: LogReader { get throws { try readers.reader() } }
+    /// Checkpoints, proofs and entries, on either store.
+    private var log: any LogReads { get throws { try readers.log() } }
 
     /// Most entries one `GET /v1/events` returns.
     static let maxPage = 1_000
@@ -86,7 +90,8 @@ struct ProbityAPI: Sendable {
         ).add(to: router)
         // Inline, the one read that is: health must answer while long exports fill the blocking pool, and
         // it reads one index entry (MAX(seq)).
-        router.get("/healthz") { _, _ in health() }
+        let readers = readers
+        router.get("/healthz") { _, _ in readers.isPostgres ? try await blocking { health() } : health() }
         router.get("/metrics") { _, _ in
             Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
@@ -212,7 +217,7 @@ struct ProbityAPI: Sendable {
         _ = try auth.authorize(request, for: .readProofs)
         let size = try Self.number(request, "size", required: false)
         return Answer(
-            contentType: "text/plain; charset=utf-8", body: Array(try reader.checkpoint(size: size).encoded.utf8))
+            contentType: "text/plain; charset=utf-8", body: Array(try log.checkpoint(size: size).encoded.utf8))
     }
 
     /// `?witnessed=1`: waits (up to `[witness] wait_seconds`) until the witnesses' quorum cosigned a
@@ -264,7 +269,7 @@ struct ProbityAPI: Sendable {
 
     private func inclusionProof(seq: UInt64, size: UInt64?) throws -> Answer {
         // Proof and leaf hash from the tiles, in one read: no entry to read from a large store.
-        let receipt = try reader.receipt(seq: seq, size: size)
+        let receipt = try log.receipt(seq: seq, size: size)
         let proof = receipt.proof
         return .json(
             .object([
@@ -282,7 +287,7 @@ struct ProbityAPI: Sendable {
         let old = try Self.number(request, "old", required: true)!
         let size = try Self.number(request, "new", required: false)
         let answer: (checkpoint: SignedCheckpoint, oldRoot: Merkle.Hash, proof: [Merkle.Hash])
-        do { answer = try reader.consistency(from: old, toCheckpoint: size) } catch let error as StoreError
+        do { answer = try log.consistency(from: old, toCheckpoint: size) } catch let error as StoreError
             where error.code == .badArgument
         {
             throw APIError.badParameter("old", error.message)  // outside 1...new: the store says which new
@@ -315,7 +320,7 @@ struct ProbityAPI: Sendable {
     private func listEvents(_ request: Request) throws -> Response {
         let token = try auth.authorize(request, for: .readEntries)
         let page = try Page(request, defaultLimit: 100)
-        let entries = try reader.entries(from: page.after.map { $0 + 1 } ?? 0, limit: page.limit)
+        let entries = try log.entries(from: page.after.map { $0 + 1 } ?? 0, limit: page.limit)
         let withPayloads = token.role.allows(.readPayloads)
         var body: [UInt8] = Array(#"{"entries":["#.utf8)
         for (index, entry) in entries.enumerated() {
@@ -334,8 +339,8 @@ struct ProbityAPI: Sendable {
         guard let seq = LogNumber.parse(text) else {
             throw APIError.badParameter("seq", "\(LogNumber.expectation), got \"\(text)\"")
         }
-        guard let entry = try reader.entry(seq: seq) else {
-            throw APIError.notFound("no entry \(seq); the log has \(try reader.size()) entries")
+        guard let entry = try log.entry(seq: seq) else {
+            throw APIError.notFound("no entry \(seq); the log has \(try log.size()) entries")
         }
         var body: [UInt8] = []
         Self.appendEntryJSON(entry, withPayload: token.role.allows(.readPayloads), to: &body)
@@ -363,7 +368,13 @@ struct ProbityAPI: Sendable {
     // MARK: Health
 
     private func health() -> Response {
-        let size = (try? reader.size()).map { JSONValue.number(Double($0)) } ?? .null
+        let size = (try? log.size()).map { JSONValue.number(Double($0)) } ?? .null
+        if case .some(let error as PostgresStoreError) = committer.failureCause, error.code == .notLeader {
+            // Reads are served; appends go to the writer (a load balancer sends them there on this 503).
+            return .json(
+                .object(["status": .string("standby"), "size": size, "error": .string(error.message)]),
+                status: .serviceUnavailable)
+        }
         if let failure = committer.failure {
             return .json(
                 .object(["status": .string("degraded"), "size": size, "error": .string(failure)]),

@@ -1,22 +1,70 @@
 import Foundation
+import HTTPTypes
+import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import Synchronization
 
+/// The reads of the log that probityd answers from either store: checkpoints, proofs and entries.
+protocol LogReads: Sendable {
+    func size() throws -> UInt64
+    func checkpoint(size: UInt64?) throws -> SignedCheckpoint
+    func receipt(seq: UInt64, size: UInt64?) throws -> LogWriter.Receipt
+    func consistency(
+        from old: UInt64, toCheckpoint size: UInt64?
+    ) throws -> (checkpoint: SignedCheckpoint, oldRoot: Merkle.Hash, proof: [Merkle.Hash])
+    func entries(from first: UInt64, limit: Int) throws -> [LogReader.StoredEntry]
+    func entry(seq: UInt64) throws -> LogReader.StoredEntry?
+}
+
+extension LogReader: LogReads {}
+
+extension PostgresReadPool: LogReads {
+    func size() throws -> UInt64 { try withReader { try $0.size() } }
+    func checkpoint(size: UInt64?) throws -> SignedCheckpoint { try withReader { try $0.checkpoint(size: size) } }
+    func receipt(seq: UInt64, size: UInt64?) throws -> LogWriter.Receipt {
+        try withReader { try $0.receipt(seq: seq, size: size) }
+    }
+    func consistency(
+        from old: UInt64, toCheckpoint size: UInt64?
+    ) throws -> (checkpoint: SignedCheckpoint, oldRoot: Merkle.Hash, proof: [Merkle.Hash]) {
+        try withReader { try $0.consistency(from: old, toCheckpoint: size) }
+    }
+    func entries(from first: UInt64, limit: Int) throws -> [LogReader.StoredEntry] {
+        try withReader { try $0.entries(from: first, limit: limit) }
+    }
+    func entry(seq: UInt64) throws -> LogReader.StoredEntry? { try withReader { try $0.entry(seq: seq) } }
+}
+
 /// The daemon's read connections to the store (entries and proofs; tokens), opened on first use.
 ///
-/// They are closed while the writer is opened: SQLite shares one WAL index per file among a process's
-/// connections, and an index first opened while the file was read-only stays read-only for all of them,
-/// so a writer opened beside such readers could never write, even once the file is writable again.
+/// On SQLite they are closed while the writer is opened: SQLite shares one WAL index per file among a
+/// process's connections, and an index first opened while the file was read-only stays read-only for all
+/// of them, so a writer opened beside such readers could never write, even once the file is writable again.
+///
+/// On PostgreSQL, the log's reads (`log()`) and tokens go to the server through a pool of connections; what
+/// probityd builds from a local file (projections, evidence, tiles, the console) is not served yet, and its
+/// routes answer 501 with what to do instead (`reader()` throws it).
 final class StoreReaders: Sendable {
     private struct Connections {
         var log: LogReader?
         var tokens: TokenStore?
         var closedForWriter = false
     }
-    private let path: String
+    enum Backend: Sendable {
+        case sqlite(path: String)
+        case postgres(PostgresReadPool)
+    }
+    let backend: Backend
     private let connections = Mutex(Connections())
 
-    init(path: String) { self.path = path }
+    init(path: String) { backend = .sqlite(path: path) }
+    init(postgres pool: PostgresReadPool) { backend = .postgres(pool) }
+
+    var isPostgres: Bool {
+        if case .postgres = backend { return true }
+        return false
+    }
 
     private func open<T: Sendable>(_ slot: WritableKeyPath<Connections, T?>, _ make: () throws -> T) throws -> T {
         try connections.withLock { connections in
@@ -30,15 +78,50 @@ final class StoreReaders: Sendable {
         }
     }
 
-    func reader() throws -> LogReader { try open(\.log) { try LogReader.open(path: path) } }
+    /// The log's checkpoints, proofs and entries, on either store.
+    func log() throws -> any LogReads {
+        switch backend {
+        case .sqlite: return try reader()
+        case .postgres(let pool): return pool
+        }
+    }
 
-    /// The daemon only reads tokens: `probity tokens` writes them.
-    func tokenStore() throws -> TokenStore { try open(\.tokens) { try TokenStore.open(path: path, readOnly: true) } }
+    /// The SQLite store's reader, for what probityd serves from a file only.
+    func reader() throws -> LogReader {
+        switch backend {
+        case .sqlite(let path): return try open(\.log) { try LogReader.open(path: path) }
+        case .postgres(let pool):
+            throw APIError(
+                .notImplemented, "not_on_postgres",
+                "probityd serves appends, checkpoints, proofs, stream heads and entries from \(pool.location); for procedures, timelines, exports, tiles and the console, copy the log to a file (probity migrate --from URL --to FILE) and serve that"
+            )
+        }
+    }
+
+    /// The stored token with this id (the daemon only reads tokens: `probity tokens` writes them).
+    func token(id: String) throws -> TokenInfo? {
+        switch backend {
+        case .sqlite(let path):
+            return try open(\.tokens) { try TokenStore.open(path: path, readOnly: true) }.token(id: id)
+        case .postgres(let pool): return try pool.token(id: id)
+        }
+    }
 
     /// Runs `body` (opening the writer) with every read connection closed; they re-open on next use.
     func closed<T>(_ body: () throws -> T) rethrows -> T {
         connections.withLock { $0 = Connections(closedForWriter: true) }
         defer { connections.withLock { $0.closedForWriter = false } }
         return try body()
+    }
+}
+
+extension LogAppender {
+    /// The SQLite store's writer, for what probityd does on a file only (witness cosignatures, RFC 3161
+    /// timestamps: refused at start on PostgreSQL, see `DaemonSettings.validate`).
+    func onSQLite() throws -> LogWriter {
+        guard let writer = self as? LogWriter else {
+            throw StoreError(.badArgument, "this needs a SQLite store; probityd writes to PostgreSQL")
+        }
+        return writer
     }
 }

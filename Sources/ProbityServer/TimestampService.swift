@@ -43,7 +43,7 @@ struct TimestampService: Service {
             }
             guard let (checkpoint, stamp) = token else { return }
             let batch = try await committer.exclusive {
-                try $0.appendTimestamp(of: checkpoint, token: stamp, by: "probityd")
+                try $0.onSQLite().appendTimestamp(of: checkpoint, token: stamp, by: "probityd")
             }
             logger.notice(
                 "the TSA \(stamp.signer) dated the checkpoint of size \(checkpoint.checkpoint.size) at \(stamp.genTime); checkpoint.timestamped is seq \(batch.receipts[0].seq)"

@@ -91,7 +91,7 @@ struct WitnessService: Service {
         }
         guard !lines.isEmpty else { return }
         do {
-            let stored = try await committer.exclusive { try $0.addCosignatures(lines, size: size) }
+            let stored = try await committer.exclusive { try $0.onSQLite().addCosignatures(lines, size: size) }
             if policy.rule.isMet(by: stored.note) { witnessed.record(size) }
             metrics.witnessRound.record(ContinuousClock.now - started)
         } catch {

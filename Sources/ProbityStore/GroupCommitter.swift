@@ -35,33 +35,42 @@ public final class GroupCommitter: @unchecked Sendable {
         let queued: ContinuousClock.Instant
     }
 
-    /// nil while the store cannot be opened for writing; re-opened (by the writer thread) before the
-    /// next commit. Guarded by `condition`.
-    private var writer: LogWriter?
-    private let openWriter: @Sendable () throws -> LogWriter
+    /// nil while the store cannot be opened for writing (or, on PostgreSQL, while another writer leads);
+    /// re-opened (by the writer thread) before the next commit. Guarded by `condition`.
+    private var writer: (any LogAppender)?
+    private let openWriter: @Sendable () throws -> any LogAppender
+    /// After a failed open, the next attempt waits this long: submissions meanwhile fail at once with the
+    /// last failure (a standby answers 503 without connecting to the server for each request).
+    private let reopenInterval: Duration
     private let limits: Limits
     private let metrics: any CommitObserver
     private let condition = NSCondition()
     // Guarded by `condition`:
     private var queue: [Pending] = []
     /// Work that must see the store between two commits (a redaction checks legal holds, then writes).
-    private var exclusiveJobs: [(Result<LogWriter, any Error>) -> Void] = []
+    private var exclusiveJobs: [(Result<any LogAppender, any Error>) -> Void] = []
+    /// Callers of `openIfClosed`, answered together by one attempt.
+    private var openRequests: [CheckedContinuation<Bool, Never>] = []
     private var stopping = false
     private var stopped: [CheckedContinuation<Void, Never>] = []
     private var finished = false
     private var commitStarted: ContinuousClock.Instant?
-    private var lastFailure: String?
+    private var lastFailure: (any Error)?
+    /// When opening the writer last failed, and how (for `reopenInterval`).
+    private var failedOpen: (at: ContinuousClock.Instant, error: any Error)?
 
     /// `writer` is the open writer, or nil if it could not be opened (yet); `openWriter` opens a new one
-    /// after a failure, so that the daemon recovers once the store is writable again.
+    /// after a failure, so that the daemon recovers once the store is writable again (or, on PostgreSQL,
+    /// takes the lead once the writer that held it is gone).
     public init(
-        writer: LogWriter?, openWriter: @escaping @Sendable () throws -> LogWriter, limits: Limits,
+        writer: (any LogAppender)?, openWriter: @escaping @Sendable () throws -> any LogAppender, limits: Limits,
         metrics: any CommitObserver,
-        openFailure: String? = nil
+        openFailure: (any Error)? = nil, reopenInterval: Duration = .zero
     ) {
         self.writer = writer
         lastFailure = openFailure
         self.openWriter = openWriter
+        self.reopenInterval = reopenInterval
         self.limits = limits
         self.metrics = metrics
         if let size = try? writer?.size() { metrics.treeSizeChanged(size) }
@@ -99,7 +108,7 @@ public final class GroupCommitter: @unchecked Sendable {
 
     /// Runs `work` on the writer thread between two group commits, with the writer: nothing is appended
     /// while it runs, so what it reads is still true when it writes.
-    public func exclusive<T: Sendable>(_ work: @escaping @Sendable (LogWriter) throws -> T) async throws -> T {
+    public func exclusive<T: Sendable>(_ work: @escaping @Sendable (any LogAppender) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             defer { condition.unlock() }
@@ -119,6 +128,26 @@ public final class GroupCommitter: @unchecked Sendable {
             stopped.append(continuation)
             condition.broadcast()
         }
+    }
+
+    /// Opens the writer now if there is none (on the writer thread, between commits): a standby takes the
+    /// lead as soon as it is free, without waiting for an append. Returns whether a writer is open. Called
+    /// while `isWriting` is false: its outcome becomes `failure`.
+    public func openIfClosed() async -> Bool {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopping else { return continuation.resume(returning: false) }
+            openRequests.append(continuation)
+            condition.signal()
+        }
+    }
+
+    /// Whether a writer is open now (false while the store is unwritable, or another writer leads).
+    public var isWriting: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return writer != nil
     }
 
     /// A stream-head note signed with the log key (the writer's connection serializes it with commits).
@@ -142,8 +171,12 @@ public final class GroupCommitter: @unchecked Sendable {
         return ContinuousClock.now - started < limit
     }
 
-    /// The error of the last commit, if it failed (cleared by the next successful one).
-    public var failure: String? {
+    /// The error of the last commit (or of opening the writer), if it failed (cleared by the next
+    /// successful one).
+    public var failure: String? { failureCause.map { "\($0)" } }
+
+    /// The same error, for callers that tell causes apart (a standby from a broken store).
+    public var failureCause: (any Error)? {
         condition.lock()
         defer { condition.unlock() }
         return lastFailure
@@ -151,13 +184,18 @@ public final class GroupCommitter: @unchecked Sendable {
 
     private enum Work {
         case group([Pending])
-        case exclusive((Result<LogWriter, any Error>) -> Void)
+        case exclusive((Result<any LogAppender, any Error>) -> Void)
+        case open([CheckedContinuation<Bool, Never>])
     }
 
     private func nextWork() -> Work? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && exclusiveJobs.isEmpty && !stopping { condition.wait() }
+        while queue.isEmpty && exclusiveJobs.isEmpty && openRequests.isEmpty && !stopping { condition.wait() }
+        if !openRequests.isEmpty {
+            defer { openRequests = [] }
+            return .open(openRequests)
+        }
         if !exclusiveJobs.isEmpty { return .exclusive(exclusiveJobs.removeFirst()) }
         if queue.isEmpty { return nil }
         if limits.window > .zero && !stopping
@@ -180,23 +218,45 @@ public final class GroupCommitter: @unchecked Sendable {
         return .group(group)
     }
 
-    /// The writer, opened anew if the last one failed.
-    private func currentWriter() throws -> LogWriter {
+    /// The writer, opened anew if the last one failed (not before `reopenInterval` after a failed open).
+    private func currentWriter(waitingInterval: Bool = true) throws -> any LogAppender {
         condition.lock()
         let current = writer
+        let failed = failedOpen
         condition.unlock()
         if let current { return current }
-        let opened = try openWriter()
+        if waitingInterval, let failed, ContinuousClock.now - failed.at < reopenInterval { throw failed.error }
+        let opened: any LogAppender
+        do { opened = try openWriter() } catch {
+            condition.lock()
+            failedOpen = (.now, error)
+            condition.unlock()
+            throw error
+        }
         condition.lock()
         writer = opened
+        failedOpen = nil
         condition.unlock()
         return opened
     }
 
     private func run() {
         while let work = nextWork() {
-            guard case .group(let group) = work else {
-                if case .exclusive(let job) = work { job(Result { try currentWriter() }) }
+            let group: [Pending]
+            switch work {
+            case .group(let pending): group = pending
+            case .exclusive(let job):
+                job(Result { try currentWriter() })
+                continue
+            case .open(let callers):
+                let opened = Result { try currentWriter(waitingInterval: false) }
+                condition.lock()
+                switch opened {
+                case .success: lastFailure = nil
+                case .failure(let error): lastFailure = error
+                }
+                condition.unlock()
+                for caller in callers { caller.resume(returning: (try? opened.get()) != nil) }
                 continue
             }
             let outcome = Result { try currentWriter().append(group.map(\.submission)) }
@@ -205,12 +265,8 @@ public final class GroupCommitter: @unchecked Sendable {
             switch outcome {
             case .success: lastFailure = nil
             case .failure(let error):
-                lastFailure = "\(error)"
-                // After an I/O failure, start again from a fresh connection: it re-reads the tail and
-                // notices a store that became writable again.
-                if let error = error as? StoreError, [.io, .readOnly, .diskFull, .durability].contains(error.code) {
-                    writer = nil
-                }
+                lastFailure = error
+                if let current = writer, current.mustReopen(after: error) { writer = nil }
             }
             condition.unlock()
             switch outcome {

@@ -85,7 +85,7 @@ public class LogReader: @unchecked Sendable {
         guard path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") else { return }
         throw StoreError(
             .badArgument,
-            "this command works on a SQLite store file; with a PostgreSQL store, `init`, `append`, `checkpoint`, `prove inclusion`, `verify` and `migrate` take --store URL (or copy the log to a file: probity migrate --from URL --to FILE)"
+            "this command works on a SQLite store file; with a PostgreSQL store, `init`, `append`, `checkpoint`, `prove`, `redact`, `tokens`, `verify` and `migrate` take --store URL, and probityd serves it (or copy the log to a file: probity migrate --from URL --to FILE)"
         )
     }
 
@@ -120,6 +120,13 @@ public class LogReader: @unchecked Sendable {
         public let leafHash: Merkle.Hash
         /// nil when the entry has no payload or it was redacted.
         public let payload: (salt: [UInt8], bytes: [UInt8])?
+
+        public init(seq: UInt64, bytes: [UInt8], leafHash: Merkle.Hash, payload: (salt: [UInt8], bytes: [UInt8])?) {
+            self.seq = seq
+            self.bytes = bytes
+            self.leafHash = leafHash
+            self.payload = payload
+        }
     }
 
     public func entry(seq: UInt64) throws -> StoredEntry? {

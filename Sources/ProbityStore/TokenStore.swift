@@ -66,12 +66,73 @@ public struct TokenInfo: Sendable, Equatable {
     public let created: String
     /// When the token was revoked; nil while it is valid.
     public let revoked: String?
-    let secretHash: [UInt8]
+    /// The SHA-256 of the token's text: all a store keeps of the secret.
+    public let secretHash: [UInt8]
+}
+
+extension TokenInfo {
+    /// A new token named `name` with its secret (shown once), refusing a name that is not 1–64 letters,
+    /// digits, '-', '_', '.' or '@'. The store that keeps it refuses a name already taken.
+    public static func new(name: String, role: Role, sources: WriteSources) throws -> (TokenInfo, BearerToken) {
+        guard !name.isEmpty, name.count <= 64,
+            name.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || $0.properties.numericType != nil || "-_.@".unicodeScalars.contains($0)
+            })
+        else {
+            throw StoreError(
+                .badArgument, "a token name must be 1–64 letters, digits, '-', '_', '.' or '@', got \"\(name)\"")
+        }
+        let token = try BearerToken.generate(from: sources.randomBytes)
+        let info = TokenInfo(
+            id: token.id, name: name, role: role, created: sources.now().description, revoked: nil,
+            secretHash: token.secretHash)
+        return (info, token)
+    }
+
+    /// A token row as a store keeps it, refused if its role is unknown.
+    public static func stored(
+        id: String, name: String, role: String, created: String, revoked: String?, secretHash: [UInt8]
+    ) throws -> TokenInfo {
+        guard let role = Role(rawValue: role) else {
+            throw StoreError(.inconsistent, "token \(id) has an unknown role \(role)")
+        }
+        return TokenInfo(id: id, name: name, role: role, created: created, revoked: revoked, secretHash: secretHash)
+    }
+
+    /// This token revoked at `time`; refused if it already is, so that a typo is not taken for success.
+    public func revoked(at time: String) throws -> TokenInfo {
+        guard revoked == nil else {
+            throw StoreError(.badArgument, "token \(id) (\(name)) was already revoked at \(revoked!)")
+        }
+        return TokenInfo(id: id, name: name, role: role, created: created, revoked: time, secretHash: secretHash)
+    }
+
+    /// The error for a name another token has.
+    public static func refusingDuplicate(_ name: String) -> StoreError {
+        StoreError(.alreadyExists, "a token named \"\(name)\" already exists; choose another name or revoke it first")
+    }
+
+    /// The error for a token that is not there.
+    public static func unknown(_ idOrName: String) -> StoreError {
+        StoreError(.notFound, "no token with id or name \"\(idOrName)\"; `probity tokens list` shows them")
+    }
+}
+
+/// Where probityd's API tokens are kept: beside the log, not in it (the SQLite store's `tokens` table, or
+/// the PostgreSQL store's). Managed while probityd runs; it re-reads a token at most once a second.
+public protocol TokenRegistry: Sendable {
+    /// Creates a token and returns it; its secret is not kept and cannot be shown again.
+    func create(name: String, role: Role) throws -> (info: TokenInfo, token: BearerToken)
+    func list() throws -> [TokenInfo]
+    /// Revokes the token with this id or name.
+    func revoke(_ idOrName: String) throws -> TokenInfo
+    /// The stored token with this id, if any (revoked or not).
+    func token(id: String) throws -> TokenInfo?
 }
 
 /// The API tokens kept in the store's `tokens` table. Tokens are not part of the log, so they are
 /// managed with plain SQLite transactions beside a running daemon (which holds the writer lock).
-public final class TokenStore: @unchecked Sendable {
+public final class TokenStore: TokenRegistry, @unchecked Sendable {
     private let db: DatabaseQueue
     public let path: String
     /// The clock of `created` and `revoked`, and the randomness of the secrets.
@@ -111,43 +172,26 @@ public final class TokenStore: @unchecked Sendable {
     }
 
     private static func info(_ row: Row) throws -> TokenInfo {
-        guard let role = Role(rawValue: row["role"]) else {
-            throw StoreError(.inconsistent, "token \(row["id"] as String) has an unknown role \(row["role"] as String)")
-        }
-        return TokenInfo(
-            id: row["id"], name: row["name"], role: role, created: row["created"], revoked: row["revoked"],
+        try TokenInfo.stored(
+            id: row["id"], name: row["name"], role: row["role"], created: row["created"], revoked: row["revoked"],
             secretHash: [UInt8](row["secret_sha256"] as Data))
     }
 
     /// Creates a token and returns it; its secret is not kept and cannot be shown again.
     public func create(name: String, role: Role) throws -> (info: TokenInfo, token: BearerToken) {
-        guard !name.isEmpty, name.count <= 64,
-            name.unicodeScalars.allSatisfy({
-                $0.properties.isAlphabetic || $0.properties.numericType != nil || "-_.@".unicodeScalars.contains($0)
-            })
-        else {
-            throw StoreError(
-                .badArgument, "a token name must be 1–64 letters, digits, '-', '_', '.' or '@', got \"\(name)\"")
-        }
-        let token = try BearerToken.generate(from: sources.randomBytes)
-        let created = sources.now().description
+        let (info, token) = try TokenInfo.new(name: name, role: role, sources: sources)
         do {
             try db.write { db in
                 try db.execute(
                     sql: "INSERT INTO tokens (id, name, role, secret_sha256, created) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [token.id, name, role.rawValue, Data(token.secretHash), created])
+                    arguments: [info.id, name, role.rawValue, Data(info.secretHash), info.created])
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-            throw StoreError(
-                .alreadyExists, "a token named \"\(name)\" already exists; choose another name or revoke it first")
+            throw TokenInfo.refusingDuplicate(name)
         } catch {
             throw StoreError(.io, "cannot create the token in \(path): \(error)")
         }
-        return (
-            TokenInfo(
-                id: token.id, name: name, role: role, created: created, revoked: nil, secretHash: token.secretHash),
-            token
-        )
+        return (info, token)
     }
 
     public func list() throws -> [TokenInfo] {
@@ -163,25 +207,16 @@ public final class TokenStore: @unchecked Sendable {
     /// Revokes the token with this id or name. Revoking a revoked token is an error, so that a typo
     /// is not taken for success.
     public func revoke(_ idOrName: String) throws -> TokenInfo {
-        let revoked = sources.now().description
+        let time = sources.now().description
         do {
             return try db.write { db in
                 guard
                     let row = try Row.fetchOne(
                         db, sql: "SELECT * FROM tokens WHERE id = ? OR name = ?", arguments: [idOrName, idOrName])
-                else {
-                    throw StoreError(
-                        .notFound, "no token with id or name \"\(idOrName)\"; `probity tokens list` shows them")
-                }
-                let token = try Self.info(row)
-                guard token.revoked == nil else {
-                    throw StoreError(
-                        .badArgument, "token \(token.id) (\(token.name)) was already revoked at \(token.revoked!)")
-                }
-                try db.execute(sql: "UPDATE tokens SET revoked = ? WHERE id = ?", arguments: [revoked, token.id])
-                return TokenInfo(
-                    id: token.id, name: token.name, role: token.role, created: token.created, revoked: revoked,
-                    secretHash: token.secretHash)
+                else { throw TokenInfo.unknown(idOrName) }
+                let revoked = try Self.info(row).revoked(at: time)
+                try db.execute(sql: "UPDATE tokens SET revoked = ? WHERE id = ?", arguments: [time, revoked.id])
+                return revoked
             }
         } catch let error as StoreError { throw error } catch {
             throw StoreError(.io, "cannot revoke the token in \(path): \(error)")

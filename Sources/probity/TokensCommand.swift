@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityWire
 
@@ -12,7 +13,9 @@ struct TokensCommand: ParsableCommand {
         discussion: """
             Roles: ingest (append; read checkpoints and proofs), read (entries without payloads, checkpoints, \
             proofs), export (read, plus payloads and exports), admin (everything). Only the SHA-256 of a \
-            token is stored; works while probityd runs (revocation takes effect within a second).
+            token is stored; works while probityd runs (revocation takes effect within a second). On a \
+            PostgreSQL store (--store postgres://…) the tokens are kept in the database, for every probityd \
+            that serves it; they are changed on the primary.
             """,
         subcommands: [Create.self, List.self, Revoke.self]
     )
@@ -40,7 +43,7 @@ struct TokensCommand: ParsableCommand {
                 )
             }
             try reporting {
-                let (info, token) = try TokenStore.open(path: store.db).create(name: name, role: role)
+                let (info, token) = try tokenRegistry(store.db).create(name: name, role: role)
                 if output.json {
                     Output.json(
                         .object([
@@ -68,7 +71,7 @@ struct TokensCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let tokens = try TokenStore.open(path: store.db).list().filter { all || $0.revoked == nil }
+                let tokens = try tokenRegistry(store.db).list().filter { all || $0.revoked == nil }
                 if output.json {
                     Output.json(
                         .array(
@@ -102,7 +105,7 @@ struct TokensCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let info = try TokenStore.open(path: store.db).revoke(token)
+                let info = try tokenRegistry(store.db).revoke(token)
                 if output.json {
                     Output.json(
                         .object([
@@ -114,4 +117,10 @@ struct TokensCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// The tokens of the store `db` names: the SQLite file's, or the PostgreSQL database's.
+func tokenRegistry(_ db: String) throws -> any TokenRegistry {
+    if PostgresLocation.isURL(db) { return try PostgresTokens(location: try pgLocation(db)) }
+    return try TokenStore.open(path: db)
 }

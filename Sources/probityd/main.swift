@@ -11,7 +11,9 @@ struct Probityd: AsyncParsableCommand {
         abstract: "The Probity log daemon: a local HTTP API over a Unix socket, with group commit.",
         discussion: """
             Appends are batched into one SQLite transaction and one signed checkpoint (group commit) and \
-            acknowledged only once durable. Run it under systemd (systemd/probityd.service) or by hand.
+            acknowledged only once durable. Run it under systemd (systemd/probityd.service) or by hand. \
+            On a PostgreSQL store (--store postgres://…, docs/POSTGRES.md) several probityd may run: one \
+            writes, the others answer appends with 503 not_leader and take over within a second of its end.
 
             Exit codes: 0 stopped cleanly (SIGTERM/SIGINT); 1 failed at run time (store locked by another \
             writer, socket taken, I/O error); 2 bad configuration or flags.
@@ -19,12 +21,16 @@ struct Probityd: AsyncParsableCommand {
             Example:
               probityd --config /etc/probity/probityd.toml
               probityd --store var/log.sqlite --origin achats.ville-exemple.fr/probity --key-file var/log.key.pem --socket var/probityd.sock
+              PGPASSFILE=/etc/probity/pgpass probityd --store postgres://probity@db1.example:5432/probity --key-file /etc/probity/log.key.pem
             """
     )
 
     @Option(help: ArgumentHelp("TOML configuration file (see systemd/probityd.toml).", valueName: "FILE"))
     var config: String?
-    @Option(help: ArgumentHelp("The SQLite store [store.path].", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "The SQLite store [store.path], or a PostgreSQL store as postgres://USER@HOST:PORT/DATABASE [store.url].",
+            valueName: "PATH|URL"))
     var store: String?
     @Option(help: ArgumentHelp("The log's origin; creates the store if missing [store.origin].", valueName: "NAME"))
     var origin: String?
@@ -103,7 +109,7 @@ struct Probityd: AsyncParsableCommand {
             }
             do { try settings.apply(toml: text, file: config) } catch { throw Failure(message: error.message, code: 2) }
         }
-        if let store { settings.storePath = store }
+        if let store { settings.setStore(store) }
         if let origin { settings.origin = origin }
         if let keyFile { settings.keyFile = keyFile; settings.keyCredential = nil }
         if let keyCredential { settings.keyCredential = keyCredential; if keyFile == nil { settings.keyFile = nil } }

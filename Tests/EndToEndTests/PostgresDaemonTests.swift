@@ -1,0 +1,267 @@
+import Foundation
+import ProbityClient
+import ProbityHTTP
+import ProbityLog
+import Testing
+
+@testable import ProbityFixtures
+
+/// probityd on PostgreSQL, run as an operator would: two daemons on one primary (one writes, one waits),
+/// the writer SIGKILLed under load, the server stopped under load, wrong credentials; the log checked with
+/// `probity verify` on the primary and on a streaming standby.
+@Suite("probityd on PostgreSQL", .serialized)
+struct PostgresDaemonTests {
+    /// A PostgreSQL log with an ingest and a read token, the seed parties and procedure, and its key.
+    struct Log {
+        let cluster: PostgresCluster
+        let directory: URL
+        let key: String
+        let vkey: String
+        var tokens: [String: String] = [:]
+
+        init(cluster: PostgresCluster) throws {
+            self.cluster = cluster
+            directory = try CLI.temporaryDirectory()
+            let seed = directory.appendingPathComponent("seed.sqlite").path
+            #expect(try CLI.run(["init", "--db", seed, "--origin", "test.example/probity"]).status == 0)
+            key = directory.appendingPathComponent("seed.key.pem").path
+            vkey = try String(contentsOfFile: directory.appendingPathComponent("seed.vkey").path, encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let env = cluster.environment
+            let created = try CLI.run(
+                ["init", "--store", cluster.primaryURL, "--origin", "test.example/probity", "--key", key],
+                environment: env)
+            #expect(created.status == 0, "\(created.stderr)")
+            for role in ["ingest", "read"] {
+                let token = try CLI.run(
+                    [
+                        "tokens", "create", "--store", cluster.primaryURL, "--name", "\(role)-token", "--role", role,
+                        "--json",
+                    ],
+                    environment: env)
+                #expect(token.status == 0, "\(token.stderr)")
+                tokens[role] = token.json["token"]?.stringValue
+            }
+            let seeded = try CLI.run(
+                ["append", "--store", cluster.primaryURL, "--quiet", "-"], stdin: TestEvents.seed, environment: env)
+            #expect(seeded.status == 0, "\(seeded.stderr)")
+        }
+
+        func socket(_ name: String) -> String { directory.appendingPathComponent("\(name).sock").path }
+
+        func daemon(_ name: String, wait: Bool = true) throws -> DaemonProcess {
+            try DaemonProcess(
+                ["--store", cluster.primaryURL, "--key-file", key, "--socket", socket(name)], socket: socket(name),
+                environment: ["PGPASSFILE": cluster.passFile], wait: wait)
+        }
+
+        /// `GET /healthz` of the daemon on `name`'s socket: its status and `status` field.
+        func health(_ name: String) -> (Int, String)? {
+            guard let response = try? HTTPConnection(.unix(path: socket(name)), timeout: 5).request("GET", "/healthz")
+            else { return nil }
+            let json = try? JSONParser.parse(response.body)
+            return (response.status, json?["status"]?.stringValue ?? "")
+        }
+
+        /// Waits until the daemon on `name` writes; the seconds it took.
+        func waitUntilWriting(_ name: String, within limit: TimeInterval = 10) throws -> TimeInterval {
+            let start = Date()
+            while Date().timeIntervalSince(start) < limit {
+                if health(name)?.1 == "ok" { return Date().timeIntervalSince(start) }
+                usleep(20_000)
+            }
+            throw ClientError("the probityd on \(name) did not take the lead within \(limit) s")
+        }
+
+        func verify(_ url: String) throws -> CLI.Result {
+            try CLI.run(["verify", "--store", url, "--vkey", vkey, "--json"], environment: cluster.environment)
+        }
+    }
+
+    /// Clients appending single events with unique sources, each to the daemon that last answered, moving
+    /// to the other on a 503 or a broken connection and sending the same event again (idempotent: a second
+    /// copy of a source is answered with the first one's receipt). What each acknowledgement said is kept.
+    final class Clients: @unchecked Sendable {
+        let sockets: [String]
+        let token: String
+        let acknowledged = Locked<[String: UInt64]>([:])
+        let refusals = Locked<[String: Int]>([:])
+        private let stop = Locked(false)
+        private var threads: [Thread] = []
+        private let finished = DispatchGroup()
+
+        init(sockets: [String], token: String, count: Int) {
+            self.sockets = sockets
+            self.token = token
+            for client in 0..<count {
+                finished.enter()
+                let thread = Thread { [self] in
+                    run(client)
+                    finished.leave()
+                }
+                threads.append(thread)
+                thread.start()
+            }
+        }
+
+        private func run(_ client: Int) {
+            var target = client % sockets.count
+            var connection = HTTPConnection(.unix(path: sockets[target]), timeout: 15)
+            var n = 0
+            let deadline = Date().addingTimeInterval(300)
+            while !stop.withLock({ $0 }) && Date() < deadline {
+                let source = "c\(client)-\(n)"
+                let response = try? connection.request(
+                    "POST", "/v1/events",
+                    headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                    body: TestEvents.exchange(source))
+                if let response, response.status == 201 || response.status == 200,
+                    let receipts = try? JSONParser.parse(response.body),
+                    let seq = receipts["receipts"]?.arrayValue?.first?["seq"]?.uint64Value
+                {
+                    acknowledged.withLock { $0[source] = seq }
+                    n += 1
+                    continue
+                }
+                let why = response.map { "\($0.status)" } ?? "no answer"
+                refusals.withLock { $0[why, default: 0] += 1 }
+                // The same source again, on the other daemon.
+                connection.close()
+                target = (target + 1) % sockets.count
+                connection = HTTPConnection(.unix(path: sockets[target]), timeout: 15)
+                usleep(20_000)
+            }
+        }
+
+        func finish() {
+            stop.withLock { $0 = true }
+            finished.wait()
+        }
+    }
+
+    @Test(
+        "two probityd on one primary: the standby takes the lead within seconds of the writer's SIGKILL (5 rounds, 16 clients); every acknowledged event is in the log once; verify passes on the primary and the standby"
+    )
+    func failover() throws {
+        guard PostgresCluster.required() else { return }
+        let cluster = try PostgresCluster(standby: true)
+        defer { cluster.stop() }
+        var log = try Log(cluster: cluster)
+        defer { try? FileManager.default.removeItem(at: log.directory) }
+
+        var daemons = ["a": try log.daemon("a")]
+        _ = try log.waitUntilWriting("a")
+        daemons["b"] = try log.daemon("b")
+        // The second one waits: health says so, appends are refused with not_leader, reads are served.
+        #expect(log.health("b")?.0 == 503)
+        #expect(log.health("b")?.1 == "standby")
+        let refused = try HTTPConnection(.unix(path: log.socket("b"))).request(
+            "POST", "/v1/events", headers: [("Authorization", "Bearer \(log.tokens["ingest"]!)")],
+            body: TestEvents.exchange("to-the-standby"))
+        #expect(refused.status == 503)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("not_leader"))
+        let read = DaemonClient(.unix(path: log.socket("b")), token: log.tokens["read"])
+        #expect(try read.send("GET", "/v1/checkpoint").body.starts(with: Array("test.example/probity\n4\n".utf8)))
+
+        let clients = Clients(sockets: [log.socket("a"), log.socket("b")], token: log.tokens["ingest"]!, count: 16)
+        var takeovers: [TimeInterval] = []
+        for round in 0..<5 {
+            usleep(UInt32.random(in: 300_000...1_200_000))
+            let writer = log.health("a")?.1 == "ok" ? "a" : "b"
+            let standby = writer == "a" ? "b" : "a"
+            let before = clients.acknowledged.withLock { $0.count }
+            daemons[writer]!.kill9()
+            takeovers.append(try log.waitUntilWriting(standby))
+            // The killed one comes back, as systemd restarts it, and waits as the standby.
+            daemons[writer] = try log.daemon(writer)
+            #expect(log.health(writer)?.1 == "standby", "round \(round)")
+            usleep(300_000)
+            #expect(clients.acknowledged.withLock { $0.count } > before, "round \(round): nothing acknowledged")
+        }
+        usleep(500_000)
+        clients.finish()
+        #expect(takeovers.allSatisfy { $0 < 5 }, "takeovers took \(takeovers) s")
+        for daemon in daemons.values { #expect(daemon.terminate() == 0, "\(daemon.stderr)") }
+
+        // Every acknowledged event is in the log, at the seq its receipt named, and only once.
+        let acknowledged = clients.acknowledged.withLock { $0 }
+        #expect(
+            acknowledged.count > 100,
+            "only \(acknowledged.count) acknowledged; refusals \(clients.refusals.withLock { $0 })")
+        var stored: [String: UInt64] = [:]
+        for line in try cluster.psql("SELECT id, seq FROM sources WHERE platform = 'email'").split(separator: "\n") {
+            let parts = line.split(separator: "|")
+            stored[String(parts[0])] = UInt64(parts[1])
+        }
+        let lost = acknowledged.filter { stored[$0.key] != $0.value }
+        #expect(lost.isEmpty, "acknowledged but not in the log at their seq: \(lost.prefix(5))")
+        let exchanges = try cluster.psql("SELECT count(*) FROM entries WHERE type = 'exchange.recorded'")
+        #expect(exchanges == String(stored.count), "\(exchanges) exchanges for \(stored.count) sources")
+        // One epoch per lead taken: the first daemon's, then one per takeover.
+        #expect(try Int(cluster.psql("SELECT epoch FROM leader")) ?? 0 >= 6 + 1)
+
+        try cluster.waitForStandby()
+        for url in [cluster.primaryURL, cluster.standbyURL] {
+            let verified = try log.verify(url)
+            #expect(verified.status == 0, "\(url): \(verified.stdout) \(verified.stderr)")
+            #expect(verified.json["intact"] == .bool(true))
+        }
+        _ = log
+    }
+
+    @Test(
+        "the server stopped under load: appends get 503, health says why, and both recover once it is back; wrong credentials stop probityd at start with a clear error"
+    )
+    func serverAway() throws {
+        guard PostgresCluster.required() else { return }
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        let log = try Log(cluster: cluster)
+        defer { try? FileManager.default.removeItem(at: log.directory) }
+        let daemon = try log.daemon("a")
+        _ = try log.waitUntilWriting("a")
+
+        let clients = Clients(sockets: [log.socket("a")], token: log.tokens["ingest"]!, count: 8)
+        usleep(500_000)
+        try cluster.script(["stop", cluster.directory.path, "primary"])
+        usleep(300_000)
+        let degraded = try HTTPConnection(.unix(path: log.socket("a"))).request(
+            "POST", "/v1/events", headers: [("Authorization", "Bearer \(log.tokens["ingest"]!)")],
+            body: TestEvents.exchange("while-away"))
+        #expect(degraded.status == 503, "\(String(decoding: degraded.body, as: UTF8.self))")
+        #expect(String(decoding: degraded.body, as: UTF8.self).contains("store_unavailable"))
+        #expect(log.health("a")?.0 == 503)
+        let during = clients.acknowledged.withLock { $0.count }
+        try cluster.script(["start", cluster.directory.path, "primary"])
+        _ = try log.waitUntilWriting("a", within: 15)
+        usleep(500_000)
+        clients.finish()
+        #expect(clients.acknowledged.withLock { $0.count } > during, "nothing acknowledged after the server came back")
+        #expect(clients.refusals.withLock { $0["503"] ?? 0 } > 0)
+        #expect(daemon.terminate() == 0)
+        let acknowledged = clients.acknowledged.withLock { $0 }
+        let stored = try Int(cluster.psql("SELECT count(*) FROM sources WHERE platform = 'email'")) ?? 0
+        #expect(stored >= acknowledged.count)
+        let verified = try log.verify(cluster.primaryURL)
+        #expect(verified.status == 0, "\(verified.stdout)")
+
+        // Wrong credentials: probityd says so and exits 2 (a setting to fix; restarting cannot help).
+        let wrong = log.directory.appendingPathComponent("wrong-pgpass").path
+        try "127.0.0.1:*:*:probity:not-the-password\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+        chmod(wrong, 0o600)
+        let refused = try DaemonProcess(
+            ["--store", cluster.primaryURL, "--key-file", log.key, "--socket", log.socket("w")],
+            socket: log.socket("w"), environment: ["PGPASSFILE": wrong], wait: false)
+        #expect(refused.exitStatus() == 2)
+        #expect(refused.stderr.contains("password authentication failed for user \"probity\""), "\(refused.stderr)")
+        // A [witness] with a PostgreSQL store is refused at start, naming the setting.
+        let witness = try DaemonProcess(
+            [
+                "--store", cluster.primaryURL, "--key-file", log.key, "--socket", log.socket("x"), "--witness",
+                "http://127.0.0.1:9/ w.example+01234567+AQ==",
+            ], socket: log.socket("x"), environment: ["PGPASSFILE": cluster.passFile], wait: false)
+        #expect(witness.exitStatus() == 2)
+        #expect(
+            witness.stderr.contains("witness.witnesses is not available with a PostgreSQL store"), "\(witness.stderr)")
+    }
+}
