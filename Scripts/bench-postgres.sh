@@ -4,14 +4,20 @@
 # Starts a throw-away PostgreSQL 15 (Scripts/pg-cluster.sh, fsync and synchronous_commit on) and measures:
 # the baseline, `COPY` of the same event lines into a one-column table in one transaction by psql on the
 # same machine; `probity append --store postgres://…` with its receipts written to a file; the same append
-# into a SQLite file (`--db`); then `probity verify` of each. Prints the figures and the ratios.
+# into a SQLite file (`--db`); then `probity verify` of each; then probityd on each store under
+# `wrk -t2 -c64` (single events, then 100 per request), beside the baseline for single appends: pgbench's 64
+# clients each committing one INSERT of an event line per transaction (synchronous_commit on).
+# Prints the figures and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-100000}
 case "$count" in '' | *[!0-9]*) echo "bench-postgres: N must be a whole number of events, got \"$count\"" >&2; exit 2 ;; esac
 Scripts/install-deps.sh --test >/dev/null
 swift build -c release --product probity >/dev/null
+swift build -c release --product probityd >/dev/null
 probity=$PWD/.build/release/probity
+probityd=$PWD/.build/release/probityd
+command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null; }
 dir=$PWD/var/bench-postgres
 rm -rf "$dir" && mkdir -p "$dir"
 cluster=$(mktemp -d /tmp/probity-bench-pg.XXXXXX)
@@ -64,6 +70,46 @@ echo "probity verify..."
 vkey=$(cat "$dir/seed.vkey")
 pg_verify_s=$(seconds "$probity" verify --store "$url" --vkey "$vkey")
 sqlite_verify_s=$(seconds "$probity" verify --db "$dir/log.sqlite" --vkey "$vkey")
+
+# probityd under wrk: 64 connections, single events, then 100 per request; prints "requests/s p99_ms".
+run_wrk() {  # PORT BATCH NAME
+  PROBITY_TOKEN=$(cat "$dir/ingest-$3.token") BENCH_BATCH=$2 wrk -t2 -c64 -d10s --latency \
+    -s Scripts/bench-wrk-events.lua "http://127.0.0.1:$1" >"$dir/wrk-$3-$2.txt"
+  ! grep -q "Non-2xx" "$dir/wrk-$3-$2.txt" || { echo "bench-postgres: probityd refused requests:" >&2; cat "$dir/wrk-$3-$2.txt" >&2; exit 1; }
+  python3 - "$dir/wrk-$3-$2.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+value, unit = re.search(r"\n\s+99%\s+([\d.]+)(us|ms|s)", text).groups()
+print(f"{rate:.0f} {float(value) * {'us': 0.001, 'ms': 1, 's': 1000}[unit]:.1f}")
+PY
+}
+daemon_on() {  # STORE NAME → runs wrk against a probityd on STORE, prints "single p99 batch p99"
+  local port daemon
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  (umask 077; "$probity" tokens create --db "$1" --name "bench-$2" --role ingest >"$dir/ingest-$2.token")
+  "$probityd" --store "$1" --key-file "$dir/seed.key.pem" --socket "$dir/probityd-$2.sock" --tcp "127.0.0.1:$port" \
+    --log-level warning 2>"$dir/probityd-$2.log" &
+  daemon=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  read -r single single_p99 < <(run_wrk "$port" 1 "$2")
+  read -r batch batch_p99 < <(run_wrk "$port" 100 "$2")
+  kill -TERM "$daemon"; wait "$daemon" || true
+  echo "$single $single_p99 $batch $batch_p99"
+}
+echo "probityd on SQLite, then on PostgreSQL, under wrk -c64..."
+read -r sq_single sq_single_p99 sq_batch sq_batch_p99 < <(daemon_on "$dir/log.sqlite" sqlite)
+read -r pg_single pg_single_p99 pg_batch pg_batch_p99 < <(daemon_on "$url" pg)
+echo "baseline: pgbench, 64 clients, one INSERT of an event line per transaction..."
+line_hex=$(head -1 "$dir/lines.bin" | python3 -c 'import sys; print(sys.stdin.buffer.read().rstrip(b"\n").hex())')
+printf "INSERT INTO raw(line) VALUES ('\\\\x%s'::bytea);\n" "$line_hex" >"$dir/insert.sql"
+PGPASSWORD=$password /usr/lib/postgresql/15/bin/pgbench -h 127.0.0.1 -p "$port" -U probity -n -c 64 -j 2 -T 10 \
+  -f "$dir/insert.sql" probity >"$dir/pgbench.txt" 2>&1
+pgbench_tps=$(python3 -c "
+import re
+print(f\"{float(re.search(r'tps = ([\\d.]+)', open('$dir/pgbench.txt').read()).group(1)):.0f}\")")
+pg_verify_after=$("$probity" verify --store "$url" --vkey "$vkey" --json | python3 -c 'import json,sys; r = json.load(sys.stdin); assert r["intact"]; print(r["size"])')
+
 events=$((count + $(wc -l < examples/conversation.jsonl)))
 cat <<REPORT
 
@@ -75,4 +121,13 @@ PostgreSQL store, $count exchanges (~600-byte payloads), PostgreSQL 15 on this m
 | probity append --db (SQLite, receipts printed) | $sqlite_s | $(rate "$events" "$sqlite_s") | PostgreSQL/SQLite $(python3 -c "print(f'{$sqlite_s / $pg_s:.2f}')") |
 | probity verify --store postgres:// (one snapshot, rows streamed) | $pg_verify_s | $(rate "$events" "$pg_verify_s") | |
 | probity verify --db | $sqlite_verify_s | $(rate "$events" "$sqlite_verify_s") | PostgreSQL/SQLite $(python3 -c "print(f'{$sqlite_verify_s / $pg_verify_s:.2f}')") |
+
+probityd under \`wrk -t2 -c64 -d10s\`, TCP loopback (the PostgreSQL log then verifies intact at $pg_verify_after entries)
+| measure | requests/s | p99 | ratio |
+|---|---:|---:|---:|
+| baseline: pgbench, 64 clients, one durable INSERT of an event line per transaction | $pgbench_tps | | 1.00 |
+| probityd on PostgreSQL, one event per request (goal ≥ 10,000/s) | $pg_single | $pg_single_p99 ms | $(python3 -c "print(f'{$pg_single / $pgbench_tps:.2f}')") × pgbench |
+| probityd on SQLite, one event per request | $sq_single | $sq_single_p99 ms | PostgreSQL/SQLite $(python3 -c "print(f'{$pg_single / $sq_single:.2f}')") |
+| probityd on PostgreSQL, 100 events per request | $pg_batch ($((pg_batch * 100)) ev/s) | $pg_batch_p99 ms | |
+| probityd on SQLite, 100 events per request | $sq_batch ($((sq_batch * 100)) ev/s) | $sq_batch_p99 ms | PostgreSQL/SQLite $(python3 -c "print(f'{$pg_batch / $sq_batch:.2f}')") |
 REPORT

@@ -55,7 +55,9 @@ public struct Daemon {
     /// or, on PostgreSQL, another probityd leading), how to open a writer again, the read connections, the
     /// signing key, and the SQLite store's lock (held for the daemon's lifetime).
     struct OpenedStore {
-        let writer: (any LogAppender)?
+        /// Handed to the group committer, which alone may hold it: a writer kept here would keep its
+        /// connection (and, on PostgreSQL, the lead) after the committer dropped it.
+        var writer: (any LogAppender)?
         let open: @Sendable () throws -> any LogAppender
         let failure: (any Error)?
         let signer: NoteSigner
@@ -211,7 +213,7 @@ public struct Daemon {
         do { try settings.validate() } catch { throw DaemonStartError(message: error.message, isConfiguration: true) }
         let notifier = SystemdNotifier(environment: environment)
         notifier.notify("STATUS=opening \(settings.storeURL ?? settings.storePath)")
-        let store: OpenedStore
+        var store: OpenedStore
         do { store = try openStore() } catch let error as StoreError {
             throw DaemonStartError(
                 message: error.message, isConfiguration: error.code == .badKey || error.code == .notFound)
@@ -237,7 +239,7 @@ public struct Daemon {
         let metrics = ServerMetrics()
         let window = Duration.microseconds(Int64(settings.commitWindowMilliseconds * 1000))
         let committer = GroupCommitter(
-            writer: store.writer, openWriter: store.open,
+            writer: store.writer.take(), openWriter: store.open,
             limits: .init(maxBatchEvents: settings.maxCommitEvents, window: window),
             metrics: metrics, openFailure: store.failure, reopenInterval: store.reopenInterval)
         let witnessPolicy = try settings.witnessPolicy()

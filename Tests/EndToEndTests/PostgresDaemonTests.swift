@@ -14,13 +14,15 @@ struct PostgresDaemonTests {
     /// A PostgreSQL log with an ingest and a read token, the seed parties and procedure, and its key.
     struct Log {
         let cluster: PostgresCluster
+        let url: String
         let directory: URL
         let key: String
         let vkey: String
         var tokens: [String: String] = [:]
 
-        init(cluster: PostgresCluster) throws {
+        init(cluster: PostgresCluster, database: String = "probity") throws {
             self.cluster = cluster
+            url = "postgres://probity@127.0.0.1:\(cluster.primaryPort)/\(database)"
             directory = try CLI.temporaryDirectory()
             let seed = directory.appendingPathComponent("seed.sqlite").path
             #expect(try CLI.run(["init", "--db", seed, "--origin", "test.example/probity"]).status == 0)
@@ -29,13 +31,13 @@ struct PostgresDaemonTests {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let env = cluster.environment
             let created = try CLI.run(
-                ["init", "--store", cluster.primaryURL, "--origin", "test.example/probity", "--key", key],
+                ["init", "--store", url, "--origin", "test.example/probity", "--key", key],
                 environment: env)
             #expect(created.status == 0, "\(created.stderr)")
             for role in ["ingest", "read"] {
                 let token = try CLI.run(
                     [
-                        "tokens", "create", "--store", cluster.primaryURL, "--name", "\(role)-token", "--role", role,
+                        "tokens", "create", "--store", url, "--name", "\(role)-token", "--role", role,
                         "--json",
                     ],
                     environment: env)
@@ -43,15 +45,15 @@ struct PostgresDaemonTests {
                 tokens[role] = token.json["token"]?.stringValue
             }
             let seeded = try CLI.run(
-                ["append", "--store", cluster.primaryURL, "--quiet", "-"], stdin: TestEvents.seed, environment: env)
+                ["append", "--store", url, "--quiet", "-"], stdin: TestEvents.seed, environment: env)
             #expect(seeded.status == 0, "\(seeded.stderr)")
         }
 
         func socket(_ name: String) -> String { directory.appendingPathComponent("\(name).sock").path }
 
-        func daemon(_ name: String, wait: Bool = true) throws -> DaemonProcess {
+        func daemon(_ name: String, store: String? = nil, wait: Bool = true) throws -> DaemonProcess {
             try DaemonProcess(
-                ["--store", cluster.primaryURL, "--key-file", key, "--socket", socket(name)], socket: socket(name),
+                ["--store", store ?? url, "--key-file", key, "--socket", socket(name)], socket: socket(name),
                 environment: ["PGPASSFILE": cluster.passFile], wait: wait)
         }
 
@@ -206,6 +208,22 @@ struct PostgresDaemonTests {
             #expect(verified.status == 0, "\(url): \(verified.stdout) \(verified.stderr)")
             #expect(verified.json["intact"] == .bool(true))
         }
+        // A probityd on the streaming standby serves the same reads, and refuses appends.
+        let replica = try log.daemon("r", store: cluster.standbyURL)
+        let fromReplica = DaemonClient(.unix(path: log.socket("r")), token: log.tokens["read"])
+        let checkpoint = try CLI.run(["checkpoint", "--store", cluster.primaryURL], environment: cluster.environment)
+        #expect(try fromReplica.send("GET", "/v1/checkpoint").body == Array(checkpoint.stdout.utf8))
+        let last = try #require(acknowledged.values.max())
+        let entry = try fromReplica.json("GET", "/v1/events/\(last)")
+        #expect(entry["seq"]?.uint64Value == last)
+        let proof = try fromReplica.json("GET", "/v1/proofs/inclusion?seq=\(last)")
+        #expect(proof["checkpoint"]?.stringValue == checkpoint.stdout)
+        let appendToReplica = try HTTPConnection(.unix(path: log.socket("r"))).request(
+            "POST", "/v1/events", headers: [("Authorization", "Bearer \(log.tokens["ingest"]!)")],
+            body: TestEvents.exchange("to-the-replica"))
+        #expect(appendToReplica.status == 503)
+        #expect(String(decoding: appendToReplica.body, as: UTF8.self).contains("standby (in recovery)"))
+        #expect(replica.terminate() == 0)
         _ = log
     }
 
@@ -263,5 +281,71 @@ struct PostgresDaemonTests {
         #expect(witness.exitStatus() == 2)
         #expect(
             witness.stderr.contains("witness.witnesses is not available with a PostgreSQL store"), "\(witness.stderr)")
+    }
+
+    @Test(
+        "a full tablespace: appends get 503 naming the full disk and leave nothing behind; once space is freed they succeed, and the log verifies"
+    )
+    func fullTablespace() throws {
+        guard PostgresCluster.required() else { return }
+        guard getuid() == 0 else { return }  // mounting a small filesystem needs root (CI runs as root)
+        let cluster = try PostgresCluster()
+        defer { cluster.stop() }
+        // A 16 MiB tmpfs for the database's tablespace (the WAL stays in the data directory).
+        let space = cluster.directory.appendingPathComponent("small").path
+        try FileManager.default.createDirectory(atPath: space, withIntermediateDirectories: true)
+        let mounted = try CLI.run(["-t", "tmpfs", "-o", "size=16m", "tmpfs", space], executable: "/usr/bin/mount")
+        try #require(mounted.status == 0, "\(mounted.stderr)")
+        defer { _ = try? CLI.run(["-l", space], executable: "/usr/bin/umount") }
+        _ = try CLI.run(["postgres:", space], executable: "/usr/bin/chown")
+        try cluster.psql("CREATE TABLESPACE small LOCATION '\(space)'")
+        try cluster.psql("CREATE DATABASE full_disk OWNER probity TABLESPACE small")
+        let log = try Log(cluster: cluster, database: "full_disk")
+        defer { try? FileManager.default.removeItem(at: log.directory) }
+        let daemon = try log.daemon("a")
+        _ = try log.waitUntilWriting("a")
+        let client = DaemonClient(.unix(path: log.socket("a")), token: log.tokens["ingest"])
+
+        var refusal: DaemonClient.APIFailure?
+        var batch = 0
+        while refusal == nil && batch < 400 {
+            let ids = (0..<100).map { "fill-\(batch)-\($0)" }
+            do { _ = try client.send("POST", "/v1/events", body: TestEvents.batch(ids)) } catch let failure
+                as DaemonClient.APIFailure
+            {
+                refusal = failure
+            }
+            batch += 1
+        }
+        let full = try #require(refusal, "16 MiB never filled")
+        #expect(full.status == 503)
+        #expect(full.code == "store_unavailable")
+        #expect(full.message.contains("No space left on device"), "\(full.message)")
+        // Nothing of the refused batch was kept: every stored exchange is of a batch that was acknowledged.
+        let stored = try cluster.psql("SELECT count(*) FROM sources WHERE platform = 'email'", database: "full_disk")
+        #expect(stored == String((batch - 1) * 100))
+        #expect(log.health("a")?.0 == 503)
+
+        // Space freed: the next append commits.
+        let grown = try CLI.run(["-o", "remount,size=64m", space], executable: "/usr/bin/mount")
+        try #require(grown.status == 0, "\(grown.stderr)")
+        var accepted = false
+        var lastError = ""
+        for attempt in 0..<50 where !accepted {
+            do {
+                _ = try client.send("POST", "/v1/events", body: TestEvents.batch(["after-\(attempt)"]))
+                accepted = true
+            } catch {
+                lastError = "\(error)"
+                usleep(100_000)
+            }
+        }
+        #expect(
+            accepted,
+            "\(lastError) \((try? cluster.psql("SELECT pid, application_name, state, backend_start, left(query, 60) FROM pg_stat_activity WHERE datname = 'full_disk'")) ?? "")"
+        )
+        #expect(daemon.terminate() == 0)
+        let verified = try log.verify(log.url)
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
     }
 }
