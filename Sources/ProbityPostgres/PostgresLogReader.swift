@@ -92,7 +92,7 @@ public final class PostgresLogReader: @unchecked Sendable {
     }
 
     /// The rows of `query` (seq, bytes, leaf hash, salt, payload) as stored entries.
-    private func storedEntries(_ query: PostgresQuery) throws -> [LogReader.StoredEntry] {
+    func storedEntries(_ query: PostgresQuery) throws -> [LogReader.StoredEntry] {
         try session.rows(query) { row in
             try row.decode((Int64, ByteBuffer, ByteBuffer, ByteBuffer?, ByteBuffer?).self)
         }.map { (seq: Int64, bytes: ByteBuffer, leaf: ByteBuffer, salt: ByteBuffer?, payload: ByteBuffer?) in
@@ -125,7 +125,7 @@ public final class PostgresLogReader: @unchecked Sendable {
         ).sign(with: signer)
     }
 
-    private func checkpoint(size: UInt64?, in session: PostgresSession) throws -> SignedCheckpoint {
+    func checkpoint(size: UInt64?, in session: PostgresSession) throws -> SignedCheckpoint {
         let query: PostgresQuery =
             if let size { "SELECT note FROM checkpoints WHERE size = \(Int64(clamping: size))" } else {
                 "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1"
@@ -136,12 +136,16 @@ public final class PostgresLogReader: @unchecked Sendable {
                 size.map { "no checkpoint of size \($0) (checkpoints are signed once per committed batch)" }
                     ?? "the store has no checkpoint yet")
         }
+        return try parsedCheckpoint(note)
+    }
+
+    func parsedCheckpoint(_ note: String) throws -> SignedCheckpoint {
         do { return try SignedCheckpoint(parsing: note) } catch {
             throw StoreError(.inconsistent, "the stored checkpoint is malformed (\(error)); run `probity verify`")
         }
     }
 
-    private func snapshot<T>(_ body: () throws -> T) throws -> T {
+    func snapshot<T>(_ body: () throws -> T) throws -> T {
         try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         defer { try? session.execute("ROLLBACK") }
         return try body()

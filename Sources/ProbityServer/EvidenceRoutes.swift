@@ -53,7 +53,7 @@ struct EvidenceRoutes: Sendable {
     ) throws -> (EvidenceSource, ExportScope, FindingText.Language, LocalTime) {
         if !tokenChecked { _ = try auth.authorize(request, for: .export) }
         let scope = try Self.scope(request)
-        let reader = try readers.reader()
+        let reader = try readers.projections()
         let source = EvidenceSource(reader: reader, state: try projections.current(reader))
         let procedure: DomainState.Procedure?
         do { procedure = try source.check(scope) } catch {
@@ -151,8 +151,7 @@ struct EvidenceRoutes: Sendable {
         let (readers, projections, by) = (self.readers, self.projections, "token:\(token.name)")
         let (legalBasis, requestedBy) = (fields["legal_basis"]!, fields["requested_by"]!)
         let batch = try await committer.exclusive { writer -> LogWriter.Batch in
-            // On PostgreSQL the projections are not kept: the writer's own check refuses a second redaction.
-            if !readers.isPostgres, let by = try projections.current(try readers.reader()).redactions[seq] {
+            if let by = try projections.current(try readers.projections()).redactions[seq] {
                 throw APIError(
                     .conflict, "already_redacted", "entry \(seq) is already redacted (by seq \(by))", field: "seq")
             }

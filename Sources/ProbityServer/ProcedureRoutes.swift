@@ -35,7 +35,7 @@ struct ProcedureRoutes: Sendable {
 
     private func state(_ request: Request) throws -> DomainState {
         _ = try auth.authorize(request, for: .readEntries)
-        return try projections.current(readers.reader())
+        return try projections.current(readers.projections())
     }
 
     private func procedure(_ ref: String, in state: DomainState) throws -> DomainState.Procedure {
@@ -115,7 +115,7 @@ struct ProcedureRoutes: Sendable {
 final class ProjectionCache: Sendable {
     private let state = Mutex<DomainState?>(nil)
 
-    func current(_ reader: LogReader) throws -> DomainState {
+    func current(_ reader: any ProjectionReads) throws -> DomainState {
         try state.withLock { state in
             // Taken out of the cache so that the update mutates the only copy: copying the records of a
             // million events to add a few would double the daemon's memory for a moment.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import ProbityDomain
 import ProbityLog
 import ProbityPostgres
 import ProbityStore
@@ -19,6 +20,17 @@ protocol LogReads: Sendable {
 
 extension LogReader: LogReads {}
 
+/// What the procedure, timeline and export routes read: the projections, kept up to date between
+/// requests, and the entries and proofs an export holds.
+protocol ProjectionReads: EvidenceReads {
+    /// The projections after the last entry.
+    func domainState() throws -> DomainState
+    /// `state` brought up to date with the entries appended since.
+    func update(_ state: inout DomainState) throws
+}
+
+extension LogReader: ProjectionReads {}
+
 extension PostgresReadPool: LogReads {
     func size() throws -> UInt64 { try withReader { try $0.size() } }
     func checkpoint(size: UInt64?) throws -> SignedCheckpoint { try withReader { try $0.checkpoint(size: size) } }
@@ -36,15 +48,44 @@ extension PostgresReadPool: LogReads {
     func entry(seq: UInt64) throws -> LogReader.StoredEntry? { try withReader { try $0.entry(seq: seq) } }
 }
 
+/// Each read on a connection of the pool; a bundle reads at one tree size, so its reads agree.
+extension PostgresReadPool: ProjectionReads {
+    func domainState() throws -> DomainState { try withReader { try $0.domainState() } }
+    func update(_ state: inout DomainState) throws { try withReader { try $0.update(&state) } }
+    func entries(seqs: [UInt64]) throws -> [LogReader.StoredEntry] { try withReader { try $0.entries(seqs: seqs) } }
+    func checkpointAndStreamHeads(
+        _ streams: [String]
+    ) throws -> (SignedCheckpoint, [String: LogReader.StreamPosition]) {
+        try withReader { try $0.checkpointAndStreamHeads(streams) }
+    }
+    func keyChain() throws -> [LogReader.KeyLink] { try withReader { try $0.keyChain() } }
+    func firstCheckpoint(covering seq: UInt64) throws -> SignedCheckpoint {
+        try withReader { try $0.firstCheckpoint(covering: seq) }
+    }
+    func timestampEntries(below size: UInt64) throws -> [(seq: UInt64, treeSize: UInt64)] {
+        try withReader { try $0.timestampEntries(below: size) }
+    }
+    func seqRange(appendedFrom from: Timestamp, to: Timestamp, below size: UInt64) throws -> Range<UInt64> {
+        try withReader { try $0.seqRange(appendedFrom: from, to: to, below: size) }
+    }
+    func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Merkle.Hash] {
+        try withReader { try $0.consistencyProof(from: old, to: new) }
+    }
+    func inclusionProofs(seqs: [UInt64], size: UInt64) throws -> [[Merkle.Hash]] {
+        try withReader { try $0.inclusionProofs(seqs: seqs, size: size) }
+    }
+    func payloadSeqs() throws -> [UInt64] { try withReader { try $0.payloadSeqs() } }
+}
+
 /// The daemon's read connections to the store (entries and proofs; tokens), opened on first use.
 ///
 /// On SQLite they are closed while the writer is opened: SQLite shares one WAL index per file among a
 /// process's connections, and an index first opened while the file was read-only stays read-only for all
 /// of them, so a writer opened beside such readers could never write, even once the file is writable again.
 ///
-/// On PostgreSQL, the log's reads (`log()`) and tokens go to the server through a pool of connections; what
-/// probityd builds from a local file (projections, evidence, tiles, the console) is not served yet, and its
-/// routes answer 501 with what to do instead (`reader()` throws it).
+/// On PostgreSQL, the log's reads (`log()`, `projections()`) and tokens go to the server through a pool of
+/// connections; what probityd serves from a local file only (tiles, the console) answers 501 with what to
+/// do instead (`reader()` throws it).
 final class StoreReaders: Sendable {
     private struct Connections {
         var log: LogReader?
@@ -86,6 +127,14 @@ final class StoreReaders: Sendable {
         }
     }
 
+    /// The projections, entries and proofs the procedure, timeline and export routes read, on either store.
+    func projections() throws -> any ProjectionReads {
+        switch backend {
+        case .sqlite: return try reader()
+        case .postgres(let pool): return pool
+        }
+    }
+
     /// The SQLite store's reader, for what probityd serves from a file only.
     func reader() throws -> LogReader {
         switch backend {
@@ -93,7 +142,7 @@ final class StoreReaders: Sendable {
         case .postgres(let pool):
             throw APIError(
                 .notImplemented, "not_on_postgres",
-                "probityd serves appends, checkpoints, proofs, stream heads and entries from \(pool.location); for procedures, timelines, exports, tiles and the console, copy the log to a file (probity migrate --from URL --to FILE) and serve that"
+                "probityd on \(pool.location) serves the API (appends, checkpoints, proofs, entries, procedures, timelines, exports); the tiles and the web console need a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and serve that"
             )
         }
     }

@@ -24,6 +24,11 @@ public enum DomainProjection {
         }
     }
 
+    /// Applies entries read from another store (in seq order, after `state.lastSeq`) to `state`.
+    public static func apply(_ rows: [(seq: UInt64, bytes: [UInt8])], to state: inout DomainState) throws {
+        for (seq, bytes) in rows { apply(try decode(bytes, seq: seq), bytes, to: &state) }
+    }
+
     /// Whether `header` is within `limit` (replay stops at the first entry past it).
     static func within(_ header: EntryHeader, _ limit: ReplayLimit?) -> Bool {
         switch limit {

@@ -12,13 +12,36 @@ public struct ExportError: Error, CustomStringConvertible, Equatable {
     init(_ code: Code, _ message: String) { self.code = code; self.message = message }
 }
 
+/// The reads of the log that exports make, on either store (the SQLite file's `LogReader`, a PostgreSQL
+/// store's `PostgresLogReader`). A bundle reads at one tree size, so reads made one after the other agree.
+public protocol EvidenceReads: Sendable {
+    func entry(seq: UInt64) throws -> LogReader.StoredEntry?
+    /// The entries of `seqs` (missing ones left out).
+    func entries(seqs: [UInt64]) throws -> [LogReader.StoredEntry]
+    func checkpoint(size: UInt64?) throws -> SignedCheckpoint
+    /// The latest checkpoint and the current heads of `streams`, read together.
+    func checkpointAndStreamHeads(_ streams: [String]) throws -> (SignedCheckpoint, [String: LogReader.StreamPosition])
+    func keyChain() throws -> [LogReader.KeyLink]
+    func firstCheckpoint(covering seq: UInt64) throws -> SignedCheckpoint
+    func timestampEntries(below size: UInt64) throws -> [(seq: UInt64, treeSize: UInt64)]
+    func seqRange(appendedFrom from: Timestamp, to: Timestamp, below size: UInt64) throws -> Range<UInt64>
+    func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Merkle.Hash]
+    func inclusionProofs(seqs: [UInt64], size: UInt64) throws -> [[Merkle.Hash]]
+    /// Up to `limit` entries from seq `first` on, in order.
+    func entries(from first: UInt64, limit: Int) throws -> [LogReader.StoredEntry]
+    /// The seqs of the entries whose payload is still stored (not redacted), for retention plans.
+    func payloadSeqs() throws -> [UInt64]
+}
+
+extension LogReader: EvidenceReads {}
+
 /// Reads what an export needs from the store and the projections: the I/O side of the exports, shared by
 /// `probity export` and probityd's export routes. Rendering is left to the pure renderers.
 public struct EvidenceSource: Sendable {
-    public let reader: LogReader
+    public let reader: any EvidenceReads
     public let state: DomainState
 
-    public init(reader: LogReader, state: DomainState) {
+    public init(reader: any EvidenceReads, state: DomainState) {
         self.reader = reader
         self.state = state
     }
@@ -86,7 +109,7 @@ public struct EvidenceSource: Sendable {
             }
             let document = TimelineHTML.Document(
                 scope: scope, events: events, findings: findings,
-                checkpoint: try (checkpoint ?? reader.checkpoint()).encoded,
+                checkpoint: try (checkpoint ?? reader.checkpoint(size: nil)).encoded,
                 verifierKey: try reader.keyChain().first?.verifierKey ?? "", generatedAt: generatedAt)
             return TimelineHTML.render(document, time: time, lang: lang)
         }

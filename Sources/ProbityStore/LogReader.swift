@@ -85,7 +85,7 @@ public class LogReader: @unchecked Sendable {
         guard path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") else { return }
         throw StoreError(
             .badArgument,
-            "this command works on a SQLite store file; with a PostgreSQL store, `init`, `append`, `checkpoint`, `prove`, `redact`, `tokens`, `verify` and `migrate` take --store URL, and probityd serves it (or copy the log to a file: probity migrate --from URL --to FILE)"
+            "this command works on a SQLite store file; with a PostgreSQL store, `init`, `append`, `checkpoint`, `prove`, `redact`, `tokens`, `verify`, `replay`, `findings`, `timeline`, `export`, `retention` and `migrate` take --store URL, and probityd serves it (or copy the log to a file: probity migrate --from URL --to FILE)"
         )
     }
 
@@ -406,6 +406,13 @@ extension LogReader {
         public let type: String
         public let verifierKey: String
         public let time: String
+
+        /// The key an entry of the key chain (`log.created`, `key.rotated`) carries; nil if it carries none.
+        public init?(entryBytes: [UInt8]) {
+            guard let entry = try? Entry(bytes: entryBytes), let key = entry.data["verifier_key"]?.stringValue
+            else { return nil }
+            (seq, type, verifierKey, time) = (entry.seq, entry.type, key, entry.time.description)
+        }
     }
 
     /// The entries that carry keys, in order (read through the type index; `verify` checks them all).
@@ -414,12 +421,7 @@ extension LogReader {
             try db.read { db in
                 try Row.fetchAll(
                     db, sql: "SELECT seq, bytes FROM entries WHERE type IN ('log.created', 'key.rotated') ORDER BY seq"
-                ).compactMap { row in
-                    guard let entry = try? Entry(bytes: [UInt8](row["bytes"] as Data)),
-                        let key = entry.data["verifier_key"]?.stringValue
-                    else { return nil }
-                    return KeyLink(seq: entry.seq, type: entry.type, verifierKey: key, time: entry.time.description)
-                }
+                ).compactMap { KeyLink(entryBytes: [UInt8]($0["bytes"] as Data)) }
             }
         }
     }
@@ -470,12 +472,17 @@ extension LogReader {
                         "SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < ? ORDER BY seq",
                     arguments: [Int64(clamping: size)]
                 ).compactMap { row in
-                    guard let size = (try? Entry(bytes: [UInt8](row["bytes"] as Data)))?.data["tree_size"]?.uint64Value
-                    else { return nil }
-                    return (UInt64(clamping: row["seq"] as Int64), size)
+                    Self.timestamp(
+                        seq: UInt64(clamping: row["seq"] as Int64), entryBytes: [UInt8](row["bytes"] as Data))
                 }
             }
         }
+    }
+
+    /// A `checkpoint.timestamped` entry's seq and the tree size it dates; nil if it names none.
+    public static func timestamp(seq: UInt64, entryBytes: [UInt8]) -> (seq: UInt64, treeSize: UInt64)? {
+        guard let size = (try? Entry(bytes: entryBytes))?.data["tree_size"]?.uint64Value else { return nil }
+        return (seq, size)
     }
 
     /// The seqs below `size` of the entries the log appended in [from, to): a contiguous range, since the
@@ -484,22 +491,31 @@ extension LogReader {
         try wrap("finding the entries of a period") {
             try db.read { db in
                 let statement = try db.cachedStatement(sql: "SELECT time FROM entries WHERE seq = ?")
-                func firstSeq(atOrAfter time: Timestamp) throws -> UInt64 {
-                    let wanted = time.description
-                    var low: UInt64 = 0, high = size
-                    while low < high {
-                        let middle = low + (high - low) / 2
-                        guard let logged = try String.fetchOne(statement, arguments: [Int64(clamping: middle)]) else {
-                            throw StoreError(.inconsistent, "entry \(middle) is missing; run `probity verify`")
-                        }
-                        if logged < wanted { low = middle + 1 } else { high = middle }
-                    }
-                    return low
+                return try Self.seqRange(appendedFrom: from, to: to, below: size) {
+                    try String.fetchOne(statement, arguments: [Int64(clamping: $0)])
                 }
-                let first = try firstSeq(atOrAfter: from)
-                return first..<max(first, try firstSeq(atOrAfter: to))
             }
         }
+    }
+
+    /// The same search over any store: `time` reads the logged time of one seq (nil if it is missing).
+    public static func seqRange(
+        appendedFrom from: Timestamp, to: Timestamp, below size: UInt64, time: (UInt64) throws -> String?
+    ) throws -> Range<UInt64> {
+        func firstSeq(atOrAfter wanted: Timestamp) throws -> UInt64 {
+            let wanted = wanted.description
+            var low: UInt64 = 0, high = size
+            while low < high {
+                let middle = low + (high - low) / 2
+                guard let logged = try time(middle) else {
+                    throw StoreError(.inconsistent, "entry \(middle) is missing; run `probity verify`")
+                }
+                if logged < wanted { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+        let first = try firstSeq(atOrAfter: from)
+        return first..<max(first, try firstSeq(atOrAfter: to))
     }
 }
 

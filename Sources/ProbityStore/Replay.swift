@@ -34,30 +34,20 @@ extension LogReader {
     public func replay(
         until limit: ReplayLimit? = nil, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> ReplayReport {
-        let started = Date()
-        return try wrap("replaying") {
+        try wrap("replaying") {
             try db.read { db in
-                let total = try Self.size(db)
-                let consumer = ReplayConsumer(limit: limit, total: total, progress: progress)
                 let statement = try db.makeStatement(sql: "SELECT seq, bytes FROM entries ORDER BY seq")
-                var more = true
-                while more && !consumer.stopped {
-                    var rows: [(seq: UInt64, bytes: [UInt8])] = []
-                    rows.reserveCapacity(Self.replayChunkSize)
-                    while rows.count < Self.replayChunkSize {
-                        guard try statement.rawStep(db) else { more = false; break }
-                        rows.append((UInt64(statement.rawInt64(0)), statement.rawBytes(1)))
-                    }
-                    if !rows.isEmpty { consumer.enqueue(DecodedChunk(rows)) }
-                }
-                let state = consumer.finish()
-                var drift: [String]?
-                if limit == nil, state.failure == nil {
-                    drift = state.projection.drift(from: try storedProjection(db))
-                }
-                return ReplayReport(
-                    entries: state.expected, lastSeq: state.lastSeq, projection: state.projection, domain: state.domain,
-                    failure: state.failure, drift: drift, seconds: Date().timeIntervalSince(started))
+                return try Replay.run(
+                    total: try Self.size(db), until: limit, progress: progress,
+                    nextRows: { count in
+                        var rows: [(seq: UInt64, bytes: [UInt8])] = []
+                        rows.reserveCapacity(count)
+                        while rows.count < count, try statement.rawStep(db) {
+                            rows.append((UInt64(statement.rawInt64(0)), statement.rawBytes(1)))
+                        }
+                        return rows
+                    },
+                    storedProjection: { try storedProjection(db) })
             }
         }
     }
@@ -76,6 +66,32 @@ extension LogReader {
                 uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT stream, entries FROM streams").map {
                     ($0["stream"], $0["entries"])
                 }))
+    }
+}
+
+/// Replay over any store's rows (the SQLite file's, a PostgreSQL database's), read in one snapshot.
+public enum Replay {
+    /// Feeds the rows `nextRows` hands over (up to the count asked, in seq order; fewer at the end) to the
+    /// decoding workers and the sequential consumer, and compares the result with `storedProjection` after
+    /// a full replay without a chain break. `total` is the log's size in that snapshot.
+    public static func run(
+        total: UInt64, until limit: ReplayLimit?, progress: ((UInt64, UInt64) -> Void)?,
+        nextRows: (Int) throws -> [(seq: UInt64, bytes: [UInt8])],
+        storedProjection: () throws -> CountsProjection
+    ) throws -> ReplayReport {
+        let started = Date()
+        let consumer = ReplayConsumer(limit: limit, total: total, progress: progress)
+        while !consumer.stopped {
+            let rows = try nextRows(LogReader.replayChunkSize)
+            if !rows.isEmpty { consumer.enqueue(DecodedChunk(rows)) }
+            if rows.count < LogReader.replayChunkSize { break }
+        }
+        let state = consumer.finish()
+        var drift: [String]?
+        if limit == nil, state.failure == nil { drift = state.projection.drift(from: try storedProjection()) }
+        return ReplayReport(
+            entries: state.expected, lastSeq: state.lastSeq, projection: state.projection, domain: state.domain,
+            failure: state.failure, drift: drift, seconds: Date().timeIntervalSince(started))
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityWire
 
@@ -199,6 +200,9 @@ func openWriter(db: String, key: String?) throws -> LogWriter {
 /// The log key: `key`, or the key path `probity init` recorded in the store.
 func loadSigner(db: String, key: String?) throws -> NoteSigner {
     try reporting {
+        if PostgresLocation.isURL(db) {
+            return try postgresSigner(PostgresLogReader(location: pgLocation(db)), key: key)
+        }
         let reader = try LogReader.open(path: db)
         guard let keyPath = try key ?? reader.meta("key_path") else {
             throw CLIError.usage("no signing key recorded for \(db); pass --key PEM")

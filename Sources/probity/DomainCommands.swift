@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityWire
 
@@ -34,8 +35,14 @@ struct ReadingOptions: ParsableArguments {
     }
 }
 
-func loadDomain(_ db: String) throws -> (LogReader, DomainState) {
+/// The store `db` names (a SQLite file, or a PostgreSQL primary or standby) and its procurement projections:
+/// the file's snapshot brought up to date, or, on PostgreSQL, a replay of the entries.
+func loadDomain(_ db: String) throws -> (any EvidenceReads, DomainState) {
     try reporting {
+        if PostgresLocation.isURL(db) {
+            let reader = try PostgresLogReader(location: try pgLocation(db))
+            return (reader, try reader.domainState())
+        }
         let reader = try LogReader.open(path: db)
         return (reader, try reader.domainState())
     }

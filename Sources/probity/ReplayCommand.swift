@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProbityDomain
 import ProbityLog
+import ProbityPostgres
 import ProbityStore
 import ProbityWire
 
@@ -15,13 +16,15 @@ struct ReplayCommand: ParsableCommand {
             with their phases, dates and candidates, timelines, disclosure coverage). A full replay saves a \
             snapshot of the procurement projections in the store, which `findings`, `timeline` and probityd start \
             from. With --until, shows the state as it was after that seq or at that time (RFC 3339, the log's \
-            time: what the log held then) and saves nothing.
+            time: what the log held then) and saves nothing. A PostgreSQL store (--store postgres://…, the primary \
+            or a standby) is replayed in one snapshot; no snapshot is saved there.
 
             Exit codes: 0 no drift, 1 chain break or drift, 2 usage or I/O error.
 
             Example:
               probity replay --db var/log.sqlite
               probity replay --db var/log.sqlite --until 2026-03-01T00:00:00+01:00 --json
+              probity replay --store postgres://probity@replica.example/probity
             """
     )
     @OptionGroup var store: StoreOption
@@ -44,6 +47,9 @@ struct ReplayCommand: ParsableCommand {
         let report = try reporting {
             var bar = ProgressBar(label: "replaying")
             defer { bar.finish() }
+            if PostgresLocation.isURL(store.db) {
+                return try PostgresLogReader(location: pgLocation(store.db)).replay(until: limit) { bar.update($0, $1) }
+            }
             return try LogReader.open(path: store.db).replay(until: limit) { bar.update($0, $1) }
         }
         let projection = report.projection
@@ -87,7 +93,8 @@ struct ReplayCommand: ParsableCommand {
                 for line in drift { Output.line("  \(line)") }
             }
         }
-        if limit == nil, report.failure == nil {
+        // A PostgreSQL store keeps no snapshot: its readers replay (probity findings, timeline, export).
+        if limit == nil, report.failure == nil, !PostgresLocation.isURL(store.db) {
             // The snapshot is a cache: a store this user cannot write still replays, without it.
             do { try SnapshotWriter.save(report.domain, path: store.db) } catch {
                 Output.info(

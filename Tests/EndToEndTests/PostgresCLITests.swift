@@ -75,6 +75,36 @@ struct PostgresCLITests {
             #expect(fromPostgres.status == 0, "\(arguments): \(fromPostgres.stderr)")
             #expect(fromPostgres.stdout == fromFile.stdout, "\(arguments)")
         }
+        // Replay, findings, timelines and exports from the standby are those of the file.
+        for arguments in [
+            ["replay", "--json"], ["findings", "--json"], ["findings", "--procedure", "2026-042", "--lang", "fr"],
+            ["timeline", "--procedure", "2026-042", "--tz", "UTC"], ["timeline", "--party", "agent-durand", "--json"],
+        ] {
+            let fromPostgres = try probity(arguments + ["--store", cluster.standbyURL])
+            let fromFile = try probity(arguments + ["--db", back])
+            #expect(fromPostgres.status == fromFile.status, "\(arguments): \(fromPostgres.stderr)")
+            #expect(fromPostgres.stdout == fromFile.stdout, "\(arguments)")
+            #expect(!fromPostgres.stdout.isEmpty, "\(arguments)")
+        }
+        let bundle = dir.appendingPathComponent("standby-bundle.zip").path
+        let exported = try probity([
+            "export", "bundle", "--store", cluster.standbyURL, "--procedure", "2026-042", "--key", key, "-o", bundle,
+        ])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let checked = try probity(["verify-bundle", bundle, "--vkey", vkey])
+        #expect(checked.status == 0, "\(checked.stdout) \(checked.stderr)")
+        let csv = dir.appendingPathComponent("standby.csv").path, fileCSV = dir.appendingPathComponent("file.csv").path
+        #expect(
+            try probity([
+                "export", "timeline", "--store", cluster.standbyURL, "--party", "agent-durand", "--format", "csv", "-o",
+                csv,
+            ]).status == 0)
+        #expect(
+            try probity([
+                "export", "timeline", "--db", back, "--party", "agent-durand", "--format", "csv", "-o", fileCSV,
+            ]).status == 0)
+        #expect(FileManager.default.contents(atPath: csv) == FileManager.default.contents(atPath: fileCSV))
+
         // A redaction on PostgreSQL: the payload gone, the log still intact, the entry named redacted.
         let redacted = try probity([
             "redact", "--store", cluster.primaryURL, "4", "--legal-basis", "rgpd-art-17", "--requested-by", "dpo",
@@ -120,9 +150,9 @@ struct PostgresCLITests {
         #expect(derived.stdout.contains("the sources table lacks x"), "\(derived.stdout)")
 
         // Commands that read only SQLite files say which commands take a PostgreSQL store.
-        let replay = try probity(["replay", "--db", cluster.primaryURL])
-        #expect(replay.status == 2)
-        #expect(replay.stderr.contains("take --store URL"), "\(replay.stderr)")
+        let keys = try probity(["keys", "show", "--db", cluster.primaryURL])
+        #expect(keys.status == 2)
+        #expect(keys.stderr.contains("take --store URL"), "\(keys.stderr)")
         // Wrong password: a clear error, nothing else.
         let wrong = dir.appendingPathComponent("wrong").path
         try "127.0.0.1:*:*:probity:nope\n".write(toFile: wrong, atomically: true, encoding: .utf8)

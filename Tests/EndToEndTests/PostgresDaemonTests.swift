@@ -34,7 +34,7 @@ struct PostgresDaemonTests {
                 ["init", "--store", url, "--origin", "test.example/probity", "--key", key],
                 environment: env)
             #expect(created.status == 0, "\(created.stderr)")
-            for role in ["ingest", "read"] {
+            for role in ["ingest", "read", "export", "admin"] {
                 let token = try CLI.run(
                     [
                         "tokens", "create", "--store", url, "--name", "\(role)-token", "--role", role,
@@ -183,6 +183,14 @@ struct PostgresDaemonTests {
         usleep(500_000)
         clients.finish()
         #expect(takeovers.allSatisfy { $0 < 5 }, "takeovers took \(takeovers) s")
+        // A redaction through the writer's API: the payload row is gone from the database.
+        let writer = log.health("a")?.1 == "ok" ? "a" : "b"
+        let redacted = try #require(clients.acknowledged.withLock { $0.values.min() })
+        let admin = DaemonClient(.unix(path: log.socket(writer)), token: log.tokens["admin"])
+        _ = try admin.send(
+            "POST", "/v1/redactions",
+            body: Array(#"{"seq":\#(redacted),"legal_basis":"rgpd-art-17","requested_by":"dpo"}"#.utf8))
+        #expect(try cluster.psql("SELECT count(*) FROM payloads WHERE seq = \(redacted)") == "0")
         for daemon in daemons.values { #expect(daemon.terminate() == 0, "\(daemon.stderr)") }
 
         // Every acknowledged event is in the log, at the seq its receipt named, and only once.
@@ -223,6 +231,16 @@ struct PostgresDaemonTests {
             body: TestEvents.exchange("to-the-replica"))
         #expect(appendToReplica.status == 503)
         #expect(String(decoding: appendToReplica.body, as: UTF8.self).contains("standby (in recovery)"))
+        // The procedure routes and the exports too: a bundle from the replica proves itself offline.
+        let procedure = try fromReplica.json("GET", "/v1/procedures/2026-042")
+        #expect(procedure["procedure"]?["procedure"]?.stringValue == "2026-042")
+        #expect(procedure["procedure"]?["entries"]?.uint64Value == UInt64(stored.count) + 1)
+        let exporter = DaemonClient(.unix(path: log.socket("r")), token: log.tokens["export"])
+        let zip = try exporter.send("GET", "/v1/export/bundle?procedure=2026-042").body
+        let bundle = log.directory.appendingPathComponent("replica.zip")
+        try Data(zip).write(to: bundle)
+        let checked = try CLI.run(["verify-bundle", bundle.path, "--vkey", log.vkey])
+        #expect(checked.status == 0, "\(checked.stdout) \(checked.stderr)")
         #expect(replica.terminate() == 0)
         _ = log
     }

@@ -1,0 +1,94 @@
+import NIOCore
+import PostgresNIO
+public import ProbityLog
+public import ProbityStore
+
+/// What exports read (`EvidenceReads`), from a PostgreSQL store: the same rows as from a file, so an
+/// export or bundle made from the primary or a standby holds the same bytes as one made from a copy.
+extension PostgresLogReader: EvidenceReads {
+    public func entries(seqs: [UInt64]) throws -> [LogReader.StoredEntry] {
+        guard !seqs.isEmpty else { return [] }
+        let wanted = seqs.map { Int64(clamping: $0) }
+        return try storedEntries(
+            "SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ANY(\(wanted))"
+        )
+    }
+
+    public func checkpointAndStreamHeads(
+        _ streams: [String]
+    ) throws -> (SignedCheckpoint, [String: LogReader.StreamPosition]) {
+        try snapshot {
+            let checkpoint = try checkpoint(size: nil, in: session)
+            var heads: [String: LogReader.StreamPosition] = [:]
+            for (stream, seq, leaf) in try session.rows(
+                "SELECT stream, seq, leaf_hash FROM streams WHERE stream = ANY(\(streams))",
+                { row in
+                    let (stream, seq, leaf) = try row.decode((String, Int64, ByteBuffer).self)
+                    return (stream, UInt64(clamping: seq), Array(buffer: leaf))
+                })
+            {
+                heads[stream] = (seq, try digest(leaf, "the head of stream \(stream)"))
+            }
+            return (checkpoint, heads)
+        }
+    }
+
+    public func keyChain() throws -> [LogReader.KeyLink] {
+        try session.rows("SELECT bytes FROM entries WHERE type IN ('log.created', 'key.rotated') ORDER BY seq") {
+            Array(buffer: try $0.decode(ByteBuffer.self))
+        }.compactMap { LogReader.KeyLink(entryBytes: $0) }
+    }
+
+    public func firstCheckpoint(covering seq: UInt64) throws -> SignedCheckpoint {
+        guard
+            let note = try session.rows(
+                "SELECT note FROM checkpoints WHERE size > \(Int64(clamping: seq)) ORDER BY size LIMIT 1",
+                { try $0.decode(String.self) }
+            ).first
+        else { throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`") }
+        return try parsedCheckpoint(note)
+    }
+
+    public func timestampEntries(below size: UInt64) throws -> [(seq: UInt64, treeSize: UInt64)] {
+        try session.rows(
+            "SELECT seq, bytes FROM entries WHERE type = 'checkpoint.timestamped' AND seq < \(Int64(clamping: size)) ORDER BY seq"
+        ) { row in
+            let (seq, bytes) = try row.decode((Int64, ByteBuffer).self)
+            return (UInt64(clamping: seq), Array(buffer: bytes))
+        }.compactMap { LogReader.timestamp(seq: $0.0, entryBytes: $0.1) }
+    }
+
+    public func seqRange(appendedFrom from: Timestamp, to: Timestamp, below size: UInt64) throws -> Range<UInt64> {
+        try snapshot {
+            try LogReader.seqRange(appendedFrom: from, to: to, below: size) { seq in
+                try session.rows("SELECT time FROM entries WHERE seq = \(Int64(clamping: seq))") {
+                    try $0.decode(String.self)
+                }.first
+            }
+        }
+    }
+
+    public func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Merkle.Hash] {
+        guard old != new else { return [] }
+        return try consistency(from: old, to: new).proof
+    }
+
+    public func inclusionProofs(seqs: [UInt64], size: UInt64) throws -> [[Merkle.Hash]] {
+        if let seq = seqs.first(where: { $0 >= size }) {
+            throw StoreError(.badArgument, "seq \(seq) is not below the tree size \(size)")
+        }
+        return try snapshot {
+            let session = session
+            var tiles = TileHashReader { try PostgresStore.tile($0, session) }
+            return try seqs.map { seq in
+                try Merkle.inclusionProofRanges(index: seq, size: size).map {
+                    try LogReader.rangeHash($0.start, $0.end, &tiles)
+                }
+            }
+        }
+    }
+
+    public func payloadSeqs() throws -> [UInt64] {
+        try session.rows("SELECT seq FROM payloads ORDER BY seq") { UInt64(clamping: try $0.decode(Int64.self)) }
+    }
+}

@@ -1,0 +1,69 @@
+import NIOCore
+import PostgresNIO
+public import ProbityDomain
+import ProbityLog
+public import ProbityStore
+
+extension PostgresLogReader {
+    /// `probity replay` on a PostgreSQL store (the primary or a standby): the same checks and projections
+    /// as on a file (`Replay.run`), the entries read page by page in one REPEATABLE READ snapshot.
+    public func replay(
+        until limit: ReplayLimit? = nil, progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> ReplayReport {
+        try snapshot {
+            var next: UInt64 = 0
+            let session = session
+            return try Replay.run(
+                total: try PostgresStore.size(session), until: limit, progress: progress,
+                nextRows: { count in
+                    let rows = try entryRows(from: next, limit: count)
+                    if let last = rows.last { next = last.seq + 1 }
+                    return rows
+                },
+                storedProjection: {
+                    let types = try session.rows("SELECT type, entries FROM type_counts") {
+                        try $0.decode((String, Int64).self)
+                    }
+                    let streams = try session.rows("SELECT stream, entries FROM streams") {
+                        try $0.decode((String, Int64).self)
+                    }
+                    return CountsProjection(
+                        typeCounts: Dictionary(uniqueKeysWithValues: types.map { ($0.0, Int($0.1)) }),
+                        streamCounts: Dictionary(uniqueKeysWithValues: streams.map { ($0.0, Int($0.1)) }))
+                })
+        }
+    }
+
+    /// The procurement projections after the last entry, rebuilt from the entries (a PostgreSQL store keeps
+    /// no snapshot of them); refused if the chain breaks on the way, as `probity verify` would report.
+    public func domainState() throws -> DomainState {
+        let report = try replay()
+        if let failure = report.failure {
+            throw StoreError(
+                .inconsistent,
+                "the log cannot be replayed past seq \(failure.seq) (\(failure.message)); run `probity verify`")
+        }
+        return report.domain
+    }
+
+    /// Brings `state` (an earlier result of `domainState`) up to date with the entries appended since.
+    public func update(_ state: inout DomainState) throws {
+        var next = state.lastSeq.map { $0 + 1 } ?? 0
+        while true {
+            let rows = try entryRows(from: next, limit: 10_000)
+            try DomainProjection.apply(rows, to: &state)
+            guard rows.count == 10_000, let last = rows.last else { return }
+            next = last.seq + 1
+        }
+    }
+
+    /// Up to `limit` entries' seqs and bytes from seq `first` on, in order.
+    private func entryRows(from first: UInt64, limit: Int) throws -> [(seq: UInt64, bytes: [UInt8])] {
+        try session.rows(
+            "SELECT seq, bytes FROM entries WHERE seq >= \(Int64(clamping: first)) ORDER BY seq LIMIT \(limit)"
+        ) { row in
+            let (seq, bytes) = try row.decode((Int64, ByteBuffer).self)
+            return (seq: UInt64(clamping: seq), bytes: Array(buffer: bytes))
+        }
+    }
+}
