@@ -85,7 +85,7 @@ public class LogReader: @unchecked Sendable {
         guard path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") else { return }
         throw StoreError(
             .badArgument,
-            "this command works on a SQLite store file; with a PostgreSQL store, `init`, `append`, `checkpoint`, `prove`, `redact`, `tokens`, `verify`, `replay`, `findings`, `timeline`, `export`, `retention` and `migrate` take --store URL, and probityd serves it (or copy the log to a file: probity migrate --from URL --to FILE)"
+            "this command works on a SQLite store file; with a PostgreSQL store, `init`, `append`, `checkpoint`, `prove`, `redact`, `tokens`, `verify`, `replay`, `findings`, `timeline`, `export`, `retention plan` and `migrate` take --store URL, and probityd serves it (or copy the log to a file: probity migrate --from URL --to FILE)"
         )
     }
 
