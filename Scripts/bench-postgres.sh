@@ -105,9 +105,11 @@ line_hex=$(head -1 "$dir/lines.bin" | python3 -c 'import sys; print(sys.stdin.bu
 printf "INSERT INTO raw(line) VALUES ('\\\\x%s'::bytea);\n" "$line_hex" >"$dir/insert.sql"
 PGPASSWORD=$password /usr/lib/postgresql/15/bin/pgbench -h 127.0.0.1 -p "$port" -U probity -n -c 64 -j 2 -T 10 \
   -f "$dir/insert.sql" probity >"$dir/pgbench.txt" 2>&1
-pgbench_tps=$(python3 -c "
-import re
-print(f\"{float(re.search(r'tps = ([\\d.]+)', open('$dir/pgbench.txt').read()).group(1)):.0f}\")")
+pgbench_tps=$(python3 - "$dir/pgbench.txt" <<'PY'
+import re, sys
+print(f"{float(re.search(r'tps = ([0-9.]+)', open(sys.argv[1]).read()).group(1)):.0f}")
+PY
+)
 pg_verify_after=$("$probity" verify --store "$url" --vkey "$vkey" --json | python3 -c 'import json,sys; r = json.load(sys.stdin); assert r["intact"]; print(r["size"])')
 
 events=$((count + $(wc -l < examples/conversation.jsonl)))

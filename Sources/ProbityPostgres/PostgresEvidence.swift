@@ -6,12 +6,16 @@ public import ProbityStore
 /// What exports read (`EvidenceReads`), from a PostgreSQL store: the same rows as from a file, so an
 /// export or bundle made from the primary or a standby holds the same bytes as one made from a copy.
 extension PostgresLogReader: EvidenceReads {
+    /// The entries of `seqs`, in that order (missing ones left out).
     public func entries(seqs: [UInt64]) throws -> [LogReader.StoredEntry] {
         guard !seqs.isEmpty else { return [] }
         let wanted = seqs.map { Int64(clamping: $0) }
-        return try storedEntries(
+        let found = try storedEntries(
             "SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq = ANY(\(wanted))"
         )
+        // In the order asked, as from a file.
+        let bySeq = Dictionary(found.map { ($0.seq, $0) }, uniquingKeysWith: { first, _ in first })
+        return seqs.compactMap { bySeq[$0] }
     }
 
     public func checkpointAndStreamHeads(

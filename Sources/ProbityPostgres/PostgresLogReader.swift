@@ -108,21 +108,22 @@ public final class PostgresLogReader: @unchecked Sendable {
     /// A signed stream-head note for `stream` at the latest checkpoint's size (signing needs no lead: it
     /// writes nothing).
     public func streamHead(_ stream: String, signer: NoteSigner) throws -> SignedNote {
-        try snapshot { try Self.streamHead(stream, origin: origin, signer: signer, in: session) }
+        try LogReader.signedStreamHead(stream, at: streamPosition(stream), origin: origin, signer: signer)
     }
 
-    static func streamHead(
-        _ stream: String, origin: String, signer: NoteSigner, in session: PostgresSession
-    ) throws -> SignedNote {
-        let size = try session.rows("SELECT COALESCE(max(size), 0) FROM checkpoints") { try $0.decode(Int64.self) }
-        let head = try session.rows("SELECT seq, leaf_hash FROM streams WHERE stream = \(stream)") { row in
-            let (seq, leaf) = try row.decode((Int64, ByteBuffer).self)
-            return (UInt64(clamping: seq), Array(buffer: leaf))
-        }.first
-        return try StreamHead(
-            origin: origin, treeSize: UInt64(clamping: size.first ?? 0), stream: stream, lastSeq: head?.0,
-            lastLeafHash: try head.map { try digest($0.1, "the head of stream \(stream)") } ?? Entry.zeroHash
-        ).sign(with: signer)
+    /// The latest checkpoint's size and `stream`'s head then, read in one snapshot.
+    public func streamPosition(_ stream: String) throws -> (treeSize: UInt64, head: LogReader.StreamPosition?) {
+        try snapshot {
+            let size = try session.rows("SELECT COALESCE(max(size), 0) FROM checkpoints") { try $0.decode(Int64.self) }
+            let head = try session.rows("SELECT seq, leaf_hash FROM streams WHERE stream = \(stream)") { row in
+                let (seq, leaf) = try row.decode((Int64, ByteBuffer).self)
+                return (UInt64(clamping: seq), Array(buffer: leaf))
+            }.first
+            return (
+                UInt64(clamping: size.first ?? 0),
+                try head.map { (seq: $0.0, leafHash: try digest($0.1, "the head of stream \(stream)")) }
+            )
+        }
     }
 
     func checkpoint(size: UInt64?, in session: PostgresSession) throws -> SignedCheckpoint {

@@ -313,11 +313,6 @@ public final class PostgresLogWriter: @unchecked Sendable {
 extension PostgresLogWriter: LogAppender {
     public func size() throws -> UInt64 { try PostgresStore.size(session) }
 
-    /// A stream-head note at the latest checkpoint's size, read in this writer's session (between commits).
-    public func signedStreamHead(_ stream: String) throws -> SignedNote {
-        try PostgresLogReader.streamHead(stream, origin: origin, signer: signer, in: session)
-    }
-
     /// Everything but a refused submission: the connection may be gone (a new one re-reads the tail), the
     /// lead may be lost (fenced: a new writer waits for it), the server may have refused the batch.
     public func mustReopen(after error: any Error) -> Bool {

@@ -313,8 +313,10 @@ struct ProbityAPI: Sendable {
             throw APIError.badParameter(
                 "stream", "must be procedure:<ref> or party:<id> (ids \(Identifier.rule)), got \"\(stream)\"")
         }
-        return .bytes(
-            Array(try committer.signedStreamHead(stream).encoded.utf8), contentType: "text/plain; charset=utf-8")
+        // Read, then signed here: the writer's connection is the writer thread's alone.
+        let note = try LogReader.signedStreamHead(
+            stream, at: log.streamPosition(stream), origin: signer.verifier.name, signer: signer)
+        return .bytes(Array(note.encoded.utf8), contentType: "text/plain; charset=utf-8")
     }
 
     private func listEvents(_ request: Request) throws -> Response {

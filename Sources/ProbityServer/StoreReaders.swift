@@ -16,6 +16,8 @@ protocol LogReads: Sendable {
     ) throws -> (checkpoint: SignedCheckpoint, oldRoot: Merkle.Hash, proof: [Merkle.Hash])
     func entries(from first: UInt64, limit: Int) throws -> [LogReader.StoredEntry]
     func entry(seq: UInt64) throws -> LogReader.StoredEntry?
+    /// The latest checkpoint's size and `stream`'s head then, read together.
+    func streamPosition(_ stream: String) throws -> (treeSize: UInt64, head: LogReader.StreamPosition?)
 }
 
 extension LogReader: LogReads {}
@@ -46,6 +48,9 @@ extension PostgresReadPool: LogReads {
         try withReader { try $0.entries(from: first, limit: limit) }
     }
     func entry(seq: UInt64) throws -> LogReader.StoredEntry? { try withReader { try $0.entry(seq: seq) } }
+    func streamPosition(_ stream: String) throws -> (treeSize: UInt64, head: LogReader.StreamPosition?) {
+        try withReader { try $0.streamPosition(stream) }
+    }
 }
 
 /// Each read on a connection of the pool; a bundle reads at one tree size, so its reads agree.

@@ -150,18 +150,6 @@ public final class GroupCommitter: @unchecked Sendable {
         return writer != nil
     }
 
-    /// A stream-head note signed with the log key (the writer's connection serializes it with commits).
-    public func signedStreamHead(_ stream: String) throws -> SignedNote {
-        condition.lock()
-        let writer = self.writer
-        condition.unlock()
-        guard let writer else {
-            throw StoreError(
-                .readOnly, "the store cannot be opened for writing now (\(failure ?? "unknown error")); retry later")
-        }
-        return try writer.signedStreamHead(stream)
-    }
-
     /// Whether the writer is idle or has been committing for less than `limit` (for the watchdog: a
     /// commit stuck on a dead disk must not be hidden from systemd).
     public func isResponsive(within limit: Duration) -> Bool {

@@ -13,9 +13,6 @@ public protocol LogAppender: AnyObject, Sendable {
     /// The log's size as this writer sees it.
     func size() throws -> UInt64
 
-    /// A stream-head note for `stream` at the latest checkpoint's size, signed with the log key.
-    func signedStreamHead(_ stream: String) throws -> SignedNote
-
     /// Erases entry `seq`'s payload and appends `redaction.applied`, refused under an open legal hold.
     func redact(seq: UInt64, legalBasis: String, requestedBy: String, by principal: String) throws -> LogWriter.Batch
 

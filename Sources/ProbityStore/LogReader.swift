@@ -457,6 +457,35 @@ extension LogReader {
         }
     }
 
+    /// The latest checkpoint's size and `stream`'s head then (nil for a stream without entries), read
+    /// together: what a stream-head note states.
+    public func streamPosition(_ stream: String) throws -> (treeSize: UInt64, head: StreamPosition?) {
+        try wrap("reading a stream head") {
+            try db.read { db in
+                let size = UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(size), 0) FROM checkpoints") ?? 0)
+                let head = try Row.fetchOne(
+                    db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream]
+                ).map {
+                    (
+                        seq: UInt64($0["seq"] as Int64),
+                        leafHash: try SHA256Digest(stored: $0["leaf_hash"] as Data, "the head of stream \(stream)")
+                    )
+                }
+                return (size, head)
+            }
+        }
+    }
+
+    /// The stream-head note for `stream` at `position`, signed with the log key.
+    public static func signedStreamHead(
+        _ stream: String, at position: (treeSize: UInt64, head: StreamPosition?), origin: String, signer: NoteSigner
+    ) throws -> SignedNote {
+        try StreamHead(
+            origin: origin, treeSize: position.treeSize, stream: stream, lastSeq: position.head?.seq,
+            lastLeafHash: position.head?.leafHash ?? Entry.zeroHash
+        ).sign(with: signer)
+    }
+
     /// The first signed checkpoint whose tree holds entry `seq`.
     public func firstCheckpoint(covering seq: UInt64) throws -> SignedCheckpoint {
         try wrap("reading a checkpoint") { try db.read { try Self.firstCheckpoint(covering: seq, $0) } }

@@ -103,23 +103,7 @@ extension LogWriter {
 
     /// A signed stream-head note for `stream` at the current size.
     public func signedStreamHead(_ stream: String) throws -> SignedNote {
-        let (size, head) = try wrap("reading a stream head") {
-            try db.read { db -> (UInt64, (UInt64, Merkle.Hash)?) in
-                let size = UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(size), 0) FROM checkpoints") ?? 0)
-                let head = try Row.fetchOne(
-                    db, sql: "SELECT seq, leaf_hash FROM streams WHERE stream = ?", arguments: [stream]
-                ).map {
-                    (
-                        UInt64($0["seq"] as Int64),
-                        try SHA256Digest(stored: $0["leaf_hash"] as Data, "the head of stream \(stream)")
-                    )
-                }
-                return (size, head)
-            }
-        }
-        return try StreamHead(
-            origin: origin, treeSize: size, stream: stream, lastSeq: head?.0, lastLeafHash: head?.1 ?? Entry.zeroHash
-        ).sign(with: signer)
+        try Self.signedStreamHead(stream, at: streamPosition(stream), origin: origin, signer: signer)
     }
 }
 

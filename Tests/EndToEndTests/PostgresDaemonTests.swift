@@ -231,6 +231,11 @@ struct PostgresDaemonTests {
             body: TestEvents.exchange("to-the-replica"))
         #expect(appendToReplica.status == 503)
         #expect(String(decoding: appendToReplica.body, as: UTF8.self).contains("standby (in recovery)"))
+        // A stream head signed by the replica with the log key, at the primary's size.
+        let head = try fromReplica.send("GET", "/v1/proofs/stream?stream=procedure:2026-042").body
+        let note = try SignedNote.parse(String(decoding: head, as: UTF8.self))
+        #expect(try NoteVerifier(log.vkey).verifies(note))
+        #expect(note.text.contains("\nprocedure:2026-042\n"), "\(note.text)")
         // The procedure routes and the exports too: a bundle from the replica proves itself offline.
         let procedure = try fromReplica.json("GET", "/v1/procedures/2026-042")
         #expect(procedure["procedure"]?["procedure"]?.stringValue == "2026-042")
