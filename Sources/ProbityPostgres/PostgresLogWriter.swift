@@ -253,7 +253,7 @@ public final class PostgresLogWriter: @unchecked Sendable {
     /// has returned; after any failure it is reloaded from the store.
     private func inTransaction<T>(_ body: (inout LogTail, PostgresRows) throws -> T) throws -> T {
         do {
-            try session.execute("BEGIN")
+            try session.send("BEGIN")  // sent with the fence, one wait for both
             let fenced = try session.rows(
                 "UPDATE leader SET beat = now() WHERE id = 1 AND epoch = \(epoch) RETURNING epoch"
             ) { try $0.decode(Int64.self) }.isEmpty

@@ -5,6 +5,7 @@ public import NIOCore
 import NIOPosix
 import NIOSSL
 public import PostgresNIO
+import Synchronization
 
 /// One connection to the server, used from ordinary threads: each call blocks its thread until the
 /// server has answered. The store's writer and the CLI are threads of their own, never an event loop,
@@ -88,10 +89,12 @@ public final class PostgresSession: @unchecked Sendable {
 
     /// Sends `query` (rows discarded) and returns at once: its thread can prepare the next batch while the
     /// server executes this one. The next statement on this session waits for it first, and fails with its
-    /// error if it failed, so statements stay in order and no error is lost (COMMIT is such a statement).
+    /// error if it failed, so statements stay in order and no error is lost (COMMIT is such a statement: sent
+    /// after a failed one, the server answers it by rolling back, and the failure is what is reported).
     func send(_ query: PostgresQuery) throws {
+        let started = try start(query) { _ in () }
         try finishPending()
-        pending = try start(query) { _ in () }
+        pending = started
     }
 
     /// Waits for the statement `send` left running, if any.
@@ -107,8 +110,11 @@ public final class PostgresSession: @unchecked Sendable {
     ) throws
         -> [T]
     {
+        // Started before waiting for the statement `send` left running: the connection runs them in order,
+        // and this thread wakes for both at once; an error of the earlier one is the one reported.
+        let started = try start(query, decode)
         try finishPending()
-        return try start(query, decode).wait(onTimeout: abandon)
+        return try started.wait(onTimeout: abandon)
     }
 
     private func start<T: Sendable>(
@@ -119,18 +125,18 @@ public final class PostgresSession: @unchecked Sendable {
             throw PostgresStoreError(
                 .unreachable, "the connection to \(location) is closed (the server ended it, or it was lost)")
         }
-        let connection = connection, logger = logger, location = location
-        return Pending {
-            do {
-                var out: [T] = []
-                for try await row in try await connection.query(query, logger: logger) { out.append(try decode(row)) }
-                return out
-            } catch let error as PostgresStoreError {
-                throw error
-            } catch {
-                throw PostgresStoreError(.server, "\(location): \(describe(error))")
-            }
+        // Through PostgresNIO's future interface: the rows are decoded on the connection's event loop, and
+        // this thread is woken once, when the statement is done (no task, no hop through another thread).
+        let location = location
+        let rows = Mutex<[T]>([])
+        let done = connection.query(query, logger: logger) { row in
+            let decoded = try decode(row)
+            rows.withLock { $0.append(decoded) }
+        }.flatMapErrorThrowing { error -> PostgresQueryMetadata in
+            if let error = error as? PostgresStoreError { throw error }
+            throw PostgresStoreError(.server, "\(location): \(describe(error))")
         }
+        return Pending(done) { _ in rows.withLock { $0 } }
     }
 
     /// Gives the connection up (after a statement went unanswered): later statements fail at once.
@@ -179,6 +185,14 @@ final class Pending<T: Sendable>: @unchecked Sendable {
     init(_ body: @escaping @Sendable () async throws -> T) {
         Task(executorPreference: PostgresExecutor.shared) {
             do { self.result = .success(try await body()) } catch { self.result = .failure(error) }
+            self.done.signal()
+        }
+    }
+
+    /// The outcome of `future`, turned into `T` by `finish` on the event loop that completes it.
+    init<U: Sendable>(_ future: EventLoopFuture<U>, _ finish: @escaping @Sendable (U) -> T) {
+        future.whenComplete { outcome in
+            self.result = outcome.map(finish)
             self.done.signal()
         }
     }

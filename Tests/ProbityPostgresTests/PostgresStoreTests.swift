@@ -340,7 +340,7 @@ struct PostgresStoreTests {
                 _ = try PostgresLogReader(location: location)
                 Issue.record("connected with a wrong password")
             } catch let error as PostgresStoreError {
-                #expect(error.code == .unreachable)
+                #expect(error.code == .credentials)  // SQLSTATE 28P01: a setting to fix, not a server away
                 #expect(error.message.contains("password authentication failed"), "\(error.message)")
             }
             chmod(wrong, 0o644)
