@@ -30,10 +30,10 @@ export PGPASSFILE=$dir/pgpass
 url=postgres://probity@127.0.0.1:$port/probity
 echo "writing $count events..."
 python3 Scripts/bench-compare-events.py "$count" "$dir"
-seconds() {
+seconds() {  # a command that fails (a verify that finds the log damaged) stops the benchmark
   local start end
   start=$(date +%s.%N)
-  "$@" >/dev/null
+  "$@" >/dev/null || { echo "bench-postgres: $* failed" >&2; exit 1; }
   end=$(date +%s.%N)
   python3 -c "print(f'{$end - $start:.3f}')"
 }
@@ -42,14 +42,16 @@ seconds_into() {
   local file=$1 start end
   shift
   start=$(date +%s.%N)
-  "$@" >"$file"
+  "$@" >"$file" || { echo "bench-postgres: $* failed" >&2; exit 1; }
   end=$(date +%s.%N)
   python3 -c "print(f'{$end - $start:.3f}')"
 }
 rate() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
 
 echo "baseline: COPY of the same lines (psql, one transaction)..."
-psql_() { PGPASSWORD=$password psql -h 127.0.0.1 -p "$port" -U probity -d probity -q -v ON_ERROR_STOP=1 "$@"; }
+# In a database of its own: `probity verify` refuses tables it did not create in the log's database.
+PGPASSWORD=$password psql -h 127.0.0.1 -p "$port" -U probity -d probity -q -c "CREATE DATABASE baseline"
+psql_() { PGPASSWORD=$password psql -h 127.0.0.1 -p "$port" -U probity -d baseline -q -v ON_ERROR_STOP=1 "$@"; }
 psql_ -c "CREATE TABLE raw (seq bigserial PRIMARY KEY, line bytea NOT NULL)"
 # bytea in COPY's text format: the lines as hex, so that their bytes arrive as they are.
 python3 -c "
@@ -104,7 +106,7 @@ echo "baseline: pgbench, 64 clients, one INSERT of an event line per transaction
 line_hex=$(head -1 "$dir/lines.bin" | python3 -c 'import sys; print(sys.stdin.buffer.read().rstrip(b"\n").hex())')
 printf "INSERT INTO raw(line) VALUES ('\\\\x%s'::bytea);\n" "$line_hex" >"$dir/insert.sql"
 PGPASSWORD=$password /usr/lib/postgresql/15/bin/pgbench -h 127.0.0.1 -p "$port" -U probity -n -c 64 -j 2 -T 10 \
-  -f "$dir/insert.sql" probity >"$dir/pgbench.txt" 2>&1
+  -f "$dir/insert.sql" baseline >"$dir/pgbench.txt" 2>&1
 pgbench_tps=$(python3 - "$dir/pgbench.txt" <<'PY'
 import re, sys
 print(f"{float(re.search(r'tps = ([0-9.]+)', open(sys.argv[1]).read()).group(1)):.0f}")

@@ -2,7 +2,8 @@
 # Throw-away PostgreSQL 15 clusters for the tests and benchmarks (never the system's cluster):
 #   Scripts/pg-cluster.sh primary DIR PORT PASSWORD   initdb in DIR/primary, start it on 127.0.0.1:PORT and a
 #                                                     socket in DIR/socket; a role and database "probity"
-#                                                     (password PASSWORD, scram-sha-256), replication allowed
+#                                                     (password PASSWORD, scram-sha-256, may create databases
+#                                                     for baselines), replication allowed
 #   Scripts/pg-cluster.sh standby DIR PORT PRIMARY    a streaming standby of the primary on port PRIMARY
 #                                                     (pg_basebackup -R), in DIR/standby on PORT
 #   Scripts/pg-cluster.sh stop DIR [NAME]             stops DIR's clusters (or NAME: primary, standby), fast
@@ -40,7 +41,7 @@ CONF
   echo "host replication postgres 127.0.0.1/32 scram-sha-256" >>"$dir/primary/pg_hba.conf"
   as_owner "$bin/pg_ctl" -D "$dir/primary" -l "$dir/primary.log" -w -t 60 start </dev/null >/dev/null 2>&1
   as_owner "$bin/psql" -h "$dir/socket" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
-    -c "CREATE ROLE probity LOGIN PASSWORD '$password'" -c "CREATE DATABASE probity OWNER probity" >/dev/null
+    -c "CREATE ROLE probity LOGIN CREATEDB PASSWORD '$password'" -c "CREATE DATABASE probity OWNER probity" >/dev/null
   ;;
 standby)
   port=$3 primary=$4
