@@ -69,6 +69,7 @@ public final class GroupCommitter: @unchecked Sendable {
     ) {
         self.writer = writer
         lastFailure = openFailure
+        failedOpen = openFailure.map { (.now, $0) }
         self.openWriter = openWriter
         self.reopenInterval = reopenInterval
         self.limits = limits
@@ -132,7 +133,7 @@ public final class GroupCommitter: @unchecked Sendable {
 
     /// Opens the writer now if there is none (on the writer thread, between commits): a standby takes the
     /// lead as soon as it is free, without waiting for an append. Returns whether a writer is open. Called
-    /// while `isWriting` is false: its outcome becomes `failure`.
+    /// while `isWriting` is false.
     public func openIfClosed() async -> Bool {
         await withCheckedContinuation { continuation in
             condition.lock()
@@ -237,10 +238,15 @@ public final class GroupCommitter: @unchecked Sendable {
                 job(Result { try currentWriter() })
                 continue
             case .open(let callers):
+                // A failure to open is over once a writer opens; a failed commit's stays until one commits
+                // (a full disk is only found by writing).
+                condition.lock()
+                let openHadFailed = failedOpen != nil
+                condition.unlock()
                 let opened = Result { try currentWriter(waitingInterval: false) }
                 condition.lock()
                 switch opened {
-                case .success: lastFailure = nil
+                case .success: if openHadFailed { lastFailure = nil }
                 case .failure(let error): lastFailure = error
                 }
                 condition.unlock()
