@@ -96,3 +96,27 @@ extension PostgresLogReader: EvidenceReads {
         try session.rows("SELECT seq FROM payloads ORDER BY seq") { UInt64(clamping: try $0.decode(Int64.self)) }
     }
 }
+
+/// The C2SP tlog-tiles of a PostgreSQL store (a primary or a standby), as the SQLite store serves them.
+extension PostgresLogReader {
+    /// Hash tile `index` of level `level`, full or its first `width` hashes; nil when the tree has none yet.
+    public func servedTile(level: Int, index: UInt64, width: Int?) throws -> [UInt8]? {
+        LogReader.servedTile(
+            stored: try PostgresStore.tile(Tiles.ID(level: level, index: index), session), width: width)
+    }
+
+    /// The entries under leaf tile `index` as an entry bundle; nil when the log does not hold them all yet.
+    public func entryBundle(index: UInt64, width: Int?) throws -> [UInt8]? {
+        try LogReader.entryBundle(index, width: width) { first, end, add in
+            for (seq, bytes) in try session.rows(
+                "SELECT seq, bytes FROM entries WHERE seq >= \(Int64(first)) AND seq < \(Int64(end)) ORDER BY seq",
+                { row in
+                    let (seq, bytes) = try row.decode((Int64, ByteBuffer).self)
+                    return (UInt64(clamping: seq), Array(buffer: bytes))
+                })
+            {
+                try add(seq, bytes)
+            }
+        }
+    }
+}

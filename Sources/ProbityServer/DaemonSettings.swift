@@ -251,7 +251,7 @@ public struct DaemonSettings: Sendable, Equatable {
             // What probityd builds from a local file only; docs/POSTGRES.md says what runs on PostgreSQL.
             let fileOnly = [
                 ("witness.witnesses", !witnesses.isEmpty), ("timestamp.tsa_url", tsaURL != nil),
-                ("tiles.listen", tilesListen != nil), ("[[capture]]", !captures.isEmpty),
+                ("[[capture]]", !captures.isEmpty),
             ]
             if let (key, _) = fileOnly.first(where: \.1) {
                 throw Invalid(

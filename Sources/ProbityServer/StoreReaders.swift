@@ -18,6 +18,9 @@ protocol LogReads: Sendable {
     func entry(seq: UInt64) throws -> LogReader.StoredEntry?
     /// The latest checkpoint's size and `stream`'s head then, read together.
     func streamPosition(_ stream: String) throws -> (treeSize: UInt64, head: LogReader.StreamPosition?)
+    /// C2SP tlog-tiles: a hash tile (full, or its first `width` hashes) and an entry bundle.
+    func servedTile(level: Int, index: UInt64, width: Int?) throws -> [UInt8]?
+    func entryBundle(index: UInt64, width: Int?) throws -> [UInt8]?
 }
 
 extension LogReader: LogReads {}
@@ -50,6 +53,12 @@ extension PostgresReadPool: LogReads {
     func entry(seq: UInt64) throws -> LogReader.StoredEntry? { try withReader { try $0.entry(seq: seq) } }
     func streamPosition(_ stream: String) throws -> (treeSize: UInt64, head: LogReader.StreamPosition?) {
         try withReader { try $0.streamPosition(stream) }
+    }
+    func servedTile(level: Int, index: UInt64, width: Int?) throws -> [UInt8]? {
+        try withReader { try $0.servedTile(level: level, index: index, width: width) }
+    }
+    func entryBundle(index: UInt64, width: Int?) throws -> [UInt8]? {
+        try withReader { try $0.entryBundle(index: index, width: width) }
     }
 }
 
@@ -89,8 +98,8 @@ extension PostgresReadPool: ProjectionReads {
 /// of them, so a writer opened beside such readers could never write, even once the file is writable again.
 ///
 /// On PostgreSQL, the log's reads (`log()`, `projections()`) and tokens go to the server through a pool of
-/// connections; what probityd serves from a local file only (tiles, the console) answers 501 with what to
-/// do instead (`reader()` throws it).
+/// connections; what probityd serves from a local file only (the console) answers 501 with what to do
+/// instead (`reader()` throws it).
 final class StoreReaders: Sendable {
     private struct Connections {
         var log: LogReader?
@@ -147,7 +156,7 @@ final class StoreReaders: Sendable {
         case .postgres(let pool):
             throw APIError(
                 .notImplemented, "not_on_postgres",
-                "probityd on \(pool.location) serves the API (appends, checkpoints, proofs, entries, procedures, timelines, exports); the tiles and the web console need a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and serve that"
+                "probityd on \(pool.location) serves the API (appends, checkpoints, proofs, entries, procedures, timelines, exports, tiles); the web console needs a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and serve that"
             )
         }
     }

@@ -42,7 +42,7 @@ struct TileRoutes: Sendable {
 
     func answer(_ request: Request, _ resource: TilePath) throws -> Answer {
         if let auth { _ = try auth.authorize(request, for: .readEntries) }
-        let reader = try readers.reader()
+        let reader = try readers.log()
         switch resource {
         case .checkpoint:
             let size = witnessed.map(\.size).flatMap { $0 > 0 ? $0 : nil }

@@ -16,7 +16,12 @@ extension LogReader {
     }
 
     static func servedTile(_ id: Tiles.ID, width: Int?, _ db: Database) throws -> [UInt8]? {
-        guard let stored = try tile(id, db) else { return nil }
+        servedTile(stored: try tile(id, db), width: width)
+    }
+
+    /// The tile served from the stored hashes of its row (any store's): all 256, or the first `width`.
+    public static func servedTile(stored: [UInt8]?, width: Int?) -> [UInt8]? {
+        guard let stored else { return nil }
         let wanted = (width ?? Tiles.width) * 32
         return stored.count >= wanted ? Array(stored[0..<wanted]) : nil
     }
@@ -28,23 +33,34 @@ extension LogReader {
     }
 
     static func entryBundle(_ index: UInt64, width: Int?, _ db: Database) throws -> [UInt8]? {
+        let statement = try db.cachedStatement(
+            sql: "SELECT seq, bytes FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq")
+        return try entryBundle(index, width: width) { first, end, add in
+            statement.rawReset()
+            defer { statement.rawReset() }
+            statement.rawBind(1, Int64(first))
+            statement.rawBind(2, Int64(end))
+            while try statement.rawStep(db) { try add(UInt64(statement.rawInt64(0)), statement.rawBytes(1)) }
+        }
+    }
+
+    /// The entry bundle of leaf tile `index` from any store: `rows(first, end, add)` hands each entry in
+    /// [first, end) to `add` in seq order. Nil when the log does not hold them all yet.
+    public static func entryBundle(
+        _ index: UInt64, width: Int?,
+        rows: (UInt64, UInt64, (UInt64, [UInt8]) throws -> Void) throws -> Void
+    ) throws -> [UInt8]? {
         let count = UInt64(width ?? Tiles.width)
         let (first, overflow) = index.multipliedReportingOverflow(by: UInt64(Tiles.width))
         guard !overflow, first < UInt64(Int64.max) - count else { return nil }
-        let statement = try db.cachedStatement(
-            sql: "SELECT seq, bytes FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq")
-        statement.rawReset()
-        defer { statement.rawReset() }
-        statement.rawBind(1, Int64(first))
-        statement.rawBind(2, Int64(first + count))
         var bundle: [UInt8] = []
         bundle.reserveCapacity(Int(count) * 1024)
         var expected = first
-        while try statement.rawStep(db) {
-            guard UInt64(statement.rawInt64(0)) == expected else {
+        try rows(first, first + count) { seq, bytes in
+            guard seq == expected else {
                 throw StoreError(.inconsistent, "entry \(expected) is missing from the store; run `probity verify`")
             }
-            try EntryBundle.append(statement.rawBytes(1), seq: expected, to: &bundle)
+            try EntryBundle.append(bytes, seq: expected, to: &bundle)
             expected += 1
         }
         return expected == first + count ? bundle : nil

@@ -254,6 +254,20 @@ struct PostgresDaemonTests {
         let note = try SignedNote.parse(String(decoding: head, as: UTF8.self))
         #expect(try NoteVerifier(log.vkey).verifies(note))
         #expect(note.text.contains("\nprocedure:2026-042\n"), "\(note.text)")
+        // C2SP tiles from the replica: the first full hash tile is the stored one, and the leaf hashes of its
+        // entry bundle are that tile's hashes.
+        let tile = try fromReplica.send("GET", "/tlog/tile/0/000").body
+        #expect(tile.count == 256 * 32)
+        #expect(
+            try cluster.psql("SELECT encode(hashes, 'hex') FROM tiles WHERE level = 0 AND idx = 0") == Hex.encode(tile))
+        var entryBundle = try fromReplica.send("GET", "/tlog/tile/entries/000").body[...]
+        var leaves: [UInt8] = []
+        while entryBundle.count >= 2 {
+            let length = Int(entryBundle[entryBundle.startIndex]) << 8 | Int(entryBundle[entryBundle.startIndex + 1])
+            leaves += Merkle.leafHash(Array(entryBundle.dropFirst(2).prefix(length)))
+            entryBundle = entryBundle.dropFirst(2 + length)
+        }
+        #expect(leaves == tile)
         // The procedure routes and the exports too: a bundle from the replica proves itself offline.
         let procedure = try fromReplica.json("GET", "/v1/procedures/2026-042")
         #expect(procedure["procedure"]?["procedure"]?.stringValue == "2026-042")
