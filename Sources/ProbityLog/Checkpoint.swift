@@ -58,4 +58,20 @@ public struct SignedCheckpoint: Sendable, Equatable {
     public func isSigned(by verifier: NoteVerifier) -> Bool {
         verifier.name == checkpoint.origin && verifier.verifies(note)
     }
+
+    /// The checkpoint as the log signed it: its text and the log's own signature lines, without the
+    /// witnesses' cosignatures added since. What a TSA stamps, so that a later cosignature cannot change the
+    /// bytes its token imprinted.
+    public var logSigned: SignedCheckpoint {
+        let own = note.signatures.filter { $0.name == checkpoint.origin }
+        guard own.count < note.signatures.count else { return self }
+        return (try? SignedCheckpoint(note: SignedNote(text: note.text, signatures: own))) ?? self  // same text
+    }
+
+    /// The form of this checkpoint whose signed note has the SHA-256 `imprint` (an RFC 3161 token's): as the
+    /// log signed it, or as stored (tokens taken before cosignatures were left out of what is stamped may
+    /// imprint a note that already held some). Nil if neither.
+    public func stamped(imprint: [UInt8]) -> SignedCheckpoint? {
+        [logSigned, self].first { SHA256.hash(Array($0.encoded.utf8)) == imprint }
+    }
 }

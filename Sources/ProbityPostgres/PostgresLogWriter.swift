@@ -313,6 +313,32 @@ public final class PostgresLogWriter: @unchecked Sendable {
 extension PostgresLogWriter: LogAppender {
     public func size() throws -> UInt64 { try PostgresStore.size(session) }
 
+    public func appendTimestamp(
+        of checkpoint: SignedCheckpoint, token: TrustedTimestamp.Token, by principal: String
+    ) throws -> LogWriter.Batch {
+        try append([LogWriter.timestampEvent(of: checkpoint, token: token)], by: principal)
+    }
+
+    /// Adds witnesses' lines to the stored checkpoint of `size`, in a fenced transaction (row locked).
+    @discardableResult
+    public func addCosignatures(_ lines: [SignedNote.Signature], size: UInt64) throws -> SignedCheckpoint {
+        try inTransaction { _, _ in
+            guard
+                let note = try session.rows(
+                    "SELECT note FROM checkpoints WHERE size = \(Int64(clamping: size)) FOR UPDATE",
+                    { try $0.decode(String.self) }
+                ).first
+            else { throw StoreError(.notFound, "no checkpoint of size \(size) to add cosignatures to") }
+            let stored = try SignedCheckpoint(parsing: note)
+            let cosigned = try stored.adding(cosignatures: lines)
+            if cosigned.note.signatures.count > stored.note.signatures.count {
+                try session.execute(
+                    "UPDATE checkpoints SET note = \(cosigned.encoded) WHERE size = \(Int64(clamping: size))")
+            }
+            return cosigned
+        }
+    }
+
     /// Everything but a refused submission: the connection may be gone (a new one re-reads the tail), the
     /// lead may be lost (fenced: a new writer waits for it), the server may have refused the batch.
     public func mustReopen(after error: any Error) -> Bool {

@@ -247,24 +247,11 @@ public struct DaemonSettings: Sendable, Equatable {
     /// Checks the values together; the message names the setting (as its TOML key) and what is wrong.
     public func validate() throws(Invalid) {
         guard !storePath.isEmpty else { throw Invalid("store.path: must not be empty") }
-        if try postgresLocation() != nil {
-            // What probityd builds from a local file only; docs/POSTGRES.md says what runs on PostgreSQL.
-            let fileOnly = [
-                ("witness.witnesses", !witnesses.isEmpty), ("timestamp.tsa_url", tsaURL != nil),
-                ("[[capture]]", !captures.isEmpty),
-            ]
-            if let (key, _) = fileOnly.first(where: \.1) {
-                throw Invalid(
-                    "\(key) is not available with a PostgreSQL store (store.url) yet: run it on a SQLite store, or leave it out (docs/POSTGRES.md)"
-                )
-            }
-        }
-        if let origin,
-            origin.isEmpty
-                || origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 })
-        {
+        if try postgresLocation() != nil, !captures.isEmpty {
+            // The capture ledger is a table of the SQLite store (docs/POSTGRES.md).
             throw Invalid(
-                "store.origin: must be non-empty, without spaces or '+' (e.g. achats.ville-exemple.fr/probity)")
+                "[[capture]] is not available with a PostgreSQL store (store.url) yet: run capture on a SQLite store, or leave it out (docs/POSTGRES.md)"
+            )
         }
         if keyFile != nil && keyCredential != nil {
             throw Invalid("signing.key_file and signing.key_credential are both set; give the key one way only")

@@ -162,7 +162,7 @@ struct ProbityAPI: Sendable {
         let size = witnessed.size
         let readers = readers
         let cosigned = try await blocking {
-            let reader = try readers.reader()
+            let reader = try readers.log()
             return try receipts.map { receipt in
                 let again = try reader.receipt(seq: receipt.seq, size: size)
                 return LogWriter.Receipt(
@@ -227,7 +227,7 @@ struct ProbityAPI: Sendable {
         _ = try auth.authorize(request, for: .readProofs)
         let (policy, witnessed) = try witnessPolicy(request)
         let readers = readers
-        let target = try await blocking { try seq.map { $0 + 1 } ?? readers.reader().size() }
+        let target = try await blocking { try seq.map { $0 + 1 } ?? readers.log().size() }
         guard await witnessed.wait(atLeast: target, for: policy.wait) else {
             throw APIError(
                 .serviceUnavailable, "not_witnessed",
@@ -239,7 +239,7 @@ struct ProbityAPI: Sendable {
             guard let seq else {
                 return Answer(
                     contentType: "text/plain; charset=utf-8",
-                    body: Array(try readers.reader().checkpoint(size: size).encoded.utf8)
+                    body: Array(try readers.log().checkpoint(size: size).encoded.utf8)
                 ).response
             }
             return try inclusionProof(seq: seq, size: size).response

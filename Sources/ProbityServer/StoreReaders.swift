@@ -18,6 +18,8 @@ protocol LogReads: Sendable {
     func entry(seq: UInt64) throws -> LogReader.StoredEntry?
     /// The latest checkpoint's size and `stream`'s head then, read together.
     func streamPosition(_ stream: String) throws -> (treeSize: UInt64, head: LogReader.StreamPosition?)
+    /// The hashes of the consistency proof from tree size `old` to `new`.
+    func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Merkle.Hash]
     /// C2SP tlog-tiles: a hash tile (full, or its first `width` hashes) and an entry bundle.
     func servedTile(level: Int, index: UInt64, width: Int?) throws -> [UInt8]?
     func entryBundle(index: UInt64, width: Int?) throws -> [UInt8]?
@@ -156,7 +158,7 @@ final class StoreReaders: Sendable {
         case .postgres(let pool):
             throw APIError(
                 .notImplemented, "not_on_postgres",
-                "probityd on \(pool.location) serves the API (appends, checkpoints, proofs, entries, procedures, timelines, exports, tiles); the web console needs a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and serve that"
+                "probityd on \(pool.location) serves the API (appends, checkpoints, proofs, entries, procedures, timelines, exports, tiles); the web console and event validation need a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and serve that"
             )
         }
     }
@@ -175,16 +177,5 @@ final class StoreReaders: Sendable {
         connections.withLock { $0 = Connections(closedForWriter: true) }
         defer { connections.withLock { $0.closedForWriter = false } }
         return try body()
-    }
-}
-
-extension LogAppender {
-    /// The SQLite store's writer, for what probityd does on a file only (witness cosignatures, RFC 3161
-    /// timestamps: refused at start on PostgreSQL, see `DaemonSettings.validate`).
-    func onSQLite() throws -> LogWriter {
-        guard let writer = self as? LogWriter else {
-            throw StoreError(.badArgument, "this needs a SQLite store; probityd writes to PostgreSQL")
-        }
-        return writer
     }
 }

@@ -30,20 +30,20 @@ struct TimestampService: Service {
         let (authority, readers) = (authority, readers)
         do {
             let token: (SignedCheckpoint, TrustedTimestamp.Token)? = try await blocking {
-                let reader = try readers.reader()
-                let checkpoint = try reader.checkpoint()
+                let reader = try readers.projections()
+                let checkpoint = try reader.checkpoint(size: nil)
                 let size = checkpoint.checkpoint.size
                 // The entry before the checkpoint is its own timestamp when nothing was appended since.
                 guard let last = try reader.timestampEntries(below: size).last,
                     last.seq == size - 1 || last.treeSize == size
                 else {
-                    return (checkpoint, try authority.stamp(checkpoint))
+                    return (checkpoint, try authority.stamp(checkpoint.logSigned))
                 }
                 return nil
             }
             guard let (checkpoint, stamp) = token else { return }
             let batch = try await committer.exclusive {
-                try $0.onSQLite().appendTimestamp(of: checkpoint, token: stamp, by: "probityd")
+                try $0.appendTimestamp(of: checkpoint, token: stamp, by: "probityd")
             }
             logger.notice(
                 "the TSA \(stamp.signer) dated the checkpoint of size \(checkpoint.checkpoint.size) at \(stamp.genTime); checkpoint.timestamped is seq \(batch.receipts[0].seq)"

@@ -57,7 +57,7 @@ struct WitnessService: Service {
 
     func run() async throws {
         let peers = policy.witnesses.map { WitnessPeer(witness: $0, metrics: metrics, logger: logger) }
-        if let latest = try? await blocking({ [readers] in try readers.reader().checkpoint() }),
+        if let latest = try? await blocking({ [readers] in try readers.log().checkpoint(size: nil) }),
             policy.rule.isMet(by: latest.note)
         {
             witnessed.record(latest.checkpoint.size)
@@ -74,7 +74,7 @@ struct WitnessService: Service {
     /// a failure; then their lines stored together.
     func round(_ peers: [WitnessPeer]) async {
         let readers = readers
-        guard let checkpoint = try? await blocking({ try readers.reader().checkpoint() }) else { return }
+        guard let checkpoint = try? await blocking({ try readers.log().checkpoint(size: nil) }) else { return }
         let size = checkpoint.checkpoint.size
         let due = peers.filter { $0.isDue(for: size) }
         guard !due.isEmpty else { return }
@@ -82,7 +82,7 @@ struct WitnessService: Service {
         let lines = await withTaskGroup(of: SignedNote.Signature?.self) { group in
             for peer in due {
                 group.addTask {
-                    await peer.cosign(checkpoint) { old in try readers.reader().consistencyProof(from: old, to: size) }
+                    await peer.cosign(checkpoint) { old in try readers.log().consistencyProof(from: old, to: size) }
                 }
             }
             var lines: [SignedNote.Signature] = []
@@ -91,7 +91,7 @@ struct WitnessService: Service {
         }
         guard !lines.isEmpty else { return }
         do {
-            let stored = try await committer.exclusive { try $0.onSQLite().addCosignatures(lines, size: size) }
+            let stored = try await committer.exclusive { try $0.addCosignatures(lines, size: size) }
             if policy.rule.isMet(by: stored.note) { witnessed.record(size) }
             metrics.witnessRound.record(ContinuousClock.now - started)
         } catch {

@@ -207,11 +207,16 @@ public struct EvidenceSource: Sendable {
         if let last = scopeSeqs.max() {
             for stamp in try reader.timestampEntries(below: size) where stamp.treeSize > last && stamp.treeSize <= size
             {
-                guard try load(stamp.seq).stored.payload != nil else { continue }  // its token was redacted
+                guard let payload = try load(stamp.seq).stored.payload else { continue }  // its token was redacted
                 roles[stamp.seq] = roles[stamp.seq] ?? .timestamp
+                // The checkpoint as the token imprinted it (without cosignatures added since), which is what
+                // both bundle verifiers hash.
+                let stored = try reader.checkpoint(size: stamp.treeSize)
+                let imprint = (try? JSONParser.parse(payload.bytes))?["token"]?.stringValue.flatMap(Base64.decode)
+                    .flatMap { try? TrustedTimestamp.parse(tokenDER: $0).imprint }
                 dated.append(
                     .init(
-                        entrySeq: stamp.seq, checkpoint: try reader.checkpoint(size: stamp.treeSize),
+                        entrySeq: stamp.seq, checkpoint: imprint.flatMap(stored.stamped(imprint:)) ?? stored,
                         consistencyProof: try reader.consistencyProof(from: stamp.treeSize, to: size)))
                 break
             }

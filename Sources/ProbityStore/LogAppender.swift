@@ -16,6 +16,15 @@ public protocol LogAppender: AnyObject, Sendable {
     /// Erases entry `seq`'s payload and appends `redaction.applied`, refused under an open legal hold.
     func redact(seq: UInt64, legalBasis: String, requestedBy: String, by principal: String) throws -> LogWriter.Batch
 
+    /// Appends `checkpoint.timestamped` for an RFC 3161 token the caller checked.
+    func appendTimestamp(
+        of checkpoint: SignedCheckpoint, token: TrustedTimestamp.Token, by principal: String
+    ) throws -> LogWriter.Batch
+
+    /// Adds verified witness cosignature lines to the stored checkpoint of `size`; returns it as stored.
+    @discardableResult
+    func addCosignatures(_ lines: [SignedNote.Signature], size: UInt64) throws -> SignedCheckpoint
+
     /// Whether, after `error` failed a commit, this writer must be dropped and a new one opened before the
     /// next commit: its connection is broken, the store became unwritable, or it lost the lead. Errors of
     /// the submissions themselves (a rejected reference) keep the writer.

@@ -90,7 +90,14 @@ extension LogWriter {
     public func appendTimestamp(
         of checkpoint: SignedCheckpoint, token: TrustedTimestamp.Token, by principal: String
     ) throws -> Batch {
-        let event = EventInput(
+        try commit(
+            [Submission(events: [Self.timestampEvent(of: checkpoint, token: token)], by: principal)],
+            alsoInTransaction: nil)[0].get()
+    }
+
+    /// The `checkpoint.timestamped` event for `token`, whichever store appends it.
+    public static func timestampEvent(of checkpoint: SignedCheckpoint, token: TrustedTimestamp.Token) -> EventInput {
+        EventInput(
             type: LogEventType.checkpointTimestamped,
             data: [
                 "tree_size": .number(Double(checkpoint.checkpoint.size)),
@@ -98,7 +105,6 @@ extension LogWriter {
                 "tsa": .string(token.signer), "gen_time": .string(token.genTime),
                 "token_sha256": .string(Hex.encode(SHA256.hash(token.der))),
             ], payload: .object(["token": .string(Base64.encode(token.der))]))
-        return try commit([Submission(events: [event], by: principal)], alsoInTransaction: nil)[0].get()
     }
 
     /// A signed stream-head note for `stream` at the current size.
@@ -121,13 +127,8 @@ extension LogWriter {
                         db, sql: "SELECT note FROM checkpoints WHERE size = ?", arguments: [Int64(clamping: size)])
                 else { throw StoreError(.notFound, "no checkpoint of size \(size) to add cosignatures to") }
                 let stored = try SignedCheckpoint(parsing: note)
-                var signatures = stored.note.signatures
-                for line in lines where !signatures.contains(where: { $0.keyID == line.keyID && $0.name == line.name })
-                {
-                    signatures.append(line)
-                }
-                let cosigned = try SignedCheckpoint(note: SignedNote(text: stored.note.text, signatures: signatures))
-                if signatures.count > stored.note.signatures.count {
+                let cosigned = try stored.adding(cosignatures: lines)
+                if cosigned.note.signatures.count > stored.note.signatures.count {
                     try db.execute(
                         sql: "UPDATE checkpoints SET note = ? WHERE size = ?",
                         arguments: [cosigned.encoded, Int64(clamping: size)])
@@ -135,5 +136,17 @@ extension LogWriter {
                 return cosigned
             }
         }
+    }
+}
+
+extension SignedCheckpoint {
+    /// This checkpoint with `lines` added, except a line whose witness (name and key ID) already cosigned
+    /// it: the text and the log's signature are unchanged, so every proof against it stays valid.
+    public func adding(cosignatures lines: [SignedNote.Signature]) throws -> SignedCheckpoint {
+        var signatures = note.signatures
+        for line in lines where !signatures.contains(where: { $0.keyID == line.keyID && $0.name == line.name }) {
+            signatures.append(line)
+        }
+        return try SignedCheckpoint(note: SignedNote(text: note.text, signatures: signatures))
     }
 }

@@ -86,9 +86,13 @@ extension LogReader {
             guard Base64.encode(checkpoint.checkpoint.root) == entry.data["root"]?.stringValue else {
                 return check("the root it names is not the root of the checkpoint of size \(size)")
             }
+            // The note the token imprinted: as the log signed it (witnesses' cosignatures may have been added
+            // to the stored one since), else as stored; with neither, the check below says the imprint differs.
+            let imprint = (try? TrustedTimestamp.parse(tokenDER: der))?.imprint ?? []
+            let stamped = checkpoint.stamped(imprint: imprint) ?? checkpoint
             do {
                 try TrustedTimestamp.verify(
-                    tokenDER: der, sha256: SHA256.hash(Array(checkpoint.encoded.utf8)), caPEM: caPEM)
+                    tokenDER: der, sha256: SHA256.hash(Array(stamped.encoded.utf8)), caPEM: caPEM)
             } catch {
                 return check("\(error)")
             }

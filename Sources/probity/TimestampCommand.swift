@@ -46,7 +46,7 @@ struct TimestampCommand: ParsableCommand {
         let checkpoint = try reporting { try LogReader.open(path: store.db).checkpoint() }
         let writer = try openWriter(db: store.db, key: key)
         let token: TrustedTimestamp.Token
-        do { token = try authority.stamp(checkpoint) } catch {
+        do { token = try authority.stamp(checkpoint.logSigned) } catch {
             throw error.kind == .untrusted
                 ? CLIError.integrity(error.message + "; nothing appended") : CLIError.usage(error.message)
         }

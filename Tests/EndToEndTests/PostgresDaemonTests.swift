@@ -51,9 +51,11 @@ struct PostgresDaemonTests {
 
         func socket(_ name: String) -> String { directory.appendingPathComponent("\(name).sock").path }
 
-        func daemon(_ name: String, store: String? = nil, wait: Bool = true) throws -> DaemonProcess {
+        func daemon(
+            _ name: String, store: String? = nil, extra: [String] = [], wait: Bool = true
+        ) throws -> DaemonProcess {
             try DaemonProcess(
-                ["--store", store ?? url, "--key-file", key, "--socket", socket(name)], socket: socket(name),
+                ["--store", store ?? url, "--key-file", key, "--socket", socket(name)] + extra, socket: socket(name),
                 environment: ["PGPASSFILE": cluster.passFile], wait: wait)
         }
 
@@ -336,15 +338,15 @@ struct PostgresDaemonTests {
             socket: log.socket("w"), environment: ["PGPASSFILE": wrong], wait: false)
         #expect(refused.exitStatus() == 2)
         #expect(refused.stderr.contains("password authentication failed for user \"probity\""), "\(refused.stderr)")
-        // A [witness] with a PostgreSQL store is refused at start, naming the setting.
-        let witness = try DaemonProcess(
-            [
-                "--store", cluster.primaryURL, "--key-file", log.key, "--socket", log.socket("x"), "--witness",
-                "http://127.0.0.1:9/ w.example+01234567+AQ==",
-            ], socket: log.socket("x"), environment: ["PGPASSFILE": cluster.passFile], wait: false)
-        #expect(witness.exitStatus() == 2)
-        #expect(
-            witness.stderr.contains("witness.witnesses is not available with a PostgreSQL store"), "\(witness.stderr)")
+        // A [[capture]] with a PostgreSQL store is refused at start, naming the setting.
+        let config = log.directory.appendingPathComponent("capture.toml").path
+        try "[[capture]]\nkind = \"maildir\"\npath = \"\(log.directory.path)/mail\"\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let capture = try DaemonProcess(
+            ["--config", config, "--store", cluster.primaryURL, "--key-file", log.key, "--socket", log.socket("x")],
+            socket: log.socket("x"), environment: ["PGPASSFILE": cluster.passFile], wait: false)
+        #expect(capture.exitStatus() == 2)
+        #expect(capture.stderr.contains("[[capture]] is not available with a PostgreSQL store"), "\(capture.stderr)")
     }
 
     @Test(
@@ -411,5 +413,79 @@ struct PostgresDaemonTests {
         #expect(daemon.terminate() == 0)
         let verified = try log.verify(log.url)
         #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+    }
+
+    @Test(
+        "a witnessed and timestamped log on PostgreSQL: probityd has its checkpoints cosigned and dated by a TSA, and verify --witness --tsa-ca passes on the standby"
+    )
+    func witnessed() throws {
+        guard PostgresCluster.required() else { return }
+        let cluster = try PostgresCluster(standby: true)
+        defer { cluster.stop() }
+        let log = try Log(cluster: cluster)
+        defer { try? FileManager.default.removeItem(at: log.directory) }
+        let (state, witnessKey) = try TilesWitnessTests.witnessState(log.directory, "w1")
+        let port = try TilesWitnessTests.freePort()
+        let witness = try WitnessProcess(state: state, port: port, logs: ["test.example/probity=\(log.vkey)"])
+        defer { _ = witness.terminate() }
+        let lab = try TimestampTests.Lab()
+        defer { lab.tsa.stop() }
+        // Two exchanges first: the timestamp probityd takes at start (size 6) dates them.
+        let early = try CLI.run(
+            ["append", "--store", log.url, "--quiet", "-"], stdin: TestEvents.lines(2, prefix: "w"),
+            environment: cluster.environment)
+        #expect(early.status == 0, "\(early.stderr)")
+        let daemon = try log.daemon(
+            "a",
+            extra: [
+                "--witness", "http://127.0.0.1:\(port) \(witnessKey)", "--tsa-url", lab.tsa.url + "/tsa", "--tsa-ca",
+                lab.ca,
+            ])
+        _ = try log.waitUntilWriting("a")
+        let client = DaemonClient(.unix(path: log.socket("a")), token: log.tokens["ingest"])
+        let receipts = try client.json(
+            "POST", "/v1/events?witnessed=1",
+            body: Array(#"{"type":"party.registered","data":{"party":"sup-z","role":"supplier_org"}}"#.utf8))
+        #expect(receipts["receipts"]?.arrayValue?.count == 1)
+        let reader = DaemonClient(.unix(path: log.socket("a")), token: log.tokens["read"])
+        let cosigned = try SignedCheckpoint(
+            parsing: String(decoding: try reader.send("GET", "/v1/checkpoint?witnessed=1").body, as: UTF8.self))
+        #expect(cosigned.checkpoint.size >= 7)
+        let quorum = WitnessQuorum(witnesses: [try CosignatureVerifier(witnessKey)], quorum: 1)
+        #expect(quorum.cosigners(of: cosigned.note).map(\.witness.name) == ["w1.example/w"])
+        // The TSA's token of the checkpoint at start (size 6) is appended as checkpoint.timestamped.
+        for _ in 0..<100
+        where try cluster.psql("SELECT count(*) FROM entries WHERE type = 'checkpoint.timestamped'") == "0" {
+            usleep(100_000)
+        }
+        #expect(daemon.terminate() == 0)
+        // The cosignature and the timestamp are in the store: the standby has them, and verify checks them there.
+        try cluster.waitForStandby()
+        let verified = try CLI.run(
+            [
+                "verify", "--store", cluster.standbyURL, "--vkey", log.vkey, "--witness", witnessKey, "--tsa-ca",
+                lab.ca,
+                "--json",
+            ], environment: cluster.environment)
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+        #expect(verified.json["timestamps"]?.arrayValue?.count == 1, "\(verified.stdout)")
+        // A bundle from the standby carries the checkpoint as the TSA stamped it (the witness cosigned it
+        // afterwards): both verifiers check the token, the witness and the rest.
+        let bundle = log.directory.appendingPathComponent("dated.zip").path
+        let exported = try CLI.run(
+            ["export", "bundle", "--store", cluster.standbyURL, "--party", "sup-a", "--key", log.key, "-o", bundle],
+            environment: cluster.environment)
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let flags = ["--vkey", log.vkey, "--witness", witnessKey, "--tsa-ca", lab.ca]
+        // The stored checkpoint of size 6 now carries the witness's line too; the token imprinted it without.
+        let stored = try cluster.psql("SELECT note FROM checkpoints WHERE size = 6")
+        #expect(stored.contains("— w1.example/w "), "\(stored)")
+        let swift = try CLI.run(["verify-bundle", bundle] + flags)
+        #expect(swift.status == 0 && swift.stdout.contains("dated the checkpoint of size 6"), "\(swift.stdout)")
+        let script = CLI.packageRoot.appendingPathComponent("Sources/ProbityEvidence/Resources/verify_bundle.py").path
+        let python = try CLI.run([script, bundle] + flags, executable: "/usr/bin/python3")
+        #expect(
+            python.status == 0 && python.stdout.contains("dated the checkpoint of size 6"),
+            "\(python.stdout)\(python.stderr)")
     }
 }

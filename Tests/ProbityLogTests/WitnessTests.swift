@@ -84,6 +84,21 @@ struct WitnessTests {
         #expect(!quorum.isMet(by: note))
     }
 
+    @Test("what a TSA stamps is the checkpoint as the log signed it; cosignatures added later do not change it")
+    func stampedForm() throws {
+        let checkpoint = try Self.checkpoint(3, Merkle.root(leafHashes: (0..<3).map { Merkle.leafHash([$0]) }))
+        #expect(checkpoint.logSigned == checkpoint)
+        let line = try Self.witness.cosign(checkpoint, time: 1_700_000_000)
+        let cosigned = try SignedCheckpoint(
+            note: SignedNote(text: checkpoint.note.text, signatures: checkpoint.note.signatures + [line]))
+        #expect(cosigned.logSigned == checkpoint)
+        // A token's imprint finds the form it was taken of: as the log signed it, or (older tokens) as stored.
+        let imprint = { (c: SignedCheckpoint) in SHA256.hash(Array(c.encoded.utf8)) }
+        #expect(cosigned.stamped(imprint: imprint(checkpoint)) == checkpoint)
+        #expect(cosigned.stamped(imprint: imprint(cosigned)) == cosigned)
+        #expect(cosigned.stamped(imprint: [UInt8](repeating: 0, count: 32)) == nil)
+    }
+
     @Test("add-checkpoint bodies: old size, proof lines, blank line, checkpoint; malformed ones are named")
     func requests() throws {
         let checkpoint = try Self.checkpoint(3, Merkle.leafHash([1]))
