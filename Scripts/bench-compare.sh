@@ -164,13 +164,7 @@ if command -v wrk >/dev/null; then
     PROBITY_TOKEN=$(cat "$dir/ingest.token") BENCH_BATCH=$1 wrk -t2 -c"$2" -d10s --latency \
       -s Scripts/bench-wrk-events.lua "http://127.0.0.1:$port" > "$dir/wrk-$1.txt"
     ! grep -q "Non-2xx" "$dir/wrk-$1.txt" || { echo "bench-compare: probityd refused requests:" >&2; cat "$dir/wrk-$1.txt" >&2; exit 1; }
-    python3 - "$dir/wrk-$1.txt" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-value, unit = re.search(r"\n\s+99%\s+([\d.]+)(us|ms|s)", text).groups()
-print(f"{rate:.0f} {float(value) * {'us': 0.001, 'ms': 1, 's': 1000}[unit]:.1f}")
-PY
+    python3 Scripts/wrk-summary.py "$dir/wrk-$1.txt"
   }
   read -r wrk_single wrk_single_p99 < <(run_wrk 1 64)
   read -r wrk_batch wrk_batch_p99 < <(run_wrk 100 64)

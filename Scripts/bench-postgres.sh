@@ -78,13 +78,7 @@ run_wrk() {  # PORT BATCH NAME
   PROBITY_TOKEN=$(cat "$dir/ingest-$3.token") BENCH_BATCH=$2 wrk -t2 -c64 -d10s --latency \
     -s Scripts/bench-wrk-events.lua "http://127.0.0.1:$1" >"$dir/wrk-$3-$2.txt"
   ! grep -q "Non-2xx" "$dir/wrk-$3-$2.txt" || { echo "bench-postgres: probityd refused requests:" >&2; cat "$dir/wrk-$3-$2.txt" >&2; exit 1; }
-  python3 - "$dir/wrk-$3-$2.txt" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-value, unit = re.search(r"\n\s+99%\s+([\d.]+)(us|ms|s)", text).groups()
-print(f"{rate:.0f} {float(value) * {'us': 0.001, 'ms': 1, 's': 1000}[unit]:.1f}")
-PY
+  python3 Scripts/wrk-summary.py "$dir/wrk-$3-$2.txt"
 }
 daemon_on() {  # STORE NAME → runs wrk against a probityd on STORE, prints "single p99 batch p99"
   local port daemon

@@ -44,13 +44,7 @@ extension PostgresLogReader: EvidenceReads {
     }
 
     public func firstCheckpoint(covering seq: UInt64) throws -> SignedCheckpoint {
-        guard
-            let note = try session.rows(
-                "SELECT note FROM checkpoints WHERE size > \(Int64(clamping: seq)) ORDER BY size LIMIT 1",
-                { try $0.decode(String.self) }
-            ).first
-        else { throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`") }
-        return try parsedCheckpoint(note)
+        try PostgresStore.firstCheckpoint(covering: seq, session)
     }
 
     public func timestampEntries(below size: UInt64) throws -> [(seq: UInt64, treeSize: UInt64)] {

@@ -156,13 +156,8 @@ final class PostgresRows: CommitRows {
 
     func originalReceipt(seq: UInt64) throws -> LogWriter.Receipt {
         let session = session
-        guard
-            let note = try session.rows(
-                "SELECT note FROM checkpoints WHERE size > \(Int64(seq)) ORDER BY size LIMIT 1",
-                { try $0.decode(String.self) }
-            ).first
-        else { throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`") }
         var tiles = TileHashReader { try PostgresStore.tile($0, session) }
-        return try LogReader.receipt(seq: seq, against: try SignedCheckpoint(parsing: note), &tiles, duplicate: true)
+        return try LogReader.receipt(
+            seq: seq, against: try PostgresStore.firstCheckpoint(covering: seq, session), &tiles, duplicate: true)
     }
 }

@@ -40,6 +40,19 @@ public enum PostgresStore {
         return UInt64(last) + 1
     }
 
+    /// The first signed checkpoint whose tree holds entry `seq`.
+    static func firstCheckpoint(covering seq: UInt64, _ session: PostgresSession) throws -> SignedCheckpoint {
+        guard
+            let note = try session.rows(
+                "SELECT note FROM checkpoints WHERE size > \(Int64(clamping: seq)) ORDER BY size LIMIT 1",
+                { try $0.decode(String.self) }
+            ).first
+        else { throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`") }
+        do { return try SignedCheckpoint(parsing: note) } catch {
+            throw StoreError(.inconsistent, "the stored checkpoint is malformed (\(error)); run `probity verify`")
+        }
+    }
+
     /// The stored hashes of one tile, or nil.
     static func tile(_ id: Tiles.ID, _ session: PostgresSession) throws -> [UInt8]? {
         try session.rows(

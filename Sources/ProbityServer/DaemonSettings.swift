@@ -253,6 +253,13 @@ public struct DaemonSettings: Sendable, Equatable {
                 "[[capture]] is not available with a PostgreSQL store (store.url) yet: run capture on a SQLite store, or leave it out (docs/POSTGRES.md)"
             )
         }
+        if let origin,
+            origin.isEmpty
+                || origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 })
+        {
+            throw Invalid(
+                "store.origin: must be non-empty, without spaces or '+' (e.g. achats.ville-exemple.fr/probity)")
+        }
         if keyFile != nil && keyCredential != nil {
             throw Invalid("signing.key_file and signing.key_credential are both set; give the key one way only")
         }
