@@ -383,7 +383,9 @@ struct LeadershipService: Service {
         try? await cancelWhenGracefulShutdown {
             var leading = committer.isWriting
             while !Task.isCancelled {
-                try await Task.sleep(for: Self.interval)
+                // A read replica (a server in recovery) can never lead: asked far less often.
+                let replica = (committer.failureCause as? PostgresStoreError)?.code == .readOnly
+                try await Task.sleep(for: replica ? Self.interval * 20 : Self.interval)
                 let writing = committer.isWriting ? true : await committer.openIfClosed()
                 if writing != leading {
                     if writing {

@@ -27,6 +27,8 @@ struct TimestampService: Service {
     }
 
     func stampIfGrown() async {
+        // Only the writer stamps: a standby of a PostgreSQL store could not append the token.
+        guard committer.isWriting else { return }
         let (authority, readers) = (authority, readers)
         do {
             let token: (SignedCheckpoint, TrustedTimestamp.Token)? = try await blocking {

@@ -73,6 +73,8 @@ struct WitnessService: Service {
     /// One round: the latest checkpoint to each witness that has not cosigned it and is not waiting out
     /// a failure; then their lines stored together.
     func round(_ peers: [WitnessPeer]) async {
+        // Only the writer asks: a standby of a PostgreSQL store could not store the cosignatures.
+        guard committer.isWriting else { return }
         let readers = readers
         guard let checkpoint = try? await blocking({ try readers.log().checkpoint(size: nil) }) else { return }
         let size = checkpoint.checkpoint.size
