@@ -67,3 +67,27 @@ extension PostgresLogReader {
         }
     }
 }
+
+extension PostgresLogReader {
+    /// Checks `events` as the writer would if they were appended now, in one snapshot; appends nothing.
+    /// Returns the first rejected event, or nil.
+    public func checkReferences(_ events: [EventInput]) throws -> EventRejection? {
+        try snapshot {
+            try ReferencePlanner.check(
+                events, stopAtFirstRejection: true,
+                storedSeq: { source in
+                    try session.rows(
+                        "SELECT seq FROM sources WHERE platform = \(source.platform) AND id = \(source.id)"
+                    ) {
+                        UInt64(clamping: try $0.decode(Int64.self))
+                    }.first
+                },
+                storedFact: { kind, id in
+                    try session.rows("SELECT detail FROM refs WHERE kind = \(kind.rawValue) AND id = \(id)") {
+                        try $0.decode(String.self)
+                    }.first
+                }
+            ).rejections.first
+        }
+    }
+}

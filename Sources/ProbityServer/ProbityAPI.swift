@@ -42,8 +42,6 @@ struct ProbityAPI: Sendable {
         consoleSessions = ConsoleSessions(idle: .seconds(60 * settings.consoleSessionMinutes))
     }
 
-    /// The SQLite store's reader (on PostgreSQL, 501 `not_on_postgres`).
-    private var reader: LogReader { get throws { try readers.reader() } }
     /// Checkpoints, proofs and entries, on either store.
     private var log: any LogReads { get throws { try readers.log() } }
 
@@ -205,7 +203,7 @@ struct ProbityAPI: Sendable {
         _ = try auth.authorize(request, for: .append)
         let events = try parseEvents(try await body(request))
         // References are checked against the log as it is now; an append later may still find it changed.
-        if let rejection = try await blocking({ try reader.checkReferences(events) }) {
+        if let rejection = try await blocking({ try log.checkReferences(events) }) {
             throw APIError.rejected(rejection, inBatch: events.count > 1)
         }
         return .json(.object(["valid": .number(Double(events.count))]))

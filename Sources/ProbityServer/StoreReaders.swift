@@ -20,6 +20,8 @@ protocol LogReads: Sendable {
     func streamPosition(_ stream: String) throws -> (treeSize: UInt64, head: LogReader.StreamPosition?)
     /// The hashes of the consistency proof from tree size `old` to `new`.
     func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Merkle.Hash]
+    /// The first event the writer would refuse if `events` were appended now, or nil.
+    func checkReferences(_ events: [EventInput]) throws -> EventRejection?
     /// C2SP tlog-tiles: a hash tile (full, or its first `width` hashes) and an entry bundle.
     func servedTile(level: Int, index: UInt64, width: Int?) throws -> [UInt8]?
     func entryBundle(index: UInt64, width: Int?) throws -> [UInt8]?
@@ -58,6 +60,9 @@ extension PostgresReadPool: LogReads {
     }
     func servedTile(level: Int, index: UInt64, width: Int?) throws -> [UInt8]? {
         try withReader { try $0.servedTile(level: level, index: index, width: width) }
+    }
+    func checkReferences(_ events: [EventInput]) throws -> EventRejection? {
+        try withReader { try $0.checkReferences(events) }
     }
     func entryBundle(index: UInt64, width: Int?) throws -> [UInt8]? {
         try withReader { try $0.entryBundle(index: index, width: width) }
@@ -158,7 +163,7 @@ final class StoreReaders: Sendable {
         case .postgres(let pool):
             throw APIError(
                 .notImplemented, "not_on_postgres",
-                "probityd on \(pool.location) serves the API (appends, checkpoints, proofs, entries, procedures, timelines, exports, tiles); the web console and event validation need a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and serve that"
+                "probityd on \(pool.location) serves the API (appends, checkpoints, proofs, entries, procedures, timelines, exports, tiles); the web console needs a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and serve that"
             )
         }
     }

@@ -5,7 +5,7 @@ import ProbityLog
 /// Decides, before anything is written, what becomes of each event of a submission: a duplicate of an
 /// exchange already stored (its seq), or new — after checking its references against the ledger as it
 /// will be when the event's turn comes (earlier events of the batch included).
-enum ReferencePlanner {
+public enum ReferencePlanner {
     /// A fact the submission itself states (a party registered, a procedure opened), before it is learnt.
     private struct PendingFact: Hashable {
         let kind: ReferenceLedger.Fact.Kind
@@ -93,34 +93,48 @@ extension LogReader {
             try db.read { db in
                 let findSource = try db.cachedStatement(sql: "SELECT seq FROM sources WHERE platform = ? AND id = ?")
                 let findFact = try db.cachedStatement(sql: "SELECT detail FROM refs WHERE kind = ? AND id = ?")
-                // "kind id" → detail, memoized: imports name the same parties again and again.
-                var facts: [String: String?] = [:]
-                var ledger = ReferenceLedger()
-                var pending = Set<SourceKey>()
-                var result = LogCheck()
-                for (index, event) in events.enumerated() {
-                    let outcome = try ReferencePlanner.plan(
-                        [event], ledger: &ledger, pendingSources: &pending,
-                        storedSeq: { source in
-                            try Int64.fetchOne(findSource, arguments: [source.platform, source.id]).map { UInt64($0) }
-                        },
-                        storedFact: { kind, id in
-                            let key = "\(kind.rawValue) \(id)"
-                            if let known = facts[key] { return known }
-                            let detail = try String.fetchOne(findFact, arguments: [kind.rawValue, id])
-                            facts[key] = .some(detail)
-                            return detail
-                        })
-                    switch outcome {
-                    case .failure(let rejection):
-                        result.rejections.append(EventRejection(index: index, error: rejection.error))
-                        if stopAtFirstRejection { return result }
-                    case .success(let stored):
-                        if stored.first! != nil { result.recorded.insert(index) }
-                    }
-                }
-                return result
+                return try ReferencePlanner.check(
+                    events, stopAtFirstRejection: stopAtFirstRejection,
+                    storedSeq: { source in
+                        try Int64.fetchOne(findSource, arguments: [source.platform, source.id]).map { UInt64($0) }
+                    },
+                    storedFact: { kind, id in try String.fetchOne(findFact, arguments: [kind.rawValue, id]) })
             }
         }
+    }
+}
+
+extension ReferencePlanner {
+    /// `LogReader.check` over any store: `storedSeq` finds a recorded source, `storedFact` a fact of the log
+    /// (read in one snapshot by the caller).
+    public static func check(
+        _ events: [EventInput], stopAtFirstRejection: Bool,
+        storedSeq: (SourceKey) throws -> UInt64?,
+        storedFact: (ReferenceLedger.Fact.Kind, String) throws -> String?
+    ) throws -> LogReader.LogCheck {
+        // "kind id" → detail, memoized: imports name the same parties again and again.
+        var facts: [String: String?] = [:]
+        var ledger = ReferenceLedger()
+        var pending = Set<SourceKey>()
+        var result = LogReader.LogCheck()
+        for (index, event) in events.enumerated() {
+            let outcome = try plan(
+                [event], ledger: &ledger, pendingSources: &pending, storedSeq: storedSeq,
+                storedFact: { kind, id in
+                    let key = "\(kind.rawValue) \(id)"
+                    if let known = facts[key] { return known }
+                    let detail = try storedFact(kind, id)
+                    facts[key] = .some(detail)
+                    return detail
+                })
+            switch outcome {
+            case .failure(let rejection):
+                result.rejections.append(EventRejection(index: index, error: rejection.error))
+                if stopAtFirstRejection { return result }
+            case .success(let stored):
+                if stored.first! != nil { result.recorded.insert(index) }
+            }
+        }
+        return result
     }
 }

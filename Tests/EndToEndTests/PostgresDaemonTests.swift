@@ -251,6 +251,17 @@ struct PostgresDaemonTests {
             body: TestEvents.exchange("to-the-replica"))
         #expect(appendToReplica.status == 503)
         #expect(String(decoding: appendToReplica.body, as: UTF8.self).contains("standby (in recovery)"))
+        // Events checked against the replica's log, appending nothing: a known procedure passes, an unknown one is 422.
+        let validator = DaemonClient(.unix(path: log.socket("r")), token: log.tokens["ingest"])
+        #expect(
+            try validator.json("POST", "/v1/events/validate", body: TestEvents.exchange("new"))["valid"] == .number(1))
+        let unknown = try HTTPConnection(.unix(path: log.socket("r"))).request(
+            "POST", "/v1/events/validate", headers: [("Authorization", "Bearer \(log.tokens["ingest"]!)")],
+            body: Array(
+                String(decoding: TestEvents.exchange("new"), as: UTF8.self).replacingOccurrences(
+                    of: "2026-042", with: "2099-999"
+                ).utf8))
+        #expect(unknown.status == 422, "\(unknown.text)")
         // A stream head signed by the replica with the log key, at the primary's size.
         let head = try fromReplica.send("GET", "/v1/proofs/stream?stream=procedure:2026-042").body
         let note = try SignedNote.parse(String(decoding: head, as: UTF8.self))
