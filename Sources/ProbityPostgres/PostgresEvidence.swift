@@ -114,3 +114,48 @@ extension PostgresLogReader {
         }
     }
 }
+
+/// What the web console's dashboard reads besides the projections and the evidence.
+extension PostgresLogReader {
+    /// When the checkpoint of `size` was signed (the log's time of its batch).
+    public func checkpointTime(size: UInt64) throws -> String? {
+        try session.rows("SELECT time FROM checkpoints WHERE size = \(Int64(clamping: size))") {
+            try $0.decode(String.self)
+        }.first
+    }
+
+    /// The last `probity verify` recorded in the store, if any.
+    public func lastVerification() throws -> VerificationRecord? {
+        try session.rows(
+            "SELECT time, size, intact, failures, trust FROM verifications ORDER BY time DESC LIMIT 1"
+        ) { try $0.decode((String, Int64, Int64, Int64, String).self) }.first.map {
+            time, size, intact, failures, trust in
+            VerificationRecord(
+                time: time, size: UInt64(clamping: size), intact: intact != 0, failures: Int(failures), trust: trust)
+        }
+    }
+
+    /// Entry `seq`'s `.tlog-proof` against the checkpoint of `size` (default: the latest).
+    public func tlogProof(seq: UInt64, size: UInt64? = nil) throws -> TlogProof {
+        try receipt(seq: seq, size: size).proof
+    }
+}
+
+extension VerificationRecord {
+    /// Records this outcome in the PostgreSQL store for the console's dashboard; false if it cannot be
+    /// written (a standby, a role without the right): the record is a convenience, never a failure.
+    @discardableResult
+    public func record(in location: PostgresLocation) -> Bool {
+        guard let session = try? PostgresSession.connect(location, applicationName: "probity verify") else {
+            return false
+        }
+        return
+            (try? session.execute(
+                """
+                INSERT INTO verifications (time, size, intact, failures, trust)
+                VALUES (\(time), \(Int64(clamping: size)), \(intact ? Int64(1) : 0), \(Int64(failures)), \(trust))
+                ON CONFLICT (time) DO UPDATE SET size = excluded.size, intact = excluded.intact,
+                    failures = excluded.failures, trust = excluded.trust
+                """)) != nil
+    }
+}

@@ -21,6 +21,8 @@ struct ConsoleRoutes: Sendable {
     /// The exports, shared with /v1/export: the console's downloads are the same files.
     let evidence: EvidenceRoutes
     let committerFailure: @Sendable () -> String?
+    /// The log's origin (the signing key's name, checked against the store at start).
+    let origin: String
 
     static let pages: ConsolePages = {
         do { return try ConsolePages() } catch { fatalError("the console's embedded templates do not parse: \(error)") }
@@ -167,8 +169,6 @@ struct ConsoleRoutes: Sendable {
             query: request.uri.queryParameters.get("lang"), acceptLanguage: request.headers[.acceptLanguage])
     }
 
-    private var origin: String { (try? readers.reader().meta("origin")) ?? nil ?? "" }
-
     // MARK: Sign-in and sign-out
 
     private func signInForm(_ request: Request, error: String?, status: HTTPResponse.Status) throws -> Response {
@@ -290,10 +290,10 @@ struct ConsoleRoutes: Sendable {
     }
 
     private func dashboard(_ viewer: ConsoleViewer, _ lang: ConsoleLanguage) throws -> Response {
-        let reader = try readers.reader()
+        let reader = try readers.projections()
         var facts = DashboardFacts()
-        facts.origin = try reader.meta("origin") ?? ""
-        let checkpoint = try reader.checkpoint()
+        facts.origin = origin
+        let checkpoint = try reader.checkpoint(size: nil)
         facts.checkpoint = checkpoint
         facts.checkpointTime = try reader.checkpointTime(size: checkpoint.checkpoint.size).flatMap {
             Timestamp(rfc3339: $0)
@@ -314,7 +314,7 @@ struct ConsoleRoutes: Sendable {
     }
 
     private func entry(_ text: String, _ viewer: ConsoleViewer, _ lang: ConsoleLanguage) throws -> Response {
-        let reader = try readers.reader()
+        let reader = try readers.projections()
         guard let seq = UInt64(text), let stored = try reader.entry(seq: seq), seq < (try reader.size()) else {
             return notFound(
                 lang == .fr ? "Aucune entrée « \(text) » dans le journal." : "No entry \"\(text)\" in the log.", viewer,
@@ -324,7 +324,7 @@ struct ConsoleRoutes: Sendable {
         let facts = ConsolePages.EntryFacts(
             seq: seq, bytes: stored.bytes, leafHash: stored.leafHash.bytes,
             payload: mayReadPayloads ? stored.payload?.bytes : nil, mayReadPayloads: mayReadPayloads,
-            proof: try reader.tlogProof(seq: seq))
+            proof: try reader.tlogProof(seq: seq, size: nil))
         let state = try projections.current(reader)
         return Self.html(Self.pages.entry(facts, in: state, lang: lang, viewer: viewer, origin: origin))
     }
@@ -332,7 +332,7 @@ struct ConsoleRoutes: Sendable {
     private func party(
         _ request: Request, _ id: String, _ viewer: ConsoleViewer, _ lang: ConsoleLanguage
     ) throws -> Response {
-        let state = try projections.current(readers.reader())
+        let state = try projections.current(readers.projections())
         guard let party = state.party(id) else {
             return notFound(
                 lang == .fr ? "Aucune partie « \(id) » n'est enregistrée." : "No party \"\(id)\" is registered.",
@@ -350,7 +350,7 @@ struct ConsoleRoutes: Sendable {
         filter.kind = query.get("kind").flatMap(EventCatalogue.ProcedureKind.init(rawValue:))
         filter.phase = query.get("phase").flatMap(EventCatalogue.Phase.init(rawValue:))
         filter.onlyWithFindings = query.get("findings") == "1"
-        let state = try projections.current(readers.reader())
+        let state = try projections.current(readers.projections())
         return Self.html(
             Self.pages.procedures(
                 state, findings: findings.current(state), filter: filter, lang: lang, viewer: viewer, origin: origin))
@@ -359,7 +359,7 @@ struct ConsoleRoutes: Sendable {
     private func procedure(
         _ request: Request, _ ref: String, _ viewer: ConsoleViewer, _ lang: ConsoleLanguage
     ) throws -> Response {
-        let state = try projections.current(readers.reader())
+        let state = try projections.current(readers.projections())
         guard let procedure = state.procedures[ref] else {
             return notFound(
                 lang == .fr ? "Aucune procédure « \(ref) » dans le journal." : "No procedure \"\(ref)\" in the log.",

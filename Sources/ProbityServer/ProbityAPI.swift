@@ -84,7 +84,7 @@ struct ProbityAPI: Sendable {
         let committer = committer
         ConsoleRoutes(
             readers: readers, auth: auth, projections: projections, sessions: consoleSessions, evidence: evidence,
-            committerFailure: { committer.failure }
+            committerFailure: { committer.failure }, origin: signer.verifier.name
         ).add(to: router)
         // Inline, the one read that is: health must answer while long exports fill the blocking pool, and
         // it reads one index entry (MAX(seq)).

@@ -40,6 +40,15 @@ protocol ProjectionReads: EvidenceReads {
 
 extension LogReader: ProjectionReads {}
 
+/// What the web console reads besides the projections and the evidence: its dashboard and entry pages.
+protocol ConsoleReads: ProjectionReads, LogReads {
+    func checkpointTime(size: UInt64) throws -> String?
+    func lastVerification() throws -> VerificationRecord?
+    func tlogProof(seq: UInt64, size: UInt64?) throws -> TlogProof
+}
+
+extension LogReader: ConsoleReads {}
+
 extension PostgresReadPool: LogReads {
     func size() throws -> UInt64 { try withReader { try $0.size() } }
     func checkpoint(size: UInt64?) throws -> SignedCheckpoint { try withReader { try $0.checkpoint(size: size) } }
@@ -98,6 +107,14 @@ extension PostgresReadPool: ProjectionReads {
     func payloadSeqs() throws -> [UInt64] { try withReader { try $0.payloadSeqs() } }
 }
 
+extension PostgresReadPool: ConsoleReads {
+    func checkpointTime(size: UInt64) throws -> String? { try withReader { try $0.checkpointTime(size: size) } }
+    func lastVerification() throws -> VerificationRecord? { try withReader { try $0.lastVerification() } }
+    func tlogProof(seq: UInt64, size: UInt64?) throws -> TlogProof {
+        try withReader { try $0.tlogProof(seq: seq, size: size) }
+    }
+}
+
 /// The daemon's read connections to the store (entries and proofs; tokens), opened on first use.
 ///
 /// On SQLite they are closed while the writer is opened: SQLite shares one WAL index per file among a
@@ -105,8 +122,8 @@ extension PostgresReadPool: ProjectionReads {
 /// of them, so a writer opened beside such readers could never write, even once the file is writable again.
 ///
 /// On PostgreSQL, the log's reads (`log()`, `projections()`) and tokens go to the server through a pool of
-/// connections; what probityd serves from a local file only (the console) answers 501 with what to do
-/// instead (`reader()` throws it).
+/// connections; `reader()`, the SQLite reader that live capture uses, throws there (capture is refused at
+/// start on PostgreSQL).
 final class StoreReaders: Sendable {
     private struct Connections {
         var log: LogReader?
@@ -148,22 +165,23 @@ final class StoreReaders: Sendable {
         }
     }
 
-    /// The projections, entries and proofs the procedure, timeline and export routes read, on either store.
-    func projections() throws -> any ProjectionReads {
+    /// The projections, entries and proofs the procedure, timeline, export and console routes read, on
+    /// either store.
+    func projections() throws -> any ConsoleReads {
         switch backend {
         case .sqlite: return try reader()
         case .postgres(let pool): return pool
         }
     }
 
-    /// The SQLite store's reader, for what probityd serves from a file only.
+    /// The SQLite store's reader, for what runs on a file only (live capture).
     func reader() throws -> LogReader {
         switch backend {
         case .sqlite(let path): return try open(\.log) { try LogReader.open(path: path) }
         case .postgres(let pool):
             throw APIError(
                 .notImplemented, "not_on_postgres",
-                "probityd on \(pool.location) serves the API (appends, checkpoints, proofs, entries, procedures, timelines, exports, tiles); the web console needs a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and serve that"
+                "\(pool.location) is a PostgreSQL store; this needs a SQLite store: copy the log to a file (probity migrate --from URL --to FILE) and run it there"
             )
         }
     }

@@ -79,7 +79,7 @@ struct VerifyCommand: ParsableCommand {
         }
         let unwitnessed: Bool = if case .some(.none) = witnessed { true } else { false }
         let badTimestamps = timestamps.filter { $0.problem != nil }
-        // For the console's dashboard; a read-only copy keeps no record (nor, yet, a PostgreSQL store).
+        // For the console's dashboard; a read-only copy (a file, a standby) keeps no record.
         let record = VerificationRecord(
             time: Timestamp.now().description, size: report.size,
             intact: report.intact && badTimestamps.isEmpty && !unwitnessed,
@@ -87,7 +87,7 @@ struct VerifyCommand: ParsableCommand {
             trust: trusted.vkey != nil
                 ? "vkey given" : trusted.pubkey != nil ? "public key given" : "key in log.created"
         )
-        if postgres == nil { record.record(path: store.db) }
+        if let postgres { record.record(in: postgres) } else { record.record(path: store.db) }
         if output.json {
             guard case .object(var object) = Self.json(report) else { return }
             object["timestamps"] = .array(timestamps.map(Self.json))

@@ -54,6 +54,8 @@ struct PostgresCLITests {
             #expect(verified.json["intact"] == .bool(true))
             #expect(verified.json["size"]?.uint64Value == 14)
         }
+        // The primary's verify is recorded for the console; the standby's cannot be (read-only).
+        #expect(try cluster.psql("SELECT count(*) FROM verifications WHERE intact = 1 AND size = 14") == "1")
         let appendToStandby = try probity(["append", "--store", cluster.standbyURL, CLI.exampleConversation.path])
         #expect(appendToStandby.status == 2)
         #expect(appendToStandby.stderr.contains("standby"))

@@ -281,6 +281,27 @@ struct PostgresDaemonTests {
             entryBundle = entryBundle.dropFirst(2 + length)
         }
         #expect(leaves == tile)
+        // The web console from the replica: signed in with the read token, the dashboard, a procedure and an entry.
+        let console = HTTPConnection(.unix(path: log.socket("r")))
+        func cookie(_ response: HTTPResponse, _ name: String) throws -> String {
+            let header = try #require(
+                response.headers.first { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix(name + "=") })
+            return String(header.value.prefix { $0 != ";" })
+        }
+        let form = try console.request("GET", "/ui/sign-in")
+        let signInCookie = try cookie(form, "probity_signin")
+        let csrf = String(signInCookie.dropFirst("probity_signin=".count))
+        let signedIn = try console.request(
+            "POST", "/ui/sign-in",
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", signInCookie)],
+            body: Array("token=\(log.tokens["read"]!)&csrf=\(csrf)".utf8))
+        #expect(signedIn.status == 303, "\(signedIn.text)")
+        let session = [("Cookie", try cookie(signedIn, "probity_session"))]
+        for page in ["/ui/", "/ui/procedures/2026-042", "/ui/entries/\(last)"] {
+            let answer = try console.request("GET", page, headers: session)
+            #expect(answer.status == 200, "\(page): \(answer.text.prefix(300))")
+            #expect(answer.text.contains("test.example/probity"), "\(page)")
+        }
         // The procedure routes and the exports too: a bundle from the replica proves itself offline.
         let procedure = try fromReplica.json("GET", "/v1/procedures/2026-042")
         #expect(procedure["procedure"]?["procedure"]?.stringValue == "2026-042")
