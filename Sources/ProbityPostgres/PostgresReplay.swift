@@ -34,9 +34,14 @@ extension PostgresLogReader {
         }
     }
 
-    /// The procurement projections after the last entry, rebuilt from the entries (a PostgreSQL store keeps
-    /// no snapshot of them); refused if the chain breaks on the way, as `probity verify` would report.
+    /// The procurement projections after the last entry: the snapshot `probity replay` saved, brought up to
+    /// date; without one, rebuilt from the entries, refused if the chain breaks on the way (as `probity
+    /// verify` would report).
     public func domainState() throws -> DomainState {
+        if var state = try savedSnapshot() {
+            try update(&state)
+            return state
+        }
         let report = try replay()
         if let failure = report.failure {
             throw StoreError(
@@ -88,6 +93,53 @@ extension PostgresLogReader {
                     }.first
                 }
             ).rejections.first
+        }
+    }
+}
+
+extension PostgresLogReader {
+    /// The projections' snapshot in the store, if one fits the log (read piece by piece).
+    func savedSnapshot() throws -> DomainState? {
+        let size = try PostgresStore.size(session)
+        let name = DomainProjection.snapshotName
+        var after = ""
+        return DomainProjection.snapshot(size: size) {
+            let piece = try? session.rows(
+                """
+                SELECT name, seq, state FROM projection_snapshots WHERE (name = \(name) OR name LIKE \(name + "#%"))
+                AND name > \(after) ORDER BY name LIMIT 1
+                """
+            ) { row in
+                let (name, seq, state) = try row.decode((String, Int64, ByteBuffer).self)
+                return (name, seq, Array(buffer: state))
+            }.first
+            guard let (name, seq, bytes) = piece else { return nil }
+            after = name
+            return (seq, bytes)
+        }
+    }
+
+    /// Saves `state` as the store's projections' snapshot (one transaction): a cache that `findings`,
+    /// `timeline`, `export` and probityd start from. Needs the primary (a standby refuses writes).
+    public func saveSnapshot(_ state: DomainState) throws {
+        guard let last = state.lastSeq else { return }
+        let name = DomainProjection.snapshotName
+        try session.execute("BEGIN")
+        do {
+            try session.execute("DELETE FROM projection_snapshots WHERE name = \(name) OR name LIKE \(name + "#%")")
+            var piece = 0
+            try DomainSnapshot.encode(state, chunkSize: 1 << 20) { bytes in
+                try session.execute(
+                    """
+                    INSERT INTO projection_snapshots (name, seq, state)
+                    VALUES (\(DomainProjection.snapshotPiece(piece)), \(Int64(last)), \(ByteBuffer(bytes: bytes)))
+                    """)
+                piece += 1
+            }
+            try session.execute("COMMIT")
+        } catch {
+            try? session.execute("ROLLBACK")
+            throw error
         }
     }
 }

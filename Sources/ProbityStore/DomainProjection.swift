@@ -8,7 +8,7 @@ import ProbityLog
 /// trusted by `verify`, and a snapshot that does not fit the log (a log shorter than the snapshot, a
 /// format this version cannot read) is ignored: the entries are replayed instead.
 public enum DomainProjection {
-    static let snapshotName = "domain"
+    public static let snapshotName = "domain"
 
     /// Applies the entries after `state.lastSeq` (up to `limit`), reading `data` only where the
     /// projections need it.
@@ -57,22 +57,33 @@ public enum DomainProjection {
         guard (try? db.tableExists("projection_snapshots")) == true,
             let pieces = try? Row.fetchCursor(db, sql: snapshotPieces, arguments: [snapshotName, snapshotName + "#%"])
         else { return nil }
-        // Read piece by piece; a piece of another seq (a damaged store) ends the snapshot, which is then
-        // ignored.
+        return snapshot(size: size) {
+            (try? pieces.next()).flatMap { $0 }.map { (seq: $0["seq"], bytes: [UInt8]($0["state"] as Data)) }
+        }
+    }
+
+    /// The snapshot whose pieces `next` reads in name order (nil at the end), if it fits a log of `size`
+    /// entries. A piece of another seq (a damaged store) ends the snapshot, which is then ignored.
+    public static func snapshot(size: UInt64, pieces next: () -> (seq: Int64, bytes: [UInt8])?) -> DomainState? {
         var seq: Int64?, consistent = true
         let state = DomainSnapshot.decode {
-            guard consistent, let piece = try? pieces.next() else { return nil }
-            guard seq == nil || seq == piece["seq"] else {
+            guard consistent, let piece = next() else { return nil }
+            guard seq == nil || seq == piece.seq else {
                 consistent = false
                 return nil
             }
-            seq = piece["seq"]
-            return [UInt8](piece["state"] as Data)
+            seq = piece.seq
+            return piece.bytes
         }
         guard consistent, let seq, let state, let last = state.lastSeq, last < size, last == UInt64(seq) else {
             return nil
         }
         return state
+    }
+
+    /// The name of piece `index` of the snapshot: `domain`, then `domain#000001`, … (they sort in order).
+    public static func snapshotPiece(_ index: Int) -> String {
+        index == 0 ? snapshotName : snapshotName + "#" + String(String(1_000_000 + index).dropFirst())
     }
 }
 
@@ -122,10 +133,7 @@ public enum SnapshotWriter {
                 try DomainSnapshot.encode(state, chunkSize: 1 << 20) { bytes in
                     try db.execute(
                         sql: "INSERT INTO projection_snapshots (name, seq, state) VALUES (?, ?, ?)",
-                        arguments: [
-                            piece == 0 ? name : name + "#" + String(String(1_000_000 + piece).dropFirst()),
-                            Int64(last), Data(bytes),
-                        ])
+                        arguments: [DomainProjection.snapshotPiece(piece), Int64(last), Data(bytes)])
                     piece += 1
                 }
             }

@@ -17,7 +17,7 @@ struct ReplayCommand: ParsableCommand {
             snapshot of the procurement projections in the store, which `findings`, `timeline` and probityd start \
             from. With --until, shows the state as it was after that seq or at that time (RFC 3339, the log's \
             time: what the log held then) and saves nothing. A PostgreSQL store (--store postgres://…, the primary \
-            or a standby) is replayed in one snapshot; no snapshot is saved there.
+            or a standby) is replayed in one snapshot; the projections' snapshot is saved on the primary.
 
             Exit codes: 0 no drift, 1 chain break or drift, 2 usage or I/O error.
 
@@ -93,10 +93,15 @@ struct ReplayCommand: ParsableCommand {
                 for line in drift { Output.line("  \(line)") }
             }
         }
-        // A PostgreSQL store keeps no snapshot: its readers replay (probity findings, timeline, export).
-        if limit == nil, report.failure == nil, !PostgresLocation.isURL(store.db) {
-            // The snapshot is a cache: a store this user cannot write still replays, without it.
-            do { try SnapshotWriter.save(report.domain, path: store.db) } catch {
+        if limit == nil, report.failure == nil {
+            // The snapshot is a cache: a store this user cannot write (or a standby) still replays, without it.
+            do {
+                if PostgresLocation.isURL(store.db) {
+                    try PostgresLogReader(location: pgLocation(store.db)).saveSnapshot(report.domain)
+                } else {
+                    try SnapshotWriter.save(report.domain, path: store.db)
+                }
+            } catch {
                 Output.info(
                     "note: \(error) (the snapshot is a cache: findings and timelines replay the entries instead)")
             }

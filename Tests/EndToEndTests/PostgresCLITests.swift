@@ -88,6 +88,16 @@ struct PostgresCLITests {
             #expect(fromPostgres.stdout == fromFile.stdout, "\(arguments)")
             #expect(!fromPostgres.stdout.isEmpty, "\(arguments)")
         }
+        // A replay of the primary saves the projections' snapshot there; readers then start from it (on the
+        // standby too, once replicated) and still give the file's answers.
+        #expect(try probity(["replay", "--store", cluster.primaryURL]).status == 0)
+        #expect(try cluster.psql("SELECT count(*) FROM projection_snapshots WHERE seq = 13") == "1")
+        try cluster.waitForStandby()
+        for arguments in [["findings", "--json"], ["timeline", "--party", "agent-durand", "--json"]] {
+            #expect(
+                try probity(arguments + ["--store", cluster.standbyURL]).stdout
+                    == probity(arguments + ["--db", back]).stdout, "\(arguments)")
+        }
         let bundle = dir.appendingPathComponent("standby-bundle.zip").path
         let exported = try probity([
             "export", "bundle", "--store", cluster.standbyURL, "--procedure", "2026-042", "--key", key, "-o", bundle,

@@ -328,6 +328,26 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("the projections' snapshot saved in the store is what readers start from, brought up to date")
+    func projectionSnapshot() throws {
+        try Self.withCluster { _, location in
+            let writer = try PostgresLogWriter.create(
+                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
+                software: "test", holder: "test")
+            let events = try Self.conversation()
+            _ = try writer.append(Array(events[0..<8]), by: "a")
+            let reader = try PostgresLogReader(location: location)
+            #expect(try reader.savedSnapshot() == nil)
+            try reader.saveSnapshot(try reader.replay().domain)
+            let saved = try #require(try reader.savedSnapshot())
+            #expect(saved.lastSeq == 8)
+            // Entries appended since are applied on top of it: the same state as a replay from nothing.
+            _ = try writer.append(Array(events[8...]), by: "b")
+            #expect(try reader.domainState() == reader.replay().domain)
+            #expect(try reader.domainState().lastSeq == UInt64(events.count))
+        }
+    }
+
     @Test("wrong credentials and a password in the URL get clear errors")
     func credentials() throws {
         try Self.withCluster { cluster, location in
