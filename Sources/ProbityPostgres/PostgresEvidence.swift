@@ -102,15 +102,7 @@ extension PostgresLogReader {
     /// The entries under leaf tile `index` as an entry bundle; nil when the log does not hold them all yet.
     public func entryBundle(index: UInt64, width: Int?) throws -> [UInt8]? {
         try LogReader.entryBundle(index, width: width) { first, end, add in
-            for (seq, bytes) in try session.rows(
-                "SELECT seq, bytes FROM entries WHERE seq >= \(Int64(first)) AND seq < \(Int64(end)) ORDER BY seq",
-                { row in
-                    let (seq, bytes) = try row.decode((Int64, ByteBuffer).self)
-                    return (UInt64(clamping: seq), Array(buffer: bytes))
-                })
-            {
-                try add(seq, bytes)
-            }
+            for (seq, bytes) in try entryRows(from: first, limit: Int(end - first)) { try add(seq, bytes) }
         }
     }
 }

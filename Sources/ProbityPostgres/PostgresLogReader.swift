@@ -137,13 +137,7 @@ public final class PostgresLogReader: @unchecked Sendable {
                 size.map { "no checkpoint of size \($0) (checkpoints are signed once per committed batch)" }
                     ?? "the store has no checkpoint yet")
         }
-        return try parsedCheckpoint(note)
-    }
-
-    func parsedCheckpoint(_ note: String) throws -> SignedCheckpoint {
-        do { return try SignedCheckpoint(parsing: note) } catch {
-            throw StoreError(.inconsistent, "the stored checkpoint is malformed (\(error)); run `probity verify`")
-        }
+        return try PostgresStore.checkpoint(parsing: note)
     }
 
     func snapshot<T>(_ body: () throws -> T) throws -> T {

@@ -329,7 +329,7 @@ extension PostgresLogWriter: LogAppender {
                     { try $0.decode(String.self) }
                 ).first
             else { throw StoreError(.notFound, "no checkpoint of size \(size) to add cosignatures to") }
-            let stored = try SignedCheckpoint(parsing: note)
+            let stored = try PostgresStore.checkpoint(parsing: note)
             let cosigned = try stored.adding(cosignatures: lines)
             if cosigned.note.signatures.count > stored.note.signatures.count {
                 try session.execute(

@@ -36,7 +36,4 @@ public final class PostgresReadPool: Sendable {
     public func token(id: String) throws -> TokenInfo? {
         try withReader { try PostgresTokens(session: $0.session).token(id: id) }
     }
-
-    /// Closes the idle connections (a failover, a server restart: the next read connects anew).
-    public func closeIdle() { idle.withLock { $0.removeAll() } }
 }

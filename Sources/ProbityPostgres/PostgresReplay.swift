@@ -63,7 +63,7 @@ extension PostgresLogReader {
     }
 
     /// Up to `limit` entries' seqs and bytes from seq `first` on, in order.
-    private func entryRows(from first: UInt64, limit: Int) throws -> [(seq: UInt64, bytes: [UInt8])] {
+    func entryRows(from first: UInt64, limit: Int) throws -> [(seq: UInt64, bytes: [UInt8])] {
         try session.rows(
             "SELECT seq, bytes FROM entries WHERE seq >= \(Int64(clamping: first)) ORDER BY seq LIMIT \(limit)"
         ) { row in

@@ -48,6 +48,11 @@ public enum PostgresStore {
                 { try $0.decode(String.self) }
             ).first
         else { throw StoreError(.inconsistent, "no checkpoint covers entry \(seq); run `probity verify`") }
+        return try checkpoint(parsing: note)
+    }
+
+    /// A stored checkpoint note, parsed; a malformed one is the store's fault, named as such.
+    static func checkpoint(parsing note: String) throws -> SignedCheckpoint {
         do { return try SignedCheckpoint(parsing: note) } catch {
             throw StoreError(.inconsistent, "the stored checkpoint is malformed (\(error)); run `probity verify`")
         }

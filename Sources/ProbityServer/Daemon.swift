@@ -65,7 +65,6 @@ public struct Daemon {
         let lock: FileLock?
         /// How soon a failed open is tried again by an append (a standby must not connect per request).
         let reopenInterval: Duration
-        let description: String
     }
 
     /// Opens the store named by the settings: the SQLite file, or the PostgreSQL database.
@@ -108,7 +107,7 @@ public struct Daemon {
             let reader = try LogReader.open(path: path)
             return (reader.origin, try reader.meta("key_path"))
         }()
-        let signer = try signer(origin: origin, recordedKey: recordedKey, store: path)
+        let signer = try checkedSigner(origin: origin, recordedKey: recordedKey, store: path)
         let lock = try LogWriter.lockStore(path: path)
         let open: @Sendable () throws -> any LogAppender = { [readers] in
             try readers.closed { try LogWriter.open(path: path, signer: signer, lock: lock) }
@@ -116,7 +115,7 @@ public struct Daemon {
         let opened = { (writer: (any LogAppender)?, failure: (any Error)?) in
             OpenedStore(
                 writer: writer, open: open, failure: failure, signer: signer, readers: readers, lock: lock,
-                reopenInterval: .zero, description: path)
+                reopenInterval: .zero)
         }
         do {
             return opened(try open(), nil)
@@ -128,7 +127,7 @@ public struct Daemon {
     }
 
     /// The key to sign with, checked against the store's origin.
-    private func signer(origin: String, recordedKey: String?, store: String) throws -> NoteSigner {
+    private func checkedSigner(origin: String, recordedKey: String?, store: String) throws -> NoteSigner {
         if let expected = settings.origin, expected != origin {
             throw DaemonStartError(
                 message: "store.origin is \(expected), but the store \(store) is the log of \(origin)",
@@ -165,7 +164,7 @@ public struct Daemon {
             // exits 1, which helps only for a server that is not up yet).
             throw DaemonStartError(message: error.message, isConfiguration: error.code == .credentials)
         }
-        let signer = try signer(origin: meta.origin, recordedKey: meta.keyPath, store: "\(location)")
+        let signer = try checkedSigner(origin: meta.origin, recordedKey: meta.keyPath, store: "\(location)")
         let open: @Sendable () throws -> any LogAppender = {
             try PostgresLogWriter.open(location: location, signer: signer, holder: holder)
         }
@@ -173,7 +172,7 @@ public struct Daemon {
         let opened = { (writer: (any LogAppender)?, failure: (any Error)?) in
             OpenedStore(
                 writer: writer, open: open, failure: failure, signer: signer, readers: readers, lock: nil,
-                reopenInterval: LeadershipService.interval, description: "\(location)")
+                reopenInterval: LeadershipService.interval)
         }
         do {
             let writer = try open()
@@ -303,9 +302,7 @@ public struct Daemon {
         }
         let status: @Sendable () -> String = { [readers, committer, settings] in
             let size = (try? readers.log().size()).map { "\($0) entries" } ?? "size unknown"
-            if case .some(let error as PostgresStoreError) = committer.failureCause, error.code == .notLeader {
-                return "standby: \(size); \(error.message)"
-            }
+            if let writer = committer.otherWriter { return "standby: \(size); \(writer)" }
             return committer.failure.map { "degraded: \(size); appends fail: \($0)" }
                 ?? "serving \(size) on \(settings.socketPath)"
         }
@@ -369,6 +366,14 @@ struct CommitterService: Service {
     }
 }
 
+extension GroupCommitter {
+    /// The PostgreSQL store's reason this probityd cannot write now, if that is why.
+    var postgresFailure: PostgresStoreError? { failureCause as? PostgresStoreError }
+
+    /// While another probityd leads the PostgreSQL store: who it is (the store's words).
+    var otherWriter: String? { postgresFailure.flatMap { $0.code == .notLeader ? $0.message : nil } }
+}
+
 /// On a PostgreSQL store: while this daemon does not write (another probityd leads, or the server is
 /// away), tries to take the lead every `interval`, so that a standby takes over within about a second of
 /// the writer's end (its session ends, the server releases its advisory lock), without waiting for an
@@ -384,7 +389,7 @@ struct LeadershipService: Service {
             var leading = committer.isWriting
             while !Task.isCancelled {
                 // A read replica (a server in recovery) can never lead: asked far less often.
-                let replica = (committer.failureCause as? PostgresStoreError)?.code == .readOnly
+                let replica = committer.postgresFailure?.code == .readOnly
                 try await Task.sleep(for: replica ? Self.interval * 20 : Self.interval)
                 let writing = committer.isWriting ? true : await committer.openIfClosed()
                 if writing != leading {

@@ -4,7 +4,6 @@ import Hummingbird
 import NIOCore
 import ProbityDomain
 import ProbityLog
-import ProbityPostgres
 import ProbityStore
 import ProbityWire
 import Prometheus
@@ -369,10 +368,10 @@ struct ProbityAPI: Sendable {
 
     private func health() -> Response {
         let size = (try? log.size()).map { JSONValue.number(Double($0)) } ?? .null
-        if case .some(let error as PostgresStoreError) = committer.failureCause, error.code == .notLeader {
+        if let writer = committer.otherWriter {
             // Reads are served; appends go to the writer (a load balancer sends them there on this 503).
             return .json(
-                .object(["status": .string("standby"), "size": size, "error": .string(error.message)]),
+                .object(["status": .string("standby"), "size": size, "error": .string(writer)]),
                 status: .serviceUnavailable)
         }
         if let failure = committer.failure {

@@ -27,6 +27,7 @@ struct DaemonSettingsTests {
                 [store]
                 path = "/srv/log.sqlite"
                 origin = "a.example/probity"
+                url = "postgres://probity@db1.example:5432/probity?sslmode=verify-full"
                 [signing]
                 key_file = "/etc/k.pem"
                 [listen]
@@ -45,6 +46,7 @@ struct DaemonSettingsTests {
         try settings.validate()
         #expect(try settings.tcpAddress(settings.tcp!) == ("::1", 8787))
         #expect(settings.tilesPrefix == "/public/tlog" && settings.tilesListen == "127.0.0.1:8789")
+        #expect(try settings.postgresLocation() != nil)
         var again = DaemonSettings()
         try again.apply(toml: settings.tomlDescription, file: "printed")
         #expect(again == settings)
@@ -130,6 +132,12 @@ struct DaemonSettingsTests {
             ("[tiles]\nprefix = \"/v1/tiles\"\n", "not under /v1"),
             ("[tiles]\nlisten = \"0.0.0.0:80\"\n", "tiles.listen: 0.0.0.0 is not a loopback address"),
             ("[console]\nsession_minutes = 0\n", "console.session_minutes: must be between 1 and 1440"),
+            ("[store]\nurl = \"postgres://probity:secret@db/probity\"\n", "store.url: the store URL"),
+            ("[store]\nurl = \"postgres://db/probity?sslmode=prefer\"\n", "store.url:"),
+            (
+                "[store]\nurl = \"postgres://probity@db/probity\"\n[[capture]]\nkind = \"maildir\"\npath = \"/m\"\n",
+                "[[capture]] is not available with a PostgreSQL store"
+            ),
         ])
     func invalid(_ toml: String, _ message: String) {
         var settings = DaemonSettings()
