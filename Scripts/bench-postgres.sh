@@ -80,7 +80,7 @@ run_wrk() {  # PORT BATCH NAME
   ! grep -q "Non-2xx" "$dir/wrk-$3-$2.txt" || { echo "bench-postgres: probityd refused requests:" >&2; cat "$dir/wrk-$3-$2.txt" >&2; exit 1; }
   python3 Scripts/wrk-summary.py "$dir/wrk-$3-$2.txt"
 }
-daemon_on() {  # STORE NAME → runs wrk against a probityd on STORE, prints "single p99 batch p99"
+daemon_on() {  # STORE NAME → runs wrk against a probityd on STORE, prints "single p99 batch p99 peak_MiB"
   local port daemon
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   (umask 077; "$probity" tokens create --db "$1" --name "bench-$2" --role ingest >"$dir/ingest-$2.token")
@@ -90,12 +90,13 @@ daemon_on() {  # STORE NAME → runs wrk against a probityd on STORE, prints "si
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   read -r single single_p99 < <(run_wrk "$port" 1 "$2")
   read -r batch batch_p99 < <(run_wrk "$port" 100 "$2")
+  local mib=$(( $(awk '/VmHWM/ { print $2 }' "/proc/$daemon/status") / 1024 ))
   kill -TERM "$daemon"; wait "$daemon" || true
-  echo "$single $single_p99 $batch $batch_p99"
+  echo "$single $single_p99 $batch $batch_p99 $mib"
 }
 echo "probityd on SQLite, then on PostgreSQL, under wrk -c64..."
-read -r sq_single sq_single_p99 sq_batch sq_batch_p99 < <(daemon_on "$dir/log.sqlite" sqlite)
-read -r pg_single pg_single_p99 pg_batch pg_batch_p99 < <(daemon_on "$url" pg)
+read -r sq_single sq_single_p99 sq_batch sq_batch_p99 sq_mib < <(daemon_on "$dir/log.sqlite" sqlite)
+read -r pg_single pg_single_p99 pg_batch pg_batch_p99 pg_mib < <(daemon_on "$url" pg)
 echo "baseline: pgbench, 64 clients, one INSERT of an event line per transaction..."
 line_hex=$(head -1 "$dir/lines.bin" | python3 -c 'import sys; print(sys.stdin.buffer.read().rstrip(b"\n").hex())')
 printf "INSERT INTO raw(line) VALUES ('\\\\x%s'::bytea);\n" "$line_hex" >"$dir/insert.sql"
@@ -128,4 +129,5 @@ probityd under \`wrk -t2 -c64 -d10s\`, TCP loopback (the PostgreSQL log then ver
 | probityd on SQLite, one event per request | $sq_single | $sq_single_p99 ms | PostgreSQL/SQLite $(python3 -c "print(f'{$pg_single / $sq_single:.2f}')") |
 | probityd on PostgreSQL, 100 events per request | $pg_batch ($((pg_batch * 100)) ev/s) | $pg_batch_p99 ms | |
 | probityd on SQLite, 100 events per request | $sq_batch ($((sq_batch * 100)) ev/s) | $sq_batch_p99 ms | PostgreSQL/SQLite $(python3 -c "print(f'{$pg_batch / $sq_batch:.2f}')") |
+| probityd's peak memory (VmHWM) over both wrk runs, PostgreSQL / SQLite | $pg_mib MiB / $sq_mib MiB | | |
 REPORT
