@@ -113,8 +113,10 @@ package struct CanonicalScanner {
         let start = index
         let base = bytes.baseAddress!, end = bytes.count
         while index < end {
-            // The common case: a run of printable ASCII other than `"` and `\`, scanned in a local.
+            // The common case: a run of printable ASCII other than `"` and `\`, scanned eight bytes at a
+            // time while no byte of the word needs a look, then byte by byte.
             var i = index
+            while i + 8 <= end, !SWAR.needsLook(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
             while i < end, case let c = base[i], c >= 0x20, c < 0x80, c != 0x22, c != 0x5C { i += 1 }
             index = i
             guard index < end else { break }
@@ -263,5 +265,27 @@ package struct CanonicalScanner {
         if !raw.contains(0x5C) { return String(decoding: raw, as: UTF8.self) }
         let quoted = [UInt8(ascii: "\"")] + Array(raw) + [UInt8(ascii: "\"")]
         return (try? JSONParser.parse(quoted))?.stringValue ?? ""
+    }
+}
+
+/// Word-at-a-time tests on eight bytes of a JSON string (the classic "has a zero byte" trick: exact for
+/// whether any byte matches, which is all the scanners ask).
+package enum SWAR {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether any byte of `w` is 0.
+    @inline(__always) static func hasZero(_ w: UInt64) -> Bool { (w &- ones) & ~w & highs != 0 }
+
+    /// Whether any byte of `w` is a control character (< 0x20), `"`, `\`, or not ASCII (≥ 0x80): the
+    /// bytes a string scanner must look at one by one.
+    @inline(__always) package static func needsLook(_ w: UInt64) -> Bool {
+        w & highs != 0 || needsEscape(w)
+    }
+
+    /// Whether any byte of `w` is a control character (< 0x20), `"` or `\`: the bytes JSON escapes.
+    /// (A byte below 0x20 is the only one whose subtraction borrows, so the test is exact.)
+    @inline(__always) package static func needsEscape(_ w: UInt64) -> Bool {
+        hasZero(w ^ (ones &* 0x22)) || hasZero(w ^ (ones &* 0x5C)) || (w &- ones &* 0x20) & ~w & highs != 0
     }
 }

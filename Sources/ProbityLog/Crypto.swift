@@ -37,10 +37,15 @@ public enum SHA256 {
 
     /// SHA-256 of `first` then `second` (a payload's salt and bytes), as an inline digest.
     public static func digest(_ first: [UInt8], _ second: [UInt8]) -> SHA256Digest {
+        first.withUnsafeBytes { a in second.withUnsafeBytes { digest(a, $0) } }
+    }
+
+    /// SHA-256 of `first` then `second`, read in place.
+    public static func digest(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> SHA256Digest {
         var ctx = SHA256_CTX()
         SHA256_Init(&ctx)
-        first.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, $0.count) }
-        second.withUnsafeBytes { _ = SHA256_Update(&ctx, $0.baseAddress, $0.count) }
+        _ = SHA256_Update(&ctx, first.baseAddress, first.count)
+        _ = SHA256_Update(&ctx, second.baseAddress, second.count)
         return SHA256Digest { SHA256_Final($0, &ctx) }
     }
 

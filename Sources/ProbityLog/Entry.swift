@@ -143,6 +143,11 @@ public struct PayloadCommitment: Sendable, Equatable {
     }
 
     public func matches(salt: [UInt8], payload: [UInt8]) -> Bool {
-        salt.count == Self.saltLength && UInt64(payload.count) == size && SHA256.digest(salt, payload) == sha256
+        salt.withUnsafeBufferPointer { s in payload.withUnsafeBufferPointer { matches(salt: s, payload: $0) } }
+    }
+
+    public func matches(salt: UnsafeBufferPointer<UInt8>, payload: UnsafeBufferPointer<UInt8>) -> Bool {
+        salt.count == Self.saltLength && UInt64(payload.count) == size
+            && SHA256.digest(UnsafeRawBufferPointer(salt), UnsafeRawBufferPointer(payload)) == sha256
     }
 }

@@ -34,12 +34,13 @@ public struct EntryHeader: Sendable {
 
     public init(bytes: [UInt8]) throws(EntryFormatError) {
         let result = bytes.withUnsafeBufferPointer { buffer in
-            Result { () throws(EntryFormatError) in try EntryHeader(buffer) }
+            Result { () throws(EntryFormatError) in try EntryHeader(buffer: buffer) }
         }
         self = try result.get()
     }
 
-    private init(_ b: UnsafeBufferPointer<UInt8>) throws(EntryFormatError) {
+    /// Decodes the entry in `b` (ranges in the result are offsets into `b`).
+    public init(buffer b: UnsafeBufferPointer<UInt8>) throws(EntryFormatError) {
         let index: (top: [CanonicalScanner.Member], nested: [(start: Int, members: [CanonicalScanner.Member])])
         do { index = try CanonicalScanner.indexObject(b) } catch {
             // Classify for the message: valid JSON that is merely not canonical, or not JSON at all.

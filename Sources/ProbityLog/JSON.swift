@@ -205,6 +205,13 @@ public struct JSONParser {
         // Fast path: no escapes.
         var scan = index
         while scan < bytes.count {
+            // Eight bytes at a time while none is a quote, a backslash, a control character or non-ASCII.
+            while scan + 8 <= bytes.count,
+                !SWAR.needsLook(UnsafeRawPointer(bytes.baseAddress! + scan).loadUnaligned(as: UInt64.self))
+            {
+                scan += 8
+            }
+            guard scan < bytes.count else { break }
             let b = bytes[scan]
             if b == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[index..<scan])

@@ -218,16 +218,18 @@ public struct LogVerifier {
                     + (extra.isEmpty ? "" : "; wrongly in \(extra.joined(separator: ", "))"))
         }
         for (stream, previous) in entry.streams {
-            // One look-up per stream: the head is read, checked and replaced in place.
-            let previousHead = streamHeads[stream]
-            if previous != (previousHead?.hash ?? Entry.zeroHash) {
-                let expected = previousHead.map { "seq \($0.seq)" } ?? "nothing (it would be the stream's first entry)"
-                record(
-                    .stream, seq: seq,
-                    "in stream \(stream) the entry links to \(Hex.encode(previous).prefix(16))…, but the stream's previous entry is \(expected): a gap or a fork"
-                )
+            // One look-up per stream: the head is read, checked and replaced in place (count 0: a new stream).
+            var problem: String?
+            func link(_ head: inout (seq: UInt64, hash: Merkle.Hash, count: Int)) {
+                if previous != head.hash {
+                    let expected = head.count > 0 ? "seq \(head.seq)" : "nothing (it would be the stream's first entry)"
+                    problem =
+                        "in stream \(stream) the entry links to \(Hex.encode(previous).prefix(16))…, but the stream's previous entry is \(expected): a gap or a fork"
+                }
+                head = (seq, leafHash, head.count + 1)
             }
-            streamHeads[stream] = (seq, leafHash, (previousHead?.count ?? 0) + 1)
+            link(&streamHeads[stream, default: (0, Entry.zeroHash, 0)])
+            if let problem { record(.stream, seq: seq, problem) }
         }
     }
 
@@ -364,7 +366,24 @@ public struct CheckedEntry: Sendable {
     public static func check(
         position: UInt64, bytes: [UInt8], storedLeafHash: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?
     ) -> CheckedEntry {
-        let entry = Result { () throws(EntryFormatError) in try EntryHeader(bytes: bytes) }
+        bytes.withUnsafeBufferPointer { b in
+            storedLeafHash.withUnsafeBufferPointer { leaf in
+                guard let payload else { return check(position: position, bytes: b, storedLeafHash: leaf, payload: nil) }
+                return payload.salt.withUnsafeBufferPointer { salt in
+                    payload.bytes.withUnsafeBufferPointer {
+                        check(position: position, bytes: b, storedLeafHash: leaf, payload: (salt, $0))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The same checks on bytes read in place (verify's chunks keep every row in one buffer).
+    public static func check(
+        position: UInt64, bytes: UnsafeBufferPointer<UInt8>, storedLeafHash: UnsafeBufferPointer<UInt8>,
+        payload: (salt: UnsafeBufferPointer<UInt8>, bytes: UnsafeBufferPointer<UInt8>)?
+    ) -> CheckedEntry {
+        let entry = Result { () throws(EntryFormatError) in try EntryHeader(buffer: bytes) }
         var status = PayloadStatus.absent
         if let payload {
             switch entry {
@@ -378,7 +397,7 @@ public struct CheckedEntry: Sendable {
             }
         }
         return CheckedEntry(
-            position: position, entry: entry, leafHash: Merkle.leafHash(bytes),
+            position: position, entry: entry, leafHash: SHA256.digest(prefix: 0x00, UnsafeRawBufferPointer(bytes)),
             storedLeafHash: SHA256Digest(storedLeafHash),
             payload: status)
     }

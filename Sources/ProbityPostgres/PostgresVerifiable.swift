@@ -59,7 +59,7 @@ struct PostgresVerifiable: VerifiableStore {
     func entryCount() throws -> UInt64 { try PostgresStore.size(session) }
 
     /// Keyset pages of entries with their payloads; the next page is asked for while this one is checked.
-    func scanEntries(chunk: Int, _ body: ([VerifyRow]) throws -> Void) throws {
+    func scanEntries(chunk: Int, _ body: (VerifyRows) throws -> Void) throws {
         var after: Int64?
         while true {
             let page: PostgresQuery =
@@ -68,18 +68,36 @@ struct PostgresVerifiable: VerifiableStore {
                 } else {
                     "SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes, e.type, e.time FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq LIMIT \(chunk)"
                 }
-            let rows = try session.rows(page) { row in
-                let (seq, bytes, leaf, salt, payload, type, time) = try row.decode(
-                    (Int64, ByteBuffer, ByteBuffer, ByteBuffer?, ByteBuffer?, String, String).self)
-                return VerifyRow(
-                    seq: seq, bytes: Array(buffer: bytes), leaf: Array(buffer: leaf),
-                    payload: salt.flatMap { salt in payload.map { (Array(buffer: salt), Array(buffer: $0)) } },
-                    type: type, time: time)
+            // Decoded as buffers of the received message (no copy), then copied into one chunk here.
+            let received = try session.rows(page) { row in
+                try row.decode((Int64, ByteBuffer, ByteBuffer, ByteBuffer?, ByteBuffer?, ByteBuffer, ByteBuffer).self)
+            }
+            var rows = VerifyRows(capacity: received.count)
+            for (seq, bytes, leaf, salt, payload, type, time) in received {
+                bytes.withUnsafeReadableBytes { entry in
+                    leaf.withUnsafeReadableBytes { leaf in
+                        type.withUnsafeReadableBytes { type in
+                            time.withUnsafeReadableBytes { time in
+                                guard let salt, let payload else {
+                                    return rows.append(
+                                        seq: seq, entry: entry, leaf: leaf, payload: nil, type: type, time: time)
+                                }
+                                salt.withUnsafeReadableBytes { salt in
+                                    payload.withUnsafeReadableBytes {
+                                        rows.append(
+                                            seq: seq, entry: entry, leaf: leaf, payload: (salt, $0), type: type,
+                                            time: time)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             guard !rows.isEmpty else { return }
             try body(rows)
             guard rows.count == chunk else { return }
-            after = rows[rows.count - 1].seq
+            after = rows.rows[rows.count - 1].seq
         }
     }
 
@@ -175,9 +193,9 @@ struct PostgresVerifiable: VerifiableStore {
         var recorded: [Int64: SourceKey] = [:]
         var unlisted: [(seq: Int64, platform: String, id: String)] = []
         try scanEntries(chunk: 10_000) { rows in
-            for row in rows where row.type == DomainEventType.exchangeRecorded {
-                guard let header = try? EntryHeader(bytes: row.bytes),
-                    let source = EventFields(header, bytes: row.bytes).source("source")
+            for (i, row) in rows.rows.enumerated() where rows.type(i) == DomainEventType.exchangeRecorded {
+                let bytes = rows.entryBytes(i)
+                guard let header = try? EntryHeader(bytes: bytes), let source = EventFields(header, bytes: bytes).source("source")
                 else { continue }
                 let key = SourceKey(platform: source.platform, id: source.id)
                 recorded[row.seq] = key

@@ -72,6 +72,13 @@ extension Statement {
 
     func rawIsNull(_ column: Int32) -> Bool { sqlite3_column_type(sqliteStatement, column) == SQLITE_NULL }
 
+    /// A column's bytes (blob, or text as stored) in place, valid until the next step or reset: copy them.
+    func rawBuffer(_ column: Int32) -> UnsafeRawBufferPointer {
+        let pointer = sqlite3_column_blob(sqliteStatement, column)
+        let count = Int(sqlite3_column_bytes(sqliteStatement, column))  // after column_blob, as SQLite asks
+        return UnsafeRawBufferPointer(start: count > 0 ? pointer : nil, count: count)
+    }
+
     func rawBytes(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(sqliteStatement, column))
         guard count > 0, let pointer = sqlite3_column_blob(sqliteStatement, column) else { return [] }

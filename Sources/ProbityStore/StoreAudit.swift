@@ -27,21 +27,34 @@ enum StoreAudit {
         var hasPayload = false
     }
 
+    /// `bytes` are the entry `entry` was checked from; `type` and `time` the row's columns.
     static func rowFacts(
-        _ entry: CheckedEntry, bytes: [UInt8], type: String, time: String, hasPayload: Bool
+        _ entry: CheckedEntry, bytes: UnsafeBufferPointer<UInt8>, type: UnsafeBufferPointer<UInt8>,
+        time: UnsafeBufferPointer<UInt8>, hasPayload: Bool
     ) -> RowFacts {
         var row = RowFacts(hasPayload: hasPayload)
         guard case .success(let header) = entry.entry else { return row }
-        if header.type != type {
-            row.columnProblem = "the stored type \"\(type)\" is not the entry's type \"\(header.type)\""
+        if !header.type.utf8.elementsEqual(type) {
+            row.columnProblem =
+                "the stored type \"\(String(decoding: type, as: UTF8.self))\" is not the entry's type \"\(header.type)\""
         } else if Timestamp(entryTime: time) != header.time {
-            row.columnProblem = "the stored time \"\(time)\" is not the entry's time"
+            row.columnProblem = "the stored time \"\(String(decoding: time, as: UTF8.self))\" is not the entry's time"
         }
-        let fields = EventFields(header, bytes: bytes)
-        if header.type == DomainEventType.exchangeRecorded, let source = fields.source("source") {
-            row.sourceDigest = digest(source.platform, source.id, Int64(clamping: entry.position))
+        if header.type == DomainEventType.exchangeRecorded,
+            let member = header.dataMembers.first(where: { bytes[$0.key].elementsEqual("source".utf8) }),
+            let source = CanonicalScanner.idAndPlatform(bytes, object: member.value)
+        {
+            let scanner = CanonicalScanner(bytes)
+            row.sourceDigest = digest(
+                scanner.decodedString(source.platform), scanner.decodedString(source.id),
+                Int64(clamping: entry.position))
         }
-        row.facts = ReferenceLedger.facts(type: header.type) { fields.string($0) }
+        // Only the few types that register something have facts; their fields are read from a copy.
+        var fields: EventFields?
+        row.facts = ReferenceLedger.facts(type: header.type) { key in
+            if fields == nil { fields = EventFields(header, bytes: Array(bytes)) }
+            return fields?.string(key)
+        }
         return row
     }
 

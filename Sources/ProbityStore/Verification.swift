@@ -30,33 +30,81 @@ public protocol VerifiableStore: AuditTables {
     /// One past the highest seq.
     func entryCount() throws -> UInt64
     /// Every entry row, with its payload if stored, in seq order, at most `chunk` rows at a time.
-    func scanEntries(chunk: Int, _ body: ([VerifyRow]) throws -> Void) throws
+    func scanEntries(chunk: Int, _ body: (VerifyRows) throws -> Void) throws
     /// The stored tiles of `level` whose index is in `indices`.
     func tiles(level: Int, indices: Range<UInt64>) throws -> [Tiles.ID: [UInt8]]
     func tile(_ id: Tiles.ID) throws -> [UInt8]?
     func streamCount() throws -> Int
 }
 
-/// One stored entry row as verify reads it: the entry, its payload, and the derived columns it checks.
-public struct VerifyRow: Sendable {
-    public let seq: Int64
-    public let bytes: [UInt8]
-    public let leaf: [UInt8]
-    public let payload: (salt: [UInt8], bytes: [UInt8])?
-    public let type: String
-    public let time: String
-
-    public init(
-        seq: Int64, bytes: [UInt8], leaf: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?, type: String,
-        time: String
-    ) {
-        self.seq = seq
-        self.bytes = bytes
-        self.leaf = leaf
-        self.payload = payload
-        self.type = type
-        self.time = time
+/// A chunk of stored entry rows as verify reads them: each row's entry, payload and derived columns,
+/// all copied into one buffer, so that a chunk of thousands of rows costs two allocations, not six
+/// per row (allocation and freeing across threads was most of verify's CPU).
+public struct VerifyRows: Sendable {
+    /// Where one row's columns lie in `bytes`.
+    public struct Row: Sendable {
+        public let seq: Int64
+        let entry: Range<Int>
+        let leaf: Range<Int>
+        /// The payload's salt and bytes; nil when no payload is stored.
+        let payload: (salt: Range<Int>, bytes: Range<Int>)?
+        let type: Range<Int>
+        let time: Range<Int>
     }
+
+    public private(set) var rows: [Row] = []
+    private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int) {
+        rows.reserveCapacity(capacity)
+        bytes.reserveCapacity(capacity * 1_600)
+    }
+
+    public var count: Int { rows.count }
+    public var isEmpty: Bool { rows.isEmpty }
+
+    /// Copies one row's columns in.
+    public mutating func append(
+        seq: Int64, entry: UnsafeRawBufferPointer, leaf: UnsafeRawBufferPointer,
+        payload: (salt: UnsafeRawBufferPointer, bytes: UnsafeRawBufferPointer)?, type: UnsafeRawBufferPointer,
+        time: UnsafeRawBufferPointer
+    ) {
+        func keep(_ column: UnsafeRawBufferPointer) -> Range<Int> {
+            let start = bytes.count
+            bytes.append(contentsOf: column)
+            return start..<bytes.count
+        }
+        rows.append(
+            Row(
+                seq: seq, entry: keep(entry), leaf: keep(leaf),
+                payload: payload.map { (keep($0.salt), keep($0.bytes)) }, type: keep(type), time: keep(time)))
+    }
+
+    /// The rows `isIncluded` keeps, copied into a chunk of their own.
+    public func filter(_ isIncluded: (Row) -> Bool) -> VerifyRows {
+        var kept = VerifyRows(capacity: rows.count)
+        bytes.withUnsafeBytes { b in
+            func column(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: b[range]) }
+            for r in rows where isIncluded(r) {
+                kept.append(
+                    seq: r.seq, entry: column(r.entry), leaf: column(r.leaf),
+                    payload: r.payload.map { (column($0.salt), column($0.bytes)) }, type: column(r.type),
+                    time: column(r.time))
+            }
+        }
+        return kept
+    }
+
+    /// Calls `body` with the buffer the rows' ranges index.
+    func withBytes<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+        try bytes.withUnsafeBufferPointer(body)
+    }
+
+    /// The entry bytes of row `i`, copied out (for the rare caller that keeps them).
+    public func entryBytes(_ i: Int) -> [UInt8] { Array(bytes[rows[i].entry]) }
+
+    /// The stored type column of row `i`.
+    public func type(_ i: Int) -> String { String(decoding: bytes[rows[i].type], as: UTF8.self) }
 }
 
 extension LogReader {
@@ -103,24 +151,21 @@ public func verifyStore(
     var storeFailures: [LogVerifier.Failure] = []
     var position: UInt64 = 0
     try store.scanEntries(chunk: verifyChunk) { chunk in
-        var rows: [CheckBatch.Row] = []
-        rows.reserveCapacity(chunk.count)
-        for row in chunk {
-            guard row.seq >= 0 else { storeFailures.append(StoreAudit.negativeSeq(row.seq)); continue }
-            rows.append(
-                CheckBatch.Row(
-                    seq: UInt64(row.seq), bytes: row.bytes, leaf: row.leaf, payload: row.payload, type: row.type,
-                    time: row.time))
+        var kept = chunk
+        if chunk.rows.contains(where: { $0.seq < 0 }) {
+            // A negative seq is no tree position: reported, and the row left out of the tree.
+            storeFailures += chunk.rows.filter { $0.seq < 0 }.map { StoreAudit.negativeSeq($0.seq) }
+            kept = chunk.filter { $0.seq >= 0 }
         }
-        guard !rows.isEmpty else { return }
-        let end = position + UInt64(rows.count)
+        guard !kept.isEmpty else { return }
+        let end = position + UInt64(kept.count)
         var stored: [Tiles.ID: [UInt8]] = [:]
         for level in 0..<Tiles.layout(size: end).count {
             let filled = Tiles.completed(level: level, from: position, to: end)
             guard !filled.isEmpty else { continue }
             stored.merge(try store.tiles(level: level, indices: filled)) { $1 }
         }
-        consumer.enqueue(CheckBatch(rows, firstPosition: position, storedTiles: stored))
+        consumer.enqueue(CheckBatch(kept, firstPosition: position, storedTiles: stored))
         position = end
     }
     let (verifier, finished, columnFailures, tally) = try consumer.finish(
@@ -156,22 +201,20 @@ struct SQLiteVerifiable: VerifiableStore {
 
     func entryCount() throws -> UInt64 { try LogReader.size(db) }
 
-    func scanEntries(chunk: Int, _ body: ([VerifyRow]) throws -> Void) throws {
+    func scanEntries(chunk: Int, _ body: (VerifyRows) throws -> Void) throws {
         let entries = try db.makeStatement(
             sql: """
                 SELECT e.seq, e.bytes, e.leaf_hash, p.salt, p.bytes, e.type, e.time FROM entries e LEFT JOIN payloads p ON p.seq = e.seq ORDER BY e.seq
                 """)
         var more = true
         while more {
-            var rows: [VerifyRow] = []
-            rows.reserveCapacity(chunk)
+            var rows = VerifyRows(capacity: chunk)
             while rows.count < chunk {
                 guard try entries.rawStep(db) else { more = false; break }
-                let payload = entries.rawIsNull(3) ? nil : (salt: entries.rawBytes(3), bytes: entries.rawBytes(4))
                 rows.append(
-                    VerifyRow(
-                        seq: entries.rawInt64(0), bytes: entries.rawBytes(1), leaf: entries.rawBytes(2),
-                        payload: payload, type: entries.rawText(5), time: entries.rawText(6)))
+                    seq: entries.rawInt64(0), entry: entries.rawBuffer(1), leaf: entries.rawBuffer(2),
+                    payload: entries.rawIsNull(3) ? nil : (entries.rawBuffer(3), entries.rawBuffer(4)),
+                    type: entries.rawBuffer(5), time: entries.rawBuffer(6))
             }
             if !rows.isEmpty { try body(rows) }
         }
@@ -259,32 +302,30 @@ final class SequentialChecks: @unchecked Sendable {
 
 /// One chunk of rows and the per-entry checks of it, running on the global queue.
 final class CheckBatch: @unchecked Sendable {
-    struct Row {
-        let seq: UInt64
-        let bytes: [UInt8]
-        let leaf: [UInt8]
-        let payload: (salt: [UInt8], bytes: [UInt8])?
-        /// The row's derived columns, checked against the entry.
-        let type: String
-        let time: String
-    }
-
     /// The tree position of the first row, and the stored Merkle tiles its rows fill.
     let firstPosition: UInt64
     let storedTiles: [Tiles.ID: [UInt8]]
     let checked: ParallelChunk<(CheckedEntry, StoreAudit.RowFacts)>
 
     /// Starts checking `rows` at once, split over the machine's cores.
-    init(_ rows: [Row], firstPosition: UInt64, storedTiles: [Tiles.ID: [UInt8]]) {
+    init(_ rows: VerifyRows, firstPosition: UInt64, storedTiles: [Tiles.ID: [UInt8]]) {
         self.firstPosition = firstPosition
         self.storedTiles = storedTiles
         checked = ParallelChunk(count: rows.count) { i in
-            let r = rows[i]
-            let entry = CheckedEntry.check(position: r.seq, bytes: r.bytes, storedLeafHash: r.leaf, payload: r.payload)
-            return (
-                entry,
-                StoreAudit.rowFacts(entry, bytes: r.bytes, type: r.type, time: r.time, hasPayload: r.payload != nil)
-            )
+            rows.withBytes { b in
+                let r = rows.rows[i]
+                func column(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: b[range]) }
+                let entryBytes = column(r.entry)
+                let entry = CheckedEntry.check(
+                    position: UInt64(r.seq), bytes: entryBytes, storedLeafHash: column(r.leaf),
+                    payload: r.payload.map { (column($0.salt), column($0.bytes)) })
+                return (
+                    entry,
+                    StoreAudit.rowFacts(
+                        entry, bytes: entryBytes, type: column(r.type), time: column(r.time),
+                        hasPayload: r.payload != nil)
+                )
+            }
         }
     }
 }

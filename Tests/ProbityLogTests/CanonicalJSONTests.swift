@@ -105,4 +105,63 @@ struct CanonicalJSONTests {
         let error = try #require(throws: JSONParseError.self) { try JSONParser.parse("{\n  \"a\": [1,\n  2,, 3]\n}") }
         #expect(error.line == 3 && error.column == 5)
     }
+
+    /// The word-at-a-time string scans must flag a word exactly when one of its bytes needs a look: a
+    /// missed quote, backslash or control character would let a non-canonical or unterminated string through.
+    @Test("the eight-byte string tests flag exactly the words holding a byte to look at")
+    func wordTests() {
+        func escapes(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5C }
+        func word(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+        for b in 0...255 {
+            for position in 0..<8 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = UInt8(b)
+                #expect(SWAR.needsEscape(word(bytes)) == escapes(UInt8(b)), "byte \(b) at \(position)")
+                #expect(SWAR.needsLook(word(bytes)) == (escapes(UInt8(b)) || b >= 0x80), "byte \(b) at \(position)")
+            }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let interesting: [UInt8] = [0x00, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F, 0x80, 0xC3, 0xFF]
+        for _ in 0..<20_000 {
+            let bytes = (0..<8).map { _ in
+                Bool.random(using: &generator) ? interesting.randomElement(using: &generator)! : UInt8.random(in: 0...255)
+            }
+            #expect(SWAR.needsEscape(word(bytes)) == bytes.contains(where: escapes), "\(bytes)")
+            #expect(SWAR.needsLook(word(bytes)) == bytes.contains { escapes($0) || $0 >= 0x80 }, "\(bytes)")
+        }
+    }
+
+    @Test("strings with a byte to escape at every offset around the eight-byte words round-trip canonically")
+    func stringsAcrossWords() throws {
+        for length in 0..<26 {
+            for position in 0..<max(1, length) {
+                for special in ["\"", "\\", "\n", "\u{1}", "é", "\u{1F600}", "/"] {
+                    var characters = Array(repeating: "x", count: length)
+                    if length > 0 { characters[position] = special }
+                    let text = characters.joined()
+                    var encoded: [UInt8] = []
+                    CanonicalJSON.writeString(text, into: &encoded)
+                    let escaped = text.unicodeScalars.map { scalar -> String in
+                        switch scalar {
+                        case "\"": "\\\""
+                        case "\\": "\\\\"
+                        case "\n": "\\n"
+                        case "\u{1}": "\\u0001"
+                        default: String(scalar)
+                        }
+                    }.joined()
+                    #expect(encoded == Array(("\"" + escaped + "\"").utf8), "\(text.debugDescription)")
+                    #expect(CanonicalJSON.isCanonical(encoded), "\(text.debugDescription)")
+                    #expect(try JSONParser.parse(encoded).stringValue == text, "\(text.debugDescription)")
+                    // The same string unterminated, or with a raw control character, is refused by both scans.
+                    #expect(!CanonicalJSON.isCanonical(Array(encoded.dropLast())))
+                    #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(encoded.dropLast())) }
+                    var raw = encoded
+                    raw.insert(0x0A, at: 1 + position)
+                    #expect(!CanonicalJSON.isCanonical(raw))
+                    #expect(throws: JSONParseError.self) { try JSONParser.parse(raw) }
+                }
+            }
+        }
+    }
 }
