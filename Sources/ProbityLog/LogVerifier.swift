@@ -368,7 +368,9 @@ public struct CheckedEntry: Sendable {
     ) -> CheckedEntry {
         bytes.withUnsafeBufferPointer { b in
             storedLeafHash.withUnsafeBufferPointer { leaf in
-                guard let payload else { return check(position: position, bytes: b, storedLeafHash: leaf, payload: nil) }
+                guard let payload else {
+                    return check(position: position, bytes: b, storedLeafHash: leaf, payload: nil)
+                }
                 return payload.salt.withUnsafeBufferPointer { salt in
                     payload.bytes.withUnsafeBufferPointer {
                         check(position: position, bytes: b, storedLeafHash: leaf, payload: (salt, $0))

@@ -195,7 +195,8 @@ struct PostgresVerifiable: VerifiableStore {
         try scanEntries(chunk: 10_000) { rows in
             for (i, row) in rows.rows.enumerated() where rows.type(i) == DomainEventType.exchangeRecorded {
                 let bytes = rows.entryBytes(i)
-                guard let header = try? EntryHeader(bytes: bytes), let source = EventFields(header, bytes: bytes).source("source")
+                guard let header = try? EntryHeader(bytes: bytes),
+                    let source = EventFields(header, bytes: bytes).source("source")
                 else { continue }
                 let key = SourceKey(platform: source.platform, id: source.id)
                 recorded[row.seq] = key

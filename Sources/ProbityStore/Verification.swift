@@ -314,7 +314,9 @@ final class CheckBatch: @unchecked Sendable {
         checked = ParallelChunk(count: rows.count) { i in
             rows.withBytes { b in
                 let r = rows.rows[i]
-                func column(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: b[range]) }
+                func column(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+                    UnsafeBufferPointer(rebasing: b[range])
+                }
                 let entryBytes = column(r.entry)
                 let entry = CheckedEntry.check(
                     position: UInt64(r.seq), bytes: entryBytes, storedLeafHash: column(r.leaf),

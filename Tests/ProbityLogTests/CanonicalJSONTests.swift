@@ -124,7 +124,8 @@ struct CanonicalJSONTests {
         let interesting: [UInt8] = [0x00, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F, 0x80, 0xC3, 0xFF]
         for _ in 0..<20_000 {
             let bytes = (0..<8).map { _ in
-                Bool.random(using: &generator) ? interesting.randomElement(using: &generator)! : UInt8.random(in: 0...255)
+                Bool.random(using: &generator)
+                    ? interesting.randomElement(using: &generator)! : UInt8.random(in: 0...255)
             }
             #expect(SWAR.needsEscape(word(bytes)) == bytes.contains(where: escapes), "\(bytes)")
             #expect(SWAR.needsLook(word(bytes)) == bytes.contains { escapes($0) || $0 >= 0x80 }, "\(bytes)")
