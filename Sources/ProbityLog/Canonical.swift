@@ -102,11 +102,7 @@ public enum CanonicalJSON {
             var i = 0
             while i < bytes.count {
                 // Eight bytes at a time while none needs escaping (the common case: nothing does).
-                while i + 8 <= bytes.count,
-                    !SWAR.needsEscape(UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self))
-                {
-                    i += 8
-                }
+                i = SWAR.skipUnescaped(bytes, from: i)
                 guard i < bytes.count else { break }
                 let byte = bytes[i]
                 i += 1

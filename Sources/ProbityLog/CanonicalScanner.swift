@@ -115,8 +115,7 @@ package struct CanonicalScanner {
         while index < end {
             // The common case: a run of printable ASCII other than `"` and `\`, scanned eight bytes at a
             // time while no byte of the word needs a look, then byte by byte.
-            var i = index
-            while i + 8 <= end, !SWAR.needsLook(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+            var i = SWAR.skipPlain(bytes, from: index)
             while i < end, case let c = base[i], c >= 0x20, c < 0x80, c != 0x22, c != 0x5C { i += 1 }
             index = i
             guard index < end else { break }
@@ -281,6 +280,27 @@ package enum SWAR {
     /// bytes a string scanner must look at one by one.
     @inline(__always) package static func needsLook(_ w: UInt64) -> Bool {
         w & highs != 0 || needsEscape(w)
+    }
+
+    /// The index of the first eight-byte word from `i` on that holds a byte `needsLook` flags (or of the last
+    /// bytes, fewer than eight): where a string scanner must go on byte by byte.
+    @inline(__always) package static func skipPlain(_ bytes: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+        skip(bytes, from: i, while: { !needsLook($0) })
+    }
+
+    /// The same for `needsEscape`: where a writer must look for a byte to escape.
+    @inline(__always) package static func skipUnescaped(_ bytes: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+        skip(bytes, from: i, while: { !needsEscape($0) })
+    }
+
+    @inline(__always) private static func skip(
+        _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, while clean: (UInt64) -> Bool
+    ) -> Int {
+        var i = start
+        while i + 8 <= bytes.count, clean(UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
+            i += 8
+        }
+        return i
     }
 
     /// Whether any byte of `w` is a control character (< 0x20), `"` or `\`: the bytes JSON escapes.

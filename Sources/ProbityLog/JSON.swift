@@ -206,11 +206,7 @@ public struct JSONParser {
         var scan = index
         while scan < bytes.count {
             // Eight bytes at a time while none is a quote, a backslash, a control character or non-ASCII.
-            while scan + 8 <= bytes.count,
-                !SWAR.needsLook(UnsafeRawPointer(bytes.baseAddress! + scan).loadUnaligned(as: UInt64.self))
-            {
-                scan += 8
-            }
+            scan = SWAR.skipPlain(bytes, from: scan)
             guard scan < bytes.count else { break }
             let b = bytes[scan]
             if b == UInt8(ascii: "\"") {

@@ -363,24 +363,8 @@ public struct CheckedEntry: Sendable {
     public let storedLeafHash: Merkle.Hash?
     public let payload: PayloadStatus
 
-    public static func check(
-        position: UInt64, bytes: [UInt8], storedLeafHash: [UInt8], payload: (salt: [UInt8], bytes: [UInt8])?
-    ) -> CheckedEntry {
-        bytes.withUnsafeBufferPointer { b in
-            storedLeafHash.withUnsafeBufferPointer { leaf in
-                guard let payload else {
-                    return check(position: position, bytes: b, storedLeafHash: leaf, payload: nil)
-                }
-                return payload.salt.withUnsafeBufferPointer { salt in
-                    payload.bytes.withUnsafeBufferPointer {
-                        check(position: position, bytes: b, storedLeafHash: leaf, payload: (salt, $0))
-                    }
-                }
-            }
-        }
-    }
-
-    /// The same checks on bytes read in place (verify's chunks keep every row in one buffer).
+    /// Checks one stored row, read in place (verify's chunks keep every row in one buffer): decodes the entry,
+    /// hashes it, and compares the payload with the entry's commitment.
     public static func check(
         position: UInt64, bytes: UnsafeBufferPointer<UInt8>, storedLeafHash: UnsafeBufferPointer<UInt8>,
         payload: (salt: UnsafeBufferPointer<UInt8>, bytes: UnsafeBufferPointer<UInt8>)?

@@ -205,6 +205,31 @@ struct HardeningTests {
         #expect(try request(store, "read", "GET", "/healthz").status == 200)
     }
 
+    @Test("a keep-alive connection stays open while it sends requests, and is closed once idle for the header timeout")
+    func keepAliveTimeout() throws {
+        let store = try DaemonStore()
+        let daemon = try DaemonProcess(store: store, extra: ["--header-timeout", "1"])
+        defer { _ = daemon.terminate() }
+        let fd = try connectUnix(store.socket, send: "")
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        // A request every 0.3 s for 2.4 s, on one connection: longer than the timeout, which each answer
+        // starts again (a check armed once and never moved on would close the connection midway).
+        for i in 0..<8 {
+            let request = Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            #expect(request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == request.count, "request \(i)")
+            Thread.sleep(forTimeInterval: 0.3)
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            let answer = String(decoding: buffer[0..<max(0, count)], as: UTF8.self)
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "request \(i): \(count) bytes: \(answer)")
+        }
+        // Then idle: still open half a second after the last answer, closed a second after it.
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(recv(fd, &buffer, 1, Int32(MSG_DONTWAIT)) < 0 && errno == EAGAIN, "closed before the timeout")
+        Thread.sleep(forTimeInterval: 1.3)
+        #expect(recv(fd, &buffer, 1, 0) == 0, "an idle connection was not closed")
+    }
+
     @Test("verify reports, and does not trap on, every stored state the writer would trust")
     func verifyStoredStates() throws {
         let (dir, db) = try scenarioStore()
