@@ -23,7 +23,25 @@ extension LogWriter {
     /// Takes the store's writer lock, for a caller that opens writers itself (see `open`).
     public static func lockStore(path: String) throws -> FileLock { try WriterLock.take(storePath: path) }
 
-    static func openDatabase(path: String) throws -> DatabaseQueue {
+    /// How many database pages the writer's connection keeps in memory between writes.
+    public enum PageCache: Sendable {
+        /// SQLite's default (about 2 MiB): probityd's commits are small, and its memory is budgeted.
+        case standard
+        /// 16 MiB, for the CLI's bulk loads (`append`, `import`): a transaction of thousands of entries
+        /// otherwise spills pages it will change again (index and tile pages) to the WAL and writes them
+        /// twice: a 20,000-event append writes 23 % fewer pages with it (200,000 events: 2 % fewer), for
+        /// ~10 MiB more memory.
+        case bulk
+
+        var kibibytes: Int? {
+            switch self {
+            case .standard: nil
+            case .bulk: 16 * 1024
+            }
+        }
+    }
+
+    static func openDatabase(path: String, cache: PageCache = .standard) throws -> DatabaseQueue {
         // Checked before SQLite opens the file: SQLite would silently open it read-only, and may keep that
         // descriptor for later connections of this process even once the file is writable again.
         if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
@@ -38,6 +56,7 @@ extension LogWriter {
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
+            if let kib = cache.kibibytes { try db.execute(sql: "PRAGMA cache_size = -\(kib)") }
         }
         let queue = try DatabaseQueue(path: path, configuration: config)
         // Durability: every commit fsyncs the WAL. Set after opening and read back, because a
@@ -120,7 +139,8 @@ extension LogWriter {
     /// `lock` is the store's writer lock when the caller holds it already (`lockStore`), as a daemon
     /// does to stay the store's only writer while it re-opens the database after an I/O failure.
     public static func open(
-        path: String, signer: NoteSigner, lock: FileLock? = nil, sources: WriteSources = .system
+        path: String, signer: NoteSigner, lock: FileLock? = nil, sources: WriteSources = .system,
+        cache: PageCache = .standard
     ) throws -> LogWriter {
         try LogReader.refuseURL(path)
         guard FileManager.default.fileExists(atPath: path) else {
@@ -130,7 +150,7 @@ extension LogWriter {
         let lock = try lock ?? WriterLock.take(storePath: path)
         let queue: DatabaseQueue
         do {
-            queue = try openDatabase(path: path)
+            queue = try openDatabase(path: path, cache: cache)
             // A change of format is never a side effect of opening: `probity migrate` backs up first.
             try Schema.refuseOlder(format: StoreMigration.format(queue), path: path)
             try Schema.migrator.migrate(queue)

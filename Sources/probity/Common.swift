@@ -192,9 +192,9 @@ func loadPrivateKey(_ path: String) throws -> Ed25519PrivateKey {
 }
 
 /// Opens the store for writing with the key given, or the one recorded at init.
-func openWriter(db: String, key: String?) throws -> LogWriter {
+func openWriter(db: String, key: String?, cache: LogWriter.PageCache = .standard) throws -> LogWriter {
     let signer = try loadSigner(db: db, key: key)
-    return try reporting { try LogWriter.open(path: db, signer: signer) }
+    return try reporting { try LogWriter.open(path: db, signer: signer, cache: cache) }
 }
 
 /// The log key: `key`, or the key path `probity init` recorded in the store.

@@ -105,7 +105,7 @@ struct ImportCommand: ParsableCommand {
         var new = 0, duplicates = alreadyRecorded, registered: [String] = []
         if !events.isEmpty {
             try reporting {
-                let writer = try openWriter(db: store.db, key: key)
+                let writer = try openWriter(db: store.db, key: key, cache: .bulk)
                 for start in stride(from: 0, to: events.count, by: LocalLog.batchSize) {
                     let end = min(events.count, start + LocalLog.batchSize)
                     let batch = try writer.append(Array(events[start..<end]), by: "import:\(format.rawValue)")

@@ -63,7 +63,7 @@ struct LocalLog: LogService {
     /// The receipts wait in an unlinked temporary file meanwhile, so memory stays flat.
     func append(_ input: EventStream, receipts: ReceiptOutput) throws -> AppendSummary {
         try reporting {
-            let writer = try openWriter(db: db, key: key)
+            let writer = try openWriter(db: db, key: key, cache: .bulk)
             var summary = AppendSummary(destination: "to \(db)")
             var bar = ProgressBar(label: "appending")
             defer { bar.finish() }
