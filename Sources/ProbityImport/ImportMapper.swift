@@ -1,3 +1,4 @@
+import Foundation
 public import ProbityDomain
 public import ProbityLog
 
@@ -94,6 +95,11 @@ public enum ImportMapper {
     ) rethrows -> ImportPlan {
         var plan = ImportPlan()
         plan.rejections = result.rejections
+        // Parties are resolved in order (a registration comes before the first exchange that names it);
+        // the exchanges' events, most of the work (their data and payload encoded canonically), are built
+        // afterwards on every core. `slots` holds the events in order, exchanges once built.
+        var slots: [EventInput?] = []
+        var drafts: [Draft] = []
         var mapping = mapping
         var unmappedKeys: Set<String> = []
         func party(_ account: ImportedMessage.Account, _ platform: String, _ position: Int) throws -> String? {
@@ -110,7 +116,7 @@ public enum ImportMapper {
                         "handles": .object([platform: account.id.map { .string($0) } ?? .null])
                     ]
                     if let name = account.name { payload["name"] = .string(name) }
-                    plan.events.append(
+                    slots.append(
                         EventInput(
                             type: DomainEventType.partyRegistered,
                             data: ["party": .string(proposed), "role": .string(role)],
@@ -126,7 +132,7 @@ public enum ImportMapper {
             }
             return proposed
         }
-        for message in result.messages {
+        for (index, message) in result.messages.enumerated() {
             let sender = try party(message.from, message.platform, message.position)
             let recipients = try message.to.map { try party($0, message.platform, message.position) }
             guard let from = sender else {
@@ -148,13 +154,51 @@ public enum ImportMapper {
                 continue
             }
             let to = recipients.compactMap { $0 }
-            plan.events.append(
-                event(
-                    for: message, from: from, to: to, procedure: procedure ?? tag(message, [from] + to),
-                    buyers: mapping.buyers, capturedAt: capturedAt, extraPayload: extraPayload(message)))
+            drafts.append(
+                Draft(
+                    slot: slots.count, message: index, from: from, to: to,
+                    procedure: procedure ?? tag(message, [from] + to), extraPayload: extraPayload(message)))
+            slots.append(nil)
             plan.positions.append(message.position)
         }
+        let built = events(for: drafts, of: result.messages, buyers: mapping.buyers, capturedAt: capturedAt)
+        for (draft, event) in zip(drafts, built) { slots[draft.slot] = event }
+        plan.events = slots.map { $0! }
         return plan
+    }
+
+    /// An exchange whose parties are known, waiting to be built into its event.
+    struct Draft: Sendable {
+        let slot: Int
+        /// Its index in the messages read.
+        let message: Int
+        let from: String
+        let to: [String]
+        let procedure: String?
+        let extraPayload: [String: JSONValue]
+    }
+
+    /// The drafts' events, in their order, built on every core (each event is independent of the others).
+    static func events(
+        for drafts: [Draft], of messages: [ImportedMessage], buyers: Set<String>, capturedAt: String
+    ) -> [EventInput] {
+        @Sendable func build(_ d: Draft) -> EventInput {
+            event(
+                for: messages[d.message], from: d.from, to: d.to, procedure: d.procedure, buyers: buyers,
+                capturedAt: capturedAt, extraPayload: d.extraPayload)
+        }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, drafts.count / 512)
+        guard workers > 1 else { return drafts.map(build) }
+        var built = [EventInput?](repeating: nil, count: drafts.count)
+        built.withUnsafeMutableBufferPointer { output in
+            // Each worker writes its own indices only.
+            nonisolated(unsafe) let output = output
+            let per = (drafts.count + workers - 1) / workers
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for i in (w * per)..<min(drafts.count, (w + 1) * per) { output[i] = build(drafts[i]) }
+            }
+        }
+        return built.map { $0! }
     }
 
     static func event(

@@ -266,3 +266,59 @@ struct EmailLimitTests {
         }
     }
 }
+
+@Suite("Import plans")
+struct ImportPlanTests {
+    /// `count` LinkedIn messages among 40 accounts, two of them mapped (one a buyer); the others are met
+    /// for the first time all along the file, so that registrations fall between exchanges.
+    static func messages(_ count: Int) -> ImportResult {
+        func account(_ k: Int) -> ImportedMessage.Account {
+            .init(name: "Person \(k)", id: "https://www.linkedin.com/in/person-\(k)")
+        }
+        var result = ImportResult()
+        for i in 0..<count {
+            let sender = i % 7 == 0 ? 0 : (i * 13) % 40
+            result.messages.append(
+                ImportedMessage(
+                    platform: "linkedin", sourceID: "m-\(i)", conversation: "c-\(i % 9)", from: account(sender),
+                    to: [account(sender == 0 ? 1 + i % 39 : 0)], occurredAt: "2026-03-01T10:00:00Z", subject: nil,
+                    text: "Message \(i) « lot \(i % 5) »", position: i + 2, raw: ["n": .number(Double(i))]))
+        }
+        return result
+    }
+
+    @Test("a large plan built on every core equals the same messages planned in small pieces, in order")
+    func parallelPlanMatchesSequential() throws {
+        var mapping = PartyMapping()
+        mapping.accounts["linkedin:https://www.linkedin.com/in/person-0"] = "agent-durand"
+        mapping.accounts["linkedin:https://www.linkedin.com/in/person-1"] = "contact-martin"
+        mapping.buyers = ["agent-durand"]
+        let all = Self.messages(3_000)
+        let whole = try ImportMapper.plan(
+            all, procedure: "2026-042", mapping: mapping, register: "supplier_contact",
+            capturedAt: "2026-03-29T08:00:00Z")
+        // Pieces of 300 messages take the one-thread path; parties registered by an earlier piece count as
+        // registered, as an earlier import's would.
+        var events: [EventInput] = [], positions: [Int?] = [], registered: Set<String> = []
+        for start in stride(from: 0, to: all.messages.count, by: 300) {
+            let piece = ImportResult(messages: Array(all.messages[start..<(start + 300)]))
+            let plan = try ImportMapper.plan(
+                piece, procedure: "2026-042", mapping: mapping, register: "supplier_contact",
+                capturedAt: "2026-03-29T08:00:00Z", isRegistered: { registered.contains($0) })
+            for (event, position) in zip(plan.events, plan.positions) where position == nil {
+                registered.insert(try #require(event.data["party"]?.stringValue))
+            }
+            events += plan.events
+            positions += plan.positions
+        }
+        #expect(whole.events.count == 3_000 + 38)
+        #expect(whole.positions == positions)
+        #expect(whole.events == events)
+        // Each registration comes before the first exchange that names its party.
+        var seen: Set<String> = ["agent-durand", "contact-martin"]
+        for event in whole.events {
+            if event.type == DomainEventType.partyRegistered { seen.insert(event.data["party"]!.stringValue!) }
+            for party in [event.data["from"]?.stringValue].compactMap({ $0 }) { #expect(seen.contains(party)) }
+        }
+    }
+}
