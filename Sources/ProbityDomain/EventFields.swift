@@ -30,16 +30,33 @@ public struct EventFields: Sendable {
         case .values(let data):
             return data[key.description].flatMap(fromValue)
         case .bytes(let bytes, let members):
-            return bytes.withUnsafeBufferPointer { b in
-                let n = key.utf8CodeUnitCount
-                guard
-                    let member = members.first(where: {
-                        $0.key.count == n && memcmp(b.baseAddress! + $0.key.lowerBound, key.utf8Start, n) == 0
-                    })
-                else { return nil }
-                return fromBytes(b, member.value)
-            }
+            return bytes.withUnsafeBufferPointer { b in Self.member(key, in: b, members).flatMap { fromBytes(b, $0) } }
         }
+    }
+
+    /// Where the value of `data`'s member `key` lies in entry bytes (`members`: `EntryHeader.dataMembers`).
+    private static func member(
+        _ key: StaticString, in b: UnsafeBufferPointer<UInt8>, _ members: [CanonicalScanner.Member]
+    ) -> Range<Int>? {
+        let n = key.utf8CodeUnitCount
+        return members.first {
+            $0.key.count == n && memcmp(b.baseAddress! + $0.key.lowerBound, key.utf8Start, n) == 0
+        }?.value
+    }
+
+    /// `string(key)` read from entry bytes in place, without the copy `EventFields(header, bytes:)` keeps
+    /// (verify reads a chunk's rows from one buffer). `bytes` must be the entry `header` was decoded from.
+    public static func string(
+        _ key: StaticString, of header: EntryHeader, in bytes: UnsafeBufferPointer<UInt8>
+    ) -> String? {
+        member(key, in: bytes, header.dataMembers).flatMap { string(bytes, $0) }
+    }
+
+    /// `source(key)` read from entry bytes in place (see `string(_:of:in:)`).
+    public static func source(
+        _ key: StaticString, of header: EntryHeader, in bytes: UnsafeBufferPointer<UInt8>
+    ) -> DomainState.SourceRef? {
+        member(key, in: bytes, header.dataMembers).flatMap { source(bytes, $0) }
     }
 
     private static func string(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {

@@ -90,16 +90,14 @@ public struct Daemon {
                         "no store at \(path): create it with `probity init --db \(path) --origin NAME`, or set store.origin to let probityd create it",
                     isConfiguration: true)
             }
-            let key = try keyPath(recorded: nil)
-            let signer = try NoteSigner(name: origin, privateKey: SigningKeyFile.load(key))
+            let key = try creationKey(origin: origin)
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             logger.notice("creating the store \(path) for \(origin)")
             // Closed at once, and re-opened below under a lock the daemon keeps for its lifetime.
             _ = try LogWriter.create(
-                path: path, origin: origin, signer: signer,
-                keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key,
-                by: "probityd", software: Self.software)
+                path: path, origin: origin, signer: key.signer, keyPath: key.recorded, by: "probityd",
+                software: Self.software)
         }
         try migrateIfOlder(path)
         // A short-lived reader: no read connection may be open while the writer opens (see StoreReaders).
@@ -124,6 +122,16 @@ public struct Daemon {
                 "the store cannot be written now: \(error.message); serving reads, appends get 503 until it can")
             return opened(nil, error)
         }
+    }
+
+    /// The key a store this daemon creates is signed with, and where the store records it to be (the
+    /// systemd credential's name, or the key file's path).
+    private func creationKey(origin: String) throws -> (signer: NoteSigner, recorded: String) {
+        let key = try keyPath(recorded: nil)
+        return (
+            try NoteSigner(name: origin, privateKey: SigningKeyFile.load(key)),
+            settings.keyCredential.map { "systemd credential \($0)" } ?? key
+        )
     }
 
     /// The key to sign with, checked against the store's origin.
@@ -151,14 +159,12 @@ public struct Daemon {
                         "\(error.message); or set store.origin to let probityd create it in the empty database",
                     isConfiguration: true)
             }
-            let key = try keyPath(recorded: nil)
+            let key = try creationKey(origin: origin)
             logger.notice("creating the store \(location) for \(origin)")
             _ = try PostgresLogWriter.create(
-                location: location, origin: origin,
-                signer: NoteSigner(name: origin, privateKey: SigningKeyFile.load(key)),
-                keyPath: settings.keyCredential.map { "systemd credential \($0)" } ?? key, by: "probityd",
+                location: location, origin: origin, signer: key.signer, keyPath: key.recorded, by: "probityd",
                 software: Self.software, holder: holder)
-            meta = (origin, key)
+            meta = (origin, key.recorded)
         } catch let error as PostgresStoreError {
             // Credentials, an unreachable server, a bad URL: said at start (systemd restarts a daemon that
             // exits 1, which helps only for a server that is not up yet).

@@ -41,20 +41,11 @@ enum StoreAudit {
             row.columnProblem = "the stored time \"\(String(decoding: time, as: UTF8.self))\" is not the entry's time"
         }
         if header.type == DomainEventType.exchangeRecorded,
-            let member = header.dataMembers.first(where: { bytes[$0.key].elementsEqual("source".utf8) }),
-            let source = CanonicalScanner.idAndPlatform(bytes, object: member.value)
+            let source = EventFields.source("source", of: header, in: bytes)
         {
-            let scanner = CanonicalScanner(bytes)
-            row.sourceDigest = digest(
-                scanner.decodedString(source.platform), scanner.decodedString(source.id),
-                Int64(clamping: entry.position))
+            row.sourceDigest = digest(source.platform, source.id, Int64(clamping: entry.position))
         }
-        // Only the few types that register something have facts; their fields are read from a copy.
-        var fields: EventFields?
-        row.facts = ReferenceLedger.facts(type: header.type) { key in
-            if fields == nil { fields = EventFields(header, bytes: Array(bytes)) }
-            return fields?.string(key)
-        }
+        row.facts = ReferenceLedger.facts(type: header.type) { EventFields.string($0, of: header, in: bytes) }
         return row
     }
 

@@ -67,6 +67,13 @@ struct PostgresDaemonTests {
             return (response.status, json?["status"]?.stringValue ?? "")
         }
 
+        /// `POST target` with the ingest token to the daemon on `name`, whatever the status: status and body.
+        func post(_ name: String, _ target: String, body: [UInt8]) throws -> (status: Int, text: String) {
+            let response = try HTTPConnection(.unix(path: socket(name))).request(
+                "POST", target, headers: [("Authorization", "Bearer \(tokens["ingest"]!)")], body: body)
+            return (response.status, String(decoding: response.body, as: UTF8.self))
+        }
+
         /// Waits until the daemon on `name` writes; the seconds it took.
         func waitUntilWriting(_ name: String, within limit: TimeInterval = 10) throws -> TimeInterval {
             let start = Date()
@@ -185,11 +192,9 @@ struct PostgresDaemonTests {
             // The second one waits: health says so, appends are refused with not_leader, reads are served.
             #expect(log.health("b")?.0 == 503)
             #expect(log.health("b")?.1 == "standby")
-            let refused = try HTTPConnection(.unix(path: log.socket("b"))).request(
-                "POST", "/v1/events", headers: [("Authorization", "Bearer \(log.tokens["ingest"]!)")],
-                body: TestEvents.exchange("to-the-standby"))
+            let refused = try log.post("b", "/v1/events", body: TestEvents.exchange("to-the-standby"))
             #expect(refused.status == 503)
-            #expect(String(decoding: refused.body, as: UTF8.self).contains("not_leader"))
+            #expect(refused.text.contains("not_leader"))
             let read = DaemonClient(.unix(path: log.socket("b")), token: log.tokens["read"])
             #expect(try read.send("GET", "/v1/checkpoint").body.starts(with: Array("test.example/probity\n4\n".utf8)))
 
@@ -252,18 +257,16 @@ struct PostgresDaemonTests {
             #expect(entry["seq"]?.uint64Value == last)
             let proof = try fromReplica.json("GET", "/v1/proofs/inclusion?seq=\(last)")
             #expect(proof["checkpoint"]?.stringValue == checkpoint.stdout)
-            let appendToReplica = try HTTPConnection(.unix(path: log.socket("r"))).request(
-                "POST", "/v1/events", headers: [("Authorization", "Bearer \(log.tokens["ingest"]!)")],
-                body: TestEvents.exchange("to-the-replica"))
+            let appendToReplica = try log.post("r", "/v1/events", body: TestEvents.exchange("to-the-replica"))
             #expect(appendToReplica.status == 503)
-            #expect(String(decoding: appendToReplica.body, as: UTF8.self).contains("standby (in recovery)"))
+            #expect(appendToReplica.text.contains("standby (in recovery)"))
             // Events checked against the replica's log, appending nothing: a known procedure passes, an unknown one is 422.
             let validator = DaemonClient(.unix(path: log.socket("r")), token: log.tokens["ingest"])
             #expect(
                 try validator.json("POST", "/v1/events/validate", body: TestEvents.exchange("new"))["valid"]
                     == .number(1))
-            let unknown = try HTTPConnection(.unix(path: log.socket("r"))).request(
-                "POST", "/v1/events/validate", headers: [("Authorization", "Bearer \(log.tokens["ingest"]!)")],
+            let unknown = try log.post(
+                "r", "/v1/events/validate",
                 body: Array(
                     String(decoding: TestEvents.exchange("new"), as: UTF8.self).replacingOccurrences(
                         of: "2026-042", with: "2099-999"
@@ -346,11 +349,9 @@ struct PostgresDaemonTests {
             #expect(clients.acknowledged.withLock { $0.count } > beforeCut, "nothing acknowledged after the cut")
             try cluster.script(["stop", cluster.directory.path, "primary"])
             usleep(300_000)
-            let degraded = try HTTPConnection(.unix(path: log.socket("a"))).request(
-                "POST", "/v1/events", headers: [("Authorization", "Bearer \(log.tokens["ingest"]!)")],
-                body: TestEvents.exchange("while-away"))
-            #expect(degraded.status == 503, "\(String(decoding: degraded.body, as: UTF8.self))")
-            #expect(String(decoding: degraded.body, as: UTF8.self).contains("store_unavailable"))
+            let degraded = try log.post("a", "/v1/events", body: TestEvents.exchange("while-away"))
+            #expect(degraded.status == 503, "\(degraded.text)")
+            #expect(degraded.text.contains("store_unavailable"))
             #expect(log.health("a")?.0 == 503)
             let during = clients.acknowledged.withLock { $0.count }
             try cluster.script(["start", cluster.directory.path, "primary"])

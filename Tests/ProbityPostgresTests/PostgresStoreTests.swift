@@ -38,6 +38,15 @@ struct PostgresStoreTests {
 
     static func signer() throws -> NoteSigner { try NoteSigner(name: origin, privateKey: key) }
 
+    /// A new log in the empty database at `location`, led by `holder`.
+    static func createWriter(
+        _ location: PostgresLocation, holder: String = "test", sources: WriteSources = .system
+    ) throws -> PostgresLogWriter {
+        try PostgresLogWriter.create(
+            location: location, origin: origin, signer: signer(), keyPath: "", by: "test", software: "test",
+            holder: holder, sources: sources)
+    }
+
     /// Runs `body` with a fresh cluster, stopped afterwards whatever happens.
     static func withCluster(standby: Bool = false, _ body: (PostgresCluster, PostgresLocation) throws -> Void) throws {
         guard PostgresCluster.required() else { return }
@@ -57,9 +66,7 @@ struct PostgresStoreTests {
             let sqlite = try LogWriter.create(
                 path: dir.appendingPathComponent("log.sqlite").path, origin: Self.origin, signer: Self.signer(),
                 keyPath: "", by: "test", software: "test", sources: Self.fixedSources())
-            let postgres = try PostgresLogWriter.create(
-                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
-                software: "test", holder: "test", sources: Self.fixedSources())
+            let postgres = try Self.createWriter(location, sources: Self.fixedSources())
             let events = try Self.conversation()
             let unknownParty = EventInput(
                 type: "party.registered",
@@ -142,9 +149,7 @@ struct PostgresStoreTests {
     @Test("one writer: a second is refused while the first leads; a writer whose epoch ended commits nothing")
     func fencing() throws {
         try Self.withCluster { cluster, location in
-            let first = try PostgresLogWriter.create(
-                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
-                software: "test", holder: "first")
+            let first = try Self.createWriter(location, holder: "first")
             let events = try Self.conversation()
             _ = try first.append(Array(events[0..<3]), by: "first")
             #expect(throws: PostgresStoreError.self) {
@@ -184,9 +189,7 @@ struct PostgresStoreTests {
     @Test("a batch the server refuses appends nothing, and the writer goes on")
     func refusedBatch() throws {
         try Self.withCluster { cluster, location in
-            let writer = try PostgresLogWriter.create(
-                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
-                software: "test", holder: "test")
+            let writer = try Self.createWriter(location)
             let events = try Self.conversation()
             _ = try writer.append(Array(events[0..<6]), by: "test")
             let nul = try EventInput(
@@ -265,9 +268,7 @@ struct PostgresStoreTests {
     )
     func redactionErases() throws {
         try Self.withCluster(standby: true) { cluster, location in
-            let writer = try PostgresLogWriter.create(
-                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
-                software: "test", holder: "test")
+            let writer = try Self.createWriter(location)
             _ = try writer.append(try Self.conversation(), by: "test")
             let marker = "ERASE-ME-\(UUID().uuidString)"
             let note = try writer.append(
@@ -331,9 +332,7 @@ struct PostgresStoreTests {
     @Test("the projections' snapshot saved in the store is what readers start from, brought up to date")
     func projectionSnapshot() throws {
         try Self.withCluster { _, location in
-            let writer = try PostgresLogWriter.create(
-                location: location, origin: Self.origin, signer: Self.signer(), keyPath: "", by: "test",
-                software: "test", holder: "test")
+            let writer = try Self.createWriter(location)
             let events = try Self.conversation()
             _ = try writer.append(Array(events[0..<8]), by: "a")
             let reader = try PostgresLogReader(location: location)

@@ -58,18 +58,12 @@ extension PostgresStoreTests {
             }
         }
 
-        static func conversation() throws -> [EventInput] {
-            try String(contentsOf: CLI.exampleConversation, encoding: .utf8).split(separator: "\n").map {
-                try EventInput(json: JSONParser.parse(String($0)))
-            }
-        }
-
         @Test(
             "group commit: each submission commits or is refused whole; duplicates get their first receipt",
             arguments: Backend.allCases)
         func groupCommit(_ backend: Backend) throws {
             try Self.with(backend) { store in
-                let events = try Self.conversation()
+                let events = try PostgresStoreTests.conversation()
                 let stranger = EventInput(
                     type: "party.registered",
                     data: ["party": .string("x"), "role": .string("supplier_agent"), "org": .string("nobody")])
@@ -112,7 +106,7 @@ extension PostgresStoreTests {
             arguments: Backend.allCases)
         func reads(_ backend: Backend) throws {
             try Self.with(backend) { store in
-                let events = try Self.conversation()
+                let events = try PostgresStoreTests.conversation()
                 _ = try store.writer.append([LogWriter.Submission(events: events, by: "a")])[0].get()
                 let size = try store.writer.size()
                 let stored = try store.reads.entries(seqs: [0, 2, size - 1, size + 5])
@@ -145,7 +139,9 @@ extension PostgresStoreTests {
             arguments: Backend.allCases)
         func redaction(_ backend: Backend) throws {
             try Self.with(backend) { store in
-                _ = try store.writer.append([LogWriter.Submission(events: try Self.conversation(), by: "a")])[0].get()
+                _ = try store.writer.append([
+                    LogWriter.Submission(events: try PostgresStoreTests.conversation(), by: "a")
+                ])[0].get()
                 let target = try #require(try store.reads.payloadSeqs().last)
                 let batch = try store.writer.redact(seq: target, legalBasis: "rgpd-art-17", requestedBy: "dpo", by: "a")
                 #expect(batch.entries.count == 1)
